@@ -1,0 +1,300 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+
+	"jiannuo/domain"
+	"jiannuo/sync/protocol"
+)
+
+// The apply path is shared by local actions and received change sets: a
+// user's own action and the same operation arriving from another device
+// leave identical bytes. Everything it derives (current values, conflicts,
+// the latest entry) is a function of the set of operations received, never
+// of the order they came in, so replicas that hold the same change sets are
+// equal byte for byte (see Digest).
+
+// applyOp applies one verified operation made on device dev by author.
+func applyOp(tx *bolt.Tx, dev protocol.DeviceID, author string, role domain.Role, op *protocol.Op) error {
+	id := op.ID(dev)
+	if op.Kind == protocol.OpEvidence {
+		ev := Evidence{Op: id, Hash: op.Meta.Hash, Name: op.Meta.Name, MIME: op.Meta.MIME, Size: op.Meta.Size, Author: author}
+		return tx.Bucket(bEvidence).Put(opKey(append([]byte(nil), op.Meta.Hash[:]...), id), marshal(ev))
+	}
+	ref := Ref{Office: op.Office, ID: op.Target}
+	view, err := loadView(tx, ref)
+	if errors.Is(err, ErrNotFound) {
+		view = &Commitment{Ref: ref, Status: domain.StatusDraft}
+	} else if err != nil {
+		return err
+	}
+	switch op.Kind {
+	case protocol.OpCreate, protocol.OpEdit, protocol.OpAmend, protocol.OpTransition, protocol.OpResolve:
+		versions := tx.Bucket(bVersions)
+		for _, w := range op.Writes {
+			v := Version{Field: w.Field, Op: id, HLC: op.HLC, Kind: op.Kind.String(), Value: w.Value,
+				Base: w.Base, Author: author, Role: role, Reason: op.Reason}
+			if err := versions.Put(versionKey(ref, w.Field, id), marshal(v)); err != nil {
+				return err
+			}
+			if err := recomputeField(tx, view, w.Field); err != nil {
+				return err
+			}
+		}
+		switch op.Kind {
+		case protocol.OpCreate:
+			view.Created, view.CreatedBy, view.CreatedAt, view.CreatedDevice = true, author, op.HLC, dev
+		case protocol.OpAmend:
+			a := Amendment{Op: id, HLC: op.HLC, Author: author, Reason: op.Reason}
+			for _, w := range op.Writes {
+				a.Fields = append(a.Fields, w.Field)
+			}
+			b := tx.Bucket(bAmendments)
+			if err := b.Put(opKey(refKey(ref), id), marshal(a)); err != nil {
+				return err
+			}
+			view.Version = 1 + countPrefix(b, refKey(ref))
+		}
+	case protocol.OpFulfil:
+		e := Entry{Op: id, HLC: op.HLC, Author: author, Date: op.Entry.Date, Progress: int(op.Entry.Progress),
+			Note: op.Entry.Note, Evidence: op.Entry.Evidence}
+		b := tx.Bucket(bEntries)
+		k := entryKey(ref, op.HLC, id)
+		if b.Get(k) == nil {
+			view.Entries++
+		}
+		if err := b.Put(k, marshal(e)); err != nil {
+			return err
+		}
+		p := &EntryPointer{Date: e.Date, HLC: e.HLC, Op: id}
+		if view.LastEntry == nil || view.LastEntry.before(p) {
+			view.LastEntry, view.Progress = p, e.Progress
+		}
+	default:
+		return fmt.Errorf("%w: op kind %d", protocol.ErrInvalidOperation, op.Kind)
+	}
+	if view.Version == 0 {
+		view.Version = 1
+	}
+	view.UpdatedAt = max(view.UpdatedAt, op.HLC)
+	return tx.Bucket(bCommitments).Put(refKey(ref), marshal(view))
+}
+
+// recomputeField derives a field's current value from all its versions: the
+// heads are the versions no other version supersedes (names in its base);
+// one head is the value, several are a conflict whose provisional value is
+// the head with the latest stamp.
+func recomputeField(tx *bolt.Tx, view *Commitment, f domain.Field) error {
+	all, err := fieldVersions(tx, view.Ref, f)
+	if err != nil {
+		return err
+	}
+	heads := currentVersions(all)
+	if len(heads) == 0 {
+		return nil
+	}
+	view.set(f, heads[0].Value)
+	conflicts := tx.Bucket(bConflicts)
+	ck := fieldKey(view.Ref, f)
+	view.Conflicted = slices.DeleteFunc(view.Conflicted, func(g domain.Field) bool { return g == f })
+	if len(heads) == 1 {
+		return conflicts.Delete(ck)
+	}
+	view.Conflicted = append(view.Conflicted, f)
+	order := domain.Fields()
+	slices.SortFunc(view.Conflicted, func(a, b domain.Field) int {
+		return slices.Index(order, a) - slices.Index(order, b)
+	})
+	c := Conflict{Ref: view.Ref, Field: f, Versions: heads, Provisional: heads[0].Value}
+	return conflicts.Put(ck, marshal(c))
+}
+
+// currentVersions returns the versions not superseded by another, the
+// provisional winner first. A malformed history in which every version is
+// superseded (a cycle no honest device can make) counts all as current, so
+// it surfaces as a conflict rather than vanishing.
+func currentVersions(all []Version) []Version {
+	superseded := make(map[protocol.OpID]bool)
+	for _, v := range all {
+		for _, b := range v.Base {
+			superseded[b] = true
+		}
+	}
+	var heads []Version
+	for _, v := range all {
+		if !superseded[v.Op] {
+			heads = append(heads, v)
+		}
+	}
+	if len(heads) == 0 {
+		heads = slices.Clone(all)
+	}
+	slices.SortFunc(heads, func(a, b Version) int {
+		if a.after(&b) {
+			return -1
+		}
+		if b.after(&a) {
+			return 1
+		}
+		return 0
+	})
+	return heads
+}
+
+func fieldVersions(tx *bolt.Tx, ref Ref, f domain.Field) ([]Version, error) {
+	var out []Version
+	prefix := fieldKey(ref, f)
+	c := tx.Bucket(bVersions).Cursor()
+	for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+		var ver Version
+		if err := unmarshal(v, &ver); err != nil {
+			return nil, err
+		}
+		out = append(out, ver)
+	}
+	return out, nil
+}
+
+func loadView(tx *bolt.Tx, ref Ref) (*Commitment, error) {
+	v := tx.Bucket(bCommitments).Get(refKey(ref))
+	if v == nil {
+		return nil, fmt.Errorf("%w: commitment %s", ErrNotFound, ref)
+	}
+	var c Commitment
+	if err := unmarshal(v, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func countPrefix(b *bolt.Bucket, prefix []byte) int {
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
+		n++
+	}
+	return n
+}
+
+// txView gives protocol.Verify what this replica knows, read inside the
+// transaction that will apply the change set, so a batch sees its own
+// earlier change sets.
+type txView struct{ tx *bolt.Tx }
+
+func (t txView) Device(id protocol.DeviceID) (protocol.DeviceInfo, error) {
+	v := t.tx.Bucket(bDevices).Get(id[:])
+	if v == nil {
+		return protocol.DeviceInfo{}, fmt.Errorf("%w: %s", protocol.ErrUnknownDevice, id)
+	}
+	var d DeviceRecord
+	if err := unmarshal(v, &d); err != nil {
+		return protocol.DeviceInfo{}, err
+	}
+	return d.info(), nil
+}
+
+func (t txView) Head(id protocol.DeviceID) (protocol.Head, error) {
+	v := t.tx.Bucket(bChains).Get(id[:])
+	if v == nil {
+		return protocol.Head{}, nil
+	}
+	return decodeHead(v)
+}
+
+func (t txView) HashAt(id protocol.DeviceID, seq uint64) (protocol.Hash, bool, error) {
+	v := t.tx.Bucket(bLog).Get(logKey(id, seq))
+	if v == nil {
+		return protocol.Hash{}, false, nil
+	}
+	cs, err := protocol.Decode(v)
+	if err != nil {
+		return protocol.Hash{}, false, fmt.Errorf("%w: stored change set %s/%d: %v", ErrInvariant, id.Short(), seq, err)
+	}
+	return cs.Hash(), true, nil
+}
+
+// Result is the outcome of one received change set.
+type Result struct {
+	Device protocol.DeviceID
+	Seq    uint64
+	Hash   protocol.Hash
+	// Code is empty when the change set was applied, protocol.CodeReplay
+	// when it had been applied before (nothing changed), and otherwise the
+	// reason it was refused (nothing stored).
+	Code protocol.Code
+	Err  error
+}
+
+// Applied reports whether the change set is now held: newly applied or
+// applied before.
+func (r Result) Applied() bool { return r.Code == protocol.CodeOK || r.Code == protocol.CodeReplay }
+
+// Apply verifies and applies change sets received from other replicas, in
+// the order given, in one transaction: one fsync for the batch. A refused
+// change set stores nothing and does not stop the others; the returned
+// error is only for a failure of the store itself, in which case nothing of
+// the batch is stored.
+func (s *Store) Apply(raws ...[]byte) ([]Result, error) {
+	results := make([]Result, len(raws))
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for i, raw := range raws {
+			r, err := s.applyRaw(tx, raw)
+			if err != nil {
+				return err
+			}
+			results[i] = r
+		}
+		return s.persistClock(tx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range results {
+		if !r.Applied() {
+			s.log.Warn("change set refused", "device", r.Device, "seq", r.Seq, "code", string(r.Code), "err", r.Err)
+		}
+	}
+	return results, nil
+}
+
+func (s *Store) applyRaw(tx *bolt.Tx, raw []byte) (Result, error) {
+	cs, err := protocol.Verify(raw, txView{tx}, txView{tx}, protocol.DeviceID{})
+	var r Result
+	if cs != nil {
+		r = Result{Device: cs.Device, Seq: cs.Seq, Hash: cs.Hash()}
+	}
+	if err != nil {
+		r.Code, r.Err = protocol.CodeOf(err), err
+		if r.Code == protocol.CodeInternal {
+			return r, err
+		}
+		return r, nil
+	}
+	return r, s.applyChangeSet(tx, cs)
+}
+
+// applyChangeSet stores a verified change set and applies its operations.
+func (s *Store) applyChangeSet(tx *bolt.Tx, cs *protocol.ChangeSet) error {
+	for i := range cs.Ops {
+		op := &cs.Ops[i]
+		if err := applyOp(tx, cs.Device, cs.Author, cs.AuthorRole, op); err != nil {
+			return fmt.Errorf("applying %s: %w", op.ID(cs.Device), err)
+		}
+		s.clock.Observe(op.HLC)
+	}
+	return recordChangeSet(tx, cs)
+}
+
+// recordChangeSet appends a change set to the log and advances its device's
+// chain head.
+func recordChangeSet(tx *bolt.Tx, cs *protocol.ChangeSet) error {
+	if err := tx.Bucket(bLog).Put(logKey(cs.Device, cs.Seq), cs.Bytes()); err != nil {
+		return err
+	}
+	h := chainHead{Seq: cs.Seq, Hash: cs.Hash(), LastOp: cs.LastOp()}
+	return tx.Bucket(bChains).Put(cs.Device[:], encodeHead(h))
+}

@@ -1,0 +1,193 @@
+package store
+
+import (
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+
+	"jiannuo/domain"
+	"jiannuo/sync/protocol"
+)
+
+// Commitment returns a commitment's current view.
+func (s *Store) Commitment(ref Ref) (Commitment, error) {
+	var c *Commitment
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		c, err = loadView(tx, ref)
+		return err
+	})
+	if err != nil {
+		return Commitment{}, err
+	}
+	return *c, nil
+}
+
+// Commitments calls fn for every commitment that has fully arrived, in key
+// order (office, then ID), stopping early if fn returns false. The value is
+// a copy fn may keep.
+func (s *Store) Commitments(fn func(Commitment) bool) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bCommitments).ForEach(func(_, v []byte) error {
+			var c Commitment
+			if err := unmarshal(v, &c); err != nil {
+				return err
+			}
+			if c.Created && !fn(c) {
+				return errStop
+			}
+			return nil
+		})
+	})
+}
+
+// AllCommitments returns every commitment that has fully arrived.
+func (s *Store) AllCommitments() ([]Commitment, error) {
+	var out []Commitment
+	err := s.Commitments(func(c Commitment) bool { out = append(out, c); return true })
+	if err == errStop {
+		err = nil
+	}
+	return out, err
+}
+
+// History returns every version of every field of a commitment, oldest
+// first: the full record of what it said and who changed it, when and why.
+func (s *Store) History(ref Ref) ([]Version, error) {
+	var out []Version
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := refKey(ref)
+		c := tx.Bucket(bVersions).Cursor()
+		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+			var ver Version
+			if err := unmarshal(v, &ver); err != nil {
+				return err
+			}
+			out = append(out, ver)
+		}
+		return nil
+	})
+	slices.SortStableFunc(out, func(a, b Version) int {
+		if a.after(&b) {
+			return 1
+		}
+		if b.after(&a) {
+			return -1
+		}
+		return 0
+	})
+	return out, err
+}
+
+// FieldHistory returns the versions of one field, oldest first.
+func (s *Store) FieldHistory(ref Ref, f domain.Field) ([]Version, error) {
+	all, err := s.History(ref)
+	return slices.DeleteFunc(all, func(v Version) bool { return v.Field != f }), err
+}
+
+// Amendments returns a commitment's amendments, oldest first, each with the
+// version it created (2 for the first amendment).
+func (s *Store) Amendments(ref Ref) ([]Amendment, error) {
+	var out []Amendment
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := refKey(ref)
+		c := tx.Bucket(bAmendments).Cursor()
+		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+			var a Amendment
+			if err := unmarshal(v, &a); err != nil {
+				return err
+			}
+			out = append(out, a)
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b Amendment) int {
+		if a.HLC != b.HLC {
+			return cmpHLC(a.HLC, b.HLC)
+		}
+		return a.Op.Compare(b.Op)
+	})
+	for i := range out {
+		out[i].Version = i + 2
+	}
+	return out, err
+}
+
+func cmpHLC(a, b protocol.HLC) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Entries returns a commitment's fulfilment entries in the order they were
+// made.
+func (s *Store) Entries(ref Ref) ([]Entry, error) {
+	var out []Entry
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := refKey(ref)
+		c := tx.Bucket(bEntries).Cursor()
+		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+			var e Entry
+			if err := unmarshal(v, &e); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Conflicts returns every conflicted field on this replica, in key order.
+func (s *Store) Conflicts() ([]Conflict, error) {
+	var out []Conflict
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bConflicts).ForEach(func(_, v []byte) error {
+			var c Conflict
+			if err := unmarshal(v, &c); err != nil {
+				return err
+			}
+			out = append(out, c)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// EvidenceMeta returns what is recorded about an evidence file (one record
+// per operation that added it).
+func (s *Store) EvidenceMeta(h protocol.Hash) ([]Evidence, error) {
+	var out []Evidence
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bEvidence).Cursor()
+		for k, v := c.Seek(h[:]); k != nil && hasPrefix(k, h[:]); k, v = c.Next() {
+			var e Evidence
+			if err := unmarshal(v, &e); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// EvidenceContent returns an evidence file's bytes, or ErrNotFound if they
+// have not arrived on this replica yet.
+func (s *Store) EvidenceContent(h protocol.Hash) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bBlobs).Get(h[:])
+		if v == nil {
+			return fmt.Errorf("%w: evidence %s", ErrNotFound, h.String()[:12])
+		}
+		out = append([]byte(nil), v...)
+		return nil
+	})
+	return out, err
+}

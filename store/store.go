@@ -1,0 +1,236 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"jiannuo/auth"
+	"jiannuo/sync/protocol"
+)
+
+// Bucket names. Replicated buckets hold the same bytes on every replica that
+// has received the same change sets; local buckets belong to this device.
+var (
+	// local
+	bMeta     = []byte("meta")     // schema version, device identity, counters
+	bDevices  = []byte("devices")  // DeviceID -> deviceRecord: who may sign what
+	bPending  = []byte("pending")  // op number -> pendingOp: acted but not yet sealed
+	bOutbox   = []byte("outbox")   // seq -> empty: sealed, not yet acknowledged by the county
+	bAccounts = []byte("accounts") // name -> account
+	bBlobs    = []byte("blobs")    // evidence hash -> content
+
+	// replicated
+	bLog         = []byte("log")         // device|seq -> change set bytes
+	bChains      = []byte("chains")      // device -> chainHead
+	bCommitments = []byte("commitments") // ref -> Commitment (derived view)
+	bVersions    = []byte("versions")    // ref|field|op -> Version (every value ever written)
+	bConflicts   = []byte("conflicts")   // ref|field -> Conflict (derived)
+	bAmendments  = []byte("amendments")  // ref|op -> Amendment
+	bEntries     = []byte("entries")     // ref|hlc|op -> Entry
+	bEvidence    = []byte("evidence")    // hash|op -> EvidenceMeta
+)
+
+// replicated lists the buckets Digest covers, in a fixed order.
+var replicated = [][]byte{bLog, bChains, bCommitments, bVersions, bConflicts, bAmendments, bEntries, bEvidence}
+
+var allBuckets = [][]byte{bMeta, bDevices, bPending, bOutbox, bAccounts, bBlobs,
+	bLog, bChains, bCommitments, bVersions, bConflicts, bAmendments, bEntries, bEvidence}
+
+// meta keys
+var (
+	kSchema  = []byte("schema")
+	kDevice  = []byte("device")  // our DeviceID
+	kNextOp  = []byte("next_op") // next operation number to issue
+	kHLC     = []byte("hlc")     // highest HLC issued or observed
+	kCreated = []byte("created") // RFC 3339 creation time, for support
+)
+
+// SchemaVersion is the layout this build writes. Open migrates older files
+// step by step and refuses newer ones.
+const SchemaVersion = 1
+
+// migrations[i] upgrades a file from schema i to i+1, inside one
+// transaction, so a crash mid-migration leaves the old schema intact.
+var migrations = []func(tx *bolt.Tx) error{
+	0: func(tx *bolt.Tx) error { // the first release: create the buckets
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+// Options configure a Store. The zero value (or nil) gives the defaults.
+type Options struct {
+	// Now returns the current time; nil means time.Now. Tests inject a
+	// fixed clock so that stamps and "today" are reproducible.
+	Now func() time.Time
+	// KDF are the argon2id parameters for new passwords and sealed keys;
+	// the zero value means auth.DefaultParams(). Tests use auth.TestParams().
+	KDF auth.Params
+	// Logger receives refused change sets and other events worth an
+	// administrator's attention; nil means slog.Default().
+	Logger *slog.Logger
+	// LockTimeout is how long Open waits for another process holding the
+	// file; zero means 2 seconds. (bbolt allows one writer process.)
+	LockTimeout time.Duration
+	// NoSync skips fsync on commit. Only for benchmarks that measure
+	// everything but the disk: a store opened this way loses data on a crash.
+	NoSync bool
+}
+
+// Store is one replica's bbolt file: this device's commitments and their
+// history, the log of every change set it holds, and its outbox. It is safe
+// for concurrent use; bbolt serialises writers.
+type Store struct {
+	db    *bolt.DB
+	opts  Options
+	log   *slog.Logger
+	clock *protocol.Clock
+	dev   protocol.DeviceID // zero until Setup
+}
+
+// Open opens or creates the store at path, migrating it to SchemaVersion.
+func Open(path string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.KDF == (auth.Params{}) {
+		o.KDF = auth.DefaultParams()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.LockTimeout == 0 {
+		o.LockTimeout = 2 * time.Second
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, NoSync: o.NoSync})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{db: db, opts: o, log: o.Logger.With("store", path)}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	var last protocol.HLC
+	err = db.View(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bMeta)
+		last = protocol.HLC(getU64(m, kHLC))
+		if v := m.Get(kDevice); v != nil {
+			copy(s.dev[:], v)
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.clock = protocol.NewClock(o.Now, last)
+	return s, nil
+}
+
+func (s *Store) migrate() error {
+	var have uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if m := tx.Bucket(bMeta); m != nil {
+			have = getU64(m, kSchema)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if have > SchemaVersion {
+		return fmt.Errorf("%w: file has schema %d, this build knows %d", ErrSchemaTooNew, have, SchemaVersion)
+	}
+	for v := have; v < SchemaVersion; v++ {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			if err := migrations[v](tx); err != nil {
+				return err
+			}
+			m := tx.Bucket(bMeta)
+			if v == 0 {
+				if err := m.Put(kCreated, []byte(s.opts.Now().UTC().Format(time.RFC3339))); err != nil {
+					return err
+				}
+			}
+			return putU64(m, kSchema, v+1)
+		})
+		if err != nil {
+			return fmt.Errorf("migrating schema %d to %d: %w", v, v+1, err)
+		}
+		s.opts.Logger.Info("store migrated", "from", v, "to", v+1)
+	}
+	return nil
+}
+
+// Close closes the file. Sessions and values read from the store stay
+// valid; further calls fail.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path returns the file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+// Device returns this replica's device ID, or ErrNotSetUp.
+func (s *Store) Device() (protocol.DeviceID, error) {
+	if s.dev.IsZero() {
+		return s.dev, ErrNotSetUp
+	}
+	return s.dev, nil
+}
+
+// Schema returns the file's schema version.
+func (s *Store) Schema() (int, error) {
+	var v uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v = getU64(tx.Bucket(bMeta), kSchema)
+		return nil
+	})
+	return int(v), err
+}
+
+// Size returns the file's size in bytes.
+func (s *Store) Size() int64 {
+	fi, err := os.Stat(s.db.Path())
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+func getU64(b *bolt.Bucket, k []byte) uint64 {
+	v := b.Get(k)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func putU64(b *bolt.Bucket, k []byte, v uint64) error {
+	return b.Put(k, binary.BigEndian.AppendUint64(nil, v))
+}
+
+// persistClock writes the clock's high-water mark so a restart never issues
+// a stamp below one already used or seen.
+func (s *Store) persistClock(tx *bolt.Tx) error {
+	m := tx.Bucket(bMeta)
+	if last := uint64(s.clock.Last()); last > getU64(m, kHLC) {
+		return putU64(m, kHLC, last)
+	}
+	return nil
+}
+
+var errStop = errors.New("stop")

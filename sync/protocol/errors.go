@@ -1,0 +1,128 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is the stable, machine-readable reason a change set (or a message
+// carrying one) was refused. Codes travel on the wire, are stored with
+// incidents and pick the user-facing text ("error.<code>" in the translation
+// files), so they never change once released.
+type Code string
+
+// The refusal codes.
+const (
+	CodeOK               Code = ""
+	CodeMalformed        Code = "malformed"
+	CodeUnknownVersion   Code = "unknown_version"
+	CodeOversize         Code = "oversize"
+	CodeUnknownDevice    Code = "unknown_device"
+	CodeWrongDevice      Code = "wrong_device"
+	CodeRevokedDevice    Code = "revoked_device"
+	CodeBadSignature     Code = "bad_signature"
+	CodeReplay           Code = "replay"
+	CodeSequenceGap      Code = "sequence_gap"
+	CodeBrokenChain      Code = "broken_chain"
+	CodeFork             Code = "fork"
+	CodeOutOfScope       Code = "out_of_scope"
+	CodeInvalidOperation Code = "invalid_operation"
+	CodeNotAuthorized    Code = "not_authorized"
+	CodeInternal         Code = "internal"
+)
+
+// Sentinel errors, one per code. Verification wraps them with detail; test
+// with errors.Is and map to a Code with CodeOf.
+var (
+	// ErrMalformed: the bytes do not decode as a canonical change set.
+	ErrMalformed = errors.New("malformed")
+	// ErrUnknownVersion: the format version is not one this build reads.
+	ErrUnknownVersion = errors.New("unknown format version")
+	// ErrOversize: the change set exceeds the size or operation-count limit.
+	ErrOversize = errors.New("oversize")
+	// ErrUnknownDevice: no enrolled device has this ID.
+	ErrUnknownDevice = errors.New("unknown device")
+	// ErrWrongDevice: the change set names a device other than the one that
+	// presented it, or the device's registered key does not match its ID.
+	ErrWrongDevice = errors.New("wrong device")
+	// ErrRevokedDevice: the device was revoked by the county.
+	ErrRevokedDevice = errors.New("device revoked")
+	// ErrBadSignature: the signature does not verify with the device's key.
+	ErrBadSignature = errors.New("bad signature")
+	// ErrReplay: this exact change set was accepted before. Receivers treat
+	// it as success without applying anything (idempotence).
+	ErrReplay = errors.New("replayed change set")
+	// ErrSequenceGap: change sets or operation numbers are missing before this one.
+	ErrSequenceGap = errors.New("sequence gap")
+	// ErrBrokenChain: the previous-hash does not match the device's last change set.
+	ErrBrokenChain = errors.New("broken hash chain")
+	// ErrFork: a different change set with this sequence number was accepted
+	// before: the device was restored from an old backup or cloned.
+	ErrFork = errors.New("fork")
+	// ErrOutOfScope: the change set writes for an office the device was not
+	// enrolled for.
+	ErrOutOfScope = errors.New("out of scope")
+	// ErrInvalidOperation: an operation breaks the domain rules.
+	ErrInvalidOperation = errors.New("invalid operation")
+	// ErrNotAuthorized: the device or author role may not perform this
+	// operation (e.g. a township device resolving a conflict).
+	ErrNotAuthorized = errors.New("not authorized")
+)
+
+var codes = []struct {
+	err  error
+	code Code
+}{
+	{ErrMalformed, CodeMalformed},
+	{ErrUnknownVersion, CodeUnknownVersion},
+	{ErrOversize, CodeOversize},
+	{ErrUnknownDevice, CodeUnknownDevice},
+	{ErrWrongDevice, CodeWrongDevice},
+	{ErrRevokedDevice, CodeRevokedDevice},
+	{ErrBadSignature, CodeBadSignature},
+	{ErrReplay, CodeReplay},
+	{ErrSequenceGap, CodeSequenceGap},
+	{ErrBrokenChain, CodeBrokenChain},
+	{ErrFork, CodeFork},
+	{ErrOutOfScope, CodeOutOfScope},
+	{ErrInvalidOperation, CodeInvalidOperation},
+	{ErrNotAuthorized, CodeNotAuthorized},
+}
+
+// CodeOf returns the stable code for err: CodeOK for nil, CodeInternal for
+// an error that is not a refusal (a disk failure, say).
+func CodeOf(err error) Code {
+	if err == nil {
+		return CodeOK
+	}
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return CodeInternal
+}
+
+// ErrorFor returns the sentinel error of a code, for a peer that received a
+// code on the wire; unknown codes map to an error carrying the code text.
+func ErrorFor(c Code) error {
+	for _, e := range codes {
+		if e.code == c {
+			return e.err
+		}
+	}
+	return fmt.Errorf("refused: %s", c)
+}
+
+// Codes lists every refusal code, for documentation and translation checks.
+func Codes() []Code {
+	out := make([]Code, len(codes))
+	for i, c := range codes {
+		out[i] = c.code
+	}
+	return out
+}
+
+func errorf(sentinel error, format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)
+}
