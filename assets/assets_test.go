@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -136,15 +137,30 @@ func TestTranslationValues(t *testing.T) {
 // index included; "%%" is matched so that it can be skipped.
 var verbPattern = regexp.MustCompile(`%(?:\[\d+\])?[-+# 0]*(?:\*|\d+)?(?:\.(?:\*|\d+)?)?(?:\[\d+\])?[a-zA-Z%]`)
 
-// verbs returns the fmt verbs of a format string in order, without their
-// flags ("%5.2f" -> "%f"), skipping "%%".
+// argIndex matches an explicit argument index such as "[2]".
+var argIndex = regexp.MustCompile(`\[(\d+)\]`)
+
+// verbs returns the fmt verbs of a format string in argument order, without
+// their flags ("%5.2f" -> "%f"), skipping "%%". Explicit argument indexes
+// ("%[2]s") place a verb at its argument, so a translation may reorder
+// arguments as its grammar needs.
 func verbs(format string) []string {
-	var out []string
+	byArg := map[int]string{}
+	next := 1
 	for _, v := range verbPattern.FindAllString(format, -1) {
 		if v == "%%" {
 			continue
 		}
-		out = append(out, "%"+v[len(v)-1:])
+		arg := next
+		if m := argIndex.FindStringSubmatch(v); m != nil {
+			arg, _ = strconv.Atoi(m[1])
+		}
+		byArg[arg] = "%" + v[len(v)-1:]
+		next = arg + 1
+	}
+	var out []string
+	for i := 1; i <= len(byArg); i++ {
+		out = append(out, byArg[i])
 	}
 	return out
 }
@@ -156,6 +172,7 @@ func TestVerbs(t *testing.T) {
 		"%d 个工作日内（至 %s）":            {"%d", "%s"},
 		"100%% done, %5.2f left %v": {"%f", "%v"},
 		"%[1]d of %[2]s":            {"%d", "%s"},
+		"%[2]s 之后第 %[1]d 个":         {"%d", "%s"},
 	} {
 		if got := verbs(format); !slices.Equal(got, want) {
 			t.Errorf("verbs(%q) = %v, want %v", format, got, want)

@@ -34,6 +34,9 @@ type Deadline struct {
 	Days int           // when Kind == DeadlineWorkdays
 }
 
+// DeadlineNone returns the absence of a deadline.
+func DeadlineNone() Deadline { return Deadline{} }
+
 // DateDeadline returns a deadline on d.
 func DateDeadline(d calendar.Date) Deadline { return Deadline{Kind: DeadlineDate, Date: d} }
 

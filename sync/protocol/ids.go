@@ -31,8 +31,9 @@ func DeviceIDFromKey(pub ed25519.PublicKey) DeviceID {
 
 // String returns the ID as four dash-separated groups of seven base32
 // characters, the last character of each half a check character, so an
-// admin reading an ID over the phone notices a wrong character:
-// "MFRGGZD-FMZTWQ2-LK5UWO3-ZXQ4DPE".
+// admin reading an ID over the phone notices a wrong character or two
+// swapped neighbours. The ID of the bytes "abcdefghijklmnop" prints as
+// "MFRGGZD-FMZTWQ3-2LKNNWG-23TPOAT".
 func (id DeviceID) String() string {
 	s := b32.EncodeToString(id[:]) // 26 characters
 	full := s[:13] + string(luhn32(s[:13])) + s[13:] + string(luhn32(s[13:]))
@@ -86,11 +87,14 @@ func ParseDeviceID(s string) (DeviceID, error) {
 	return id, nil
 }
 
-// luhn32 is the Luhn mod N algorithm over the base32 alphabet. A character
-// outside the alphabet yields '?', which never matches.
+// luhn32 is the Luhn mod N algorithm over the base32 alphabet: from the
+// right, every other code point is doubled (digits summed in base 32),
+// starting with the rightmost, so that with the check character appended
+// the weights alternate and an adjacent transposition is caught too. A
+// character outside the alphabet yields '?', which never matches.
 func luhn32(s string) byte {
 	const n = 32
-	factor, sum := 1, 0
+	factor, sum := 2, 0
 	for i := len(s) - 1; i >= 0; i-- {
 		cp := strings.IndexByte(b32Alphabet, s[i])
 		if cp < 0 {
