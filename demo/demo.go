@@ -20,6 +20,7 @@ import (
 	"jiannuo/domain/calendar"
 	"jiannuo/domain/office"
 	"jiannuo/store"
+	"jiannuo/sync/protocol"
 )
 
 // The demo's offices and credentials. The passphrase is printed by the CLI:
@@ -216,8 +217,20 @@ func (d *Demo) exchange(sessions ...*store.Session) error {
 			}
 			d.ChangeSets += len(sets)
 		}
-		if err := from.Store().Acknowledge(^uint64(0)); err != nil {
+		// Until the demo syncs through a local county server, the
+		// exchange stands in for it; there is no receipt to keep.
+		outbox, err := from.Store().Outbox()
+		if err != nil {
 			return err
+		}
+		for _, raw := range outbox {
+			cs, err := protocol.Decode(raw)
+			if err != nil {
+				return err
+			}
+			if err := from.Store().Acknowledge(cs.Seq, nil); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -22,7 +22,7 @@ import (
 func applyOp(tx *bolt.Tx, dev protocol.DeviceID, author string, role domain.Role, op *protocol.Op) error {
 	id := op.ID(dev)
 	if op.Kind == protocol.OpEvidence {
-		ev := Evidence{Op: id, Hash: op.Meta.Hash, Name: op.Meta.Name, MIME: op.Meta.MIME, Size: op.Meta.Size, Author: author}
+		ev := Evidence{Op: id, Office: op.Office, Hash: op.Meta.Hash, Name: op.Meta.Name, MIME: op.Meta.MIME, Size: op.Meta.Size, Author: author}
 		return tx.Bucket(bEvidence).Put(opKey(append([]byte(nil), op.Meta.Hash[:]...), id), marshal(ev))
 	}
 	ref := Ref{Office: op.Office, ID: op.Target}
@@ -227,6 +227,10 @@ type Result struct {
 	// reason it was refused (nothing stored).
 	Code protocol.Code
 	Err  error
+	// Pos and Time are the feed position and commit time assigned to a
+	// newly applied change set on a replica opened with Options.Feed.
+	Pos  uint64
+	Time int64
 }
 
 // Applied reports whether the change set is now held: newly applied or
@@ -274,7 +278,10 @@ func (s *Store) applyRaw(tx *bolt.Tx, raw []byte) (Result, error) {
 		}
 		return r, nil
 	}
-	return r, s.applyChangeSet(tx, cs)
+	if err := s.applyChangeSet(tx, cs); err != nil {
+		return r, err
+	}
+	return r, s.recordFeed(tx, cs, &r)
 }
 
 // applyChangeSet stores a verified change set and applies its operations.

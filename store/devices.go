@@ -31,15 +31,17 @@ func (d DeviceRecord) info() protocol.DeviceInfo {
 // enrolment records it has verified; it refuses a record whose ID does not
 // belong to its key.
 func (s *Store) PutDevice(d DeviceRecord) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return PutDeviceTx(tx, d) })
+}
+
+func checkDeviceRecord(d DeviceRecord) error {
 	if len(d.Key) != ed25519.PublicKeySize || protocol.DeviceIDFromKey(d.Key) != d.ID {
 		return fmt.Errorf("%w: device record key does not match id %s", protocol.ErrWrongDevice, d.ID)
 	}
 	if !d.Office.Valid() {
 		return fmt.Errorf("%w: device office %q", protocol.ErrInvalidOperation, d.Office)
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bDevices).Put(d.ID[:], marshal(d))
-	})
+	return nil
 }
 
 // DeviceRecord returns a device's record.

@@ -194,6 +194,7 @@ type Entry struct {
 // Evidence describes an evidence file (佐证材料) recorded by an operation.
 type Evidence struct {
 	Op     protocol.OpID `json:"op"`
+	Office office.Code   `json:"office"` // whose record cites it: who may fetch its content
 	Hash   protocol.Hash `json:"hash"`
 	Name   string        `json:"name"`
 	MIME   string        `json:"mime"`

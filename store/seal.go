@@ -2,7 +2,6 @@ package store
 
 import (
 	"crypto/ed25519"
-	"encoding/binary"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -17,7 +16,9 @@ const DefaultMaxOpsPerChangeSet = 100
 
 // Seal turns the operations waiting in the outbox into signed change sets,
 // in order, at most maxOps each (0 means DefaultMaxOpsPerChangeSet), a new
-// change set whenever the author changes. They join the log and wait in the
+// change set whenever the author or the office written for changes (a
+// county-admin device acts for several townships; each change set goes to
+// one). They join the log and wait in the
 // outbox until the county acknowledges them. It returns how many change sets
 // it made. Sealing is all or nothing.
 func (se *Session) Seal(maxOps int) (int, error) {
@@ -44,7 +45,8 @@ func (se *Session) Seal(maxOps int) (int, error) {
 				return fmt.Errorf("%w: pending op: %v", ErrInvariant, err)
 			}
 			last := len(sets) - 1
-			if last < 0 || sets[last].Author != p.Author || sets[last].AuthorRole != p.Role || len(sets[last].Ops) >= maxOps {
+			if last < 0 || sets[last].Author != p.Author || sets[last].AuthorRole != p.Role ||
+				sets[last].Ops[0].Office != op.Office || len(sets[last].Ops) >= maxOps {
 				sets = append(sets, &protocol.ChangeSet{Device: se.rec.ID, Office: se.rec.Office, Author: p.Author, AuthorRole: p.Role})
 				last++
 			}
@@ -107,20 +109,6 @@ func (s *Store) Outbox() ([][]byte, error) {
 		})
 	})
 	return out, err
-}
-
-// Acknowledge removes change sets up to and including seq from the outbox:
-// the county has committed them.
-func (s *Store) Acknowledge(seq uint64) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bOutbox).Cursor()
-		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= seq; k, _ = c.First() {
-			if err := c.Delete(); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 // Counts summarises what waits to be synchronised.

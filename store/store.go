@@ -24,6 +24,9 @@ var (
 	bOutbox   = []byte("outbox")   // seq -> empty: sealed, not yet acknowledged by the county
 	bAccounts = []byte("accounts") // name -> account
 	bBlobs    = []byte("blobs")    // evidence hash -> content
+	bFeed     = []byte("feed")     // position -> FeedEntry: accepted change sets in arrival order (servers)
+	bFeedIdx  = []byte("feedidx")  // device|seq -> position in the feed
+	bReceipts = []byte("receipts") // seq -> the county's signed receipt for our change set
 
 	// replicated
 	bLog         = []byte("log")         // device|seq -> change set bytes
@@ -39,27 +42,42 @@ var (
 // replicated lists the buckets Digest covers, in a fixed order.
 var replicated = [][]byte{bLog, bChains, bCommitments, bVersions, bConflicts, bAmendments, bEntries, bEvidence}
 
-var allBuckets = [][]byte{bMeta, bDevices, bPending, bOutbox, bAccounts, bBlobs,
+// allBuckets are the buckets of the current schema.
+var allBuckets = append(append([][]byte(nil), v1Buckets...), bFeed, bFeedIdx, bReceipts)
+
+// v1Buckets are the buckets of the first schema; later schemas add theirs
+// in their migration.
+var v1Buckets = [][]byte{bMeta, bDevices, bPending, bOutbox, bAccounts, bBlobs,
 	bLog, bChains, bCommitments, bVersions, bConflicts, bAmendments, bEntries, bEvidence}
 
 // meta keys
 var (
 	kSchema  = []byte("schema")
-	kDevice  = []byte("device")  // our DeviceID
-	kNextOp  = []byte("next_op") // next operation number to issue
-	kHLC     = []byte("hlc")     // highest HLC issued or observed
-	kCreated = []byte("created") // RFC 3339 creation time, for support
+	kDevice  = []byte("device")    // our DeviceID
+	kNextOp  = []byte("next_op")   // next operation number to issue
+	kHLC     = []byte("hlc")       // highest HLC issued or observed
+	kCreated = []byte("created")   // RFC 3339 creation time, for support
+	kFeed    = []byte("feed_head") // last feed position assigned
+	kCursor  = []byte("cursor")    // last position of the county\'s feed applied here
 )
 
 // SchemaVersion is the layout this build writes. Open migrates older files
 // step by step and refuses newer ones.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrations[i] upgrades a file from schema i to i+1, inside one
 // transaction, so a crash mid-migration leaves the old schema intact.
 var migrations = []func(tx *bolt.Tx) error{
 	0: func(tx *bolt.Tx) error { // the first release: create the buckets
-		for _, b := range allBuckets {
+		for _, b := range v1Buckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	1: func(tx *bolt.Tx) error { // sync: the server's feed and the device's receipts
+		for _, b := range [][]byte{bFeed, bFeedIdx, bReceipts} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -82,6 +100,10 @@ type Options struct {
 	// LockTimeout is how long Open waits for another process holding the
 	// file; zero means 2 seconds. (bbolt allows one writer process.)
 	LockTimeout time.Duration
+	// Feed numbers every change set this replica accepts with a position in
+	// its own log, so it can serve them to others in arrival order: county
+	// servers set it; devices do not need it.
+	Feed bool
 	// NoSync skips fsync on commit. Only for benchmarks that measure
 	// everything but the disk: a store opened this way loses data on a crash.
 	NoSync bool

@@ -146,7 +146,7 @@ func TestSealApplyReplayIsIdempotent(t *testing.T) {
 	if c.Entries != 5 || c.Progress != 100 || c.Status != domain.StatusPublished {
 		t.Fatalf("view on receiver: %+v", c)
 	}
-	if err := a.Acknowledge(1); err != nil {
+	if err := a.Acknowledge(1, nil); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := a.Pending(); p.OutboxChangeSets != 0 {

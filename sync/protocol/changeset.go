@@ -53,6 +53,11 @@ func (cs *ChangeSet) Hash() Hash { return cs.hash }
 // Decode; the caller must not modify it.
 func (cs *ChangeSet) Bytes() []byte { return cs.raw }
 
+// TargetOffice returns the office whose records the change set writes: every
+// operation of a verified change set belongs to the same office (for a
+// township device its own; for a county-admin device one of its county's).
+func (cs *ChangeSet) TargetOffice() office.Code { return cs.Ops[0].Office }
+
 // FirstOp and LastOp return the operation numbers the change set covers.
 func (cs *ChangeSet) FirstOp() uint64 { return cs.Ops[0].Num }
 
@@ -340,6 +345,11 @@ func Verify(raw []byte, reg Registry, chains Chains, from DeviceID) (*ChangeSet,
 		op := &cs.Ops[i]
 		if !inScope(dev, op.Office) {
 			return nil, errorf(ErrOutOfScope, "op %d writes for %s, device enrolled for %s", op.Num, op.Office, dev.Office)
+		}
+		if op.Office != cs.Ops[0].Office {
+			// One office per change set lets a server route it whole:
+			// a township never receives another township's records.
+			return nil, errorf(ErrInvalidOperation, "op %d writes for %s, the change set for %s", op.Num, op.Office, cs.Ops[0].Office)
 		}
 		if err := op.Validate(cs.AuthorRole, dev.Admin); err != nil {
 			return nil, err

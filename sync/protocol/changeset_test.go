@@ -581,6 +581,12 @@ func refusals() []refusal {
 	add(O, OE, "county admin writes for its city", func(t *testing.T, w *world) input {
 		return raw(w.set(t, w.admin, domain.RoleCountyAdmin, nil, fulfilOp(t, "410300", c)).Bytes())
 	})
+	add(protocol.CodeInvalidOperation, protocol.ErrInvalidOperation, "county admin writes for two of its townships in one change set", func(t *testing.T, w *world) input {
+		return raw(w.set(t, w.admin, domain.RoleCountyAdmin, nil, fulfilOp(t, township, c), fulfilOp(t, township2, c)).Bytes())
+	})
+	add(protocol.CodeInvalidOperation, protocol.ErrInvalidOperation, "county admin writes for a township and the county in one change set", func(t *testing.T, w *world) input {
+		return raw(w.set(t, w.admin, domain.RoleCountyAdmin, nil, fulfilOp(t, county, c), fulfilOp(t, township, c)).Bytes())
+	})
 
 	// --- invalid_operation: every rule of Op.Validate, and the author.
 	id := func(w *world, n uint64) protocol.OpID { return opID(w.town, n) }
@@ -855,17 +861,27 @@ func TestVerifyAcceptsEveryKind(t *testing.T) {
 	}
 	chains.accept(t, o1)
 
-	// The county admin: records for two of its townships, resolution, breach.
+	// The county admin: a resolution and a breach for one township, then
+	// records for another township and for the county itself, one office
+	// per change set.
 	a1 := w.set(t, w.admin, domain.RoleCountyAdmin, nil,
-		createOp(township2, entityID(2)),
 		resolveOp(township, entityID(1), opID(w.town, 2), opID(w.town2, 2)),
 		transitionOp(township, entityID(1), domain.StatusInProgress, domain.StatusBreached, "逾期未办结", opID(w.town, 4)),
-		evidenceOp(county, protocol.EntityID{}),
 	)
-	if _, err := protocol.Verify(a1.Bytes(), w.reg, chains, w.admin.id); err != nil {
-		t.Fatalf("county admin's change set refused: %v", err)
+	a2 := seal(t, spec{dev: w.admin, role: domain.RoleCountyAdmin, seq: 2, prev: a1.Hash(),
+		ops: number(3, hlc0+protocol.MakeHLC(60_000, 0), createOp(township2, entityID(2)))}, nil)
+	a3 := seal(t, spec{dev: w.admin, role: domain.RoleCountyAdmin, seq: 3, prev: a2.Hash(),
+		ops: number(4, hlc0+protocol.MakeHLC(120_000, 0), evidenceOp(county, protocol.EntityID{}))}, nil)
+	for _, cs := range []*protocol.ChangeSet{a1, a2, a3} {
+		got, err := protocol.Verify(cs.Bytes(), w.reg, chains, w.admin.id)
+		if err != nil {
+			t.Fatalf("county admin's change set %d refused: %v", cs.Seq, err)
+		}
+		if got.TargetOffice() != cs.Ops[0].Office {
+			t.Fatalf("TargetOffice = %s, want %s", got.TargetOffice(), cs.Ops[0].Office)
+		}
+		chains.accept(t, got)
 	}
-	chains.accept(t, a1)
 
 	// The township's second change set continues the chain.
 	s2 := seal(t, spec{dev: w.town, role: domain.RoleLeader, seq: 2, prev: s1.Hash(),

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"jiannuo/domain/office"
+	"jiannuo/sync/protocol"
+)
+
+// FeedEntry is one accepted change set in a serving replica's feed: what a
+// county server streams to devices and the municipal platform, in order.
+type FeedEntry struct {
+	Pos    uint64            `json:"pos"`
+	Device protocol.DeviceID `json:"device"`
+	Seq    uint64            `json:"seq"`
+	Hash   protocol.Hash     `json:"hash"`
+	Office office.Code       `json:"office"` // whose records it writes (its TargetOffice)
+	Time   int64             `json:"time"`   // Unix milliseconds of the commit
+}
+
+// ApplyBatch is Apply with a hook: fn runs inside the same transaction after
+// the change sets are applied, with their results, so a server can record
+// what must commit together with them. If fn fails nothing is stored.
+// Callers' own buckets must be named with the prefix "x-" (see Update).
+func (s *Store) ApplyBatch(raws [][]byte, fn func(tx *bolt.Tx, results []Result) error) ([]Result, error) {
+	results := make([]Result, len(raws))
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for i, raw := range raws {
+			r, err := s.applyRaw(tx, raw)
+			if err != nil {
+				return err
+			}
+			results[i] = r
+		}
+		if err := s.persistClock(tx); err != nil {
+			return err
+		}
+		if fn != nil {
+			return fn(tx, results)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range results {
+		if !r.Applied() {
+			s.log.Warn("change set refused", "device", r.Device, "seq", r.Seq, "code", string(r.Code), "err", r.Err)
+		}
+	}
+	return results, nil
+}
+
+// ApplyFrom applies change sets received from the county's feed and records
+// cursor, the feed position of the last of them, in the same transaction:
+// after a crash the device resumes exactly after what it has applied.
+func (s *Store) ApplyFrom(cursor uint64, raws ...[]byte) ([]Result, error) {
+	return s.ApplyBatch(raws, func(tx *bolt.Tx, _ []Result) error {
+		m := tx.Bucket(bMeta)
+		if cursor > getU64(m, kCursor) {
+			return putU64(m, kCursor, cursor)
+		}
+		return nil
+	})
+}
+
+// Cursor returns the position in the county's feed up to which this replica
+// has applied everything.
+func (s *Store) Cursor() (uint64, error) {
+	var c uint64
+	err := s.db.View(func(tx *bolt.Tx) error { c = getU64(tx.Bucket(bMeta), kCursor); return nil })
+	return c, err
+}
+
+// recordFeed appends an accepted change set to the feed of a serving
+// replica.
+func (s *Store) recordFeed(tx *bolt.Tx, cs *protocol.ChangeSet, r *Result) error {
+	if !s.opts.Feed {
+		return nil
+	}
+	m := tx.Bucket(bMeta)
+	pos := getU64(m, kFeed) + 1
+	e := FeedEntry{Pos: pos, Device: cs.Device, Seq: cs.Seq, Hash: cs.Hash(), Office: cs.TargetOffice(), Time: s.opts.Now().UnixMilli()}
+	if err := tx.Bucket(bFeed).Put(seqKey(pos), marshal(e)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bFeedIdx).Put(logKey(cs.Device, cs.Seq), seqKey(pos)); err != nil {
+		return err
+	}
+	r.Pos, r.Time = pos, e.Time
+	return putU64(m, kFeed, pos)
+}
+
+// FeedHead returns the last position in this replica's feed.
+func (s *Store) FeedHead() (uint64, error) {
+	var h uint64
+	err := s.db.View(func(tx *bolt.Tx) error { h = getU64(tx.Bucket(bMeta), kFeed); return nil })
+	return h, err
+}
+
+// Feed calls fn for each feed entry after position after, in order, with the
+// change set's bytes (a copy fn may keep), until fn returns false or limit
+// entries (0: no limit) have been visited.
+func (s *Store) Feed(after uint64, limit int, fn func(FeedEntry, []byte) bool) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		log := tx.Bucket(bLog)
+		c := tx.Bucket(bFeed).Cursor()
+		n := 0
+		for k, v := c.Seek(seqKey(after + 1)); k != nil; k, v = c.Next() {
+			var e FeedEntry
+			if err := unmarshal(v, &e); err != nil {
+				return err
+			}
+			raw := log.Get(logKey(e.Device, e.Seq))
+			if raw == nil {
+				return fmt.Errorf("%w: feed %d names missing change set", ErrInvariant, e.Pos)
+			}
+			if !fn(e, append([]byte(nil), raw...)) {
+				return nil
+			}
+			if n++; limit > 0 && n >= limit {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// FeedEntryOf returns the feed entry of an accepted change set, for a
+// server answering a replay with the original receipt.
+func (s *Store) FeedEntryOf(dev protocol.DeviceID, seq uint64) (FeedEntry, bool, error) {
+	var out FeedEntry
+	found := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bFeedIdx).Get(logKey(dev, seq))
+		if v == nil {
+			return nil
+		}
+		k := tx.Bucket(bFeed).Get(seqKey(binary.BigEndian.Uint64(v)))
+		if k == nil {
+			return nil
+		}
+		found = true
+		return unmarshal(k, &out)
+	})
+	return out, found, err
+}
+
+// Acknowledge records the county's receipt for our change set seq and takes
+// it off the outbox: the county has committed it. The receipt is kept as
+// proof of submission.
+func (s *Store) Acknowledge(seq uint64, receipt []byte) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bOutbox).Delete(seqKey(seq)); err != nil {
+			return err
+		}
+		if receipt == nil {
+			return nil
+		}
+		return tx.Bucket(bReceipts).Put(seqKey(seq), receipt)
+	})
+}
+
+// Receipt returns the county's receipt for our change set seq.
+func (s *Store) Receipt(seq uint64) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bReceipts).Get(seqKey(seq))
+		if v == nil {
+			return fmt.Errorf("%w: receipt %d", ErrNotFound, seq)
+		}
+		out = append([]byte(nil), v...)
+		return nil
+	})
+	return out, err
+}
+
+// LastReceipt returns the newest receipt and its sequence number, or
+// ErrNotFound before the first.
+func (s *Store) LastReceipt() (uint64, []byte, error) {
+	var seq uint64
+	var out []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		k, v := tx.Bucket(bReceipts).Cursor().Last()
+		if k == nil {
+			return fmt.Errorf("%w: no receipt yet", ErrNotFound)
+		}
+		seq, out = binary.BigEndian.Uint64(k), append([]byte(nil), v...)
+		return nil
+	})
+	return seq, out, err
+}
+
+// Update runs fn in a read-write transaction of the store's file, for
+// layers above (the county server) that keep their own records beside the
+// replica. They must only touch buckets whose names start with "x-", which
+// the store never uses; fn's changes commit or roll back as a whole.
+func (s *Store) Update(fn func(tx *bolt.Tx) error) error { return s.db.Update(fn) }
+
+// View runs fn in a read-only transaction; see Update.
+func (s *Store) View(fn func(tx *bolt.Tx) error) error { return s.db.View(fn) }
+
+// PutDeviceTx is PutDevice inside a caller's transaction, so a server can
+// register a device together with its own enrolment records.
+func PutDeviceTx(tx *bolt.Tx, d DeviceRecord) error {
+	if err := checkDeviceRecord(d); err != nil {
+		return err
+	}
+	return tx.Bucket(bDevices).Put(d.ID[:], marshal(d))
+}
+
+// Now returns the store's clock reading, for callers that stamp records
+// beside it.
+func (s *Store) Now() time.Time { return s.opts.Now() }
