@@ -72,3 +72,14 @@ func (s *Store) Devices() ([]DeviceRecord, error) {
 	})
 	return out, err
 }
+
+// DeviceRecordTx reads a device record inside a caller's transaction (see
+// Update); ErrNotFound if there is none.
+func DeviceRecordTx(tx *bolt.Tx, id protocol.DeviceID) (DeviceRecord, error) {
+	var d DeviceRecord
+	v := tx.Bucket(bDevices).Get(id[:])
+	if v == nil {
+		return d, fmt.Errorf("%w: device %s", ErrNotFound, id)
+	}
+	return d, unmarshal(v, &d)
+}

@@ -212,3 +212,15 @@ func (se *Session) AddAccount(name, display string, role domain.Role, passphrase
 		return b.Put([]byte(name), marshal(acct))
 	})
 }
+
+// SignChallenge proves to a county server that this device holds its key,
+// without the key leaving the session (see protocol.SignChallenge).
+func (se *Session) SignChallenge(nonce []byte, serverFingerprint string) []byte {
+	return protocol.SignChallenge(se.key, nonce, serverFingerprint)
+}
+
+// EnrolRequest returns a signed request to enrol this device for its office.
+func (se *Session) EnrolRequest(now time.Time) []byte {
+	r := protocol.EnrolRequest{Key: se.rec.Key, Office: se.rec.Office, DeviceName: se.rec.Name, Staff: se.acct.DisplayName, Time: now.UnixMilli()}
+	return r.Sign(se.key)
+}

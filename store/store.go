@@ -27,6 +27,7 @@ var (
 	bFeed     = []byte("feed")     // position -> FeedEntry: accepted change sets in arrival order (servers)
 	bFeedIdx  = []byte("feedidx")  // device|seq -> position in the feed
 	bReceipts = []byte("receipts") // seq -> the county's signed receipt for our change set
+	bUploaded = []byte("uploaded") // evidence hash -> empty: the county has the content
 
 	// replicated
 	bLog         = []byte("log")         // device|seq -> change set bytes
@@ -43,7 +44,7 @@ var (
 var replicated = [][]byte{bLog, bChains, bCommitments, bVersions, bConflicts, bAmendments, bEntries, bEvidence}
 
 // allBuckets are the buckets of the current schema.
-var allBuckets = append(append([][]byte(nil), v1Buckets...), bFeed, bFeedIdx, bReceipts)
+var allBuckets = append(append([][]byte(nil), v1Buckets...), bFeed, bFeedIdx, bReceipts, bUploaded)
 
 // v1Buckets are the buckets of the first schema; later schemas add theirs
 // in their migration.
@@ -77,7 +78,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		return nil
 	},
 	1: func(tx *bolt.Tx) error { // sync: the server's feed and the device's receipts
-		for _, b := range [][]byte{bFeed, bFeedIdx, bReceipts} {
+		for _, b := range [][]byte{bFeed, bFeedIdx, bReceipts, bUploaded} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

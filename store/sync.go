@@ -216,3 +216,72 @@ func PutDeviceTx(tx *bolt.Tx, d DeviceRecord) error {
 // Now returns the store's clock reading, for callers that stamp records
 // beside it.
 func (s *Store) Now() time.Time { return s.opts.Now() }
+
+// HasEvidence reports whether an evidence file's content is on this replica.
+func (s *Store) HasEvidence(h protocol.Hash) (bool, error) {
+	var ok bool
+	err := s.db.View(func(tx *bolt.Tx) error { ok = tx.Bucket(bBlobs).Get(h[:]) != nil; return nil })
+	return ok, err
+}
+
+// EvidenceOffice returns the offices whose records cite an evidence file,
+// so a server sends its content only to devices of those offices.
+func (s *Store) EvidenceOffice(h protocol.Hash) ([]office.Code, error) {
+	metas, err := s.EvidenceMeta(h)
+	var out []office.Code
+	for _, m := range metas {
+		out = append(out, m.Office)
+	}
+	return out, err
+}
+
+// MissingEvidence returns evidence files recorded on this replica whose
+// content has not arrived, at most limit, for the sync engine to fetch.
+func (s *Store) MissingEvidence(limit int) ([]Evidence, error) {
+	var out []Evidence
+	err := s.db.View(func(tx *bolt.Tx) error {
+		blobs := tx.Bucket(bBlobs)
+		var last protocol.Hash
+		return tx.Bucket(bEvidence).ForEach(func(_, v []byte) error {
+			var e Evidence
+			if err := unmarshal(v, &e); err != nil {
+				return err
+			}
+			if e.Hash == last || blobs.Get(e.Hash[:]) != nil || len(out) >= limit {
+				return nil
+			}
+			last = e.Hash
+			out = append(out, e)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// EvidenceToUpload returns evidence files this device added whose content
+// the county has not yet confirmed, oldest hash order, at most limit.
+func (s *Store) EvidenceToUpload(limit int) ([]Evidence, error) {
+	var out []Evidence
+	err := s.db.View(func(tx *bolt.Tx) error {
+		done := tx.Bucket(bUploaded)
+		var last protocol.Hash
+		return tx.Bucket(bEvidence).ForEach(func(_, v []byte) error {
+			var e Evidence
+			if err := unmarshal(v, &e); err != nil {
+				return err
+			}
+			if e.Op.Device != s.dev || e.Hash == last || done.Get(e.Hash[:]) != nil || len(out) >= limit {
+				return nil
+			}
+			last = e.Hash
+			out = append(out, e)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// MarkUploaded records that the county holds an evidence file's content.
+func (s *Store) MarkUploaded(h protocol.Hash) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bUploaded).Put(h[:], nil) })
+}

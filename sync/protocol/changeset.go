@@ -422,3 +422,15 @@ func DecodeOp(b []byte) (Op, error) {
 	}
 	return op, d.err
 }
+
+// PeekDevice returns the device a change set claims, without decoding the
+// rest, so a server can refuse another device's change set before queueing
+// it. ok is false if raw is too short to say.
+func PeekDevice(raw []byte) (id DeviceID, ok bool) {
+	const at = 4 + 1 // magic, version
+	if len(raw) < at+len(id) {
+		return id, false
+	}
+	copy(id[:], raw[at:])
+	return id, true
+}

@@ -566,6 +566,11 @@ func refusals() []refusal {
 		return raw(seal(t, spec{dev: w.town, role: domain.RoleStaff, seq: 1, ops: number(1, hlc0, fulfilOp(t, township2, c))},
 			func(cs *protocol.ChangeSet) { cs.Office = township2 }).Bytes())
 	})
+	add(O, OE, "county-admin device writes as one of its townships", func(t *testing.T, w *world) input {
+		// Every operation is in the admin's scope; only the header lies.
+		return raw(w.set(t, w.admin, domain.RoleCountyAdmin, func(cs *protocol.ChangeSet) { cs.Office = township },
+			fulfilOp(t, township, c)).Bytes())
+	})
 	add(O, OE, "operation for another township", func(t *testing.T, w *world) input {
 		return raw(w.set(t, w.town, domain.RoleStaff, nil, fulfilOp(t, township, c), fulfilOp(t, township2, c)).Bytes())
 	})
@@ -833,9 +838,9 @@ func TestVerifyRefusals(t *testing.T) {
 	}
 	// Every refusal code a change set can earn is covered, replay by
 	// TestVerifyReplay.
-	for _, code := range protocol.Codes() {
-		if code != protocol.CodeReplay && seen[code] == 0 {
-			t.Errorf("no refusal test for code %q", code)
+	for _, c := range changeSetCodes {
+		if c.code != protocol.CodeReplay && seen[c.code] == 0 {
+			t.Errorf("no refusal test for code %q", c.code)
 		}
 	}
 }
@@ -1041,16 +1046,49 @@ func (f failingChains) HashAt(protocol.DeviceID, uint64) (protocol.Hash, bool, e
 	return protocol.Hash{}, false, f.err
 }
 
+// changeSetCodes are the codes Verify can give a change set, with the text
+// that travels on the wire and names translations: it never changes.
+var changeSetCodes = []struct {
+	code protocol.Code
+	text string
+	err  error
+}{
+	{protocol.CodeMalformed, "malformed", protocol.ErrMalformed},
+	{protocol.CodeUnknownVersion, "unknown_version", protocol.ErrUnknownVersion},
+	{protocol.CodeOversize, "oversize", protocol.ErrOversize},
+	{protocol.CodeUnknownDevice, "unknown_device", protocol.ErrUnknownDevice},
+	{protocol.CodeWrongDevice, "wrong_device", protocol.ErrWrongDevice},
+	{protocol.CodeRevokedDevice, "revoked_device", protocol.ErrRevokedDevice},
+	{protocol.CodeBadSignature, "bad_signature", protocol.ErrBadSignature},
+	{protocol.CodeReplay, "replay", protocol.ErrReplay},
+	{protocol.CodeSequenceGap, "sequence_gap", protocol.ErrSequenceGap},
+	{protocol.CodeBrokenChain, "broken_chain", protocol.ErrBrokenChain},
+	{protocol.CodeFork, "fork", protocol.ErrFork},
+	{protocol.CodeOutOfScope, "out_of_scope", protocol.ErrOutOfScope},
+	{protocol.CodeInvalidOperation, "invalid_operation", protocol.ErrInvalidOperation},
+	{protocol.CodeNotAuthorized, "not_authorized", protocol.ErrNotAuthorized},
+}
+
 func TestCodes(t *testing.T) {
-	// The codes travel on the wire and name translations: their text never
-	// changes.
-	want := []protocol.Code{"malformed", "unknown_version", "oversize", "unknown_device", "wrong_device",
-		"revoked_device", "bad_signature", "replay", "sequence_gap", "broken_chain", "fork", "out_of_scope",
-		"invalid_operation", "not_authorized"}
-	if got := protocol.Codes(); !slices.Equal(got, want) {
-		t.Fatalf("Codes() = %v, want %v", got, want)
+	all := protocol.Codes()
+	for _, c := range changeSetCodes {
+		if string(c.code) != c.text {
+			t.Errorf("code %q changed its text, was %q", c.code, c.text)
+		}
+		if !slices.Contains(all, c.code) {
+			t.Errorf("Codes() lacks %q", c.code)
+		}
+		if protocol.ErrorFor(c.code) != c.err {
+			t.Errorf("ErrorFor(%q) is not its sentinel", c.code)
+		}
 	}
-	for _, code := range want {
+	// Every listed code maps to a sentinel and back, and no two share text.
+	seen := map[protocol.Code]bool{}
+	for _, code := range all {
+		if seen[code] || code == protocol.CodeOK || code == protocol.CodeInternal {
+			t.Errorf("Codes() lists %q twice or lists a non-refusal", code)
+		}
+		seen[code] = true
 		sentinel := protocol.ErrorFor(code)
 		if got := protocol.CodeOf(sentinel); got != code {
 			t.Errorf("CodeOf(ErrorFor(%q)) = %q", code, got)
@@ -1133,6 +1171,20 @@ func TestValidateLimits(t *testing.T) {
 			}
 		})
 	}
+	// Rules Verify reaches through earlier checks, called directly.
+	zero := number(1, hlc0, fulfilOp(t, township, c))[0]
+	zero.HLC = 0
+	if err := zero.Validate(domain.RoleStaff, false); protocol.CodeOf(err) != protocol.CodeInvalidOperation {
+		t.Errorf("zero clock stamp: Validate = %v, want invalid_operation", err)
+	}
+	breach := number(1, hlc0, transitionOp(township, c, domain.StatusPublished, domain.StatusBreached, "逾期", protocol.OpID{Num: 1}))[0]
+	if err := breach.Validate(domain.RoleCountyAdmin, false); protocol.CodeOf(err) != protocol.CodeNotAuthorized {
+		t.Errorf("breach by a county_admin role on a township device: Validate = %v, want not_authorized", err)
+	}
+	if err := breach.Validate(domain.RoleCountyAdmin, true); err != nil {
+		t.Errorf("breach from a county-admin device: %v", err)
+	}
+
 	// The largest base allowed is fine.
 	op := number(1, hlc0, resolveOp(township, c, many(protocol.MaxBase)...))[0]
 	if err := op.Validate(domain.RoleCountyAdmin, true); err != nil {

@@ -28,6 +28,9 @@ const (
 	CodeOutOfScope       Code = "out_of_scope"
 	CodeInvalidOperation Code = "invalid_operation"
 	CodeNotAuthorized    Code = "not_authorized"
+	CodeEvidenceMismatch Code = "evidence_mismatch"
+	CodeNotEnrolled      Code = "not_enrolled"
+	CodeNotFound         Code = "not_found"
 	CodeInternal         Code = "internal"
 )
 
@@ -67,6 +70,13 @@ var (
 	// ErrNotAuthorized: the device or author role may not perform this
 	// operation (e.g. a township device resolving a conflict).
 	ErrNotAuthorized = errors.New("not authorized")
+	// ErrEvidenceMismatch: evidence bytes do not hash to the announced value.
+	ErrEvidenceMismatch = errors.New("evidence content does not match its hash")
+	// ErrNotEnrolled: the device's enrolment is pending or was rejected.
+	ErrNotEnrolled = errors.New("device not enrolled")
+	// ErrNotFound: the asked-for thing (an evidence file, say) is not there
+	// yet; asking again later may succeed.
+	ErrNotFound = errors.New("not found")
 )
 
 var codes = []struct {
@@ -87,6 +97,9 @@ var codes = []struct {
 	{ErrOutOfScope, CodeOutOfScope},
 	{ErrInvalidOperation, CodeInvalidOperation},
 	{ErrNotAuthorized, CodeNotAuthorized},
+	{ErrEvidenceMismatch, CodeEvidenceMismatch},
+	{ErrNotEnrolled, CodeNotEnrolled},
+	{ErrNotFound, CodeNotFound},
 }
 
 // CodeOf returns the stable code for err: CodeOK for nil, CodeInternal for

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"jiannuo/domain"
@@ -148,6 +149,28 @@ func FuzzVerify(f *testing.F) {
 			case code == protocol.CodeInternal:
 				t.Fatalf("%v is not a refusal", err)
 			}
+		}
+	})
+}
+
+// FuzzParseDeviceID: ParseDeviceID never panics, and what it accepts is the
+// printed form of the ID it returns, up to case, dashes and spaces.
+func FuzzParseDeviceID(f *testing.F) {
+	f.Add("MFRGGZD-FMZTWQ3-2LKNNWG-23TPOAT")
+	f.Add("mfrggzdfmztwq32lknnwg23tpoat")
+	f.Add(goldenDevice().id.String())
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := protocol.ParseDeviceID(s)
+		if err != nil {
+			if !errors.Is(err, protocol.ErrMalformed) || !id.IsZero() {
+				t.Fatalf("ParseDeviceID(%q) = %s, %v", s, id, err)
+			}
+			return
+		}
+		clean := strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s))
+		if clean != strings.ReplaceAll(id.String(), "-", "") {
+			t.Fatalf("ParseDeviceID(%q) = %s: not its printed form", s, id)
 		}
 	})
 }

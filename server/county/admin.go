@@ -1,0 +1,418 @@
+package county
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+
+	"jiannuo/domain"
+	"jiannuo/domain/office"
+	"jiannuo/store"
+	"jiannuo/sync/protocol"
+)
+
+// Enrolment and administration over HTTPS with JSON. A device asks to be
+// enrolled with POST /enrol and polls GET /enrol/{device}; county admins use
+// /admin/… with HTTP basic authentication (the credential made by init, or
+// added since), from the server command or the admin screens.
+
+// EnrolStatus is what GET /enrol/{device} answers.
+type EnrolStatus struct {
+	Status      EnrolmentStatus `json:"status"`
+	Reason      string          `json:"reason,omitempty"`
+	County      office.Code     `json:"county"`
+	CountyKey   []byte          `json:"county_key"`            // ed25519 public key: verifies receipts and certificates
+	Certificate []byte          `json:"certificate,omitempty"` // when approved
+}
+
+// apiError is the JSON body of every refused HTTP request: a stable code
+// and a message for logs.
+type apiError struct {
+	Code    protocol.Code `json:"code"`
+	Message string        `json:"message"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, status int, err error) {
+	code := protocol.CodeOf(err)
+	if status >= 500 {
+		s.log.Error("request failed", "path", r.URL.Path, "err", err)
+	} else {
+		s.log.Info("request refused", "path", r.URL.Path, "code", string(code), "err", err, "remote", r.RemoteAddr)
+	}
+	writeJSON(w, status, apiError{Code: code, Message: err.Error()})
+}
+
+func (s *Server) enrolment(dev protocol.DeviceID, e *Enrolment) (bool, error) {
+	var found bool
+	err := s.st.View(func(tx *bolt.Tx) error {
+		var err error
+		found, err = getJSON(tx, bEnrolments, dev[:], e)
+		return err
+	})
+	return found, err
+}
+
+func (s *Server) serveEnrol(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<10))
+	if err != nil {
+		s.writeErr(w, r, http.StatusBadRequest, fmt.Errorf("%w: %v", protocol.ErrMalformed, err))
+		return
+	}
+	req, err := protocol.OpenEnrolRequest(body)
+	if err == nil && !s.id.County.Contains(req.Office) {
+		err = fmt.Errorf("%w: office %s is not in county %s", protocol.ErrOutOfScope, req.Office, s.id.County)
+	}
+	if err != nil {
+		s.incident(Incident{Code: protocol.CodeOf(err), Message: "enrolment request: " + err.Error(), Remote: r.RemoteAddr})
+		s.writeErr(w, r, http.StatusBadRequest, err)
+		return
+	}
+	dev := req.Device()
+	err = s.st.Update(func(tx *bolt.Tx) error {
+		var old Enrolment
+		found, err := getJSON(tx, bEnrolments, dev[:], &old)
+		if err != nil {
+			return err
+		}
+		if found && old.Status != EnrolRejected {
+			return nil // asked again: nothing changes
+		}
+		e := Enrolment{Device: dev, Office: req.Office, DeviceName: req.DeviceName, Staff: req.Staff,
+			Status: EnrolPending, Requested: s.cfg.Now().UTC(), Request: body}
+		return putJSON(tx, bEnrolments, dev[:], e)
+	})
+	if err != nil {
+		s.writeErr(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	s.log.Info("enrolment requested", "device", dev, "office", string(req.Office), "staff", req.Staff)
+	s.serveEnrolStatusOf(w, r, dev, http.StatusAccepted)
+}
+
+func (s *Server) serveEnrolStatus(w http.ResponseWriter, r *http.Request) {
+	dev, err := protocol.ParseDeviceID(r.PathValue("device"))
+	if err != nil {
+		s.writeErr(w, r, http.StatusBadRequest, err)
+		return
+	}
+	s.serveEnrolStatusOf(w, r, dev, http.StatusOK)
+}
+
+func (s *Server) serveEnrolStatusOf(w http.ResponseWriter, r *http.Request, dev protocol.DeviceID, status int) {
+	var e Enrolment
+	found, err := s.enrolment(dev, &e)
+	if err != nil {
+		s.writeErr(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	if !found {
+		s.writeErr(w, r, http.StatusNotFound, fmt.Errorf("%w: no enrolment request from %s", protocol.ErrUnknownDevice, dev))
+		return
+	}
+	out := EnrolStatus{Status: e.Status, Reason: e.Reason, County: s.id.County, CountyKey: s.id.Key.Public().([]byte)}
+	if e.Status == EnrolApproved {
+		out.Certificate = s.certificate(dev)
+	}
+	writeJSON(w, status, out)
+}
+
+// adminRoutes registers the admin API.
+func (s *Server) adminRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /admin/enrolments", s.admin(s.listEnrolments))
+	mux.HandleFunc("POST /admin/enrolments/{device}/approve", s.admin(s.approve))
+	mux.HandleFunc("POST /admin/enrolments/{device}/reject", s.admin(s.reject))
+	mux.HandleFunc("GET /admin/devices", s.admin(s.listDevices))
+	mux.HandleFunc("POST /admin/devices/{device}/revoke", s.admin(s.revoke))
+	mux.HandleFunc("GET /admin/conflicts", s.admin(s.listConflicts))
+	mux.HandleFunc("GET /admin/incidents", s.admin(s.listIncidents))
+}
+
+type adminHandler func(w http.ResponseWriter, r *http.Request, who string)
+
+func (s *Server) admin(h adminHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name, pass, ok := r.BasicAuth()
+		if !ok || checkAdmin(s.st, name, pass) != nil {
+			s.incident(Incident{Code: protocol.CodeNotAuthorized, Message: "admin API: bad credential for " + name, Remote: r.RemoteAddr})
+			w.Header().Set("WWW-Authenticate", `Basic realm="jiannuo county admin"`)
+			s.writeErr(w, r, http.StatusUnauthorized, fmt.Errorf("%w: %v", protocol.ErrNotAuthorized, ErrBadCredential))
+			return
+		}
+		h(w, r, name)
+	}
+}
+
+func (s *Server) listEnrolments(w http.ResponseWriter, r *http.Request, _ string) {
+	var out []Enrolment
+	err := s.st.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bEnrolments).ForEach(func(_, v []byte) error {
+			var e Enrolment
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			e.Request = nil
+			if r.URL.Query().Get("all") != "" || e.Status == EnrolPending {
+				out = append(out, e)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		s.writeErr(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// ApproveRequest is the body of POST /admin/enrolments/{device}/approve.
+type ApproveRequest struct {
+	// Office binds the device to an office; empty means the one it asked
+	// for. It must lie in the county.
+	Office office.Code `json:"office,omitempty"`
+	// Admin makes it a county-admin device (office must be the county).
+	Admin bool `json:"admin,omitempty"`
+}
+
+// ReasonRequest is the body of reject and revoke.
+type ReasonRequest struct {
+	Reason string `json:"reason"`
+}
+
+func readBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 16<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: %v", protocol.ErrMalformed, err)
+	}
+	return nil
+}
+
+func (s *Server) approve(w http.ResponseWriter, r *http.Request, who string) {
+	dev, err := protocol.ParseDeviceID(r.PathValue("device"))
+	var body ApproveRequest
+	if err == nil {
+		err = readBody(r, &body)
+	}
+	if err != nil {
+		s.writeErr(w, r, http.StatusBadRequest, err)
+		return
+	}
+	var cert []byte
+	err = s.st.Update(func(tx *bolt.Tx) error {
+		var e Enrolment
+		found, err := getJSON(tx, bEnrolments, dev[:], &e)
+		if err != nil {
+			return err
+		}
+		if !found || e.Status != EnrolPending {
+			return fmt.Errorf("%w: no pending enrolment for %s", store.ErrNotFound, dev)
+		}
+		req, err := protocol.OpenEnrolRequest(e.Request)
+		if err != nil {
+			return err
+		}
+		o := body.Office
+		if o == "" {
+			o = req.Office
+		}
+		if !s.id.County.Contains(o) || (body.Admin && o != s.id.County) {
+			return fmt.Errorf("%w: office %s for county %s (admin %v)", protocol.ErrOutOfScope, o, s.id.County, body.Admin)
+		}
+		now := s.cfg.Now().UTC()
+		c := protocol.Certificate{County: s.id.County, Device: dev, Key: req.Key, Office: o, Admin: body.Admin, Name: req.DeviceName, Issued: now.UnixMilli()}
+		cert = c.Sign(s.id.Key)
+		if err := tx.Bucket(bCerts).Put(dev[:], cert); err != nil {
+			return err
+		}
+		if err := store.PutDeviceTx(tx, store.DeviceRecord{ID: dev, Key: req.Key, Office: o, Name: req.DeviceName, Admin: body.Admin}); err != nil {
+			return err
+		}
+		e.Status, e.Office, e.Admin, e.Decided, e.DecidedBy = EnrolApproved, o, body.Admin, now, who
+		return putJSON(tx, bEnrolments, dev[:], e)
+	})
+	if err != nil {
+		s.writeErr(w, r, statusFor(err), err)
+		return
+	}
+	s.log.Info("enrolment approved", "device", dev, "by", who, "admin_device", body.Admin)
+	writeJSON(w, http.StatusOK, map[string]string{"status": string(EnrolApproved), "certificate": base64.StdEncoding.EncodeToString(cert)})
+}
+
+func statusFor(err error) int {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound
+	case protocol.CodeOf(err) != protocol.CodeInternal:
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+func (s *Server) reject(w http.ResponseWriter, r *http.Request, who string) {
+	dev, err := protocol.ParseDeviceID(r.PathValue("device"))
+	var body ReasonRequest
+	if err == nil {
+		err = readBody(r, &body)
+	}
+	if err == nil && !domain.NonBlank(body.Reason) {
+		err = fmt.Errorf("%w: a rejection needs a reason", protocol.ErrInvalidOperation)
+	}
+	if err != nil {
+		s.writeErr(w, r, http.StatusBadRequest, err)
+		return
+	}
+	err = s.st.Update(func(tx *bolt.Tx) error {
+		var e Enrolment
+		found, err := getJSON(tx, bEnrolments, dev[:], &e)
+		if err != nil {
+			return err
+		}
+		if !found || e.Status != EnrolPending {
+			return fmt.Errorf("%w: no pending enrolment for %s", store.ErrNotFound, dev)
+		}
+		e.Status, e.Reason, e.Decided, e.DecidedBy = EnrolRejected, body.Reason, s.cfg.Now().UTC(), who
+		return putJSON(tx, bEnrolments, dev[:], e)
+	})
+	if err != nil {
+		s.writeErr(w, r, statusFor(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": string(EnrolRejected)})
+}
+
+// DeviceInfo is a row of GET /admin/devices.
+type DeviceInfo struct {
+	store.DeviceRecord
+	LastSeq uint64 `json:"last_seq"`
+	Online  bool   `json:"online"`
+}
+
+func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, _ string) {
+	devs, err := s.st.Devices()
+	heads, herr := s.st.Heads()
+	if err == nil {
+		err = herr
+	}
+	if err != nil {
+		s.writeErr(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	s.mu.Lock()
+	out := make([]DeviceInfo, 0, len(devs))
+	for _, d := range devs {
+		_, online := s.sessions[d.ID]
+		out = append(out, DeviceInfo{DeviceRecord: d, LastSeq: heads[d.ID].Seq, Online: online})
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// Revoke revokes a device with a reason: its next message is refused with
+// revoked_device and its user sees the reason; what it sent before stays.
+func (s *Server) Revoke(dev protocol.DeviceID, reason, who string) error {
+	if !domain.NonBlank(reason) {
+		return fmt.Errorf("%w: a revocation needs a reason", protocol.ErrInvalidOperation)
+	}
+	err := s.st.Update(func(tx *bolt.Tx) error {
+		d, err := store.DeviceRecordTx(tx, dev)
+		if err != nil {
+			return err
+		}
+		now := s.cfg.Now().UTC()
+		rv := protocol.Revocation{County: s.id.County, Device: dev, Reason: reason, Time: now.UnixMilli()}
+		if err := tx.Bucket(bRevocations).Put(dev[:], rv.Sign(s.id.Key)); err != nil {
+			return err
+		}
+		d.Revoked, d.Reason = true, reason
+		if err := store.PutDeviceTx(tx, d); err != nil {
+			return err
+		}
+		var e Enrolment
+		if found, err := getJSON(tx, bEnrolments, dev[:], &e); err != nil || !found {
+			return err
+		}
+		e.Status, e.Reason, e.Decided, e.DecidedBy = EnrolRevoked, reason, now, who
+		return putJSON(tx, bEnrolments, dev[:], e)
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Warn("device revoked", "device", dev, "by", who, "reason", reason)
+	s.mu.Lock()
+	se := s.sessions[dev]
+	s.mu.Unlock()
+	if se != nil {
+		se.fail(protocol.CodeRevokedDevice, reason)
+	}
+	return nil
+}
+
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request, who string) {
+	dev, err := protocol.ParseDeviceID(r.PathValue("device"))
+	var body ReasonRequest
+	if err == nil {
+		err = readBody(r, &body)
+	}
+	if err == nil {
+		err = s.Revoke(dev, body.Reason, who)
+	}
+	if err != nil {
+		s.writeErr(w, r, statusFor(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": string(EnrolRevoked)})
+}
+
+func (s *Server) listConflicts(w http.ResponseWriter, r *http.Request, _ string) {
+	cs, err := s.st.Conflicts()
+	if err != nil {
+		s.writeErr(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	if cs == nil {
+		cs = []store.Conflict{}
+	}
+	writeJSON(w, http.StatusOK, cs)
+}
+
+// Incidents returns the recorded incidents, newest first.
+func (s *Server) Incidents() ([]Incident, error) {
+	var out []Incident
+	err := s.st.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bIncidents).ForEach(func(_, v []byte) error {
+			var in Incident
+			if err := json.Unmarshal(v, &in); err != nil {
+				return err
+			}
+			out = append(out, in)
+			return nil
+		})
+	})
+	slices.Reverse(out)
+	return out, err
+}
+
+func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ string) {
+	in, err := s.Incidents()
+	if err != nil {
+		s.writeErr(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	if in == nil {
+		in = []Incident{}
+	}
+	writeJSON(w, http.StatusOK, in)
+}
+

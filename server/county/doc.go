@@ -1,0 +1,37 @@
+// Package county is the county aggregation server (县级汇聚服务器): it
+// enrols township devices, ingests their signed change sets over websocket
+// sessions, answers each with a receipt signed by the county only once the
+// change set is on disk, streams every office's records to that office's
+// devices, and keeps conflicts and incidents for the county admin.
+//
+// # Basics
+//
+// Init makes a data directory: the county's ed25519 signing key, a
+// self-signed TLS certificate (devices pin its fingerprint at enrolment),
+// the replica file and the first admin credential. New opens it; Serve
+// accepts connections; Close shuts down.
+//
+// The replica is a store.Store opened with a feed: every accepted change
+// set gets a position, and a device's cursor into that feed says what it
+// has. The server keeps its own records (enrolments, certificates,
+// revocations, incidents, partial uploads) in "x-" buckets of the same
+// file, so an approval and the device record it creates commit together.
+//
+// # Lifecycle of a session
+//
+// The server sends a challenge; the device answers with a hello signed with
+// its key; the server checks version, enrolment, revocation and signature,
+// then sends its view of the device's chain head. From then on three
+// goroutines serve the connection: a reader (pushes, acks, evidence), a
+// writer (control frames before feed frames before evidence chunks) and a
+// feeder (the office's change sets from the device's cursor, never more
+// than Window ahead of its acknowledgements). Pushes from every session go
+// to one ingest goroutine that commits them in groups — one fsync for many
+// — and only then signs the receipts.
+//
+// # Caveats
+//
+// Plain ws:// (Config.Insecure) is refused on anything but loopback. Admin
+// credentials travel in HTTP basic authentication, so the admin API is only
+// as private as the TLS around it.
+package county

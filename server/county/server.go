@@ -1,0 +1,352 @@
+package county
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"jiannuo/auth"
+	"jiannuo/store"
+	"jiannuo/sync/protocol"
+)
+
+// Config configures a county server. Start from DefaultConfig.
+type Config struct {
+	// Dir is the data directory made by Init.
+	Dir string
+	// Insecure serves plain ws:// and http:// instead of TLS. Only for
+	// development on loopback: Serve refuses it on any other address.
+	Insecure bool
+	// Logger receives structured logs; nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// KDF are the argon2id parameters for admin credentials; zero means
+	// auth.DefaultParams().
+	KDF auth.Params
+	// PingPeriod is how often the server pings an idle device (default
+	// 25s); PongWait how long it waits for any frame or pong before
+	// dropping the connection (default 60s). PingPeriod < PongWait.
+	PingPeriod time.Duration
+	PongWait   time.Duration
+	// WriteWait bounds one write to a device (default 10s): a device that
+	// cannot take a frame in that time is dropped, not waited for.
+	WriteWait time.Duration
+	// HandshakeTimeout bounds the time from connect to a valid hello
+	// (default 10s).
+	HandshakeTimeout time.Duration
+	// MaxBatch is the most change sets committed in one transaction, one
+	// fsync (default 256): pushes from all devices are grouped.
+	MaxBatch int
+	// Window is how many feed deliveries a device may have unacknowledged
+	// (default 256), which bounds the server's memory per slow device.
+	Window int
+	// NoSync disables fsync on the replica. Only for benchmarks of
+	// everything but the disk; never in production.
+	NoSync bool
+}
+
+// DefaultConfig returns the defaults for a server in dir; a new value each
+// call.
+func DefaultConfig(dir string) Config {
+	return Config{
+		Dir:              dir,
+		PingPeriod:       25 * time.Second,
+		PongWait:         60 * time.Second,
+		WriteWait:        10 * time.Second,
+		HandshakeTimeout: 10 * time.Second,
+		MaxBatch:         256,
+		Window:           256,
+	}
+}
+
+func (c *Config) fill() {
+	d := DefaultConfig(c.Dir)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	c.KDF = kdfOrDefault(c.KDF)
+	if c.PingPeriod <= 0 {
+		c.PingPeriod = d.PingPeriod
+	}
+	if c.PongWait <= c.PingPeriod {
+		c.PongWait = max(d.PongWait, 2*c.PingPeriod)
+	}
+	if c.WriteWait <= 0 {
+		c.WriteWait = d.WriteWait
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = d.HandshakeTimeout
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = d.MaxBatch
+	}
+	if c.Window <= 0 {
+		c.Window = d.Window
+	}
+}
+
+// Server is a county aggregation server (县级汇聚): it enrols devices,
+// ingests their signed change sets, answers with signed receipts, streams
+// each office's records to its devices, and keeps conflicts and incidents
+// for the county admin.
+type Server struct {
+	cfg Config
+	id  *Identity
+	st  *store.Store
+	log *slog.Logger
+
+	ingest chan *pushReq
+	done   chan struct{}
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	feedCh   chan struct{} // closed and replaced whenever the feed advances
+	sessions map[protocol.DeviceID]*session
+	closed   bool
+}
+
+// New opens the server's files. Call Serve to accept connections and Close
+// when done.
+func New(cfg Config) (*Server, error) {
+	cfg.fill()
+	id, err := LoadIdentity(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(filepath.Join(cfg.Dir, fileDB), &store.Options{Feed: true, Now: cfg.Now, KDF: cfg.KDF,
+		Logger: cfg.Logger, NoSync: cfg.NoSync})
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureBuckets(st); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, id: id, st: st,
+		log:      cfg.Logger.With("county", string(id.County)),
+		ingest:   make(chan *pushReq, 4*cfg.MaxBatch),
+		done:     make(chan struct{}),
+		feedCh:   make(chan struct{}),
+		sessions: make(map[protocol.DeviceID]*session),
+	}
+	s.wg.Add(1)
+	go s.ingestLoop()
+	return s, nil
+}
+
+// Identity returns who the server is.
+func (s *Server) Identity() *Identity { return s.id }
+
+// Store returns the county replica, for commands and tests that read it.
+func (s *Server) Store() *store.Store { return s.st }
+
+// Handler returns the server's HTTP routes: /sync (the websocket session),
+// /enrol (enrolment requests and their status), /admin/ (the admin API) and
+// /healthz.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /sync", s.serveSync)
+	mux.HandleFunc("POST /enrol", s.serveEnrol)
+	mux.HandleFunc("GET /enrol/{device}", s.serveEnrolStatus)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	s.adminRoutes(mux)
+	return mux
+}
+
+// TLSConfig returns the server's TLS configuration.
+func (s *Server) TLSConfig() *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{s.id.TLS}, MinVersion: tls.VersionTLS12}
+}
+
+// Serve accepts connections on ln until ctx is cancelled, with TLS unless
+// the config says Insecure (allowed only on a loopback address).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.cfg.Insecure {
+		if a, ok := ln.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+			return fmt.Errorf("insecure (plain ws://) serving is allowed on loopback only, not %s", ln.Addr())
+		}
+	} else {
+		ln = tls.NewListener(ln, s.TLSConfig())
+	}
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.HandshakeTimeout,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("county server listening", "addr", ln.Addr().String(), "tls", !s.cfg.Insecure, "fingerprint", s.id.Fingerprint)
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+		s.closeSessions()
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+// Close stops the ingest loop, drops every session and closes the file.
+// It is safe to call more than once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.closeSessions()
+	close(s.done)
+	s.wg.Wait()
+	return s.st.Close()
+}
+
+func (s *Server) closeSessions() {
+	s.mu.Lock()
+	sess := make([]*session, 0, len(s.sessions))
+	for _, se := range s.sessions {
+		sess = append(sess, se)
+	}
+	s.mu.Unlock()
+	for _, se := range sess {
+		se.close()
+	}
+}
+
+// feedWaiter returns a channel closed the next time the feed advances.
+func (s *Server) feedWaiter() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.feedCh
+}
+
+func (s *Server) feedAdvanced() {
+	s.mu.Lock()
+	close(s.feedCh)
+	s.feedCh = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// pushReq is one change set from a session, waiting for the ingest loop.
+type pushReq struct {
+	raw  []byte
+	from *session
+}
+
+// ingestLoop is the one writer: it takes pushes from every session, commits
+// as many as are waiting (up to MaxBatch) in one transaction, and only then
+// answers each with a receipt. A receipt therefore always names a change set
+// that is on disk.
+func (s *Server) ingestLoop() {
+	defer s.wg.Done()
+	for {
+		var batch []*pushReq
+		select {
+		case <-s.done:
+			return
+		case r := <-s.ingest:
+			batch = append(batch, r)
+		}
+	fill:
+		for len(batch) < s.cfg.MaxBatch {
+			select {
+			case r := <-s.ingest:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+func (s *Server) commit(batch []*pushReq) {
+	raws := make([][]byte, len(batch))
+	for i, r := range batch {
+		raws[i] = r.raw
+	}
+	now := s.cfg.Now()
+	results, err := s.st.ApplyBatch(raws, func(tx *bolt.Tx, results []store.Result) error {
+		for i, r := range results {
+			if r.Applied() {
+				continue
+			}
+			in := Incident{Time: now, Device: r.Device, Seq: r.Seq, Code: r.Code, Message: errString(r.Err), Remote: batch[i].from.remote}
+			if r.Device.IsZero() {
+				in.Device = batch[i].from.dev
+			}
+			if err := putIncident(tx, in); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		// The disk failed: nothing of the batch is stored, nothing is
+		// acknowledged. The devices will send it again.
+		s.log.Error("committing change sets", "err", err, "batch", len(batch))
+		for _, r := range batch {
+			r.from.fail(protocol.CodeInternal, "the server could not store the change set; try again later")
+		}
+		return
+	}
+	advanced := false
+	for i, r := range results {
+		req := batch[i]
+		switch {
+		case r.Code == protocol.CodeOK:
+			advanced = true
+			rc := protocol.Receipt{County: s.id.County, Device: r.Device, Seq: r.Seq, Hash: r.Hash, Pos: r.Pos, Time: r.Time}
+			req.from.send(&protocol.Frame{Type: protocol.FrameReceipt, Body: rc.Sign(s.id.Key)})
+		case r.Code == protocol.CodeReplay:
+			// Sent again after a cut: answer with the original receipt.
+			fe, ok, err := s.st.FeedEntryOf(r.Device, r.Seq)
+			if err != nil || !ok {
+				req.from.fail(protocol.CodeInternal, "replayed change set without a feed entry")
+				continue
+			}
+			rc := protocol.Receipt{County: s.id.County, Device: fe.Device, Seq: fe.Seq, Hash: fe.Hash, Pos: fe.Pos, Time: fe.Time}
+			req.from.send(&protocol.Frame{Type: protocol.FrameReceipt, Body: rc.Sign(s.id.Key)})
+		default:
+			s.log.Warn("change set refused", "device", req.from.dev, "seq", r.Seq, "code", string(r.Code), "err", r.Err, "remote", req.from.remote)
+			req.from.send(&protocol.Frame{Type: protocol.FrameRefused, Device: r.Device, Seq: r.Seq, Code: r.Code, Message: errString(r.Err)})
+		}
+	}
+	if advanced {
+		s.feedAdvanced()
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// incident records refused input outside the ingest path (sessions,
+// enrolment, evidence).
+func (s *Server) incident(in Incident) {
+	if in.Time.IsZero() {
+		in.Time = s.cfg.Now()
+	}
+	s.log.Warn("incident", "device", in.Device, "code", string(in.Code), "message", in.Message, "remote", in.Remote)
+	if err := s.st.Update(func(tx *bolt.Tx) error { return putIncident(tx, in) }); err != nil && !errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		s.log.Error("recording incident", "err", err)
+	}
+}

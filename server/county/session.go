@@ -1,0 +1,387 @@
+package county
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	bolt "go.etcd.io/bbolt"
+
+	"jiannuo/domain/office"
+	"jiannuo/store"
+	"jiannuo/sync/protocol"
+)
+
+// writeBuffers are shared by all connections: a buffer is held only while a
+// frame is being written, so an idle device costs no write buffer.
+var writeBuffers = &sync.Pool{}
+
+// session is one authenticated device connection: a reader, a writer and a
+// feeder goroutine, as in gorilla's chat example, plus flow control.
+type session struct {
+	srv    *Server
+	conn   *websocket.Conn
+	dev    protocol.DeviceID
+	rec    store.DeviceRecord
+	remote string
+
+	ctrl chan *protocol.Frame // receipts, refusals, evidence control: first
+	feed chan *protocol.Frame // deliveries and certificates, in feed order
+	bulk chan *protocol.Frame // evidence chunks: only when nothing else waits
+
+	acked atomic.Uint64 // feed position the device has applied
+	ackCh chan struct{}
+
+	done      chan struct{}
+	closeOnce sync.Once
+	upload    upload // the evidence file being received
+}
+
+func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
+	up := websocket.Upgrader{
+		HandshakeTimeout:  s.cfg.HandshakeTimeout,
+		ReadBufferSize:    4 << 10,
+		WriteBufferPool:   writeBuffers,
+		EnableCompression: true,
+		// Devices are not browsers and send no Origin; a browser page
+		// must not be able to open a session with a user's cookies.
+		CheckOrigin: func(r *http.Request) bool { return r.Header.Get("Origin") == "" },
+	}
+	conn, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		s.log.Info("websocket upgrade refused", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	conn.SetReadLimit(protocol.MaxFrameBytes)
+	conn.EnableWriteCompression(true)
+	conn.SetCompressionLevel(1)
+	se := &session{srv: s, conn: conn, remote: r.RemoteAddr,
+		ctrl: make(chan *protocol.Frame, 4*s.cfg.MaxBatch), feed: make(chan *protocol.Frame, 16),
+		bulk: make(chan *protocol.Frame, 4), ackCh: make(chan struct{}, 1), done: make(chan struct{})}
+	cursor, err := se.handshake()
+	if err != nil {
+		conn.Close()
+		return
+	}
+	s.mu.Lock()
+	if old := s.sessions[se.dev]; old != nil {
+		old.close() // the device reconnected; the old link is dead or stolen
+	}
+	s.sessions[se.dev] = se
+	s.mu.Unlock()
+	log := s.log.With("device", se.dev, "office", string(se.rec.Office), "remote", se.remote)
+	log.Info("session opened", "cursor", cursor)
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); se.writeLoop() }()
+	go func() { defer wg.Done(); se.feedLoop(cursor) }()
+	se.readLoop()
+	se.close()
+	wg.Wait()
+	s.mu.Lock()
+	if s.sessions[se.dev] == se {
+		delete(s.sessions, se.dev)
+	}
+	s.mu.Unlock()
+	log.Info("session closed")
+}
+
+// handshake sends the challenge and checks the hello: protocol version,
+// enrolled and not revoked device, and proof of its key.
+func (se *session) handshake() (cursor uint64, err error) {
+	s := se.srv
+	nonce := make([]byte, 32)
+	rand.Read(nonce)
+	ch := &protocol.Frame{Type: protocol.FrameChallenge, Version: protocol.ProtocolVersion, Nonce: nonce,
+		County: s.id.County, CountyKey: s.id.Key.Public().([]byte)}
+	if err := se.write(ch); err != nil {
+		return 0, err
+	}
+	se.conn.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	_, data, err := se.conn.ReadMessage()
+	if err != nil {
+		return 0, err
+	}
+	hello, err := protocol.DecodeFrame(data)
+	if err == nil && hello.Type != protocol.FrameHello {
+		err = fmt.Errorf("%w: expected hello, got %s", protocol.ErrMalformed, hello.Type)
+	}
+	if err != nil {
+		return 0, se.refuse(protocol.DeviceID{}, err)
+	}
+	if hello.Version != protocol.ProtocolVersion {
+		return 0, se.refuse(hello.Device, fmt.Errorf("%w: device speaks %d, server %d", protocol.ErrUnknownVersion, hello.Version, protocol.ProtocolVersion))
+	}
+	rec, err := s.st.DeviceRecord(hello.Device)
+	if errors.Is(err, store.ErrNotFound) {
+		var e Enrolment
+		found, _ := se.srv.enrolment(hello.Device, &e)
+		if found && (e.Status == EnrolPending || e.Status == EnrolRejected) {
+			return 0, se.refuse(hello.Device, fmt.Errorf("%w: enrolment %s", protocol.ErrNotEnrolled, e.Status))
+		}
+		return 0, se.refuse(hello.Device, fmt.Errorf("%w: %s", protocol.ErrUnknownDevice, hello.Device))
+	}
+	if err != nil {
+		return 0, se.refuse(hello.Device, err)
+	}
+	if rec.Revoked {
+		return 0, se.refuse(hello.Device, fmt.Errorf("%w: %s", protocol.ErrRevokedDevice, rec.Reason))
+	}
+	if !protocol.VerifyChallenge(rec.Key, nonce, s.id.Fingerprint, hello.Sig) {
+		return 0, se.refuse(hello.Device, fmt.Errorf("%w: session challenge", protocol.ErrBadSignature))
+	}
+	se.dev, se.rec = hello.Device, rec
+	heads, err := s.st.Heads()
+	if err != nil {
+		return 0, se.refuse(hello.Device, err)
+	}
+	feedHead, err := s.st.FeedHead()
+	if err != nil {
+		return 0, se.refuse(hello.Device, err)
+	}
+	se.acked.Store(hello.Cursor)
+	return hello.Cursor, se.write(&protocol.Frame{Type: protocol.FrameWelcome, Head: heads[se.dev], Pos: feedHead})
+}
+
+// refuse sends a fatal error with its stable code, records the incident
+// and returns err.
+func (se *session) refuse(dev protocol.DeviceID, err error) error {
+	code := protocol.CodeOf(err)
+	msg := err.Error()
+	if code == protocol.CodeRevokedDevice {
+		// The device's user sees the county's reason.
+		if rec, rerr := se.srv.st.DeviceRecord(dev); rerr == nil {
+			msg = rec.Reason
+		}
+	}
+	if code != protocol.CodeNotEnrolled {
+		se.srv.incident(Incident{Device: dev, Code: code, Message: err.Error(), Remote: se.remote})
+	}
+	se.write(&protocol.Frame{Type: protocol.FrameError, Code: code, Message: msg})
+	return err
+}
+
+func (se *session) write(f *protocol.Frame) error {
+	se.conn.SetWriteDeadline(time.Now().Add(se.srv.cfg.WriteWait))
+	return se.conn.WriteMessage(websocket.BinaryMessage, protocol.AppendFrame(nil, f))
+}
+
+// send queues a control frame. It never blocks the ingest loop: a device
+// too slow to take its receipts is dropped and will resume later.
+func (se *session) send(f *protocol.Frame) {
+	select {
+	case se.ctrl <- f:
+	case <-se.done:
+	default:
+		se.srv.log.Warn("device too slow, dropping session", "device", se.dev)
+		se.close()
+	}
+}
+
+// fail sends a fatal error and closes the session.
+func (se *session) fail(code protocol.Code, msg string) {
+	se.send(&protocol.Frame{Type: protocol.FrameError, Code: code, Message: msg})
+}
+
+func (se *session) close() {
+	se.closeOnce.Do(func() {
+		close(se.done)
+		se.conn.Close()
+	})
+}
+
+func (se *session) readLoop() {
+	s := se.srv
+	se.conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
+	se.conn.SetPongHandler(func(string) error {
+		se.conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
+		return nil
+	})
+	for {
+		typ, data, err := se.conn.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				s.incident(Incident{Device: se.dev, Code: protocol.CodeOversize, Message: "frame over the read limit", Remote: se.remote})
+			}
+			return
+		}
+		se.conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
+		f, err := protocol.DecodeFrame(data)
+		if err == nil && typ != websocket.BinaryMessage {
+			err = fmt.Errorf("%w: text message", protocol.ErrMalformed)
+		}
+		if err != nil {
+			se.refuse(se.dev, err)
+			return
+		}
+		switch f.Type {
+		case protocol.FramePush:
+			if from, ok := protocol.PeekDevice(f.Body); ok && from != se.dev {
+				err := fmt.Errorf("%w: change set of %s sent by %s", protocol.ErrWrongDevice, from, se.dev)
+				s.incident(Incident{Device: se.dev, Code: protocol.CodeWrongDevice, Message: err.Error(), Remote: se.remote})
+				se.send(&protocol.Frame{Type: protocol.FrameRefused, Device: from, Code: protocol.CodeWrongDevice, Message: err.Error()})
+				continue
+			}
+			select {
+			case s.ingest <- &pushReq{raw: f.Body, from: se}:
+			case <-se.done:
+				return
+			}
+		case protocol.FrameAck:
+			if f.Pos > se.acked.Load() {
+				se.acked.Store(f.Pos)
+			}
+			select {
+			case se.ackCh <- struct{}{}:
+			default:
+			}
+		case protocol.FrameEvidenceOffer:
+			se.evidenceOffer(f)
+		case protocol.FrameEvidenceChunk:
+			se.evidenceChunk(f)
+		case protocol.FrameEvidenceGet:
+			se.evidenceGet(f)
+		default:
+			se.refuse(se.dev, fmt.Errorf("%w: unexpected %s frame from a device", protocol.ErrMalformed, f.Type))
+			return
+		}
+	}
+}
+
+func (se *session) writeLoop() {
+	ping := time.NewTicker(se.srv.cfg.PingPeriod)
+	defer ping.Stop()
+	for {
+		var f *protocol.Frame
+		// Control frames first, then the feed, evidence chunks last, so
+		// a large file never holds back a receipt or a record.
+		select {
+		case f = <-se.ctrl:
+		default:
+			select {
+			case f = <-se.ctrl:
+			case f = <-se.feed:
+			default:
+				select {
+				case f = <-se.ctrl:
+				case f = <-se.feed:
+				case f = <-se.bulk:
+				case <-ping.C:
+					se.conn.SetWriteDeadline(time.Now().Add(se.srv.cfg.WriteWait))
+					if err := se.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+						se.close()
+						return
+					}
+					continue
+				case <-se.done:
+					return
+				}
+			}
+		}
+		if err := se.write(f); err != nil {
+			se.close()
+			return
+		}
+		if f.Type == protocol.FrameError {
+			se.close()
+			return
+		}
+	}
+}
+
+// feedBatch bounds how many feed entries are read per transaction: the
+// read transaction must end before frames are queued, so a slow device
+// never holds a bbolt transaction open.
+const feedBatch = 64
+
+// feedLoop streams the feed from the device's cursor: every change set of
+// the device's scope from other devices, each preceded by its device's
+// certificate the first time, then "caught up", then live as the feed
+// advances, never more than Window positions ahead of the device's acks.
+func (se *session) feedLoop(cursor uint64) {
+	s := se.srv
+	certSent := map[protocol.DeviceID]bool{}
+	sent := cursor
+	caughtUp := uint64(0)
+	haveCaughtUp := false
+	for {
+		wait := s.feedWaiter() // before reading, so no advance is missed
+		var frames []*protocol.Frame
+		limited, visited := false, 0
+		err := s.st.Feed(sent, feedBatch, func(e store.FeedEntry, raw []byte) bool {
+			if e.Pos > se.acked.Load()+uint64(s.cfg.Window) {
+				limited = true
+				return false
+			}
+			visited++
+			sent = e.Pos
+			if e.Device == se.dev || !se.inScope(e.Office) {
+				return true
+			}
+			if !certSent[e.Device] {
+				if cert := s.certificate(e.Device); cert != nil {
+					frames = append(frames, &protocol.Frame{Type: protocol.FrameCertificate, Body: cert})
+				}
+				certSent[e.Device] = true
+			}
+			frames = append(frames, &protocol.Frame{Type: protocol.FrameDeliver, Pos: e.Pos, Body: raw})
+			return true
+		})
+		if err != nil {
+			s.log.Error("reading feed", "err", err)
+			se.fail(protocol.CodeInternal, "feed unavailable")
+			return
+		}
+		for _, f := range frames {
+			select {
+			case se.feed <- f:
+			case <-se.done:
+				return
+			}
+		}
+		if visited == feedBatch {
+			continue // there may be more right away
+		}
+		if !limited && (!haveCaughtUp || caughtUp != sent) {
+			// Everything up to sent is delivered or not for this device:
+			// it may move its cursor there.
+			select {
+			case se.feed <- &protocol.Frame{Type: protocol.FrameCaughtUp, Pos: sent}:
+				caughtUp, haveCaughtUp = sent, true
+			case <-se.done:
+				return
+			}
+		}
+		select {
+		case <-wait:
+		case <-se.ackCh:
+		case <-se.done:
+			return
+		}
+	}
+}
+
+func (se *session) inScope(o office.Code) bool {
+	if se.rec.Admin {
+		return se.rec.Office.Contains(o)
+	}
+	return o == se.rec.Office
+}
+
+// certificate returns a device's signed enrolment certificate, if any.
+func (s *Server) certificate(dev protocol.DeviceID) []byte {
+	var out []byte
+	s.st.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bCerts).Get(dev[:]); v != nil {
+			out = append([]byte(nil), v...)
+		}
+		return nil
+	})
+	return out
+}

@@ -1,0 +1,217 @@
+package protocol
+
+import (
+	"crypto/ed25519"
+
+	"jiannuo/domain/office"
+)
+
+// ProtocolVersion is the session protocol this build speaks. A peer with
+// another version is refused with CodeUnknownVersion before anything else.
+const ProtocolVersion = 1
+
+// Frame limits. One websocket message carries one frame.
+const (
+	// MaxFrameBytes bounds a frame: a full change set plus its envelope.
+	MaxFrameBytes = MaxChangeSetBytes + 4<<10
+	// MaxChunkBytes bounds an evidence chunk, small enough that a chunk
+	// never holds a change set back for long on a slow link.
+	MaxChunkBytes = 64 << 10
+)
+
+// FrameType identifies a message on the wire. Values are part of the
+// protocol.
+type FrameType uint8
+
+// The frames. "S→D" goes from server to device, "D→S" the other way.
+const (
+	FrameChallenge      FrameType = 1  // S→D: a fresh nonce to sign, and who the server is
+	FrameHello          FrameType = 2  // D→S: device, feed cursor, signed nonce
+	FrameWelcome        FrameType = 3  // S→D: the device's chain head as the server has it
+	FrameError          FrameType = 4  // either way: fatal; the sender closes the session
+	FramePush           FrameType = 5  // D→S: one change set
+	FrameReceipt        FrameType = 6  // S→D: the county's signed receipt for a pushed change set
+	FrameRefused        FrameType = 7  // S→D: a pushed change set refused, with its code
+	FrameDeliver        FrameType = 8  // S→D: a change set from the feed, with its position
+	FrameCertificate    FrameType = 9  // S→D: an enrolment certificate
+	FrameRevocation     FrameType = 10 // S→D: a revocation
+	FrameCaughtUp       FrameType = 11 // S→D: the feed is delivered up to Pos
+	FrameAck            FrameType = 12 // D→S: applied up to Pos (flow control)
+	FrameEvidenceOffer  FrameType = 13 // D→S: I have this evidence file
+	FrameEvidenceWant   FrameType = 14 // S→D: send it from Offset
+	FrameEvidenceChunk  FrameType = 15 // either way: part of an evidence file
+	FrameEvidenceStored FrameType = 16 // S→D: the whole file arrived and matches its hash
+	FrameEvidenceGet    FrameType = 17 // D→S: send me this file from Offset
+)
+
+// String names the frame type for logs.
+func (t FrameType) String() string {
+	names := map[FrameType]string{
+		FrameChallenge: "challenge", FrameHello: "hello", FrameWelcome: "welcome", FrameError: "error",
+		FramePush: "push", FrameReceipt: "receipt", FrameRefused: "refused", FrameDeliver: "deliver",
+		FrameCertificate: "certificate", FrameRevocation: "revocation", FrameCaughtUp: "caught_up",
+		FrameAck: "ack", FrameEvidenceOffer: "evidence_offer", FrameEvidenceWant: "evidence_want",
+		FrameEvidenceChunk: "evidence_chunk", FrameEvidenceStored: "evidence_stored", FrameEvidenceGet: "evidence_get",
+	}
+	if n, ok := names[t]; ok {
+		return n
+	}
+	return "unknown"
+}
+
+// Frame is one message. Which fields are meaningful depends on Type; the
+// rest are zero and are not encoded.
+type Frame struct {
+	Type FrameType
+
+	Version   uint8             // challenge, hello
+	Nonce     []byte            // challenge: 32 random bytes
+	County    office.Code       // challenge
+	CountyKey ed25519.PublicKey // challenge
+	Device    DeviceID          // hello, refused
+	Cursor    uint64            // hello: feed position applied so far
+	Sig       []byte            // hello: SignChallenge
+	Head      Head              // welcome
+	Pos       uint64            // welcome (feed head), deliver, caught_up, ack
+	Code      Code              // error, refused
+	Message   string            // error, refused: for logs, not for users
+	Seq       uint64            // refused
+	Body      []byte            // push, deliver: change set; receipt, certificate, revocation: document; chunk: data
+	Hash      Hash              // evidence frames
+	Size      int64             // evidence_offer
+	Offset    int64             // evidence_want, evidence_chunk, evidence_get
+}
+
+// AppendFrame appends the frame's encoding to b.
+func AppendFrame(b []byte, f *Frame) []byte {
+	e := encoder{b: b}
+	e.byte(byte(f.Type))
+	switch f.Type {
+	case FrameChallenge:
+		e.byte(f.Version)
+		e.raw(f.Nonce)
+		e.str(string(f.County))
+		e.raw(f.CountyKey)
+	case FrameHello:
+		e.byte(f.Version)
+		e.raw(f.Device[:])
+		e.uvarint(f.Cursor)
+		e.raw(f.Sig)
+	case FrameWelcome:
+		e.uvarint(f.Head.Seq)
+		e.raw(f.Head.Hash[:])
+		e.uvarint(f.Head.LastOp)
+		e.uvarint(f.Pos)
+	case FrameError:
+		e.str(string(f.Code))
+		e.str(f.Message)
+	case FramePush, FrameReceipt, FrameCertificate, FrameRevocation:
+		e.raw(f.Body)
+	case FrameRefused:
+		e.raw(f.Device[:])
+		e.uvarint(f.Seq)
+		e.str(string(f.Code))
+		e.str(f.Message)
+	case FrameDeliver:
+		e.uvarint(f.Pos)
+		e.raw(f.Body)
+	case FrameCaughtUp, FrameAck:
+		e.uvarint(f.Pos)
+	case FrameEvidenceOffer:
+		e.raw(f.Hash[:])
+		e.uvarint(uint64(f.Size))
+	case FrameEvidenceWant, FrameEvidenceGet:
+		e.raw(f.Hash[:])
+		e.uvarint(uint64(f.Offset))
+	case FrameEvidenceChunk:
+		e.raw(f.Hash[:])
+		e.uvarint(uint64(f.Offset))
+		e.raw(f.Body)
+	case FrameEvidenceStored:
+		e.raw(f.Hash[:])
+	}
+	return e.b
+}
+
+// DecodeFrame parses one frame. Errors wrap ErrOversize or ErrMalformed;
+// nothing about the content (signatures, change sets) is checked here.
+func DecodeFrame(b []byte) (*Frame, error) {
+	if len(b) > MaxFrameBytes {
+		return nil, errorf(ErrOversize, "frame of %d bytes, limit %d", len(b), MaxFrameBytes)
+	}
+	d := decoder{b: b}
+	f := &Frame{Type: FrameType(d.byte())}
+	rest := func() []byte { // the remaining bytes, as a copy
+		if d.err != nil {
+			return nil
+		}
+		out := append([]byte(nil), d.b...)
+		d.b = nil
+		return out
+	}
+	switch f.Type {
+	case FrameChallenge:
+		f.Version = d.byte()
+		f.Nonce = make([]byte, 32)
+		d.raw(f.Nonce)
+		f.County = office.Code(d.str(16))
+		f.CountyKey = make(ed25519.PublicKey, ed25519.PublicKeySize)
+		d.raw(f.CountyKey)
+	case FrameHello:
+		f.Version = d.byte()
+		d.raw(f.Device[:])
+		f.Cursor = d.uvarint()
+		f.Sig = make([]byte, ed25519.SignatureSize)
+		d.raw(f.Sig)
+	case FrameWelcome:
+		f.Head.Seq = d.uvarint()
+		d.raw(f.Head.Hash[:])
+		f.Head.LastOp = d.uvarint()
+		f.Pos = d.uvarint()
+	case FrameError:
+		f.Code = Code(d.str(64))
+		f.Message = d.str(1024)
+	case FramePush, FrameReceipt, FrameCertificate, FrameRevocation:
+		f.Body = rest()
+	case FrameRefused:
+		d.raw(f.Device[:])
+		f.Seq = d.uvarint()
+		f.Code = Code(d.str(64))
+		f.Message = d.str(1024)
+	case FrameDeliver:
+		f.Pos = d.uvarint()
+		f.Body = rest()
+	case FrameCaughtUp, FrameAck:
+		f.Pos = d.uvarint()
+	case FrameEvidenceOffer:
+		d.raw(f.Hash[:])
+		f.Size = int64(d.uvarint())
+		if f.Size <= 0 || f.Size > MaxEvidenceBytes {
+			d.fail("evidence size %d", f.Size)
+		}
+	case FrameEvidenceWant, FrameEvidenceGet:
+		d.raw(f.Hash[:])
+		f.Offset = int64(d.uvarint())
+		if f.Offset < 0 || f.Offset > MaxEvidenceBytes {
+			d.fail("evidence offset %d", f.Offset)
+		}
+	case FrameEvidenceChunk:
+		d.raw(f.Hash[:])
+		f.Offset = int64(d.uvarint())
+		f.Body = rest()
+		if f.Offset < 0 || f.Offset > MaxEvidenceBytes || len(f.Body) == 0 || len(f.Body) > MaxChunkBytes {
+			d.fail("evidence chunk at %d of %d bytes", f.Offset, len(f.Body))
+		}
+	case FrameEvidenceStored:
+		d.raw(f.Hash[:])
+	default:
+		d.fail("unknown frame type %d", f.Type)
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("%d trailing bytes in %s frame", len(d.b), f.Type)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return f, nil
+}
