@@ -415,4 +415,3 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ string)
 	}
 	writeJSON(w, http.StatusOK, in)
 }
-
