@@ -1,6 +1,7 @@
 package county
 
 import (
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -46,6 +47,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, status int, err error) {
 	code := protocol.CodeOf(err)
+	if code == protocol.CodeInternal && errors.Is(err, store.ErrNotFound) {
+		code = protocol.CodeNotFound // no such enrolment or device: not a server failure
+	}
 	if status >= 500 {
 		s.log.Error("request failed", "path", r.URL.Path, "err", err)
 	} else {
@@ -121,7 +125,7 @@ func (s *Server) serveEnrolStatusOf(w http.ResponseWriter, r *http.Request, dev 
 		s.writeErr(w, r, http.StatusNotFound, fmt.Errorf("%w: no enrolment request from %s", protocol.ErrUnknownDevice, dev))
 		return
 	}
-	out := EnrolStatus{Status: e.Status, Reason: e.Reason, County: s.id.County, CountyKey: s.id.Key.Public().([]byte)}
+	out := EnrolStatus{Status: e.Status, Reason: e.Reason, County: s.id.County, CountyKey: s.id.Key.Public().(ed25519.PublicKey)}
 	if e.Status == EnrolApproved {
 		out.Certificate = s.certificate(dev)
 	}
@@ -209,8 +213,20 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, who string) {
 		s.writeErr(w, r, http.StatusBadRequest, err)
 		return
 	}
+	cert, err := s.Approve(dev, body, who)
+	if err != nil {
+		s.writeErr(w, r, statusFor(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": string(EnrolApproved), "certificate": base64.StdEncoding.EncodeToString(cert)})
+}
+
+// Approve enrols a device whose request is pending, binding it to an office
+// (the requested one if req.Office is empty), and returns its signed
+// certificate. who is the approving admin, for the audit trail.
+func (s *Server) Approve(dev protocol.DeviceID, body ApproveRequest, who string) ([]byte, error) {
 	var cert []byte
-	err = s.st.Update(func(tx *bolt.Tx) error {
+	err := s.st.Update(func(tx *bolt.Tx) error {
 		var e Enrolment
 		found, err := getJSON(tx, bEnrolments, dev[:], &e)
 		if err != nil {
@@ -243,11 +259,10 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, who string) {
 		return putJSON(tx, bEnrolments, dev[:], e)
 	})
 	if err != nil {
-		s.writeErr(w, r, statusFor(err), err)
-		return
+		return nil, err
 	}
-	s.log.Info("enrolment approved", "device", dev, "by", who, "admin_device", body.Admin)
-	writeJSON(w, http.StatusOK, map[string]string{"status": string(EnrolApproved), "certificate": base64.StdEncoding.EncodeToString(cert)})
+	s.log.Info("enrolment approved", "device", dev, "by", who, "office", string(body.Office), "admin_device", body.Admin)
+	return cert, nil
 }
 
 func statusFor(err error) int {

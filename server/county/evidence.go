@@ -118,7 +118,7 @@ func (se *session) evidenceChunk(f *protocol.Frame) {
 
 func (se *session) refuseEvidence(h protocol.Hash, code protocol.Code, msg string) {
 	se.upload = upload{}
-	se.send(&protocol.Frame{Type: protocol.FrameRefused, Device: se.dev, Code: code, Message: fmt.Sprintf("evidence %s: %s", h, msg)})
+	se.send(&protocol.Frame{Type: protocol.FrameRefused, Device: se.dev, Code: code, Hash: h, Message: fmt.Sprintf("evidence %s: %s", h, msg)})
 }
 
 // evidenceGet streams a file to the device from the asked offset, as

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -62,6 +63,8 @@ type InitConfig struct {
 	KDF auth.Params
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Logger receives what Init does; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Init creates a county server's identity in dir: its signing key, a
@@ -115,7 +118,7 @@ func Init(dir string, cfg InitConfig) (*Identity, error) {
 			return nil, err
 		}
 	}
-	st, err := store.Open(filepath.Join(dir, fileDB), &store.Options{Feed: true, KDF: cfg.KDF, Now: cfg.Now})
+	st, err := store.Open(filepath.Join(dir, fileDB), &store.Options{Feed: true, KDF: cfg.KDF, Now: cfg.Now, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

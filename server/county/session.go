@@ -1,6 +1,7 @@
 package county
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -99,7 +100,7 @@ func (se *session) handshake() (cursor uint64, err error) {
 	nonce := make([]byte, 32)
 	rand.Read(nonce)
 	ch := &protocol.Frame{Type: protocol.FrameChallenge, Version: protocol.ProtocolVersion, Nonce: nonce,
-		County: s.id.County, CountyKey: s.id.Key.Public().([]byte)}
+		County: s.id.County, CountyKey: s.id.Key.Public().(ed25519.PublicKey)}
 	if err := se.write(ch); err != nil {
 		return 0, err
 	}
@@ -307,15 +308,20 @@ const feedBatch = 64
 func (se *session) feedLoop(cursor uint64) {
 	s := se.srv
 	certSent := map[protocol.DeviceID]bool{}
+	var inflight []uint64 // positions delivered and not yet acknowledged
 	sent := cursor
 	caughtUp := uint64(0)
 	haveCaughtUp := false
 	for {
 		wait := s.feedWaiter() // before reading, so no advance is missed
 		var frames []*protocol.Frame
+		acked := se.acked.Load()
+		for len(inflight) > 0 && inflight[0] <= acked {
+			inflight = inflight[1:]
+		}
 		limited, visited := false, 0
 		err := s.st.Feed(sent, feedBatch, func(e store.FeedEntry, raw []byte) bool {
-			if e.Pos > se.acked.Load()+uint64(s.cfg.Window) {
+			if len(inflight) >= s.cfg.Window {
 				limited = true
 				return false
 			}
@@ -330,6 +336,7 @@ func (se *session) feedLoop(cursor uint64) {
 				}
 				certSent[e.Device] = true
 			}
+			inflight = append(inflight, e.Pos)
 			frames = append(frames, &protocol.Frame{Type: protocol.FrameDeliver, Pos: e.Pos, Body: raw})
 			return true
 		})

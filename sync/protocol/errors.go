@@ -31,6 +31,7 @@ const (
 	CodeEvidenceMismatch Code = "evidence_mismatch"
 	CodeNotEnrolled      Code = "not_enrolled"
 	CodeNotFound         Code = "not_found"
+	CodeWrongServer      Code = "wrong_server"
 	CodeInternal         Code = "internal"
 )
 
@@ -77,6 +78,9 @@ var (
 	// ErrNotFound: the asked-for thing (an evidence file, say) is not there
 	// yet; asking again later may succeed.
 	ErrNotFound = errors.New("not found")
+	// ErrWrongServer: the server is not the county server this device was
+	// enrolled with (certificate fingerprint or county key differ).
+	ErrWrongServer = errors.New("wrong server")
 )
 
 var codes = []struct {
@@ -100,6 +104,7 @@ var codes = []struct {
 	{ErrEvidenceMismatch, CodeEvidenceMismatch},
 	{ErrNotEnrolled, CodeNotEnrolled},
 	{ErrNotFound, CodeNotFound},
+	{ErrWrongServer, CodeWrongServer},
 }
 
 // CodeOf returns the stable code for err: CodeOK for nil, CodeInternal for

@@ -77,7 +77,7 @@ type Frame struct {
 	Message   string            // error, refused: for logs, not for users
 	Seq       uint64            // refused
 	Body      []byte            // push, deliver: change set; receipt, certificate, revocation: document; chunk: data
-	Hash      Hash              // evidence frames
+	Hash      Hash              // evidence frames; refused: the evidence file refused, if any
 	Size      int64             // evidence_offer
 	Offset    int64             // evidence_want, evidence_chunk, evidence_get
 }
@@ -112,6 +112,7 @@ func AppendFrame(b []byte, f *Frame) []byte {
 		e.uvarint(f.Seq)
 		e.str(string(f.Code))
 		e.str(f.Message)
+		e.raw(f.Hash[:])
 	case FrameDeliver:
 		e.uvarint(f.Pos)
 		e.raw(f.Body)
@@ -178,6 +179,7 @@ func DecodeFrame(b []byte) (*Frame, error) {
 		f.Seq = d.uvarint()
 		f.Code = Code(d.str(64))
 		f.Message = d.str(1024)
+		d.raw(f.Hash[:])
 	case FrameDeliver:
 		f.Pos = d.uvarint()
 		f.Body = rest()

@@ -1,0 +1,565 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"jiannuo/store"
+	"jiannuo/sync/protocol"
+)
+
+// link is the state of one websocket session.
+type link struct {
+	e    *Engine
+	conn *websocket.Conn
+	once bool // SyncOnce: end when everything is exchanged
+
+	ctrl chan *protocol.Frame // acks, evidence control
+	push chan *protocol.Frame // change sets
+	bulk chan *protocol.Frame // evidence chunks: only when nothing else waits
+	done chan struct{}
+	stop sync.Once
+
+	errMu sync.Mutex
+	werr  error // why the writer or pusher stopped
+
+	window chan struct{} // one token per change set awaiting its receipt
+
+	mu          sync.Mutex
+	pushedTo    uint64 // last sequence queued for sending
+	receiptedTo uint64 // last sequence acknowledged by a receipt
+
+	feedTarget uint64 // the feed head at welcome: caught up once past it
+	caughtUp   bool
+	pending    [][]byte // received change sets not yet applied
+	pendingPos uint64
+
+	uploading   *store.Evidence
+	downloading *store.Evidence
+	skip        map[protocol.Hash]bool // evidence to leave alone this session
+}
+
+// fail records why a helper goroutine ended the session and closes it.
+func (l *link) fail(err error) {
+	l.errMu.Lock()
+	if l.werr == nil {
+		l.werr = err
+	}
+	l.errMu.Unlock()
+	l.close()
+}
+
+func (l *link) writerErr() error {
+	l.errMu.Lock()
+	defer l.errMu.Unlock()
+	return l.werr
+}
+
+func (l *link) close() {
+	l.stop.Do(func() {
+		close(l.done)
+		l.conn.Close()
+	})
+}
+
+// session runs one connection. In once mode it returns nil when everything
+// is exchanged; otherwise it stays until the link or ctx ends.
+func (e *Engine) session(ctx context.Context, once bool) error {
+	e.update(func(s *Status) { s.State, s.Code, s.Err = StateConnecting, "", "" })
+	if _, err := e.se.Seal(0); err != nil {
+		return fmt.Errorf("sealing pending operations: %w", err)
+	}
+	conn, err := e.dial(ctx)
+	if err != nil {
+		return err
+	}
+	l := &link{e: e, conn: conn, once: once,
+		ctrl: make(chan *protocol.Frame, 64), push: make(chan *protocol.Frame, 8), bulk: make(chan *protocol.Frame, 2),
+		done: make(chan struct{}), window: make(chan struct{}, e.cfg.Window), skip: map[protocol.Hash]bool{}}
+	defer l.close()
+	stop := context.AfterFunc(ctx, l.close)
+	defer stop()
+
+	welcome, err := l.handshake()
+	if err != nil {
+		return err
+	}
+	heads, err := e.st.Heads()
+	if err != nil {
+		return err
+	}
+	mine := heads[e.dev]
+	if welcome.Head.Seq > mine.Seq || (welcome.Head.Seq == mine.Seq && welcome.Head.Hash != mine.Hash) {
+		return &FatalError{Code: protocol.CodeFork, Message: fmt.Sprintf(
+			"the county holds change sets of this device up to %d, this device only up to %d: it was restored from an old backup or copied; ask the county admin to re-enrol it",
+			welcome.Head.Seq, mine.Seq)}
+	}
+	l.pushedTo, l.receiptedTo, l.feedTarget = welcome.Head.Seq, welcome.Head.Seq, welcome.Pos
+	e.update(func(s *Status) { s.State = StateSyncing })
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); l.writeLoop() }()
+	go func() { defer wg.Done(); l.pushLoop() }()
+	err = l.readLoop()
+	l.close()
+	wg.Wait()
+	if werr := l.writerErr(); err == nil && werr != nil && !l.finished() {
+		err = werr
+	}
+	return err
+}
+
+func (l *link) read() (*protocol.Frame, error) {
+	typ, data, err := l.conn.ReadMessage()
+	if err != nil {
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) && ce.Code == websocket.CloseMessageTooBig {
+			return nil, &FatalError{Code: protocol.CodeOversize, Message: "the server refused a frame as too large"}
+		}
+		return nil, err
+	}
+	if typ != websocket.BinaryMessage {
+		return nil, fmt.Errorf("%w: text message from server", protocol.ErrMalformed)
+	}
+	f, err := protocol.DecodeFrame(data)
+	if err != nil {
+		return nil, fmt.Errorf("from server: %w", err)
+	}
+	if f.Type == protocol.FrameError {
+		if fatalCode(f.Code) {
+			return nil, &FatalError{Code: f.Code, Message: f.Message}
+		}
+		return nil, fmt.Errorf("server: %w: %s", protocol.ErrorFor(f.Code), f.Message)
+	}
+	return f, nil
+}
+
+func (l *link) write(f *protocol.Frame) error {
+	l.conn.SetWriteDeadline(time.Now().Add(l.e.cfg.WriteWait))
+	return l.conn.WriteMessage(websocket.BinaryMessage, protocol.AppendFrame(nil, f))
+}
+
+func (l *link) handshake() (*protocol.Frame, error) {
+	e := l.e
+	l.conn.SetReadDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
+	ch, err := l.read()
+	if err != nil {
+		return nil, err
+	}
+	if ch.Type != protocol.FrameChallenge {
+		return nil, fmt.Errorf("%w: expected challenge, got %s", protocol.ErrMalformed, ch.Type)
+	}
+	if len(e.cfg.CountyKey) > 0 && !bytes.Equal(ch.CountyKey, e.cfg.CountyKey) {
+		return nil, &FatalError{Code: protocol.CodeWrongServer, Message: fmt.Sprintf("server speaks for county %s with another key", ch.County)}
+	}
+	cursor, err := e.st.Cursor()
+	if err != nil {
+		return nil, err
+	}
+	hello := &protocol.Frame{Type: protocol.FrameHello, Version: protocol.ProtocolVersion, Device: e.dev, Cursor: cursor,
+		Sig: e.se.SignChallenge(ch.Nonce, e.cfg.Fingerprint)}
+	if err := l.write(hello); err != nil {
+		return nil, err
+	}
+	w, err := l.read()
+	if err != nil {
+		return nil, err
+	}
+	if w.Type != protocol.FrameWelcome {
+		return nil, fmt.Errorf("%w: expected welcome, got %s", protocol.ErrMalformed, w.Type)
+	}
+	return w, nil
+}
+
+func (l *link) writeLoop() {
+	for {
+		var f *protocol.Frame
+		select {
+		case f = <-l.ctrl:
+		default:
+			select {
+			case f = <-l.ctrl:
+			case f = <-l.push:
+			default:
+				select {
+				case f = <-l.ctrl:
+				case f = <-l.push:
+				case f = <-l.bulk:
+				case <-l.done:
+					return
+				}
+			}
+		}
+		if err := l.write(f); err != nil {
+			l.fail(err)
+			return
+		}
+		if f.Type == protocol.FramePush || f.Type == protocol.FrameEvidenceChunk {
+			n := int64(len(f.Body))
+			pushed := f.Type == protocol.FramePush
+			l.e.update(func(s *Status) {
+				s.SentBytes += n
+				if pushed {
+					s.SentChangeSets++
+				}
+			})
+		}
+	}
+}
+
+// pushLoop sends this device's change sets the county does not have yet,
+// in order, at most Window without a receipt; in a live session it then
+// waits for SyncNow to seal and send more.
+func (l *link) pushLoop() {
+	e := l.e
+	for {
+		l.mu.Lock()
+		from := l.pushedTo
+		l.mu.Unlock()
+		sets, err := e.st.ChangeSets(e.dev, from, e.cfg.Window)
+		if err != nil {
+			l.fail(err)
+			return
+		}
+		for _, raw := range sets {
+			select {
+			case l.window <- struct{}{}:
+			case <-l.done:
+				return
+			}
+			select {
+			case l.push <- &protocol.Frame{Type: protocol.FramePush, Body: raw}:
+				l.mu.Lock()
+				l.pushedTo++
+				l.mu.Unlock()
+			case <-l.done:
+				return
+			}
+		}
+		if len(sets) == e.cfg.Window {
+			continue
+		}
+		if l.once {
+			return
+		}
+		select {
+		case <-e.kick:
+			if _, err := e.se.Seal(0); err != nil {
+				l.fail(err)
+				return
+			}
+		case <-l.done:
+			return
+		}
+	}
+}
+
+// finished reports whether everything is exchanged: every change set of
+// this device receipted, the feed delivered past where it stood at
+// welcome, and no evidence left to move.
+func (l *link) finished() bool {
+	heads, err := l.e.st.Heads()
+	if err != nil {
+		return false
+	}
+	l.mu.Lock()
+	done := l.receiptedTo >= heads[l.e.dev].Seq && l.caughtUp && l.uploading == nil && l.downloading == nil
+	l.mu.Unlock()
+	return done
+}
+
+func (l *link) readLoop() error {
+	e := l.e
+	extend := func() { l.conn.SetReadDeadline(time.Now().Add(e.cfg.PongWait)) }
+	extend()
+	l.conn.SetPingHandler(func(data string) error {
+		extend()
+		err := l.conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(e.cfg.WriteWait))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		return err
+	})
+	evidenceStarted := false
+	for {
+		if l.once && l.finished() {
+			l.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "done"), time.Now().Add(time.Second))
+			return nil
+		}
+		f, err := l.read()
+		if err != nil {
+			select {
+			case <-l.done:
+				if werr := l.writerErr(); werr != nil {
+					return werr
+				}
+			default:
+			}
+			return err
+		}
+		extend()
+		if f.Type != protocol.FrameDeliver {
+			// Anything else may depend on what was delivered before it.
+			if err := l.flush(); err != nil {
+				return err
+			}
+		}
+		switch f.Type {
+		case protocol.FrameReceipt:
+			if err := l.receipt(f.Body); err != nil {
+				return err
+			}
+		case protocol.FrameRefused:
+			if err := l.refused(f); err != nil {
+				return err
+			}
+		case protocol.FrameCertificate:
+			cert, err := protocol.OpenCertificate(f.Body, e.cfg.CountyKey)
+			if err != nil {
+				return &FatalError{Code: protocol.CodeOf(err), Message: "certificate from the server: " + err.Error()}
+			}
+			if err := e.st.PutDevice(store.DeviceRecord{ID: cert.Device, Key: cert.Key, Office: cert.Office, Name: cert.Name, Admin: cert.Admin}); err != nil {
+				return err
+			}
+		case protocol.FrameDeliver:
+			if f.Pos <= l.pendingPos {
+				return fmt.Errorf("%w: feed position %d after %d", protocol.ErrMalformed, f.Pos, l.pendingPos)
+			}
+			l.pending = append(l.pending, f.Body)
+			l.pendingPos = f.Pos
+			if len(l.pending) >= e.cfg.ApplyBatch {
+				if err := l.flush(); err != nil {
+					return err
+				}
+			}
+		case protocol.FrameCaughtUp:
+			if _, err := e.st.ApplyFrom(f.Pos); err != nil {
+				return err
+			}
+			l.ack(f.Pos)
+			if f.Pos >= l.feedTarget {
+				l.mu.Lock()
+				l.caughtUp = true
+				l.mu.Unlock()
+				if !l.once {
+					e.update(func(s *Status) { s.State = StateIdle })
+				}
+			}
+		case protocol.FrameEvidenceWant:
+			l.sendEvidence(f)
+		case protocol.FrameEvidenceStored:
+			if l.uploading != nil && l.uploading.Hash == f.Hash {
+				if err := e.st.MarkUploaded(f.Hash); err != nil {
+					return err
+				}
+				l.uploading = nil
+				l.nextEvidence()
+			}
+		case protocol.FrameEvidenceChunk:
+			if err := l.evidenceChunk(f); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("%w: unexpected %s frame from the server", protocol.ErrMalformed, f.Type)
+		}
+		// Evidence moves once this device's change sets (which record it)
+		// are on the server and the first catch-up is done.
+		if !evidenceStarted && l.caughtUp && l.allReceipted() {
+			evidenceStarted = true
+			l.nextEvidence()
+		}
+	}
+}
+
+func (l *link) allReceipted() bool {
+	heads, err := l.e.st.Heads()
+	if err != nil {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.receiptedTo >= heads[l.e.dev].Seq
+}
+
+func (l *link) ack(pos uint64) {
+	select {
+	case l.ctrl <- &protocol.Frame{Type: protocol.FrameAck, Pos: pos}:
+	case <-l.done:
+	}
+}
+
+// flush applies the received change sets together with the feed position
+// of the last, then tells the server.
+func (l *link) flush() error {
+	if len(l.pending) == 0 {
+		return nil
+	}
+	e := l.e
+	res, err := e.st.ApplyFrom(l.pendingPos, l.pending...)
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		if !r.Applied() {
+			// The county accepted it, this replica cannot: a missing
+			// certificate or a bug. Keep going; the admin sees the log.
+			e.log.Error("change set from the county refused here", "from", r.Device, "seq", r.Seq, "code", string(r.Code), "err", r.Err)
+		}
+	}
+	n := len(l.pending)
+	l.ack(l.pendingPos)
+	l.pending = l.pending[:0]
+	e.update(func(s *Status) { s.ReceivedChangeSets += n })
+	return nil
+}
+
+func (l *link) receipt(body []byte) error {
+	e := l.e
+	rc, err := protocol.OpenReceipt(body, e.cfg.CountyKey)
+	if err != nil || rc.Device != e.dev {
+		return &FatalError{Code: protocol.CodeWrongServer, Message: fmt.Sprintf("receipt does not verify with the county key: %v", err)}
+	}
+	raw, err := e.st.ChangeSets(e.dev, rc.Seq-1, 1)
+	if err != nil || len(raw) != 1 {
+		return fmt.Errorf("receipt for change set %d this device does not hold", rc.Seq)
+	}
+	cs, err := protocol.Decode(raw[0])
+	if err != nil || cs.Hash() != rc.Hash || cs.Seq != rc.Seq {
+		return &FatalError{Code: protocol.CodeFork, Message: fmt.Sprintf("the county's receipt for %d names other content", rc.Seq)}
+	}
+	if err := e.st.Acknowledge(rc.Seq, body); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	if rc.Seq > l.receiptedTo {
+		l.receiptedTo = rc.Seq
+	}
+	l.mu.Unlock()
+	select {
+	case <-l.window:
+	default:
+	}
+	e.update(func(s *Status) { s.LastReceiptSeq, s.LastReceiptTime = rc.Seq, time.UnixMilli(rc.Time) })
+	return nil
+}
+
+func (l *link) refused(f *protocol.Frame) error {
+	e := l.e
+	if !f.Hash.IsZero() {
+		// An evidence file refused: leave it for this session.
+		e.log.Warn("evidence refused", "hash", f.Hash, "code", string(f.Code), "message", f.Message)
+		l.skip[f.Hash] = true
+		if l.uploading != nil && l.uploading.Hash == f.Hash {
+			l.uploading = nil
+		}
+		if l.downloading != nil && l.downloading.Hash == f.Hash {
+			l.downloading = nil
+			delete(e.partial, f.Hash)
+		}
+		if f.Code != protocol.CodeNotFound {
+			e.update(func(s *Status) { s.Code, s.Err = f.Code, f.Message })
+		}
+		l.nextEvidence()
+		return nil
+	}
+	if fatalCode(f.Code) {
+		return &FatalError{Code: f.Code, Message: fmt.Sprintf("change set %d refused: %s", f.Seq, f.Message)}
+	}
+	return fmt.Errorf("change set %d refused: %w: %s", f.Seq, protocol.ErrorFor(f.Code), f.Message)
+}
+
+// nextEvidence starts the next upload, or else the next download.
+func (l *link) nextEvidence() {
+	e := l.e
+	if l.uploading == nil {
+		up, err := e.st.EvidenceToUpload(len(l.skip) + 1)
+		if err == nil {
+			for i := range up {
+				if !l.skip[up[i].Hash] {
+					l.uploading = &up[i]
+					l.sendCtrl(&protocol.Frame{Type: protocol.FrameEvidenceOffer, Hash: up[i].Hash, Size: up[i].Size})
+					return
+				}
+			}
+		}
+	}
+	if l.uploading == nil && l.downloading == nil {
+		down, err := e.st.MissingEvidence(len(l.skip) + 1)
+		if err == nil {
+			for i := range down {
+				if !l.skip[down[i].Hash] {
+					l.downloading = &down[i]
+					off := int64(len(e.partial[down[i].Hash]))
+					l.sendCtrl(&protocol.Frame{Type: protocol.FrameEvidenceGet, Hash: down[i].Hash, Offset: off})
+					return
+				}
+			}
+		}
+	}
+}
+
+func (l *link) sendCtrl(f *protocol.Frame) {
+	select {
+	case l.ctrl <- f:
+	case <-l.done:
+	}
+}
+
+// sendEvidence streams an upload from the offset the server asked for.
+func (l *link) sendEvidence(f *protocol.Frame) {
+	if l.uploading == nil || l.uploading.Hash != f.Hash {
+		return
+	}
+	data, err := l.e.st.EvidenceContent(f.Hash)
+	if err != nil {
+		l.skip[f.Hash] = true
+		l.uploading = nil
+		return
+	}
+	go func() {
+		for off := f.Offset; off < int64(len(data)); off += protocol.MaxChunkBytes {
+			end := min(off+protocol.MaxChunkBytes, int64(len(data)))
+			select {
+			case l.bulk <- &protocol.Frame{Type: protocol.FrameEvidenceChunk, Hash: f.Hash, Offset: off, Body: data[off:end]}:
+			case <-l.done:
+				return
+			}
+		}
+	}()
+}
+
+func (l *link) evidenceChunk(f *protocol.Frame) error {
+	e := l.e
+	d := l.downloading
+	if d == nil || d.Hash != f.Hash {
+		return nil // a chunk of a download given up on
+	}
+	have := e.partial[f.Hash]
+	if f.Offset != int64(len(have)) {
+		return nil // a duplicate after a resume
+	}
+	have = append(have, f.Body...)
+	if int64(len(have)) < d.Size {
+		e.partial[f.Hash] = have
+		return nil
+	}
+	delete(e.partial, f.Hash)
+	l.downloading = nil
+	if err := e.st.PutEvidenceContent(f.Hash, have); err != nil {
+		if !errors.Is(err, store.ErrEvidenceMismatch) && !errors.Is(err, store.ErrEvidenceTooLarge) {
+			return err
+		}
+		e.log.Error("evidence from the county does not match its hash", "hash", f.Hash)
+		l.skip[f.Hash] = true
+		e.update(func(s *Status) { s.Code, s.Err = protocol.CodeEvidenceMismatch, err.Error() })
+	}
+	l.nextEvidence()
+	return nil
+}
