@@ -216,6 +216,7 @@ func (se *Session) Amend(ref Ref, changes []Change, reason string) error {
 		if len(op.Writes) == 0 {
 			return nil, errNoChange
 		}
+		protocol.SortWrites(op.Writes)
 		return op, nil
 	})
 	if errors.Is(err, errNoChange) {
@@ -292,7 +293,7 @@ func (se *Session) LogFulfilment(ref Ref, in EntryInput) (protocol.OpID, error) 
 			}
 		}
 		return &protocol.Op{Kind: protocol.OpFulfil, Office: ref.Office, Target: ref.ID,
-			Entry: &protocol.Entry{Date: in.Date, Progress: uint8(in.Progress), Note: in.Note, Evidence: in.Evidence}}, nil
+			Entry: &protocol.Entry{Date: in.Date, Progress: uint8(in.Progress), Note: in.Note, Evidence: protocol.SortHashes(in.Evidence)}}, nil
 	})
 }
 

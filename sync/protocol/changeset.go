@@ -334,7 +334,7 @@ func Verify(raw []byte, reg Registry, chains Chains, from DeviceID) (*ChangeSet,
 		}
 		return nil, err
 	}
-	if !cs.AuthorRole.Valid() || !domain.NonBlank(cs.Author) {
+	if !cs.AuthorRole.Valid() || !domain.NonBlank(cs.Author) || domain.CheckText("author", cs.Author, MaxNameBytes) != nil {
 		return nil, errorf(ErrInvalidOperation, "author %q with role %q", cs.Author, cs.AuthorRole)
 	}
 	if cs.AuthorRole == domain.RoleCountyAdmin && !dev.Admin {

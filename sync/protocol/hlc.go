@@ -58,10 +58,20 @@ func (c *Clock) Now() HLC {
 	return c.last
 }
 
+// MaxDrift is how far ahead of this replica's wall clock an observed stamp
+// may pull the clock. A device whose clock is wrong by days, or a hostile
+// stamp near the end of time, must not drag every replica's clock with it;
+// ordering stays safe because a write supersedes exactly the versions its
+// base names, whatever their stamps.
+const MaxDrift = 24 * time.Hour
+
 // Observe folds in a stamp seen on a remote operation so that later local
-// stamps sort after it.
+// stamps sort after it, up to MaxDrift ahead of the local wall clock.
 func (c *Clock) Observe(h HLC) {
 	c.mu.Lock()
+	if ceiling := MakeHLC(c.now().Add(MaxDrift).UnixMilli(), 0); h > ceiling {
+		h = ceiling
+	}
 	if h > c.last {
 		c.last = h
 	}

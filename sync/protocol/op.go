@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 
@@ -156,6 +157,9 @@ func (op *Op) Validate(role domain.Role, admin bool) error {
 		if len(op.Writes) == 0 || !domain.NonBlank(op.Reason) {
 			return errorf(ErrInvalidOperation, "op %d: amendment needs changes and a reason", op.Num)
 		}
+		if !role.AtLeast(domain.RoleLeader) {
+			return errorf(ErrNotAuthorized, "op %d: only a leader amends a commitment", op.Num)
+		}
 		for _, w := range op.Writes {
 			if !w.Field.Content() || len(w.Base) != 1 {
 				return errorf(ErrInvalidOperation, "op %d: amendment of %s must change content over one version", op.Num, w.Field)
@@ -185,6 +189,10 @@ func (op *Op) Validate(role domain.Role, admin bool) error {
 		if e.Date.IsZero() || e.Progress > 100 || len(e.Evidence) > MaxEvidencePerEntry {
 			return errorf(ErrInvalidOperation, "op %d: fulfilment entry date, progress or evidence count", op.Num)
 		}
+		if !slices.IsSortedFunc(e.Evidence, compareHash) || len(slices.Compact(slices.Clone(e.Evidence))) != len(e.Evidence) {
+			// One encoding per content: evidence is a set, kept sorted.
+			return errorf(ErrInvalidOperation, "op %d: evidence not sorted and distinct", op.Num)
+		}
 		if err := domain.CheckText("note", e.Note, domain.MaxNoteBytes); err != nil {
 			return errorf(ErrInvalidOperation, "op %d: %v", op.Num, err)
 		}
@@ -197,6 +205,9 @@ func (op *Op) Validate(role domain.Role, admin bool) error {
 			return errorf(ErrInvalidOperation, "op %d: evidence name or type", op.Num)
 		}
 	case OpResolve:
+		if role != domain.RoleCountyAdmin {
+			return errorf(ErrNotAuthorized, "op %d: only a county admin reconciles a conflict", op.Num)
+		}
 		if len(op.Writes) != 1 || len(op.Writes[0].Base) < 2 || !domain.NonBlank(op.Reason) {
 			return errorf(ErrInvalidOperation, "op %d: resolution must settle one field over its competing versions, with a reason", op.Num)
 		}
@@ -207,12 +218,16 @@ func (op *Op) Validate(role domain.Role, admin bool) error {
 }
 
 func (op *Op) validateWrites() error {
-	seen := make(map[domain.Field]bool, len(op.Writes))
+	order := domain.Fields()
+	last := -1
 	for _, w := range op.Writes {
-		if !w.Field.Valid() || seen[w.Field] {
-			return errorf(ErrInvalidOperation, "op %d: field %q unknown or repeated", op.Num, w.Field)
+		// Writes come in domain.Fields order, each field once: one
+		// encoding per content.
+		i := slices.Index(order, w.Field)
+		if i <= last {
+			return errorf(ErrInvalidOperation, "op %d: field %q unknown, repeated or out of order", op.Num, w.Field)
 		}
-		seen[w.Field] = true
+		last = i
 		if err := domain.ValidateValue(w.Field, w.Value); err != nil {
 			return errorf(ErrInvalidOperation, "op %d: %v", op.Num, err)
 		}
@@ -241,6 +256,21 @@ func (op *Op) validateCreate() error {
 	}
 	return nil
 }
+
+// SortWrites puts writes in their canonical order (domain.Fields order).
+func SortWrites(ws []FieldWrite) {
+	order := domain.Fields()
+	slices.SortFunc(ws, func(a, b FieldWrite) int { return slices.Index(order, a.Field) - slices.Index(order, b.Field) })
+}
+
+// SortHashes returns hashes in their canonical order (sorted, no repeats).
+func SortHashes(hs []Hash) []Hash {
+	out := slices.Clone(hs)
+	slices.SortFunc(out, compareHash)
+	return slices.Compact(out)
+}
+
+func compareHash(a, b Hash) int { return bytes.Compare(a[:], b[:]) }
 
 // SortBase puts a base in its canonical order (sorted, no repeats).
 func SortBase(base []OpID) []OpID {
