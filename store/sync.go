@@ -285,3 +285,15 @@ func (s *Store) EvidenceToUpload(limit int) ([]Evidence, error) {
 func (s *Store) MarkUploaded(h protocol.Hash) error {
 	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bUploaded).Put(h[:], nil) })
 }
+
+// OutboxFirst returns the sequence number of the oldest change set still
+// awaiting the county's receipt; ok is false when the outbox is empty.
+func (s *Store) OutboxFirst() (seq uint64, ok bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if k, _ := tx.Bucket(bOutbox).Cursor().First(); k != nil {
+			seq, ok = binary.BigEndian.Uint64(k), true
+		}
+		return nil
+	})
+	return seq, ok, err
+}

@@ -340,6 +340,11 @@ func (s *Server) Revoke(dev protocol.DeviceID, reason, who string) error {
 	if !domain.NonBlank(reason) {
 		return fmt.Errorf("%w: a revocation needs a reason", protocol.ErrInvalidOperation)
 	}
+	// The signed revocation carries the reason; a longer one would not
+	// decode (protocol.OpenRevocation).
+	if err := domain.CheckText("reason", reason, domain.MaxShortBytes); err != nil {
+		return fmt.Errorf("%w: %v", protocol.ErrInvalidOperation, err)
+	}
 	err := s.st.Update(func(tx *bolt.Tx) error {
 		d, err := store.DeviceRecordTx(tx, dev)
 		if err != nil {

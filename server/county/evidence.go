@@ -101,7 +101,6 @@ func (se *session) evidenceChunk(f *protocol.Frame) {
 	switch {
 	case whole != nil:
 		if sha256.Sum256(whole) != f.Hash {
-			s.incident(Incident{Device: se.dev, Code: protocol.CodeEvidenceMismatch, Message: "evidence " + f.Hash.String(), Remote: se.remote})
 			se.refuseEvidence(f.Hash, protocol.CodeEvidenceMismatch, "content does not hash to "+f.Hash.String())
 			return
 		}
@@ -116,9 +115,15 @@ func (se *session) evidenceChunk(f *protocol.Frame) {
 	}
 }
 
+// refuseEvidence refuses an evidence transfer and records the incident,
+// unless the file is only not there yet (not_found).
 func (se *session) refuseEvidence(h protocol.Hash, code protocol.Code, msg string) {
 	se.upload = upload{}
-	se.send(&protocol.Frame{Type: protocol.FrameRefused, Device: se.dev, Code: code, Hash: h, Message: fmt.Sprintf("evidence %s: %s", h, msg)})
+	msg = fmt.Sprintf("evidence %s: %s", h, msg)
+	if code != protocol.CodeNotFound {
+		se.srv.incident(Incident{Device: se.dev, Code: code, Message: msg, Remote: se.remote})
+	}
+	se.send(&protocol.Frame{Type: protocol.FrameRefused, Device: se.dev, Code: code, Hash: h, Message: msg})
 }
 
 // evidenceGet streams a file to the device from the asked offset, as

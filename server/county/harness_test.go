@@ -103,6 +103,9 @@ type device struct {
 	st  *store.Store
 	se  *store.Session
 	eng *engine.Engine
+	// receipted gets the sequence number of each new receipt (dropped
+	// when nobody listens), for tests that wait for ingest to be under way.
+	receipted chan uint64
 }
 
 var devCounter atomic.Int64
@@ -150,9 +153,20 @@ func (h *harness) deviceVia(o office.Code, role domain.Role, url string) *device
 	if en.Status != "approved" || en.Certificate == nil {
 		t.Fatalf("enrolment after approval: %+v", en)
 	}
-	eng := engine.New(se, engine.Config{URL: url, Fingerprint: h.base.Fingerprint, CountyKey: en.CountyKey,
-		Logger: quiet(), MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
-	return &device{t: t, st: st, se: se, eng: eng}
+	d := &device{t: t, st: st, se: se, receipted: make(chan uint64, 1)}
+	var last uint64
+	d.eng = engine.New(se, engine.Config{URL: url, Fingerprint: h.base.Fingerprint, CountyKey: en.CountyKey,
+		Logger: quiet(), MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+		OnStatus: func(s engine.Status) {
+			if s.LastReceiptSeq != last {
+				last = s.LastReceiptSeq
+				select {
+				case d.receipted <- last:
+				default:
+				}
+			}
+		}})
+	return d
 }
 
 func (d *device) sync() {

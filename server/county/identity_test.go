@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -28,6 +29,7 @@ func testInitConfig() InitConfig {
 		AdminName:     "zhangwei",
 		AdminPassword: testAdminPassword,
 		KDF:           auth.TestParams(),
+		Logger:        slog.New(slog.DiscardHandler),
 	}
 }
 

@@ -281,11 +281,20 @@ func (s *Server) commit(batch []*pushReq) {
 		raws[i] = r.raw
 	}
 	now := s.cfg.Now()
+	// Verify returns no change set with a refusal; the device and sequence
+	// number one claims still tell the device and the admin which it was.
+	refused := make([]store.Result, len(batch))
 	results, err := s.st.ApplyBatch(raws, func(tx *bolt.Tx, results []store.Result) error {
 		for i, r := range results {
 			if r.Applied() {
 				continue
 			}
+			if r.Device.IsZero() {
+				if cs, err := protocol.Decode(raws[i]); err == nil {
+					r.Device, r.Seq = cs.Device, cs.Seq
+				}
+			}
+			refused[i] = r
 			in := Incident{Time: now, Device: r.Device, Seq: r.Seq, Code: r.Code, Message: errString(r.Err), Remote: batch[i].from.remote}
 			if r.Device.IsZero() {
 				in.Device = batch[i].from.dev
@@ -323,8 +332,8 @@ func (s *Server) commit(batch []*pushReq) {
 			rc := protocol.Receipt{County: s.id.County, Device: fe.Device, Seq: fe.Seq, Hash: fe.Hash, Pos: fe.Pos, Time: fe.Time}
 			req.from.send(&protocol.Frame{Type: protocol.FrameReceipt, Body: rc.Sign(s.id.Key)})
 		default:
-			s.log.Warn("change set refused", "device", req.from.dev, "seq", r.Seq, "code", string(r.Code), "err", r.Err, "remote", req.from.remote)
-			req.from.send(&protocol.Frame{Type: protocol.FrameRefused, Device: r.Device, Seq: r.Seq, Code: r.Code, Message: errString(r.Err)})
+			s.log.Warn("change set refused", "device", req.from.dev, "seq", refused[i].Seq, "code", string(r.Code), "err", r.Err, "remote", req.from.remote)
+			req.from.send(&protocol.Frame{Type: protocol.FrameRefused, Device: refused[i].Device, Seq: refused[i].Seq, Code: r.Code, Message: errString(r.Err)})
 		}
 	}
 	if advanced {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -58,7 +59,9 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("websocket upgrade refused", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	conn.SetReadLimit(protocol.MaxFrameBytes)
+	// No conn.SetReadLimit: it counts compressed bytes, so a small
+	// deflated message could inflate to gigabytes. readMessage bounds the
+	// message after decompression instead, which bounds the wire too.
 	conn.EnableWriteCompression(true)
 	conn.SetCompressionLevel(1)
 	se := &session{srv: s, conn: conn, remote: r.RemoteAddr,
@@ -75,6 +78,20 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 	}
 	s.sessions[se.dev] = se
 	s.mu.Unlock()
+	// Revoke tells the session it finds registered; one committed between
+	// the hello check and the registration above found none: look again.
+	if rec, err := s.st.DeviceRecord(se.dev); err != nil || rec.Revoked {
+		if err == nil {
+			se.refuse(se.dev, fmt.Errorf("%w: %s", protocol.ErrRevokedDevice, rec.Reason))
+		}
+		se.close()
+		s.mu.Lock()
+		if s.sessions[se.dev] == se {
+			delete(s.sessions, se.dev)
+		}
+		s.mu.Unlock()
+		return
+	}
 	log := s.log.With("device", se.dev, "office", string(se.rec.Office), "remote", se.remote)
 	log.Info("session opened", "cursor", cursor)
 
@@ -105,11 +122,17 @@ func (se *session) handshake() (cursor uint64, err error) {
 		return 0, err
 	}
 	se.conn.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
-	_, data, err := se.conn.ReadMessage()
+	typ, data, err := se.readMessage()
 	if err != nil {
+		if errors.Is(err, websocket.ErrReadLimit) {
+			se.tooBig()
+		}
 		return 0, err
 	}
 	hello, err := protocol.DecodeFrame(data)
+	if err == nil && typ != websocket.BinaryMessage {
+		err = fmt.Errorf("%w: text message", protocol.ErrMalformed)
+	}
 	if err == nil && hello.Type != protocol.FrameHello {
 		err = fmt.Errorf("%w: expected hello, got %s", protocol.ErrMalformed, hello.Type)
 	}
@@ -150,8 +173,46 @@ func (se *session) handshake() (cursor uint64, err error) {
 	return hello.Cursor, se.write(&protocol.Frame{Type: protocol.FrameWelcome, Head: heads[se.dev], Pos: feedHead})
 }
 
+// readMessage reads one message of at most MaxFrameBytes after
+// decompression; a longer one gives websocket.ErrReadLimit. Reading stops
+// at the limit, so neither memory nor the wire read is unbounded.
+func (se *session) readMessage() (int, []byte, error) {
+	typ, r, err := se.conn.NextReader()
+	if err != nil {
+		return typ, nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(r, protocol.MaxFrameBytes+1))
+	if err != nil {
+		return typ, nil, err
+	}
+	if len(data) > protocol.MaxFrameBytes {
+		return typ, nil, websocket.ErrReadLimit
+	}
+	return typ, data, nil
+}
+
+// tooBig records an oversize message, then closes the websocket with code
+// 1009 (message too big). WriteControl may run beside the writer.
+func (se *session) tooBig() {
+	se.srv.incident(Incident{Device: se.dev, Code: protocol.CodeOversize, Message: "frame over the read limit", Remote: se.remote})
+	se.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseMessageTooBig, ""),
+		time.Now().Add(se.srv.cfg.WriteWait))
+}
+
+// abort refuses input that ends a running session: it records the
+// incident and hands the error frame to the writer, the connection's only
+// writer (a second one would corrupt the stream or panic in gorilla), and
+// waits until the writer has sent it and closed the session.
+func (se *session) abort(err error) {
+	code := protocol.CodeOf(err)
+	se.srv.incident(Incident{Device: se.dev, Code: code, Message: err.Error(), Remote: se.remote})
+	se.fail(code, err.Error())
+	<-se.done
+}
+
 // refuse sends a fatal error with its stable code, records the incident
-// and returns err.
+// and returns err. It writes to the connection itself, so it is only for
+// the handshake, before the writer starts.
 func (se *session) refuse(dev protocol.DeviceID, err error) error {
 	code := protocol.CodeOf(err)
 	msg := err.Error()
@@ -205,10 +266,10 @@ func (se *session) readLoop() {
 		return nil
 	})
 	for {
-		typ, data, err := se.conn.ReadMessage()
+		typ, data, err := se.readMessage()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
-				s.incident(Incident{Device: se.dev, Code: protocol.CodeOversize, Message: "frame over the read limit", Remote: se.remote})
+				se.tooBig()
 			}
 			return
 		}
@@ -218,7 +279,7 @@ func (se *session) readLoop() {
 			err = fmt.Errorf("%w: text message", protocol.ErrMalformed)
 		}
 		if err != nil {
-			se.refuse(se.dev, err)
+			se.abort(err)
 			return
 		}
 		switch f.Type {
@@ -249,7 +310,7 @@ func (se *session) readLoop() {
 		case protocol.FrameEvidenceGet:
 			se.evidenceGet(f)
 		default:
-			se.refuse(se.dev, fmt.Errorf("%w: unexpected %s frame from a device", protocol.ErrMalformed, f.Type))
+			se.abort(fmt.Errorf("%w: unexpected %s frame from a device", protocol.ErrMalformed, f.Type))
 			return
 		}
 	}

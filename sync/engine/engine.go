@@ -78,8 +78,9 @@ type Config struct {
 	// NetDial, if set, dials the TCP connection (tests put a faulty proxy
 	// in between this way, or simply point URL at it).
 	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// OnStatus, if set, is called with every status change, from the
-	// engine's goroutine; a UI must hand it to its own thread (fyne.Do).
+	// OnStatus, if set, is called with every status change, one call at a
+	// time and in order, from the engine's goroutines; a UI must hand it to
+	// its own thread (fyne.Do) and must not block.
 	OnStatus func(Status)
 }
 
@@ -165,6 +166,7 @@ type Engine struct {
 	log  *slog.Logger
 	kick chan struct{}
 
+	cbMu   sync.Mutex
 	mu     sync.Mutex
 	status Status
 	// partial downloads survive reconnects
@@ -197,6 +199,9 @@ func (e *Engine) Status() Status {
 }
 
 func (e *Engine) update(fn func(*Status)) {
+	// cbMu serialises OnStatus calls in the order the changes were made.
+	e.cbMu.Lock()
+	defer e.cbMu.Unlock()
 	e.mu.Lock()
 	fn(&e.status)
 	if c, err := e.st.Pending(); err == nil {

@@ -100,7 +100,16 @@ func (e *Engine) session(ctx context.Context, once bool) error {
 			"the county holds change sets of this device up to %d, this device only up to %d: it was restored from an old backup or copied; ask the county admin to re-enrol it",
 			welcome.Head.Seq, mine.Seq)}
 	}
-	l.pushedTo, l.receiptedTo, l.feedTarget = welcome.Head.Seq, welcome.Head.Seq, welcome.Pos
+	// Push what the county lacks, and again what it has but whose receipt
+	// this device never got (the link was cut after the commit): the county
+	// answers a replay with the original receipt.
+	from := welcome.Head.Seq
+	if first, ok, err := e.st.OutboxFirst(); err != nil {
+		return err
+	} else if ok && first <= from {
+		from = first - 1
+	}
+	l.pushedTo, l.receiptedTo, l.feedTarget = from, from, welcome.Pos
 	e.update(func(s *Status) { s.State = StateSyncing })
 
 	var wg sync.WaitGroup
@@ -265,12 +274,11 @@ func (l *link) pushLoop() {
 // this device receipted, the feed delivered past where it stood at
 // welcome, and no evidence left to move.
 func (l *link) finished() bool {
-	heads, err := l.e.st.Heads()
-	if err != nil {
+	if _, waiting, err := l.e.st.OutboxFirst(); err != nil || waiting {
 		return false
 	}
 	l.mu.Lock()
-	done := l.receiptedTo >= heads[l.e.dev].Seq && l.caughtUp && l.uploading == nil && l.downloading == nil
+	done := l.caughtUp && l.uploading == nil && l.downloading == nil
 	l.mu.Unlock()
 	return done
 }
@@ -379,13 +387,8 @@ func (l *link) readLoop() error {
 }
 
 func (l *link) allReceipted() bool {
-	heads, err := l.e.st.Heads()
-	if err != nil {
-		return false
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.receiptedTo >= heads[l.e.dev].Seq
+	_, waiting, err := l.e.st.OutboxFirst()
+	return err == nil && !waiting
 }
 
 func (l *link) ack(pos uint64) {

@@ -2,6 +2,8 @@ package protocol
 
 import (
 	"crypto/ed25519"
+	"strings"
+	"unicode/utf8"
 
 	"jiannuo/domain/office"
 )
@@ -17,6 +19,9 @@ const (
 	// MaxChunkBytes bounds an evidence chunk, small enough that a chunk
 	// never holds a change set back for long on a slow link.
 	MaxChunkBytes = 64 << 10
+	// maxMessageBytes bounds the Message of error and refused frames;
+	// AppendFrame cuts a longer one so the frame still decodes.
+	maxMessageBytes = 1024
 )
 
 // FrameType identifies a message on the wire. Values are part of the
@@ -74,7 +79,7 @@ type Frame struct {
 	Head      Head              // welcome
 	Pos       uint64            // welcome (feed head), deliver, caught_up, ack
 	Code      Code              // error, refused
-	Message   string            // error, refused: for logs, not for users
+	Message   string            // error, refused: for logs, not for users; cut to 1024 bytes
 	Seq       uint64            // refused
 	Body      []byte            // push, deliver: change set; receipt, certificate, revocation: document; chunk: data
 	Hash      Hash              // evidence frames; refused: the evidence file refused, if any
@@ -104,14 +109,14 @@ func AppendFrame(b []byte, f *Frame) []byte {
 		e.uvarint(f.Pos)
 	case FrameError:
 		e.str(string(f.Code))
-		e.str(f.Message)
+		e.str(clip(f.Message))
 	case FramePush, FrameReceipt, FrameCertificate, FrameRevocation:
 		e.raw(f.Body)
 	case FrameRefused:
 		e.raw(f.Device[:])
 		e.uvarint(f.Seq)
 		e.str(string(f.Code))
-		e.str(f.Message)
+		e.str(clip(f.Message))
 		e.raw(f.Hash[:])
 	case FrameDeliver:
 		e.uvarint(f.Pos)
@@ -171,14 +176,14 @@ func DecodeFrame(b []byte) (*Frame, error) {
 		f.Pos = d.uvarint()
 	case FrameError:
 		f.Code = Code(d.str(64))
-		f.Message = d.str(1024)
+		f.Message = d.str(maxMessageBytes)
 	case FramePush, FrameReceipt, FrameCertificate, FrameRevocation:
 		f.Body = rest()
 	case FrameRefused:
 		d.raw(f.Device[:])
 		f.Seq = d.uvarint()
 		f.Code = Code(d.str(64))
-		f.Message = d.str(1024)
+		f.Message = d.str(maxMessageBytes)
 		d.raw(f.Hash[:])
 	case FrameDeliver:
 		f.Pos = d.uvarint()
@@ -216,4 +221,19 @@ func DecodeFrame(b []byte) (*Frame, error) {
 		return nil, d.err
 	}
 	return f, nil
+}
+
+// clip makes a message valid UTF-8 of at most maxMessageBytes, cut at a
+// character boundary: error texts can quote long values, and a frame the
+// peer cannot decode would hide the code it carries.
+func clip(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= maxMessageBytes {
+		return s
+	}
+	n := maxMessageBytes
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

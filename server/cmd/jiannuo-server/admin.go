@@ -1,0 +1,507 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"jiannuo/domain"
+	"jiannuo/domain/office"
+	"jiannuo/server/county"
+	"jiannuo/store"
+	"jiannuo/sync/protocol"
+)
+
+// defaultURL is where the admin commands find the server when they run on
+// the server machine itself.
+const defaultURL = "https://127.0.0.1:8443"
+
+// adminFlags are the flags every admin command takes.
+type adminFlags struct {
+	dir         string
+	url         string
+	fingerprint string
+	admin       string
+	json        bool
+}
+
+func (c *cli) adminFlags(fs *flag.FlagSet) *adminFlags {
+	a := &adminFlags{}
+	fs.StringVar(&a.dir, "dir", defaultDir, "data directory whose tls.crt is pinned (ignored with -fingerprint)")
+	fs.StringVar(&a.url, "url", defaultURL, "the server's address (http:// only for a -insecure-loopback server)")
+	fs.StringVar(&a.fingerprint, "fingerprint", "", "the server's TLS fingerprint to pin, when -dir is not at hand")
+	fs.StringVar(&a.admin, "admin", c.getenv(envAdmin), "county admin name (default $"+envAdmin+")")
+	fs.BoolVar(&a.json, "json", false, "print the server's JSON answer as is")
+	return a
+}
+
+// client talks to the admin API of one county server.
+type client struct {
+	base       *url.URL
+	http       *http.Client
+	user, pass string
+}
+
+// apiError is a refusal from the server, with its stable code.
+type apiError struct {
+	Status  int
+	Code    protocol.Code `json:"code"`
+	Message string        `json:"message"`
+}
+
+func (e *apiError) Error() string {
+	code := string(e.Code)
+	if code == "" {
+		code = "?"
+	}
+	return fmt.Sprintf("server refused (HTTP %d, %s): %s", e.Status, code, e.Message)
+}
+
+// client makes the admin API client: it pins the server's certificate by
+// fingerprint, exactly as devices do, so no CA is trusted.
+func (c *cli) client(a *adminFlags) (*client, error) {
+	u, err := url.Parse(strings.TrimRight(a.url, "/"))
+	if err != nil || u.Host == "" {
+		return nil, usagef("-url %q: want https://HOST:PORT", a.url)
+	}
+	if strings.TrimSpace(a.admin) == "" {
+		return nil, usagef("-admin NAME is required (or set %s)", envAdmin)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil // a county intranet proxy must not see admin credentials
+	switch u.Scheme {
+	case "https":
+		fp := a.fingerprint
+		if fp != "" {
+			if fp, err = normFingerprint(fp); err != nil {
+				return nil, usagef("-fingerprint: %v", err)
+			}
+		} else if fp, err = fingerprintOf(a.dir); err != nil {
+			return nil, fmt.Errorf("%w (or pass -fingerprint)", err)
+		}
+		tr.TLSClientConfig = protocol.PinnedTLSConfig(fp)
+	case "http":
+		if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return nil, usagef("-url %s: plain http only to a loopback address (a -insecure-loopback server); use https", a.url)
+		}
+	default:
+		return nil, usagef("-url %q: want https://HOST:PORT", a.url)
+	}
+	pass, err := c.password(false)
+	if err != nil {
+		return nil, err
+	}
+	return &client{base: u, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, user: a.admin, pass: pass}, nil
+}
+
+// call sends a request and returns the body of a 2xx answer; any other
+// answer is an *apiError.
+func (cl *client) call(method, path string, query url.Values, body any) ([]byte, error) {
+	u := *cl.base
+	u.Path += path
+	u.RawQuery = query.Encode()
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.SetBasicAuth(cl.user, cl.pass)
+	resp, err := cl.http.Do(req)
+	if err != nil {
+		if errors.Is(err, protocol.ErrWrongServer) || strings.Contains(err.Error(), "fingerprint") {
+			return nil, fmt.Errorf("%s is not the county server you pinned: its certificate does not match the fingerprint (check -dir or -fingerprint): %w", cl.base.Host, err)
+		}
+		return nil, fmt.Errorf("cannot reach the county server at %s (is it running? see -url): %w", cl.base, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		e := &apiError{Status: resp.StatusCode}
+		if json.Unmarshal(raw, e) != nil || e.Message == "" {
+			e.Message = strings.TrimSpace(string(raw))
+			if e.Message == "" {
+				e.Message = http.StatusText(resp.StatusCode)
+			}
+		}
+		return raw, e
+	}
+	return raw, nil
+}
+
+// get calls the API and decodes the answer into v, or prints it as is
+// with -json (v is then left alone).
+func (c *cli) get(cl *client, a *adminFlags, path string, query url.Values, v any) (printed bool, err error) {
+	raw, err := cl.call("GET", path, query, nil)
+	if err != nil {
+		return false, c.refused(a, raw, err)
+	}
+	if a.json {
+		return true, c.writeRaw(raw)
+	}
+	return false, json.Unmarshal(raw, v)
+}
+
+// refused passes an API error on; with -json the server's error body goes
+// to stdout too, for scripts.
+func (c *cli) refused(a *adminFlags, raw []byte, err error) error {
+	var ae *apiError
+	if a.json && errors.As(err, &ae) && json.Valid(raw) {
+		c.writeRaw(raw)
+	}
+	return err
+}
+
+func (c *cli) writeRaw(raw []byte) error {
+	if _, err := c.stdout.Write(raw); err != nil {
+		return err
+	}
+	if !bytes.HasSuffix(raw, []byte("\n")) {
+		_, err := io.WriteString(c.stdout, "\n")
+		return err
+	}
+	return nil
+}
+
+// normFingerprint accepts a fingerprint as typed (any case, with or
+// without colons or spaces) and returns the pinned form.
+func normFingerprint(s string) (string, error) {
+	h := strings.NewReplacer(":", "", " ", "", "-", "").Replace(strings.TrimSpace(s))
+	raw, err := hex.DecodeString(h)
+	if err != nil || len(raw) != 32 {
+		return "", fmt.Errorf("%q is not a SHA-256 fingerprint (32 hex pairs, as printed by the fingerprint command)", s)
+	}
+	h = strings.ToUpper(h)
+	var b strings.Builder
+	for i := 0; i < len(h); i += 2 {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(h[i : i+2])
+	}
+	return b.String(), nil
+}
+
+// parseDevice parses a device ID as typed by an admin who heard it over
+// the phone; its check characters catch a misheard character.
+func parseDevice(s string) (protocol.DeviceID, error) {
+	id, err := protocol.ParseDeviceID(s)
+	if err != nil {
+		return id, usagef("device ID %q is not valid (a wrong or swapped character?): ask the caller to read it again from their screen", s)
+	}
+	return id, nil
+}
+
+var statusLabels = map[county.EnrolmentStatus]string{
+	county.EnrolPending:  "待审核 pending",
+	county.EnrolApproved: "已批准 approved",
+	county.EnrolRejected: "已拒绝 rejected",
+	county.EnrolRevoked:  "已吊销 revoked",
+}
+
+func statusLabel(s county.EnrolmentStatus) string {
+	if l, ok := statusLabels[s]; ok {
+		return l
+	}
+	return string(s)
+}
+
+func localTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+func (c *cli) enrolmentsCmd(fs *flag.FlagSet, args []string) error {
+	a := c.adminFlags(fs)
+	all := fs.Bool("all", false, "list every request with its decision, not only pending ones")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cl, err := c.client(a)
+	if err != nil {
+		return err
+	}
+	q := url.Values{}
+	if *all {
+		q.Set("all", "1")
+	}
+	var list []county.Enrolment
+	if printed, err := c.get(cl, a, "/admin/enrolments", q, &list); printed || err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		if *all {
+			fmt.Fprintln(c.stdout, "没有注册申请 no enrolment requests")
+		} else {
+			fmt.Fprintln(c.stdout, "没有待审核的注册申请 no pending enrolment requests")
+		}
+		return nil
+	}
+	var t table
+	t.row("设备号 DEVICE", "单位 OFFICE", "设备名 NAME", "申请人 STAFF", "状态 STATUS", "申请时间 REQUESTED", "决定 DECIDED")
+	for _, e := range list {
+		decided := "-"
+		if !e.Decided.IsZero() {
+			decided = localTime(e.Decided) + " " + e.DecidedBy
+			if e.Reason != "" {
+				decided += ": " + e.Reason
+			}
+		}
+		o := officeLabel(e.Office)
+		if e.Admin {
+			o += " (县管理 admin)"
+		}
+		t.row(e.Device.String(), o, e.DeviceName, e.Staff, statusLabel(e.Status), localTime(e.Requested), decided)
+	}
+	t.write(c.stdout)
+	if !*all {
+		fmt.Fprintln(c.stdout, "\n电话核对设备号后批准 — have the caller read their device ID, then: jiannuo-server approve DEVICE")
+	}
+	return nil
+}
+
+func (c *cli) approveCmd(fs *flag.FlagSet, args []string) error {
+	a := c.adminFlags(fs)
+	officeFlag := fs.String("office", "", "office to bind the device to (default: the one it asked for)")
+	adminDev := fs.Bool("admin-device", false, "make it a county-admin device (its office must be the county)")
+	pos, err := parse(fs, args, "DEVICE")
+	if err != nil {
+		return err
+	}
+	dev, err := parseDevice(pos[0])
+	if err != nil {
+		return err
+	}
+	var req county.ApproveRequest
+	if *officeFlag != "" {
+		if req.Office, err = office.Parse(*officeFlag); err != nil {
+			return usagef("-office: %v", err)
+		}
+	}
+	req.Admin = *adminDev
+	cl, err := c.client(a)
+	if err != nil {
+		return err
+	}
+	raw, err := cl.call("POST", "/admin/enrolments/"+dev.String()+"/approve", nil, req)
+	if err != nil {
+		return c.refused(a, raw, err)
+	}
+	if a.json {
+		return c.writeRaw(raw)
+	}
+	// Read the certificate back the way the device will, and check it.
+	raw, err = cl.call("GET", "/enrol/"+dev.String(), nil, nil)
+	if err != nil {
+		return fmt.Errorf("approved, but reading the certificate back failed: %w", err)
+	}
+	var st county.EnrolStatus
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return err
+	}
+	cert, err := protocol.OpenCertificate(st.Certificate, st.CountyKey)
+	if err != nil {
+		return fmt.Errorf("approved, but the certificate does not verify: %w", err)
+	}
+	kind := "乡镇 township"
+	if cert.Admin {
+		kind = "县管理 county admin"
+	}
+	fmt.Fprintln(c.stdout, "已批准 approved")
+	var t table
+	t.row("设备号 device:", cert.Device.String())
+	t.row("单位 office:", officeLabel(cert.Office))
+	t.row("设备名 name:", cert.Name)
+	t.row("类型 kind:", kind)
+	t.write(c.stdout)
+	fmt.Fprintln(c.stdout, "\n设备下次连接时取得证书 — the device picks up its certificate at its next connection.")
+	return nil
+}
+
+func (c *cli) rejectCmd(fs *flag.FlagSet, args []string) error {
+	return c.decide(fs, args, "rejection", "/admin/enrolments/%s/reject", "why the request is rejected (shown to the device)")
+}
+
+func (c *cli) revokeCmd(fs *flag.FlagSet, args []string) error {
+	return c.decide(fs, args, "revocation", "/admin/devices/%s/revoke", "why the device is revoked (shown to its users)")
+}
+
+// decide is reject and revoke: a device and a reason.
+func (c *cli) decide(fs *flag.FlagSet, args []string, what, pathFormat, reasonHelp string) error {
+	a := c.adminFlags(fs)
+	reason := fs.String("reason", "", reasonHelp+" (required)")
+	pos, err := parse(fs, args, "DEVICE")
+	if err != nil {
+		return err
+	}
+	dev, err := parseDevice(pos[0])
+	if err != nil {
+		return err
+	}
+	if !domain.NonBlank(*reason) {
+		return usagef("-reason is required: a %s is recorded with its reason", what)
+	}
+	cl, err := c.client(a)
+	if err != nil {
+		return err
+	}
+	raw, err := cl.call("POST", fmt.Sprintf(pathFormat, dev), nil, county.ReasonRequest{Reason: *reason})
+	if err != nil {
+		return c.refused(a, raw, err)
+	}
+	if a.json {
+		return c.writeRaw(raw)
+	}
+	var t table
+	if what == "rejection" {
+		fmt.Fprintln(c.stdout, "已拒绝 rejected")
+	} else {
+		fmt.Fprintln(c.stdout, "已吊销 revoked — its next connection is refused; what it sent before stays valid")
+	}
+	t.row("设备号 device:", dev.String())
+	t.row("原因 reason:", *reason)
+	return t.write(c.stdout)
+}
+
+func (c *cli) devicesCmd(fs *flag.FlagSet, args []string) error {
+	a := c.adminFlags(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cl, err := c.client(a)
+	if err != nil {
+		return err
+	}
+	var list []county.DeviceInfo
+	if printed, err := c.get(cl, a, "/admin/devices", nil, &list); printed || err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(c.stdout, "还没有已注册的设备 no enrolled devices yet")
+		return nil
+	}
+	var t table
+	t.row("设备号 DEVICE", "单位 OFFICE", "设备名 NAME", "类型 KIND", "状态 STATUS", "已收序号 SEQ", "在线 ONLINE", "原因 REASON")
+	for _, d := range list {
+		kind, status, online := "乡镇 township", "在用 active", "-"
+		if d.Admin {
+			kind = "县管理 admin"
+		}
+		if d.Revoked {
+			status = "已吊销 revoked"
+		}
+		if d.Online {
+			online = "在线 online"
+		}
+		t.row(d.ID.String(), officeLabel(d.Office), d.Name, kind, status, strconv.FormatUint(d.LastSeq, 10), online, d.Reason)
+	}
+	return t.write(c.stdout)
+}
+
+func (c *cli) conflictsCmd(fs *flag.FlagSet, args []string) error {
+	a := c.adminFlags(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cl, err := c.client(a)
+	if err != nil {
+		return err
+	}
+	var list []store.Conflict
+	if printed, err := c.get(cl, a, "/admin/conflicts", nil, &list); printed || err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(c.stdout, "没有待核定的冲突 no conflicts waiting for reconciliation")
+		return nil
+	}
+	var t table
+	t.row("单位 OFFICE", "承诺 COMMITMENT", "字段 FIELD", "暂显示 SHOWN", "各方版本 VERSIONS")
+	for _, cf := range list {
+		var vs []string
+		for _, v := range cf.Versions {
+			vs = append(vs, fmt.Sprintf("%q %s@%s", ellipsis(v.Value, 24), v.Author, v.Op.Device.Short()))
+		}
+		t.row(officeLabel(cf.Ref.Office), cf.Ref.ID.String()[:12], string(cf.Field), ellipsis(cf.Provisional, 24), strings.Join(vs, " | "))
+	}
+	if err := t.write(c.stdout); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, "\n在县管理端核定 — reconcile them in the desktop app's county admin mode: the decision is signed there and flows to every device.")
+	return nil
+}
+
+func (c *cli) incidentsCmd(fs *flag.FlagSet, args []string) error {
+	a := c.adminFlags(fs)
+	limit := fs.Int("limit", 100, "show the newest N incidents (0: all); -json always prints all")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cl, err := c.client(a)
+	if err != nil {
+		return err
+	}
+	var list []county.Incident
+	if printed, err := c.get(cl, a, "/admin/incidents", nil, &list); printed || err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(c.stdout, "没有异常记录 no incidents")
+		return nil
+	}
+	more := 0
+	if *limit > 0 && len(list) > *limit {
+		more = len(list) - *limit
+		list = list[:*limit]
+	}
+	var t table
+	t.row("时间 TIME", "代码 CODE", "设备 DEVICE", "序号 SEQ", "来源 REMOTE", "说明 MESSAGE")
+	for _, in := range list {
+		dev, seq := "-", "-"
+		if !in.Device.IsZero() {
+			dev = in.Device.String()
+		}
+		if in.Seq != 0 {
+			seq = strconv.FormatUint(in.Seq, 10)
+		}
+		remote := in.Remote
+		if remote == "" {
+			remote = "-"
+		}
+		t.row(localTime(in.Time), string(in.Code), dev, seq, remote, ellipsis(in.Message, 120))
+	}
+	if err := t.write(c.stdout); err != nil {
+		return err
+	}
+	if more > 0 {
+		fmt.Fprintf(c.stdout, "… 另有 %d 条较早的记录 %d older incidents not shown (-limit 0 shows all)\n", more, more)
+	}
+	return nil
+}

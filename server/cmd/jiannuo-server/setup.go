@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"jiannuo/domain/office"
+	"jiannuo/server/county"
+	"jiannuo/sync/protocol"
+)
+
+// certFile is the TLS certificate county.Init writes into the data
+// directory (readable by the admins' accounts; the keys beside it are not).
+const certFile = "tls.crt"
+
+func (c *cli) initCmd(fs *flag.FlagSet, args []string) error {
+	dir := fs.String("dir", defaultDir, "data directory to create")
+	code := fs.String("county", "", "county-level division code, e.g. 410324 for 栾川县 (required)")
+	hosts := fs.String("hosts", "localhost,127.0.0.1", "comma-separated DNS names and IP addresses devices use to reach the server")
+	admin := fs.String("admin", c.getenv(envAdmin), "name of the first county admin (required; default $"+envAdmin+")")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *code == "" {
+		return usagef("-county is required, e.g. -county 410324")
+	}
+	cc, err := office.Parse(*code)
+	if err != nil {
+		return usagef("-county: %v", err)
+	}
+	if cc.Level() != office.County {
+		return usagef("-county %s is a %s code; the county server needs a 6-digit county-level code such as 410324", cc, cc.Level())
+	}
+	if strings.TrimSpace(*admin) == "" {
+		return usagef("-admin NAME is required: the first county admin's login name")
+	}
+	var hostList []string
+	for h := range strings.SplitSeq(*hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hostList = append(hostList, h)
+		}
+	}
+	if len(hostList) == 0 {
+		return usagef("-hosts lists no host")
+	}
+	pass, err := c.password(true)
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(*dir)
+	if err != nil {
+		return err
+	}
+	id, err := county.Init(abs, county.InitConfig{County: cc, Hosts: hostList, AdminName: *admin, AdminPassword: pass,
+		KDF: c.kdf, Logger: c.log})
+	if errors.Is(err, county.ErrInitialised) {
+		return fmt.Errorf("%w: %s already holds a county identity; it is never overwritten, since devices pinned it (use another -dir, or restore from a backup)", county.ErrInitialised, abs)
+	}
+	if err != nil {
+		return err
+	}
+	pub := hex.EncodeToString(id.Key.Public().(ed25519.PublicKey))
+	c.log.Info("county server initialised", "county", string(id.County), "dir", abs, "fingerprint", id.Fingerprint)
+	if *asJSON {
+		return c.printJSON(map[string]any{"county": id.County, "dir": abs, "admin": *admin, "hosts": hostList,
+			"fingerprint": id.Fingerprint, "county_key": pub})
+	}
+	var t table
+	t.row("县 county:", officeLabel(id.County))
+	t.row("数据目录 data dir:", abs)
+	t.row("管理员 admin:", *admin)
+	t.row("证书主机 hosts:", strings.Join(hostList, ", "))
+	t.row("TLS 指纹 fingerprint:", id.Fingerprint)
+	t.row("县公钥 county key:", pub)
+	fmt.Fprintln(c.stdout, "县级汇聚服务器已初始化 county server initialised")
+	t.write(c.stdout)
+	fmt.Fprintf(c.stdout, `
+设备注册时核对 TLS 指纹 — devices pin the TLS fingerprint at enrolment: give it to
+township staff on paper or read it out by phone; the county key verifies every
+receipt and certificate this server signs.
+现在备份数据目录 — back up %s now: county.key and tls.key cannot be
+recreated; losing them means enrolling every device again.
+
+下一步 next step:
+  jiannuo-server serve -dir %s -addr :8443
+`, abs, abs)
+	return nil
+}
+
+func (c *cli) fingerprintCmd(fs *flag.FlagSet, args []string) error {
+	dir := fs.String("dir", defaultDir, "data directory made by init")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	fp, err := fingerprintOf(*dir)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return c.printJSON(map[string]string{"fingerprint": fp})
+	}
+	fmt.Fprintln(c.stdout, fp)
+	return nil
+}
+
+// fingerprintOf reads the server certificate in dir; it needs no access to
+// the private keys.
+func fingerprintOf(dir string) (string, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, certFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("%s has no %s: not an initialised county data directory (run init, or pass -dir)", dir, certFile)
+	}
+	if err != nil {
+		return "", err
+	}
+	block, _ := pem.Decode(raw)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return "", fmt.Errorf("%s: no certificate in it", filepath.Join(dir, certFile))
+	}
+	return protocol.Fingerprint(block.Bytes), nil
+}
+
+func (c *cli) serveCmd(fs *flag.FlagSet, args []string) error {
+	dir := fs.String("dir", defaultDir, "data directory made by init")
+	addr := fs.String("addr", ":8443", "address to listen on, host:port")
+	insecure := fs.Bool("insecure-loopback", false, "serve plain ws:// and http:// without TLS; only on a loopback address, for development")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *insecure {
+		if err := checkLoopback(*addr); err != nil {
+			return err
+		}
+	}
+	ctx := c.ctx
+	if ctx == nil {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
+	cfg := county.DefaultConfig(*dir)
+	cfg.Insecure = *insecure
+	cfg.Logger = c.log
+	srv, err := county.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := srv.Close(); err != nil {
+			c.log.Error("closing the county server", "err", err)
+		}
+	}()
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", *addr)
+	if err != nil {
+		return err
+	}
+	if c.listening != nil {
+		c.listening(ln.Addr())
+	}
+	err = srv.Serve(ctx, ln)
+	if err == nil {
+		c.log.Info("county server stopped")
+	}
+	return err
+}
+
+// checkLoopback refuses plain-text serving on any address a township
+// device on the network could reach: admin passwords and records would
+// travel in the clear.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usagef("-addr %q: %v", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	if host == "" {
+		host = "every interface"
+	}
+	return usagef("-insecure-loopback serves without TLS, so only on a loopback address such as 127.0.0.1:8080; -addr %s listens on %s", addr, host)
+}
+
+func (c *cli) printJSON(v any) error {
+	enc := json.NewEncoder(c.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// officeLabel shows a code with its name from the Luoyang directory,
+// e.g. "410324101 赤土店镇".
+func officeLabel(o office.Code) string {
+	if u, ok := office.Luoyang().Lookup(o); ok {
+		return string(o) + " " + u.Name
+	}
+	return string(o)
+}
