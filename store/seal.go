@@ -113,8 +113,9 @@ func (s *Store) Outbox() ([][]byte, error) {
 
 // Counts summarises what waits to be synchronised.
 type Counts struct {
-	PendingOps       int // acted, not yet sealed
-	OutboxChangeSets int // sealed, not yet acknowledged
+	PendingOps       int   // acted, not yet sealed
+	OutboxChangeSets int   // sealed, not yet acknowledged
+	OutboxBytes      int64 // their encoded size: what is left to send
 }
 
 // Pending returns what waits to be synchronised.
@@ -122,8 +123,12 @@ func (s *Store) Pending() (Counts, error) {
 	var c Counts
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c.PendingOps = tx.Bucket(bPending).Stats().KeyN
-		c.OutboxChangeSets = tx.Bucket(bOutbox).Stats().KeyN
-		return nil
+		log := tx.Bucket(bLog)
+		return tx.Bucket(bOutbox).ForEach(func(k, _ []byte) error {
+			c.OutboxChangeSets++
+			c.OutboxBytes += int64(len(log.Get(append(append([]byte(nil), s.dev[:]...), k...))))
+			return nil
+		})
 	})
 	return c, err
 }

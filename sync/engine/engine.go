@@ -123,6 +123,7 @@ type Status struct {
 	State              State
 	PendingOps         int   // acted, not yet sealed
 	PendingChangeSets  int   // sealed, not yet receipted
+	PendingBytes       int64 // their size: what is left to send
 	SentChangeSets     int   // pushed this run
 	SentBytes          int64 // pushed this run, change sets and evidence
 	ReceivedChangeSets int   // applied from the county this run
@@ -205,7 +206,7 @@ func (e *Engine) update(fn func(*Status)) {
 	e.mu.Lock()
 	fn(&e.status)
 	if c, err := e.st.Pending(); err == nil {
-		e.status.PendingOps, e.status.PendingChangeSets = c.PendingOps, c.OutboxChangeSets
+		e.status.PendingOps, e.status.PendingChangeSets, e.status.PendingBytes = c.PendingOps, c.OutboxChangeSets, c.OutboxBytes
 	}
 	s := e.status
 	e.mu.Unlock()

@@ -1,0 +1,102 @@
+package county_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"jiannuo/domain"
+	"jiannuo/sync/engine"
+	"jiannuo/sync/protocol"
+)
+
+// waitStatus waits for the engine to report a status satisfying ok. The
+// engine reports every change through OnStatus, so this waits on events.
+func waitStatus(t *testing.T, ch <-chan engine.Status, ok func(engine.Status) bool) engine.Status {
+	t.Helper()
+	for s := range ch {
+		if ok(s) {
+			return s
+		}
+	}
+	t.Fatal("status channel closed")
+	return engine.Status{}
+}
+
+// TestLiveSyncAndRevocation runs two devices' engines continuously: work
+// done on one reaches the other without anyone asking; then the county
+// revokes one while it is offline: on reconnect it stops with
+// revoked_device and the county's reason, and what it sent before stays.
+func TestLiveSyncAndRevocation(t *testing.T) {
+	h := newHarness(t)
+	a := h.device(townA, domain.RoleLeader)
+	b := h.device(townA, domain.RoleLeader)
+
+	statusB := make(chan engine.Status, 256)
+	b.eng = engine.New(b.se, engine.Config{URL: h.base.SyncURL(), Fingerprint: h.base.Fingerprint, CountyKey: h.key, Logger: quiet(),
+		OnStatus: func(s engine.Status) {
+			select {
+			case statusB <- s:
+			default:
+			}
+		}})
+	statusA := make(chan engine.Status, 256)
+	a.eng = engine.New(a.se, engine.Config{URL: h.base.SyncURL(), Fingerprint: h.base.Fingerprint, CountyKey: h.key, Logger: quiet(),
+		OnStatus: func(s engine.Status) {
+			select {
+			case statusA <- s:
+			default:
+			}
+		}})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	runA, runB := make(chan error, 1), make(chan error, 1)
+	go func() { runA <- a.eng.Run(ctx) }()
+	go func() { runB <- b.eng.Run(ctx) }()
+	waitStatus(t, statusA, func(s engine.Status) bool { return s.State == engine.StateIdle })
+	waitStatus(t, statusB, func(s engine.Status) bool { return s.State == engine.StateIdle })
+
+	ref := a.create("路灯维修三日内答复")
+	a.eng.SyncNow()
+	waitStatus(t, statusA, func(s engine.Status) bool { return s.LastReceiptSeq >= 1 && s.PendingChangeSets == 0 })
+	waitStatus(t, statusB, func(s engine.Status) bool { return s.ReceivedChangeSets >= 1 })
+	if c, err := b.st.Commitment(ref); err != nil || c.Title != "路灯维修三日内答复" {
+		t.Fatalf("live delivery did not reach b: %v", err)
+	}
+
+	// b goes offline; the county revokes it; b comes back.
+	cancel()
+	if err := <-runB; err != nil {
+		t.Fatalf("b stopped with %v", err)
+	}
+	<-runA
+	reason := "终端丢失，已于11月24日报失"
+	if err := h.srv.Revoke(b.se.Device().ID, reason, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	b.create("被注销后离线录入的事项")
+	err := b.eng.Run(context.Background())
+	var fe *engine.FatalError
+	if !errors.As(err, &fe) || fe.Code != protocol.CodeRevokedDevice || fe.Message != reason {
+		t.Fatalf("revoked device: got %v, want revoked_device with the county's reason", err)
+	}
+	if !errors.Is(err, protocol.ErrRevokedDevice) {
+		t.Fatal("FatalError does not unwrap to the protocol sentinel")
+	}
+	st := b.eng.Status()
+	if st.State != engine.StateStopped || st.Code != protocol.CodeRevokedDevice || st.Err != reason {
+		t.Fatalf("status after revocation: %+v", st)
+	}
+	// What it sent before the revocation stays on the county.
+	if c, err := h.srv.Store().Commitment(ref); err != nil || c.Title == "" {
+		t.Fatalf("county lost a's work: %v", err)
+	}
+	in, _ := h.srv.Incidents()
+	found := false
+	for _, i := range in {
+		found = found || (i.Code == protocol.CodeRevokedDevice && i.Device == b.se.Device().ID)
+	}
+	if !found {
+		t.Fatal("the revoked device's attempt was not recorded as an incident")
+	}
+}
