@@ -1,12 +1,14 @@
 package demo
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"jiannuo/auth"
 	"jiannuo/domain"
 	"jiannuo/store"
+	"jiannuo/sync/engine"
 )
 
 // TestDemoCoversWhatTheDesktopShows checks the embedded default has what
@@ -80,5 +82,42 @@ func TestDemoReopensWithoutReseeding(t *testing.T) {
 	again, _ := d.Township.AllCommitments()
 	if len(again) != len(first)+1 {
 		t.Fatalf("reopened demo has %d commitments, want %d (the user's work kept, nothing seeded twice)", len(again), len(first)+1)
+	}
+}
+
+// TestDemoSyncsWithLocalCounty: the demo's local county server enrols the
+// demo devices and the township's work reaches the colleague through it.
+func TestDemoSyncsWithLocalCounty(t *testing.T) {
+	dir := t.TempDir()
+	d, err := Build(Config{Dir: dir, KDF: auth.TestParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	colleague, err := d.Colleague.SignIn(Colleague, Passphrase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := StartCounty(dir, auth.TestParams(), d.Leader, colleague)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ref, err := d.Leader.Create(store.Draft{Category: domain.CatHousing, Title: "经县级平台同步的承诺", Text: "正文", Responsible: "某人"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, se := range []*store.Session{d.Leader, colleague, d.Leader, colleague} {
+		st, _, err := se.Store().SyncSettings()
+		if err != nil || !st.Enrolled {
+			t.Fatalf("sync settings not saved: %+v %v", st, err)
+		}
+		eng := engine.New(se, engine.Config{URL: engine.Server{BaseURL: st.BaseURL}.SyncURL(), Fingerprint: st.Fingerprint, CountyKey: st.CountyKey})
+		if err := eng.SyncOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := d.Colleague.Commitment(ref); err != nil || got.Title != "经县级平台同步的承诺" {
+		t.Fatalf("colleague did not receive the commitment through the local county: %v", err)
 	}
 }

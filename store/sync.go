@@ -297,3 +297,34 @@ func (s *Store) OutboxFirst() (seq uint64, ok bool, err error) {
 	})
 	return seq, ok, err
 }
+
+// SyncSettings are what a device needs to reach its county server, saved at
+// enrolment beside the replica they belong to.
+type SyncSettings struct {
+	BaseURL     string      `json:"base_url"`    // https://host:port
+	Fingerprint string      `json:"fingerprint"` // of the server's TLS certificate, pinned
+	County      office.Code `json:"county"`
+	CountyKey   []byte      `json:"county_key"` // ed25519 public key
+	Enrolled    bool        `json:"enrolled"`   // the county approved this device
+}
+
+var kSync = []byte("sync")
+
+// SetSyncSettings saves the device's county server settings.
+func (s *Store) SetSyncSettings(v SyncSettings) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kSync, marshal(v)) })
+}
+
+// SyncSettings returns the saved settings; ok is false before enrolment
+// was ever started.
+func (s *Store) SyncSettings() (v SyncSettings, ok bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bMeta).Get(kSync)
+		if raw == nil {
+			return nil
+		}
+		ok = true
+		return unmarshal(raw, &v)
+	})
+	return v, ok, err
+}

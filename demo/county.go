@@ -1,0 +1,84 @@
+package demo
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"jiannuo/auth"
+	"jiannuo/server/county"
+	"jiannuo/store"
+	"jiannuo/sync/engine"
+)
+
+// LocalCounty is the local county server the demo syncs with when no real one
+// is configured: a real county.Server on 127.0.0.1 with TLS, its data in
+// the demo directory, the demo's devices enrolled.
+type LocalCounty struct {
+	Server *county.Server
+	Addr   string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// StartCounty starts (initialising on first use) the demo's county server
+// in dir/county-server and enrols the given sessions' devices with it,
+// saving each replica's sync settings. Stop it with Close.
+func StartCounty(dir string, kdf auth.Params, sessions ...*store.Session) (*LocalCounty, error) {
+	sdir := filepath.Join(dir, "county-server")
+	if _, err := os.Stat(filepath.Join(sdir, "county.json")); errors.Is(err, os.ErrNotExist) {
+		if _, err := county.Init(sdir, county.InitConfig{County: County, AdminName: Admin, AdminPassword: Passphrase, KDF: kdf}); err != nil {
+			return nil, fmt.Errorf("initialising the demo county server: %w", err)
+		}
+	}
+	cfg := county.DefaultConfig(sdir)
+	cfg.KDF = kdf
+	srv, err := county.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &LocalCounty{Server: srv, Addr: ln.Addr().String(), cancel: cancel, done: make(chan error, 1)}
+	go func() { c.done <- srv.Serve(ctx, ln) }()
+	base := engine.Server{BaseURL: "https://" + c.Addr, Fingerprint: srv.Identity().Fingerprint}
+	for _, se := range sessions {
+		if err := c.enrol(ctx, base, se); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (c *LocalCounty) enrol(ctx context.Context, base engine.Server, se *store.Session) error {
+	en, err := engine.EnrolmentStatus(ctx, base, se)
+	if err != nil || en.Status != "approved" {
+		if _, err := engine.RequestEnrolment(ctx, base, se); err != nil {
+			return fmt.Errorf("demo enrolment: %w", err)
+		}
+		if _, err := c.Server.Approve(se.Device().ID, county.ApproveRequest{Admin: se.Device().Admin}, Admin); err != nil {
+			return fmt.Errorf("demo approval: %w", err)
+		}
+		if en, err = engine.EnrolmentStatus(ctx, base, se); err != nil {
+			return err
+		}
+	}
+	return se.Store().SetSyncSettings(store.SyncSettings{BaseURL: base.BaseURL, Fingerprint: base.Fingerprint,
+		County: en.County, CountyKey: ed25519.PublicKey(en.CountyKey), Enrolled: en.Status == "approved"})
+}
+
+// Close stops the server.
+func (c *LocalCounty) Close() error {
+	c.cancel()
+	<-c.done
+	return c.Server.Close()
+}
