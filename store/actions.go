@@ -58,7 +58,11 @@ func (se *Session) act(build func(tx *bolt.Tx) (*protocol.Op, error)) (protocol.
 		if !se.inScope(op.Office) {
 			return fmt.Errorf("%w: %s is not %s", protocol.ErrOutOfScope, op.Office, se.rec.Office)
 		}
-		if err := applyOp(tx, se.rec.ID, se.acct.Name, se.acct.Role, op); err != nil {
+		views := newViewCache()
+		if err := applyOp(tx, views, se.rec.ID, se.acct.Name, se.acct.Role, op); err != nil {
+			return err
+		}
+		if err := views.flush(tx); err != nil {
 			return err
 		}
 		p := pendingOp{Author: se.acct.Name, Role: se.acct.Role, Op: protocol.AppendOp(nil, op)}

@@ -474,9 +474,8 @@ func TestFuzzScenarioCodes(t *testing.T) {
 // since the restore, Check fails, and every later Seal fails ("sealed
 // change set does not verify: sequence gap"), so the township's actions are
 // stuck in the queue for good. The replica should refuse it (as a fork, for
-// the admin to see) and store nothing. Skipped until the store does.
+// the admin to see) and store nothing.
 func TestApplyOwnDeviceChangeSetFromBackup(t *testing.T) {
-	t.Skip("known bug: Store.Apply accepts a change set of the replica's own device; see docs/benchmarks.md")
 	b := newReplica(t, township, domain.RoleLeader)
 	ref, err := b.se.Create(sampleDraft("停车位规划"))
 	must(t, err)

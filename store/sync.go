@@ -29,12 +29,16 @@ type FeedEntry struct {
 func (s *Store) ApplyBatch(raws [][]byte, fn func(tx *bolt.Tx, results []Result) error) ([]Result, error) {
 	results := make([]Result, len(raws))
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		views := newViewCache()
 		for i, raw := range raws {
-			r, err := s.applyRaw(tx, raw)
+			r, err := s.applyRaw(tx, views, raw)
 			if err != nil {
 				return err
 			}
 			results[i] = r
+		}
+		if err := views.flush(tx); err != nil {
+			return err
 		}
 		if err := s.persistClock(tx); err != nil {
 			return err
@@ -101,6 +105,11 @@ func (s *Store) FeedHead() (uint64, error) {
 	err := s.db.View(func(tx *bolt.Tx) error { h = getU64(tx.Bucket(bMeta), kFeed); return nil })
 	return h, err
 }
+
+// FeedHeadTx is FeedHead inside a caller's transaction (see Update), for a
+// server that records the feed position at which something of its own took
+// effect (a revocation) atomically with it.
+func FeedHeadTx(tx *bolt.Tx) uint64 { return getU64(tx.Bucket(bMeta), kFeed) }
 
 // Feed calls fn for each feed entry after position after, in order, with the
 // change set's bytes (a copy fn may keep), until fn returns false or limit

@@ -355,6 +355,10 @@ func (s *Server) Revoke(dev protocol.DeviceID, reason, who string) error {
 		if err := tx.Bucket(bRevocations).Put(dev[:], rv.Sign(s.id.Key)); err != nil {
 			return err
 		}
+		// Where in the feed it took effect, for the upstream feed.
+		if err := putRevocationPos(tx, dev); err != nil {
+			return err
+		}
 		d.Revoked, d.Reason = true, reason
 		if err := store.PutDeviceTx(tx, d); err != nil {
 			return err
@@ -370,6 +374,9 @@ func (s *Server) Revoke(dev protocol.DeviceID, reason, who string) error {
 		return err
 	}
 	s.log.Warn("device revoked", "device", dev, "by", who, "reason", reason)
+	// Wake the upstream feeds (and the cluster announcement) so municipal
+	// nodes learn of it now; device feeds find nothing new and sleep again.
+	s.feedAdvanced()
 	s.mu.Lock()
 	se := s.sessions[dev]
 	s.mu.Unlock()

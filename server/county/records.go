@@ -28,7 +28,8 @@ var (
 	bPartialSize = []byte("x-partialsize") // hash -> announced size
 )
 
-var serverBuckets = [][]byte{bAdmins, bEnrolments, bCerts, bRevocations, bIncidents, bPartial, bPartialSize}
+var serverBuckets = [][]byte{bAdmins, bEnrolments, bCerts, bRevocations, bIncidents, bPartial, bPartialSize,
+	bUpstream, bRevPos}
 
 func ensureBuckets(st *store.Store) error {
 	return st.Update(func(tx *bolt.Tx) error {

@@ -112,10 +112,11 @@ type Server struct {
 	done   chan struct{}
 	wg     sync.WaitGroup
 
-	mu       sync.Mutex
-	feedCh   chan struct{} // closed and replaced whenever the feed advances
-	sessions map[protocol.DeviceID]*session
-	closed   bool
+	mu        sync.Mutex
+	feedCh    chan struct{} // closed and replaced whenever the feed advances
+	sessions  map[protocol.DeviceID]*session
+	upstreams map[*upstreamSession]struct{} // municipal nodes pulling the feed (upstream.go)
+	closed    bool
 }
 
 // New opens the server's files. Call Serve to accept connections and Close
@@ -137,11 +138,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, id: id, st: st,
-		log:      cfg.Logger.With("county", string(id.County)),
-		ingest:   make(chan *pushReq, 4*cfg.MaxBatch),
-		done:     make(chan struct{}),
-		feedCh:   make(chan struct{}),
-		sessions: make(map[protocol.DeviceID]*session),
+		log:       cfg.Logger.With("county", string(id.County)),
+		ingest:    make(chan *pushReq, 4*cfg.MaxBatch),
+		done:      make(chan struct{}),
+		feedCh:    make(chan struct{}),
+		sessions:  make(map[protocol.DeviceID]*session),
+		upstreams: make(map[*upstreamSession]struct{}),
 	}
 	s.wg.Add(1)
 	go s.ingestLoop()
@@ -155,7 +157,8 @@ func (s *Server) Identity() *Identity { return s.id }
 func (s *Server) Store() *store.Store { return s.st }
 
 // Handler returns the server's HTTP routes: /sync (the websocket session),
-// /enrol (enrolment requests and their status), /admin/ (the admin API) and
+// /upstream (the feed for authorised municipal nodes, upstream.go), /enrol
+// (enrolment requests and their status), /admin/ (the admin API) and
 // /healthz.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -164,6 +167,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /enrol/{device}", s.serveEnrolStatus)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	s.adminRoutes(mux)
+	s.upstreamRoutes(mux)
 	return mux
 }
 
@@ -226,6 +230,7 @@ func (s *Server) closeSessions() {
 	for _, se := range sess {
 		se.close()
 	}
+	s.closeUpstreams()
 }
 
 // feedWaiter returns a channel closed the next time the feed advances.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -126,7 +127,10 @@ func (e *Engine) session(ctx context.Context, once bool) error {
 }
 
 func (l *link) read() (*protocol.Frame, error) {
-	typ, data, err := l.conn.ReadMessage()
+	typ, data, err := l.readMessage()
+	if errors.Is(err, websocket.ErrReadLimit) {
+		return nil, &FatalError{Code: protocol.CodeOversize, Message: "the server sent a frame over the size limit"}
+	}
 	if err != nil {
 		var ce *websocket.CloseError
 		if errors.As(err, &ce) && ce.Code == websocket.CloseMessageTooBig {
@@ -148,6 +152,24 @@ func (l *link) read() (*protocol.Frame, error) {
 		return nil, fmt.Errorf("server: %w: %s", protocol.ErrorFor(f.Code), f.Message)
 	}
 	return f, nil
+}
+
+// readMessage reads one message, bounding its size after decompression:
+// the websocket read limit counts compressed bytes, so a deflated frame
+// could otherwise inflate to gigabytes.
+func (l *link) readMessage() (int, []byte, error) {
+	typ, r, err := l.conn.NextReader()
+	if err != nil {
+		return typ, nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(r, protocol.MaxFrameBytes+1))
+	if err != nil {
+		return typ, nil, err
+	}
+	if len(data) > protocol.MaxFrameBytes {
+		return typ, nil, websocket.ErrReadLimit
+	}
+	return typ, data, nil
 }
 
 func (l *link) write(f *protocol.Frame) error {

@@ -66,7 +66,7 @@ func (id *DeviceID) UnmarshalText(b []byte) error {
 // ParseDeviceID parses the printed form, ignoring case, dashes and spaces,
 // and checks both check characters. Errors wrap ErrMalformed.
 func ParseDeviceID(s string) (DeviceID, error) {
-	clean := strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s))
+	clean := strings.ToUpper(idSeparators.Replace(s))
 	if len(clean) != 28 {
 		return DeviceID{}, fmt.Errorf("%w: device id %q: want 28 characters", ErrMalformed, s)
 	}
@@ -86,6 +86,9 @@ func ParseDeviceID(s string) (DeviceID, error) {
 	}
 	return id, nil
 }
+
+// idSeparators are what people put between the groups of a device ID.
+var idSeparators = strings.NewReplacer("-", "", " ", "")
 
 // luhn32 is the Luhn mod N algorithm over the base32 alphabet: from the
 // right, every other code point is doubled (digits summed in base 32),

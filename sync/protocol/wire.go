@@ -47,6 +47,12 @@ const (
 	FrameEvidenceChunk  FrameType = 15 // either way: part of an evidence file
 	FrameEvidenceStored FrameType = 16 // S→D: the whole file arrived and matches its hash
 	FrameEvidenceGet    FrameType = 17 // D→S: send me this file from Offset
+
+	// The upstream session (GET /upstream): a county server feeding a
+	// municipal node ("M") its whole feed. Challenge, hello, welcome,
+	// error, certificate, caught_up and ack are shared with /sync.
+	FrameUpstreamEntry      FrameType = 18 // S→M: a change set of the feed with its position and the county's receipt
+	FrameUpstreamRevocation FrameType = 19 // S→M: a revocation with the feed position it took effect at, signed
 )
 
 // String names the frame type for logs.
@@ -57,6 +63,7 @@ func (t FrameType) String() string {
 		FrameCertificate: "certificate", FrameRevocation: "revocation", FrameCaughtUp: "caught_up",
 		FrameAck: "ack", FrameEvidenceOffer: "evidence_offer", FrameEvidenceWant: "evidence_want",
 		FrameEvidenceChunk: "evidence_chunk", FrameEvidenceStored: "evidence_stored", FrameEvidenceGet: "evidence_get",
+		FrameUpstreamEntry: "upstream_entry", FrameUpstreamRevocation: "upstream_revocation",
 	}
 	if n, ok := names[t]; ok {
 		return n
@@ -75,13 +82,14 @@ type Frame struct {
 	CountyKey ed25519.PublicKey // challenge
 	Device    DeviceID          // hello, refused
 	Cursor    uint64            // hello: feed position applied so far
-	Sig       []byte            // hello: SignChallenge
+	Sig       []byte            // hello: SignChallenge; upstream_revocation: SignRevocationAt
 	Head      Head              // welcome
-	Pos       uint64            // welcome (feed head), deliver, caught_up, ack
+	Pos       uint64            // welcome (feed head), deliver, caught_up, ack, upstream_entry, upstream_revocation
 	Code      Code              // error, refused
 	Message   string            // error, refused: for logs, not for users; cut to 1024 bytes
 	Seq       uint64            // refused
-	Body      []byte            // push, deliver: change set; receipt, certificate, revocation: document; chunk: data
+	Body      []byte            // push, deliver, upstream_entry: change set; receipt, certificate, revocation, upstream_revocation: document; chunk: data
+	Receipt   []byte            // upstream_entry: the county's signed receipt for Body
 	Hash      Hash              // evidence frames; refused: the evidence file refused, if any
 	Size      int64             // evidence_offer
 	Offset    int64             // evidence_want, evidence_chunk, evidence_get
@@ -135,6 +143,15 @@ func AppendFrame(b []byte, f *Frame) []byte {
 		e.raw(f.Body)
 	case FrameEvidenceStored:
 		e.raw(f.Hash[:])
+	case FrameUpstreamEntry:
+		e.uvarint(f.Pos)
+		e.uvarint(uint64(len(f.Receipt)))
+		e.raw(f.Receipt)
+		e.raw(f.Body)
+	case FrameUpstreamRevocation:
+		e.uvarint(f.Pos)
+		e.raw(f.Sig)
+		e.raw(f.Body)
 	}
 	return e.b
 }
@@ -211,6 +228,22 @@ func DecodeFrame(b []byte) (*Frame, error) {
 		}
 	case FrameEvidenceStored:
 		d.raw(f.Hash[:])
+	case FrameUpstreamEntry:
+		f.Pos = d.uvarint()
+		n := d.uvarint()
+		if d.err == nil && (n == 0 || n > maxDocBytes || n > uint64(len(d.b))) {
+			d.fail("upstream entry receipt of %d bytes (%d left)", n, len(d.b))
+		}
+		if d.err == nil {
+			f.Receipt = append([]byte(nil), d.b[:n]...)
+			d.b = d.b[n:]
+		}
+		f.Body = rest()
+	case FrameUpstreamRevocation:
+		f.Pos = d.uvarint()
+		f.Sig = make([]byte, ed25519.SignatureSize)
+		d.raw(f.Sig)
+		f.Body = rest()
 	default:
 		d.fail("unknown frame type %d", f.Type)
 	}

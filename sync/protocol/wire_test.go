@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,9 @@ func frameCases(tb testing.TB) []frameCase {
 		{"evidence-chunk", protocol.Frame{Type: protocol.FrameEvidenceChunk, Hash: ev, Offset: 65536, Body: evidenceContent}},
 		{"evidence-stored", protocol.Frame{Type: protocol.FrameEvidenceStored, Hash: ev}},
 		{"evidence-get", protocol.Frame{Type: protocol.FrameEvidenceGet, Hash: ev}},
+		{"upstream-entry", protocol.Frame{Type: protocol.FrameUpstreamEntry, Pos: 41, Receipt: rc.Sign(ck), Body: s1.Bytes()}},
+		{"upstream-revocation", protocol.Frame{Type: protocol.FrameUpstreamRevocation, Pos: 43,
+			Sig: protocol.SignRevocationAt(ck, rv.Sign(ck), 43), Body: rv.Sign(ck)}},
 	}
 }
 
@@ -78,7 +82,7 @@ func frameCases(tb testing.TB) []frameCase {
 func restBody(t protocol.FrameType) bool {
 	switch t {
 	case protocol.FramePush, protocol.FrameReceipt, protocol.FrameCertificate, protocol.FrameRevocation,
-		protocol.FrameDeliver, protocol.FrameEvidenceChunk:
+		protocol.FrameDeliver, protocol.FrameEvidenceChunk, protocol.FrameUpstreamEntry, protocol.FrameUpstreamRevocation:
 		return true
 	}
 	return false
@@ -170,7 +174,11 @@ func TestDecodeFrameRefuses(t *testing.T) {
 	}{
 		{"empty", nil, protocol.ErrMalformed},
 		{"type 0", []byte{0}, protocol.ErrMalformed},
-		{"type 18", []byte{18, 0}, protocol.ErrMalformed},
+		{"type 20", []byte{20, 0}, protocol.ErrMalformed},
+		{"upstream entry without receipt", cat([]byte{18, 1, 0}, []byte("JNCS")), protocol.ErrMalformed},
+		{"upstream entry receipt past the end", cat([]byte{18, 1, 5}, []byte("JNRC")), protocol.ErrMalformed},
+		{"upstream entry receipt too long", cat([]byte{18, 1}, uv(4097), make([]byte, 4097)), protocol.ErrMalformed},
+		{"upstream revocation short signature", cat([]byte{19, 1}, make([]byte, 63)), protocol.ErrMalformed},
 		{"type 255", []byte{255}, protocol.ErrMalformed},
 		{"ack trailing byte", []byte{12, 1, 0}, protocol.ErrMalformed},
 		{"ack truncated varint", []byte{12, 0x80}, protocol.ErrMalformed},
@@ -274,7 +282,7 @@ func TestFrameMessageClipped(t *testing.T) {
 func TestFrameTypeString(t *testing.T) {
 	want := []string{"unknown", "challenge", "hello", "welcome", "error", "push", "receipt", "refused", "deliver",
 		"certificate", "revocation", "caught_up", "ack", "evidence_offer", "evidence_want", "evidence_chunk",
-		"evidence_stored", "evidence_get", "unknown"}
+		"evidence_stored", "evidence_get", "upstream_entry", "upstream_revocation", "unknown"}
 	for i, w := range want {
 		if got := protocol.FrameType(i).String(); got != w {
 			t.Errorf("FrameType(%d) = %q, want %q", i, got, w)
@@ -635,5 +643,51 @@ func TestPinnedTLSConfig(t *testing.T) {
 	}
 	if cfg := protocol.PinnedTLSConfig("x"); cfg.MinVersion < tls.VersionTLS12 {
 		t.Errorf("MinVersion %x", cfg.MinVersion)
+	}
+}
+
+// TestProtocolDocument: docs/protocol.md documents every frame type under
+// its number and every error code, so a new one cannot be added silently.
+func TestProtocolDocument(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/protocol.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	for ty := protocol.FrameType(1); ty.String() != "unknown"; ty++ {
+		if row := "| " + strconv.Itoa(int(ty)) + " | `" + ty.String() + "` |"; !strings.Contains(text, row) {
+			t.Errorf("docs/protocol.md has no frame table row %q", row)
+		}
+	}
+	for _, c := range append(protocol.Codes(), protocol.CodeInternal) {
+		if row := "| `" + string(c) + "` |"; !strings.Contains(text, row) {
+			t.Errorf("docs/protocol.md has no error code row %q", row)
+		}
+	}
+}
+
+// TestRevocationAt: the county's signature on the position a revocation
+// took effect at binds both the revocation's bytes and the position.
+func TestRevocationAt(t *testing.T) {
+	ck := wireCountyKey()
+	pub := ck.Public().(ed25519.PublicKey)
+	rv := (&protocol.Revocation{County: county, Device: goldenDevice().id, Reason: "终端遗失", Time: 1772413300000}).Sign(ck)
+	sig := protocol.SignRevocationAt(ck, rv, 43)
+	if !protocol.VerifyRevocationAt(pub, rv, 43, sig) {
+		t.Fatal("a good signature does not verify")
+	}
+	other := bytes.Clone(rv)
+	other[len(other)/2] ^= 1
+	_, otherKey, _ := ed25519.GenerateKey(nil)
+	for name, ok := range map[string]bool{
+		"another position":   protocol.VerifyRevocationAt(pub, rv, 44, sig),
+		"another revocation": protocol.VerifyRevocationAt(pub, other, 43, sig),
+		"another key":        protocol.VerifyRevocationAt(otherKey.Public().(ed25519.PublicKey), rv, 43, sig),
+		"short signature":    protocol.VerifyRevocationAt(pub, rv, 43, sig[:63]),
+		"no key":             protocol.VerifyRevocationAt(nil, rv, 43, sig),
+	} {
+		if ok {
+			t.Errorf("%s: verified", name)
+		}
 	}
 }

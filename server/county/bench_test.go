@@ -1,0 +1,647 @@
+package county_test
+
+// Benchmarks of the county server's ingest and of what an idle device
+// costs it, each next to baselines measured in the same run: the machines
+// are shared and noisy, so docs/benchmarks-sync.md quotes ratios.
+//
+//	go test -run '^$' -bench . -benchtime 1x -count 3 ./server/county/
+//
+// BenchmarkIngest pushes pre-built change sets from simulated devices
+// (package loadgen) through real TLS websockets into a server with fsync
+// on, and measures, after the ingest and untimed:
+//
+//   - ed25519: raw ed25519.Verify of a 32-byte digest per second, on one
+//     core and on every core (GOMAXPROCS goroutines), measured just before
+//     and just after the ingest and averaged; one verify per change set,
+//     so ×ops per change set gives operations per second;
+//   - bbolt: a fresh bbolt file, fsync on, written with exactly the keys
+//     and values the server wrote for the same change sets, in as many
+//     transactions as the server committed (its mean group size). The
+//     writes are found by applying the same change sets to a trial replica
+//     (store.Store with a feed, as the server's) group by group and
+//     diffing every bucket after each group.
+//
+// It reports ingest ops/s, the baselines, the ratios x-of-ed25519 and
+// x-of-bbolt, and x-of-goal = ingest / (0.5 × min(baselines)): the goal is
+// met when it is at least 1.
+//
+// BenchmarkIdleMemory connects 2,000 devices idle and reports the
+// server's heap and stack growth per connected device (KiB/device, the aim
+// is at most 64). The devices run in a child process (this test binary run
+// again as TestIdleMemoryChild), so the client side of the connections is
+// not in the figure.
+//
+// Nothing here asserts a duration; these are benchmarks, not tests.
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"jiannuo/auth"
+	"jiannuo/server/county"
+	"jiannuo/server/loadgen"
+	"jiannuo/store"
+	"jiannuo/sync/protocol"
+)
+
+// benchOps is the size of a change set, as a device seals them.
+const benchOps = store.DefaultMaxOpsPerChangeSet
+
+// approver approves enrolments in process, as a county admin would.
+func (h *harness) approver() func(context.Context, protocol.DeviceID) error {
+	return func(_ context.Context, d protocol.DeviceID) error {
+		_, err := h.srv.Approve(d, county.ApproveRequest{}, "admin")
+		return err
+	}
+}
+
+// lastTxID returns the ID of the county file's last committed write
+// transaction: the difference between two readings counts commits.
+func (h *harness) lastTxID(tb testing.TB) int {
+	var id int
+	if err := h.srv.Store().View(func(tx *bolt.Tx) error { id = tx.ID(); return nil }); err != nil {
+		tb.Fatal(err)
+	}
+	return id
+}
+
+func BenchmarkIngest(b *testing.B) {
+	for _, c := range []struct{ devices, changeSets int }{
+		{1, 300}, // 30,000 ops from one device, Window change sets in flight
+		{50, 12}, // 60,000 ops from 50 devices at once
+	} {
+		b.Run(fmt.Sprintf("devices=%d", c.devices), func(b *testing.B) { benchIngest(b, c.devices, c.changeSets) })
+	}
+}
+
+func benchIngest(b *testing.B, devices, changeSets int) {
+	ctx := context.Background()
+	// Profiles (-cpuprofile) tell the phases apart with go tool pprof
+	// -tagfocus phase=ingest (the server, whose goroutines start with the
+	// harness, and the devices pushing), setup, baseline or teardown.
+	phase := func(p string) { pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("phase", p))) }
+	defer pprof.SetGoroutineLabels(ctx)
+	var (
+		res      loadgen.Result
+		commits  int
+		devs     []loadgen.Device
+		ed1, edN float64
+	)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		phase("ingest")
+		h := newHarness(b)
+		phase("setup")
+		lg, err := loadgen.New(loadgen.Config{URL: h.base.BaseURL, Fingerprint: h.base.Fingerprint, County: countyCode,
+			Devices: devices, ChangeSets: changeSets, Ops: benchOps, Approve: h.approver()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := lg.Enrol(ctx); err != nil { // builds the change sets too
+			b.Fatal(err)
+		}
+		// The ed25519 baseline is measured right before and right after
+		// the ingest and averaged, so that the load other processes put
+		// on a shared machine weighs on both sides of the ratio alike.
+		phase("baseline")
+		ed1, edN = verifyRate(1, time.Second/2), verifyRate(runtime.GOMAXPROCS(0), time.Second/2)
+		phase("ingest")
+		tx0 := h.lastTxID(b)
+		b.StartTimer()
+		res, err = lg.Run(ctx)
+		b.StopTimer()
+		if err != nil {
+			b.Fatalf("%v (%+v)", err, res)
+		}
+		commits = h.lastTxID(b) - tx0
+		phase("baseline")
+		ed1 = (ed1 + verifyRate(1, time.Second/2)) / 2
+		edN = (edN + verifyRate(runtime.GOMAXPROCS(0), time.Second/2)) / 2
+		phase("teardown")
+		devs = lg.Devices()
+		lg.Close()
+		h.stop()
+	}
+
+	phase("baseline")
+	group := max(1, (res.ChangeSets+commits/2)/max(commits, 1))
+	trial := trialIngest(b, devs, group)
+	boltCS := replayRate(b, trial)
+
+	ops := res.OpsPerSecond
+	ed1Ops, edNOps, boltOps := ed1*benchOps, edN*benchOps, boltCS*benchOps
+	floor := min(edNOps, boltOps)
+	b.ReportMetric(ops, "ops/s")
+	b.ReportMetric(res.ChangeSetsPerSecond, "cs/s")
+	b.ReportMetric(res.SentPerOp, "wire-B/op")
+	b.ReportMetric(res.ReceivedPerOp, "wire-recv-B/op")
+	b.ReportMetric(res.PayloadPerOp, "payload-B/op")
+	b.ReportMetric(float64(res.ChangeSets)/float64(max(commits, 1)), "cs/commit")
+	b.ReportMetric(float64(res.LatencyP50.Milliseconds()), "p50-ms")
+	b.ReportMetric(float64(res.LatencyP99.Milliseconds()), "p99-ms")
+	b.ReportMetric(ed1Ops, "ed25519-1core-ops/s")
+	b.ReportMetric(edNOps, "ed25519-ops/s")
+	b.ReportMetric(boltOps, "bbolt-ops/s")
+	b.ReportMetric(trial.applyOpsPerSec, "apply-nosync-ops/s")
+	b.ReportMetric(ops/edNOps, "x-of-ed25519")
+	b.ReportMetric(ops/ed1Ops, "x-of-ed25519-1core")
+	b.ReportMetric(ops/boltOps, "x-of-bbolt")
+	b.ReportMetric(ops/(0.5*floor), "x-of-goal")
+	b.Logf("ingest %d devices × %d change sets × %d ops: %.0f ops/s (%.1f cs/s) in %.2fs, %d commits (%.1f cs each); "+
+		"receipt p50 %v p99 %v; wire %.1f B/op sent, %.1f received, payload %.1f B/op",
+		devices, changeSets, benchOps, ops, res.ChangeSetsPerSecond, res.Wall.Seconds(), commits,
+		float64(res.ChangeSets)/float64(max(commits, 1)), res.LatencyP50, res.LatencyP99, res.SentPerOp, res.ReceivedPerOp, res.PayloadPerOp)
+	b.Logf("baselines: ed25519 %.0f verifies/s on 1 core, %.0f on %d (= %.0f / %.0f ops/s); bbolt replay %.0f cs/s = %.0f ops/s "+
+		"(%d tx of %d cs, %.1f keys and %.0f B per cs); store apply without fsync %.0f ops/s",
+		ed1, edN, runtime.GOMAXPROCS(0), ed1Ops, edNOps, boltCS, boltOps, len(trial.groups), group,
+		trial.keysPerCS, trial.bytesPerCS, trial.applyOpsPerSec)
+	verdict := "MET"
+	if ops < 0.5*floor {
+		verdict = "NOT MET"
+	}
+	b.Logf("goal ingest ≥ 0.5 × min(baselines) = %.0f ops/s: %s (%.2f×)", 0.5*floor, verdict, ops/(0.5*floor))
+}
+
+// verifyRate returns ed25519 verifications of a 32-byte digest per second
+// with the given number of goroutines.
+func verifyRate(workers int, d time.Duration) float64 {
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		panic(err)
+	}
+	digest := sha256.Sum256([]byte("jiannuo change set"))
+	sig := ed25519.Sign(priv, digest[:])
+	var total atomic.Int64
+	start := time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := int64(0)
+			for time.Now().Before(deadline) {
+				for range 32 {
+					if !ed25519.Verify(pub, digest[:], sig) {
+						panic("signature does not verify")
+					}
+				}
+				n += 32
+			}
+			total.Add(n)
+		}()
+	}
+	wg.Wait()
+	return float64(total.Load()) / time.Since(start).Seconds()
+}
+
+// kv is one key a group commit left written.
+type kv struct {
+	bucket     string
+	key, value []byte
+}
+
+type trial struct {
+	groups         [][]kv // the writes of each transaction
+	changeSets     int
+	keysPerCS      float64
+	bytesPerCS     float64 // keys and values
+	applyOpsPerSec float64 // store.Apply alone, fsync off, one goroutine
+}
+
+// trialIngest applies the devices' change sets to a fresh replica opened
+// as the server opens its own (with a feed), in groups of group change sets
+// taken round robin from the devices as concurrent sessions deliver them,
+// and records what each group wrote: every key whose value is new or
+// changed after the group, found by hashing every value of every bucket.
+func trialIngest(b *testing.B, devs []loadgen.Device, group int) trial {
+	st, err := store.Open(filepath.Join(b.TempDir(), "trial.db"), &store.Options{Feed: true, NoSync: true,
+		KDF: auth.TestParams(), Logger: quiet()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	var order [][]byte
+	for _, d := range devs {
+		if err := st.PutDevice(store.DeviceRecord{ID: d.ID, Key: d.Key.Public().(ed25519.PublicKey), Office: d.Office, Name: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for k := 0; ; k++ {
+		n := 0
+		for _, d := range devs {
+			if k < len(d.ChangeSets) {
+				order = append(order, d.ChangeSets[k])
+				n++
+			}
+		}
+		if n == 0 {
+			break
+		}
+	}
+	seed := maphash.MakeSeed()
+	seen := map[string]map[string]uint64{}
+	diff := func() []kv {
+		var out []kv
+		err := st.View(func(tx *bolt.Tx) error {
+			return tx.ForEach(func(name []byte, bk *bolt.Bucket) error {
+				m := seen[string(name)]
+				if m == nil {
+					m = map[string]uint64{}
+					seen[string(name)] = m
+				}
+				return bk.ForEach(func(k, v []byte) error {
+					if v == nil {
+						return nil // a nested bucket
+					}
+					h := maphash.Bytes(seed, v)
+					if old, ok := m[string(k)]; ok && old == h {
+						return nil
+					}
+					m[string(k)] = h
+					out = append(out, kv{bucket: string(name), key: append([]byte(nil), k...), value: append([]byte(nil), v...)})
+					return nil
+				})
+			})
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return out
+	}
+	diff() // what is there before: device records, schema
+	t := trial{changeSets: len(order)}
+	var applying time.Duration
+	keys, size := 0, 0
+	for len(order) > 0 {
+		n := min(group, len(order))
+		start := time.Now()
+		res, err := st.Apply(order[:n]...)
+		applying += time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range res {
+			if r.Code != protocol.CodeOK {
+				b.Fatalf("trial apply: %s/%d: %s %v", r.Device.Short(), r.Seq, r.Code, r.Err)
+			}
+		}
+		order = order[n:]
+		w := diff()
+		for _, x := range w {
+			keys++
+			size += len(x.key) + len(x.value)
+		}
+		t.groups = append(t.groups, w)
+	}
+	t.keysPerCS = float64(keys) / float64(t.changeSets)
+	t.bytesPerCS = float64(size) / float64(t.changeSets)
+	t.applyOpsPerSec = float64(t.changeSets*benchOps) / applying.Seconds()
+	return t
+}
+
+// replayRate writes the trial's groups into a fresh bbolt file, fsync on,
+// one transaction per group, and returns change sets per second.
+func replayRate(b *testing.B, t trial) float64 {
+	db, err := bolt.Open(filepath.Join(b.TempDir(), "raw.db"), 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, g := range t.groups {
+			for _, w := range g {
+				if _, err := tx.CreateBucketIfNotExists([]byte(w.bucket)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	for _, g := range t.groups {
+		err := db.Update(func(tx *bolt.Tx) error {
+			buckets := map[string]*bolt.Bucket{}
+			for _, w := range g {
+				bk := buckets[w.bucket]
+				if bk == nil {
+					bk = tx.Bucket([]byte(w.bucket))
+					buckets[w.bucket] = bk
+				}
+				if err := bk.Put(w.key, w.value); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return float64(t.changeSets) / time.Since(start).Seconds()
+}
+
+// idleDevices is how many devices BenchmarkIdleMemory connects.
+const idleDevices = 2000
+
+// envIdleChild names the file that tells TestIdleMemoryChild what to
+// connect to; it runs only when it is set.
+const envIdleChild = "JIANNUO_BENCH_IDLE_CHILD"
+
+// envIdleHeapProfile, if set, names a file for the server's heap profile
+// taken while the idle devices are connected.
+const envIdleHeapProfile = "JIANNUO_BENCH_IDLE_HEAPPROFILE"
+
+type idleChildConfig struct {
+	URL, Fingerprint string
+	Seeds            []string // hex ed25519 seeds of enrolled devices
+}
+
+func BenchmarkIdleMemory(b *testing.B) {
+	b.StopTimer() // nothing here is a duration worth timing: see the metrics
+	if _, err := loadgen.RaiseFileLimit(idleDevices + 512); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	srv, base := startIdleServer(b)
+
+	// Enrol the devices here, in process and untimed (fsync is off on this
+	// server for that: 4,000 fsync'd enrolment transactions would take
+	// longer than the measurement); the child connects them.
+	start := time.Now()
+	lg, err := loadgen.New(loadgen.Config{URL: base, Fingerprint: srv.Identity().Fingerprint, County: countyCode,
+		SetupConcurrency: 64, Approve: func(_ context.Context, d protocol.DeviceID) error {
+			_, err := srv.Approve(d, county.ApproveRequest{}, "admin")
+			return err
+		}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := lg.EnrolDevices(ctx, idleDevices); err != nil {
+		b.Fatal(err)
+	}
+	cfg := idleChildConfig{URL: base, Fingerprint: srv.Identity().Fingerprint}
+	for _, k := range lg.Keys() {
+		cfg.Seeds = append(cfg.Seeds, hex.EncodeToString(k.Seed()))
+	}
+	lg.Close()
+	b.Logf("%d devices enrolled in %v", idleDevices, time.Since(start).Round(time.Millisecond))
+	raw, _ := json.Marshal(cfg)
+	path := filepath.Join(b.TempDir(), "idle-child.json")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		b.Fatal(err)
+	}
+
+	var m idleMeasure
+	for i := 0; i < b.N; i++ {
+		m = measureIdle(b, path)
+	}
+	b.ReportMetric(m.total/1024, "KiB/device")
+	b.ReportMetric(m.heap/1024, "heap-KiB/device")
+	b.ReportMetric(m.stack/1024, "stack-KiB/device")
+	b.ReportMetric(m.total/1024/64, "x-of-64KiB-aim")
+	b.ReportMetric(m.goroutines, "goroutines/device")
+	b.ReportMetric(m.connectMS, "connect-ms")
+	if m.rss > 0 {
+		b.ReportMetric(m.rss/1024, "rss-KiB/device")
+	}
+}
+
+// startIdleServer runs a county server with real TLS on 127.0.0.1, as the
+// harness does but with fsync off: the idle benchmark measures memory, and
+// enrolling 2,000 devices with two fsync'd transactions each is slow.
+func startIdleServer(b *testing.B) (*county.Server, string) {
+	dir := b.TempDir()
+	if _, err := county.Init(dir, county.InitConfig{County: countyCode, AdminName: "admin", AdminPassword: adminPass, KDF: auth.TestParams(), Logger: quiet()}); err != nil {
+		b.Fatal(err)
+	}
+	cfg := county.DefaultConfig(dir)
+	cfg.KDF, cfg.Logger, cfg.NoSync = auth.TestParams(), quiet(), true
+	srv, err := county.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+	b.Cleanup(func() {
+		cancel()
+		<-served
+		srv.Close()
+	})
+	return srv, "https://" + ln.Addr().String()
+}
+
+// idleMeasure is the server's growth per connected idle device.
+type idleMeasure struct {
+	total, heap, stack float64 // bytes in use after a collection: heap + stack, and each
+	goroutines         float64
+	rss                float64 // resident set, 0 if unknown
+	connectMS          float64 // how long the child took to connect them all
+}
+
+// measureIdle starts the child, has it connect every device, and returns
+// the server process's growth per connected device.
+func measureIdle(b *testing.B, cfgPath string) idleMeasure {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleMemoryChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), envIdleChild+"="+cfgPath)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	lines := make(chan string, 16)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "CHILD "); ok {
+				lines <- rest
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	expect := func(prefix string) []string {
+		b.Helper()
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				b.Fatalf("the child process ended before %q", prefix)
+			}
+			f := strings.Fields(l)
+			if len(f) == 0 || f[0] != prefix {
+				b.Fatalf("child: %s", l)
+			}
+			return f[1:]
+		case <-time.After(5 * time.Minute):
+			b.Fatalf("no %q from the child process", prefix)
+		}
+		return nil
+	}
+	expect("ready")
+	m0 := serverMemory()
+	fmt.Fprintln(stdin, "connect")
+	f := expect("connected")
+	if n, _ := strconv.Atoi(f[0]); n != idleDevices {
+		b.Fatalf("child connected %s devices", f[0])
+	}
+	// Every session runs a reader, a writer and a feeder goroutine; wait
+	// until all are up and their first feed round (caught up) is done.
+	deadline := time.Now().Add(time.Minute)
+	for runtime.NumGoroutine() < m0.goroutines+3*idleDevices && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	m1 := serverMemory()
+	if path := os.Getenv(envIdleHeapProfile); path != "" {
+		writeHeapProfile(b, path)
+	}
+	connectMS := field(f, 1)
+	fmt.Fprintln(stdin, "close")
+	f = expect("alive")
+	if n, _ := strconv.Atoi(f[0]); n != idleDevices {
+		b.Errorf("only %s of %d idle sessions were still open at the end", f[0], idleDevices)
+	}
+	b.Logf("server: heap %+.1f MiB, stack %+.1f MiB, %+d goroutines, RSS %+.1f MiB for %d idle devices (the child connected them in %s ms)",
+		float64(m1.heap-m0.heap)/(1<<20), float64(m1.stack-m0.stack)/(1<<20), m1.goroutines-m0.goroutines,
+		float64(m1.rss-m0.rss)/(1<<20), idleDevices, connectMS)
+	out := idleMeasure{heap: float64(m1.heap-m0.heap) / idleDevices, stack: float64(m1.stack-m0.stack) / idleDevices,
+		goroutines: float64(m1.goroutines-m0.goroutines) / idleDevices}
+	out.total = out.heap + out.stack
+	out.connectMS, _ = strconv.ParseFloat(connectMS, 64)
+	if m0.rss > 0 && m1.rss > 0 {
+		out.rss = float64(m1.rss-m0.rss) / idleDevices
+	}
+	return out
+}
+
+// writeHeapProfile writes the heap profile with the devices connected, for
+// go tool pprof -sample_index=inuse_space.
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func field(f []string, i int) string {
+	if i < len(f) {
+		return f[i]
+	}
+	return "?"
+}
+
+type memReading struct {
+	heap, stack, rss int64
+	goroutines       int
+}
+
+// serverMemory reads this process's heap and stack in use after a
+// collection, its goroutines, and its resident set size (0 where
+// /proc/self/status does not exist).
+func serverMemory() memReading {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	r := memReading{heap: int64(m.HeapInuse), stack: int64(m.StackInuse), goroutines: runtime.NumGoroutine()}
+	if raw, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, l := range strings.Split(string(raw), "\n") {
+			if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+				r.rss = kb << 10
+			}
+		}
+	}
+	return r
+}
+
+// TestIdleMemoryChild is BenchmarkIdleMemory's client side, run in a child
+// process: it connects the enrolled devices when told to on stdin, holds
+// them idle, and closes them when told again. Run directly, it skips.
+func TestIdleMemoryChild(t *testing.T) {
+	path := os.Getenv(envIdleChild)
+	if path == "" {
+		t.Skip("the client side of BenchmarkIdleMemory; runs only as its child process")
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg idleChildConfig
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadgen.RaiseFileLimit(uint64(len(cfg.Seeds)) + 256); err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]ed25519.PrivateKey, len(cfg.Seeds))
+	for i, s := range cfg.Seeds {
+		seed, err := hex.DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[i] = ed25519.NewKeyFromSeed(seed)
+	}
+	lg, err := loadgen.New(loadgen.Config{URL: cfg.URL, Fingerprint: cfg.Fingerprint, County: countyCode,
+		Keys: keys, Enrolled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lg.Close()
+	in := bufio.NewScanner(os.Stdin)
+	fmt.Println("CHILD ready")
+	if !in.Scan() {
+		return
+	}
+	idle, err := lg.Idle(context.Background(), len(keys))
+	if err != nil {
+		fmt.Println("CHILD error", err)
+		t.Fatal(err)
+	}
+	fmt.Printf("CHILD connected %d %d\n", idle.Len(), idle.Connect.Milliseconds())
+	in.Scan()
+	fmt.Printf("CHILD alive %d\n", idle.Alive())
+	idle.Close()
+}

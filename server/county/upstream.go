@@ -1,0 +1,587 @@
+package county
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	bolt "go.etcd.io/bbolt"
+
+	"jiannuo/domain"
+	"jiannuo/store"
+	"jiannuo/sync/protocol"
+)
+
+// The upstream feed (GET /upstream) serves the county's whole feed — every
+// office's change sets, in feed order — to the municipal nodes the county
+// admin has authorised, each change set with the county's receipt for it and
+// preceded by its device's certificate, and revocations with the feed
+// position at which they took effect. It is a session like /sync (challenge,
+// hello signed by the node's key, welcome; acks for flow control) but
+// read-only: a municipal node never pushes. docs/protocol.md, "Upstream",
+// describes it.
+
+var (
+	bUpstream = []byte("x-upstream") // node ID -> UpstreamNode: who may pull the feed
+	bRevPos   = []byte("x-revpos")   // device -> feed position (8 bytes) its revocation took effect at
+)
+
+// UpstreamNode is a municipal node the county admin has authorised to pull
+// the county's feed. Its ID is derived from its key as a device ID is.
+type UpstreamNode struct {
+	ID      protocol.DeviceID `json:"id"`
+	Key     string            `json:"key"` // ed25519 public key, hex
+	Name    string            `json:"name"`
+	Added   time.Time         `json:"added"`
+	AddedBy string            `json:"added_by,omitempty"`
+}
+
+func (n UpstreamNode) publicKey() ed25519.PublicKey {
+	k, err := hex.DecodeString(n.Key)
+	if err != nil || len(k) != ed25519.PublicKeySize {
+		return nil
+	}
+	return k
+}
+
+// AuthoriseUpstream lets the municipal node holding key pull the county's
+// whole feed over /upstream. name is how the admin knows it (e.g.
+// "市信用平台-1"). Authorising a key again only renames it.
+func (s *Server) AuthoriseUpstream(key ed25519.PublicKey, name string) error {
+	_, err := s.authoriseUpstream(key, name, "")
+	return err
+}
+
+func (s *Server) authoriseUpstream(key ed25519.PublicKey, name, who string) (UpstreamNode, error) {
+	if len(key) != ed25519.PublicKeySize {
+		return UpstreamNode{}, fmt.Errorf("%w: an upstream node key is %d bytes of ed25519 public key, not %d", protocol.ErrMalformed, ed25519.PublicKeySize, len(key))
+	}
+	if !domain.NonBlank(name) || domain.CheckText("name", name, protocol.MaxNameBytes) != nil {
+		return UpstreamNode{}, fmt.Errorf("%w: an upstream node needs a name of at most %d bytes", protocol.ErrInvalidOperation, protocol.MaxNameBytes)
+	}
+	id := protocol.DeviceIDFromKey(key)
+	n := UpstreamNode{ID: id, Key: hex.EncodeToString(key), Name: name, Added: s.cfg.Now().UTC(), AddedBy: who}
+	err := s.st.Update(func(tx *bolt.Tx) error {
+		var old UpstreamNode
+		found, err := getJSON(tx, bUpstream, id[:], &old)
+		if err != nil {
+			return err
+		}
+		if found {
+			n.Added, n.AddedBy = old.Added, old.AddedBy
+		}
+		return putJSON(tx, bUpstream, id[:], n)
+	})
+	if err != nil {
+		return UpstreamNode{}, err
+	}
+	s.log.Info("upstream node authorised", "node", id, "name", name, "by", who)
+	return n, nil
+}
+
+// Upstreams lists the authorised municipal nodes in ID order.
+func (s *Server) Upstreams() ([]UpstreamNode, error) {
+	out := []UpstreamNode{}
+	err := s.st.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bUpstream).ForEach(func(_, v []byte) error {
+			var n UpstreamNode
+			if err := json.Unmarshal(v, &n); err != nil {
+				return err
+			}
+			out = append(out, n)
+			return nil
+		})
+	})
+	return out, err
+}
+
+func (s *Server) upstreamNode(id protocol.DeviceID) (UpstreamNode, bool, error) {
+	var n UpstreamNode
+	var found bool
+	err := s.st.View(func(tx *bolt.Tx) error {
+		var err error
+		found, err = getJSON(tx, bUpstream, id[:], &n)
+		return err
+	})
+	return n, found, err
+}
+
+// FeedWaiter returns a channel closed the next time the feed advances or a
+// revocation is recorded: what a cluster member announcing the county's
+// head waits on (package cluster), outside the ingest loop.
+func (s *Server) FeedWaiter() <-chan struct{} { return s.feedWaiter() }
+
+// putRevocationPos records the feed position at which a device's revocation
+// took effect — the feed head in the revoking transaction: every change set
+// at or before it was accepted before the revocation, and the ingest loop
+// refuses the device's change sets from then on — unless one is recorded.
+func putRevocationPos(tx *bolt.Tx, dev protocol.DeviceID) error {
+	b := tx.Bucket(bRevPos)
+	if b.Get(dev[:]) != nil {
+		return nil // revoked again: it took effect the first time
+	}
+	return b.Put(dev[:], binary.BigEndian.AppendUint64(nil, store.FeedHeadTx(tx)))
+}
+
+// upstreamRevocation is a revocation as the upstream feed sends it.
+type upstreamRevocation struct {
+	dev protocol.DeviceID
+	pos uint64
+	doc []byte
+}
+
+// revocationsSince returns the revocations that took effect at or after
+// feed position from, by position. A revocation recorded before positions
+// were kept counts as taking effect after the device's last change set,
+// which is equivalent: the county accepted nothing of it afterwards.
+func (s *Server) revocationsSince(from uint64) ([]upstreamRevocation, error) {
+	var out []upstreamRevocation
+	var legacy []int
+	err := s.st.View(func(tx *bolt.Tx) error {
+		pos := tx.Bucket(bRevPos)
+		return tx.Bucket(bRevocations).ForEach(func(k, v []byte) error {
+			var r upstreamRevocation
+			copy(r.dev[:], k)
+			r.doc = bytes.Clone(v)
+			if p := pos.Get(k); len(p) == 8 {
+				r.pos = binary.BigEndian.Uint64(p)
+			} else {
+				legacy = append(legacy, len(out))
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(legacy) > 0 {
+		heads, err := s.st.Heads()
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range legacy {
+			if h := heads[out[i].dev]; h.Seq > 0 {
+				fe, ok, err := s.st.FeedEntryOf(out[i].dev, h.Seq)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					out[i].pos = fe.Pos
+				}
+			}
+		}
+	}
+	out = slices.DeleteFunc(out, func(r upstreamRevocation) bool { return r.pos < from })
+	slices.SortFunc(out, func(a, b upstreamRevocation) int {
+		if c := cmp.Compare(a.pos, b.pos); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.dev[:], b.dev[:])
+	})
+	return out, nil
+}
+
+// upstreamRoutes registers the upstream feed and its admin API.
+func (s *Server) upstreamRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /upstream", s.serveUpstream)
+	mux.HandleFunc("GET /admin/upstream", s.admin(s.listUpstream))
+	mux.HandleFunc("POST /admin/upstream", s.admin(s.addUpstream))
+}
+
+// UpstreamRequest is the body of POST /admin/upstream.
+type UpstreamRequest struct {
+	Key  string `json:"key"` // the node's ed25519 public key, 64 hex digits
+	Name string `json:"name"`
+}
+
+func (s *Server) addUpstream(w http.ResponseWriter, r *http.Request, who string) {
+	var body UpstreamRequest
+	err := readBody(r, &body)
+	var key []byte
+	if err == nil {
+		key, err = hex.DecodeString(strings.TrimSpace(body.Key))
+		if err != nil {
+			err = fmt.Errorf("%w: key is not hex: %v", protocol.ErrMalformed, err)
+		}
+	}
+	var n UpstreamNode
+	if err == nil {
+		n, err = s.authoriseUpstream(key, body.Name, who)
+	}
+	if err != nil {
+		s.writeErr(w, r, statusFor(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, n)
+}
+
+func (s *Server) listUpstream(w http.ResponseWriter, r *http.Request, _ string) {
+	list, err := s.Upstreams()
+	if err != nil {
+		s.writeErr(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+// upstreamSession is one municipal node's connection: a reader (acks), a
+// writer and a feeder, like a device session but read-only.
+type upstreamSession struct {
+	srv    *Server
+	conn   *websocket.Conn
+	node   UpstreamNode
+	remote string
+
+	ctrl chan *protocol.Frame // errors
+	feed chan *protocol.Frame // certificates, entries, revocations, caught_up: in feed order
+
+	acked atomic.Uint64
+	ackCh chan struct{}
+
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+func (s *Server) serveUpstream(w http.ResponseWriter, r *http.Request) {
+	up := websocket.Upgrader{
+		HandshakeTimeout:  s.cfg.HandshakeTimeout,
+		ReadBufferSize:    4 << 10,
+		WriteBufferSize:   64 << 10,
+		EnableCompression: true,
+		CheckOrigin:       func(r *http.Request) bool { return r.Header.Get("Origin") == "" },
+	}
+	conn, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		s.log.Info("upstream websocket upgrade refused", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	conn.EnableWriteCompression(true)
+	conn.SetCompressionLevel(1)
+	us := &upstreamSession{srv: s, conn: conn, remote: r.RemoteAddr,
+		ctrl: make(chan *protocol.Frame, 4), feed: make(chan *protocol.Frame, 64),
+		ackCh: make(chan struct{}, 1), done: make(chan struct{})}
+	cursor, err := us.handshake()
+	if err != nil {
+		conn.Close()
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		conn.Close()
+		return
+	}
+	if s.upstreams == nil {
+		s.upstreams = make(map[*upstreamSession]struct{})
+	}
+	s.upstreams[us] = struct{}{}
+	s.mu.Unlock()
+	log := s.log.With("upstream", us.node.ID, "name", us.node.Name, "remote", us.remote)
+	log.Info("upstream session opened", "cursor", cursor)
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); us.writeLoop() }()
+	go func() { defer wg.Done(); us.feedLoop(cursor) }()
+	us.readLoop()
+	us.close()
+	wg.Wait()
+	s.mu.Lock()
+	delete(s.upstreams, us)
+	s.mu.Unlock()
+	log.Info("upstream session closed", "acked", us.acked.Load())
+}
+
+// closeUpstreams drops every upstream session (Close, end of Serve).
+func (s *Server) closeUpstreams() {
+	s.mu.Lock()
+	list := make([]*upstreamSession, 0, len(s.upstreams))
+	for us := range s.upstreams {
+		list = append(list, us)
+	}
+	s.mu.Unlock()
+	for _, us := range list {
+		us.close()
+	}
+}
+
+func (us *upstreamSession) handshake() (uint64, error) {
+	s := us.srv
+	nonce := make([]byte, 32)
+	rand.Read(nonce)
+	ch := &protocol.Frame{Type: protocol.FrameChallenge, Version: protocol.ProtocolVersion, Nonce: nonce,
+		County: s.id.County, CountyKey: s.id.Key.Public().(ed25519.PublicKey)}
+	if err := us.write(ch); err != nil {
+		return 0, err
+	}
+	us.conn.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	typ, data, err := readLimited(us.conn)
+	if err != nil {
+		return 0, err
+	}
+	hello, err := protocol.DecodeFrame(data)
+	if err == nil && typ != websocket.BinaryMessage {
+		err = fmt.Errorf("%w: text message", protocol.ErrMalformed)
+	}
+	if err == nil && hello.Type != protocol.FrameHello {
+		err = fmt.Errorf("%w: expected hello, got %s", protocol.ErrMalformed, hello.Type)
+	}
+	if err != nil {
+		return 0, us.refuse(protocol.DeviceID{}, err)
+	}
+	if hello.Version != protocol.ProtocolVersion {
+		return 0, us.refuse(hello.Device, fmt.Errorf("%w: node speaks %d, server %d", protocol.ErrUnknownVersion, hello.Version, protocol.ProtocolVersion))
+	}
+	node, found, err := s.upstreamNode(hello.Device)
+	if err != nil {
+		return 0, us.refuse(hello.Device, err)
+	}
+	if !found {
+		return 0, us.refuse(hello.Device, fmt.Errorf("%w: node %s is not authorised for the upstream feed (jiannuo-server upstream add)", protocol.ErrNotAuthorized, hello.Device))
+	}
+	if !protocol.VerifyChallenge(node.publicKey(), nonce, s.id.Fingerprint, hello.Sig) {
+		return 0, us.refuse(hello.Device, fmt.Errorf("%w: upstream session challenge", protocol.ErrBadSignature))
+	}
+	us.node = node
+	head, err := s.st.FeedHead()
+	if err != nil {
+		return 0, us.refuse(hello.Device, err)
+	}
+	if hello.Cursor > head {
+		// The node has more than this server: the server was restored
+		// from an old backup. The node sees it from the welcome.
+		s.log.Warn("upstream node is ahead of the feed", "node", node.ID, "cursor", hello.Cursor, "head", head)
+	}
+	us.acked.Store(hello.Cursor)
+	return hello.Cursor, us.write(&protocol.Frame{Type: protocol.FrameWelcome, Pos: head})
+}
+
+// readLimited reads one message of at most MaxFrameBytes after
+// decompression, as session.readMessage does.
+func readLimited(conn *websocket.Conn) (int, []byte, error) {
+	typ, r, err := conn.NextReader()
+	if err != nil {
+		return typ, nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(r, protocol.MaxFrameBytes+1))
+	if err != nil {
+		return typ, nil, err
+	}
+	if len(data) > protocol.MaxFrameBytes {
+		return typ, nil, websocket.ErrReadLimit
+	}
+	return typ, data, nil
+}
+
+// refuse is session.refuse for the handshake of an upstream session.
+func (us *upstreamSession) refuse(node protocol.DeviceID, err error) error {
+	code := protocol.CodeOf(err)
+	us.srv.incident(Incident{Device: node, Code: code, Message: "upstream: " + err.Error(), Remote: us.remote})
+	us.write(&protocol.Frame{Type: protocol.FrameError, Code: code, Message: err.Error()})
+	return err
+}
+
+func (us *upstreamSession) write(f *protocol.Frame) error {
+	us.conn.SetWriteDeadline(time.Now().Add(us.srv.cfg.WriteWait))
+	return us.conn.WriteMessage(websocket.BinaryMessage, protocol.AppendFrame(nil, f))
+}
+
+func (us *upstreamSession) close() {
+	us.closeOnce.Do(func() {
+		close(us.done)
+		us.conn.Close()
+	})
+}
+
+// fail hands a fatal error to the writer, which sends it and closes.
+func (us *upstreamSession) fail(code protocol.Code, msg string) {
+	select {
+	case us.ctrl <- &protocol.Frame{Type: protocol.FrameError, Code: code, Message: msg}:
+	case <-us.done:
+	default:
+		us.close()
+	}
+}
+
+func (us *upstreamSession) readLoop() {
+	s := us.srv
+	us.conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
+	us.conn.SetPongHandler(func(string) error {
+		us.conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
+		return nil
+	})
+	for {
+		typ, data, err := readLimited(us.conn)
+		if err != nil {
+			return
+		}
+		us.conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
+		f, err := protocol.DecodeFrame(data)
+		if err == nil && typ != websocket.BinaryMessage {
+			err = fmt.Errorf("%w: text message", protocol.ErrMalformed)
+		}
+		if err == nil && f.Type != protocol.FrameAck {
+			err = fmt.Errorf("%w: unexpected %s frame on the upstream feed", protocol.ErrMalformed, f.Type)
+		}
+		if err != nil {
+			s.incident(Incident{Device: us.node.ID, Code: protocol.CodeOf(err), Message: "upstream: " + err.Error(), Remote: us.remote})
+			us.fail(protocol.CodeOf(err), err.Error())
+			<-us.done
+			return
+		}
+		if f.Pos > us.acked.Load() {
+			us.acked.Store(f.Pos)
+		}
+		select {
+		case us.ackCh <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (us *upstreamSession) writeLoop() {
+	ping := time.NewTicker(us.srv.cfg.PingPeriod)
+	defer ping.Stop()
+	for {
+		var f *protocol.Frame
+		select {
+		case f = <-us.ctrl:
+		default:
+			select {
+			case f = <-us.ctrl:
+			case f = <-us.feed:
+			case <-ping.C:
+				us.conn.SetWriteDeadline(time.Now().Add(us.srv.cfg.WriteWait))
+				if err := us.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+					us.close()
+					return
+				}
+				continue
+			case <-us.done:
+				return
+			}
+		}
+		if err := us.write(f); err != nil {
+			us.close()
+			return
+		}
+		if f.Type == protocol.FrameError {
+			us.close()
+			return
+		}
+	}
+}
+
+// feedLoop streams the whole feed from the node's cursor: each change set
+// with the county's receipt for it (signed again from the feed entry, the
+// same bytes its device got), preceded by its device's certificate the
+// first time; each revocation that took effect at or after the cursor,
+// between the change sets before and after its position; then caught_up;
+// then live, never more than Window change sets ahead of the node's acks.
+func (us *upstreamSession) feedLoop(cursor uint64) {
+	s := us.srv
+	certSent := map[protocol.DeviceID]bool{}
+	revSent := map[protocol.DeviceID]bool{}
+	var inflight []uint64
+	sent := cursor
+	caughtUp, haveCaughtUp := uint64(0), false
+	for {
+		wait := s.feedWaiter() // before reading, so no advance is missed
+		revs, err := s.revocationsSince(cursor)
+		if err != nil {
+			s.log.Error("reading revocations", "err", err)
+			us.fail(protocol.CodeInternal, "feed unavailable")
+			return
+		}
+		var frames []*protocol.Frame
+		cert := func(dev protocol.DeviceID) {
+			if !certSent[dev] {
+				if c := s.certificate(dev); c != nil {
+					frames = append(frames, &protocol.Frame{Type: protocol.FrameCertificate, Body: c})
+				}
+				certSent[dev] = true
+			}
+		}
+		// revocationsBefore queues the revocations that took effect
+		// before feed position p.
+		revocationsBefore := func(p uint64) {
+			for _, r := range revs {
+				if r.pos >= p {
+					break
+				}
+				if revSent[r.dev] {
+					continue
+				}
+				revSent[r.dev] = true
+				cert(r.dev)
+				frames = append(frames, &protocol.Frame{Type: protocol.FrameUpstreamRevocation, Pos: r.pos,
+					Sig: protocol.SignRevocationAt(s.id.Key, r.doc, r.pos), Body: r.doc})
+			}
+		}
+		acked := us.acked.Load()
+		for len(inflight) > 0 && inflight[0] <= acked {
+			inflight = inflight[1:]
+		}
+		limited, visited := false, 0
+		err = s.st.Feed(sent, feedBatch, func(e store.FeedEntry, raw []byte) bool {
+			if len(inflight) >= s.cfg.Window {
+				limited = true
+				return false
+			}
+			revocationsBefore(e.Pos)
+			visited++
+			sent = e.Pos
+			cert(e.Device)
+			rc := protocol.Receipt{County: s.id.County, Device: e.Device, Seq: e.Seq, Hash: e.Hash, Pos: e.Pos, Time: e.Time}
+			frames = append(frames, &protocol.Frame{Type: protocol.FrameUpstreamEntry, Pos: e.Pos, Receipt: rc.Sign(s.id.Key), Body: raw})
+			inflight = append(inflight, e.Pos)
+			return true
+		})
+		if err != nil {
+			s.log.Error("reading feed", "err", err)
+			us.fail(protocol.CodeInternal, "feed unavailable")
+			return
+		}
+		if !limited {
+			revocationsBefore(sent + 1)
+		}
+		for _, f := range frames {
+			select {
+			case us.feed <- f:
+			case <-us.done:
+				return
+			}
+		}
+		if visited == feedBatch {
+			continue
+		}
+		if !limited && (!haveCaughtUp || caughtUp != sent) {
+			select {
+			case us.feed <- &protocol.Frame{Type: protocol.FrameCaughtUp, Pos: sent}:
+				caughtUp, haveCaughtUp = sent, true
+			case <-us.done:
+				return
+			}
+		}
+		select {
+		case <-wait:
+		case <-us.ackCh:
+		case <-us.done:
+			return
+		}
+	}
+}
