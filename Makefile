@@ -39,11 +39,12 @@ RUN_TAGS ?= migrated_fynedo
 # headers the GLFW driver compiles against, and Xvfb (with xauth, which
 # xvfb-run needs) to run the app without a screen. libc6-dev and xauth are
 # listed explicitly because they are only "recommended" by gcc and xvfb, and
-# recommendations are not installed.
+# recommendations are not installed. ImageMagick (import, identify), xdotool
+# and x11-utils (xwininfo) are for `make screenshot`.
 DEB_PACKAGES := gcc libc6-dev pkg-config \
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
 	libxinerama-dev libxi-dev libxxf86vm-dev \
-	xvfb xauth
+	xvfb xauth imagemagick xdotool x11-utils
 
 # Use sudo for apt-get only when not already root.
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
@@ -52,7 +53,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # that do not exist yet are skipped.
 PURE_GO_DIRS := domain auth store sync server
 
-.PHONY: help deps run test fmt-check vet build-pure test-race fuzz bench icon clean
+.PHONY: help deps run test fmt-check vet build-pure test-race fuzz bench screenshot icon clean
 
 help: ## List the targets and the variables they read
 	@echo "Targets:"
@@ -138,6 +139,9 @@ fuzz: ## Run every Fuzz* target found by go test -list for FUZZTIME each
 
 bench: ## Run benchmarks matching BENCH (default: all) with -benchmem
 	$(GO) test -tags '$(TEST_TAGS)' -run '^$$' -bench '$(BENCH)' -benchmem ./...
+
+screenshot: ## Build the real app, run it under Xvfb in demo mode, check a screenshot (.ci/screenshot.sh)
+	BUILD_TAGS='$(RUN_TAGS)' bash .ci/screenshot.sh
 
 icon: ## Regenerate assets/icon.png with tools/mkicon
 	$(GO) run ./tools/mkicon -o assets/icon.png

@@ -1,12 +1,28 @@
-// Command jiannuo-desktop will be the 践诺 desktop app for township staff
-// (the Fyne UI arrives with the desktop issue). Until then it runs the
-// offline demo of the command-line companion: `go run .` is `jiannuo demo`.
+// Command jiannuo is the 践诺 desktop app for township staff: record public
+// commitments and their fulfilment offline, and sync them with the county.
+//
+//	jiannuo                 open this user's data (first run: set-up wizard)
+//	jiannuo -demo           open the demo township with a local county server
+//	jiannuo -lang en        English instead of the system language
 package main
 
 import (
+	"flag"
+	"fmt"
 	"os"
 
-	"jiannuo/internal/cli"
+	"jiannuo/app"
 )
 
-func main() { os.Exit(cli.Run(append([]string{"demo"}, os.Args[1:]...), os.Stdout, os.Stderr)) }
+func main() {
+	var opts app.Options
+	flag.BoolVar(&opts.Demo, "demo", false, "open the demo data (built on first use) with a local county server")
+	flag.StringVar(&opts.DemoDir, "demo-dir", "jiannuo-demo", "where the demo data lives")
+	flag.StringVar(&opts.DataDir, "data", "", "directory of this device's data (default: the user's config directory)")
+	flag.StringVar(&opts.Lang, "lang", "", "language: zh-Hans or en (default: saved choice, else the system's)")
+	flag.Parse()
+	if err := app.Run(opts); err != nil {
+		fmt.Fprintln(os.Stderr, "jiannuo:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# CI screenshot step for 践诺 Jiannuo: build the real desktop app (cgo, GLFW
+# driver), start it under Xvfb in demo mode, wait for its main window, take a
+# screenshot and check that it is not blank. `make screenshot` runs this; it
+# installs nothing (`make deps` brings xvfb, xauth, imagemagick, xdotool and
+# the GL/X11 headers).
+#
+# What is checked, and what is not:
+#   * the app builds with the real driver, starts, and maps a window whose
+#     title matches WINDOW_NAME within WINDOW_TIMEOUT seconds;
+#   * the window's pixels are not blank: at least MIN_COLOURS distinct colours
+#     (anti-aliased text and icons give hundreds; a black or empty window a
+#     handful) and at least MIN_INK of its pixels differ from its most common
+#     colour (the background);
+#   * missing Chinese glyphs ("tofu" boxes) are NOT detected from pixels. That
+#     guarantee comes from TestNoTofu in app/theme (run by `make test`): every
+#     character of the translation files, the demo data and the office
+#     directory has a glyph in the font the theme embeds, and Fyne draws text
+#     with the theme's font before any system font. The screenshot is kept as
+#     an artifact for a person to look at.
+#
+# Output: $SCREENSHOT_DIR/main-window.png (the whole 1280×800 Xvfb screen, as
+# `import -window root` takes it), window.png (the window alone) and app.log.
+#
+# Environment (all optional):
+#   APP_PKG         package to build (default: . , the repo's main.go)
+#   APP_BIN         where to build it (default: /tmp/jiannuo-app)
+#   APP_ARGS        arguments (default: -demo -demo-dir <fresh temp dir>)
+#   BUILD_TAGS      go build tags (default: migrated_fynedo)
+#   SKIP_BUILD=1    use an existing APP_BIN
+#   SCREENSHOT_DIR  where the artifacts go (default: dist/screenshots)
+#   WINDOW_NAME     window title to wait for, a regexp (default: 践诺)
+#   WINDOW_TIMEOUT  seconds to wait for the window (default: 120)
+#   PAINT_TIMEOUT   seconds to wait, once mapped, for a non-blank, settled
+#                   frame (default: 60)
+#   MIN_COLOURS     (default: 64)   MIN_INK  percent (default: 1)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+APP_PKG="${APP_PKG:-.}"
+APP_BIN="${APP_BIN:-/tmp/jiannuo-app}"
+BUILD_TAGS="${BUILD_TAGS:-migrated_fynedo}"
+SCREENSHOT_DIR="${SCREENSHOT_DIR:-dist/screenshots}"
+WINDOW_NAME="${WINDOW_NAME:-践诺}"
+WINDOW_TIMEOUT="${WINDOW_TIMEOUT:-120}"
+PAINT_TIMEOUT="${PAINT_TIMEOUT:-60}"
+MIN_COLOURS="${MIN_COLOURS:-64}"
+MIN_INK="${MIN_INK:-1}"
+POLL=0.25 # seconds between polls
+
+say() { echo "screenshot: $*"; }
+fail() { echo "screenshot: FAIL: $*" >&2; exit 1; }
+
+# --- inside Xvfb -------------------------------------------------------------
+# xvfb-run calls this script again with --inside, DISPLAY set.
+if [ "${1:-}" = "--inside" ]; then
+  shift
+  work="$1"; shift
+  log="$SCREENSHOT_DIR/app.log"
+  "$APP_BIN" "$@" >"$log" 2>&1 &
+  app=$!
+  trap 'kill "$app" 2>/dev/null || true; wait "$app" 2>/dev/null || true' EXIT
+
+  # 1. Wait for the window: poll xdotool, bounded by WINDOW_TIMEOUT.
+  start=$SECONDS; win=""
+  while [ -z "$win" ]; do
+    if ! kill -0 "$app" 2>/dev/null; then
+      wait "$app" && rc=0 || rc=$?
+      tail -n 40 "$log" >&2 || true
+      fail "the app exited (status $rc) before its window appeared; log above"
+    fi
+    if [ $((SECONDS - start)) -ge "$WINDOW_TIMEOUT" ]; then
+      xwininfo -root -tree >&2 || true
+      tail -n 40 "$log" >&2 || true
+      fail "no window named /$WINDOW_NAME/ after ${WINDOW_TIMEOUT}s"
+    fi
+    win=$(xdotool search --onlyvisible --name "$WINDOW_NAME" 2>/dev/null | head -n 1 || true)
+    [ -n "$win" ] || sleep "$POLL"
+  done
+  say "window $win \"$(xdotool getwindowname "$win")\" mapped after $((SECONDS - start))s"
+
+  # 2. Wait until the window is painted (passes the checks) and settled (two
+  #    polls in a row give the same pixels), bounded by PAINT_TIMEOUT. A frame
+  #    that passes but never settles (a blinking cursor, a progress bar) is
+  #    taken when the time is up.
+  shot="$work/root.png"; cropped="$work/window.png"
+  start=$SECONDS; prev=""; passed=""; settled=""; why=""
+  while :; do
+    kill -0 "$app" 2>/dev/null || { tail -n 40 "$log" >&2 || true; fail "the app exited while painting"; }
+    import -window root "$shot"
+    eval "$(xdotool getwindowgeometry --shell "$win")" # X Y WIDTH HEIGHT
+    convert "$shot" -crop "${WIDTH}x${HEIGHT}+${X}+${Y}" +repage "$cropped"
+    read -r w h colours < <(identify -format '%w %h %k\n' "$cropped")
+    total=$((w * h))
+    # Pixels of the most common colour: the background.
+    bg=$(convert "$cropped" -format %c histogram:info:- | sort -rn | head -n 1 | awk '{print $1+0}')
+    ink=$(( (total - bg) * 1000 / total )) # per mille
+    sig=$(identify -format %# "$cropped")
+    if [ "$colours" -ge "$MIN_COLOURS" ] && [ "$ink" -ge $((MIN_INK * 10)) ]; then
+      passed="$colours colours, $((ink / 10)).$((ink % 10))% of the window is not background"
+      cp "$shot" "$work/passed-root.png"; cp "$cropped" "$work/passed-window.png"
+      if [ "$sig" = "$prev" ]; then settled=1; break; fi
+    fi
+    why="${w}x${h} window: $colours colours (min $MIN_COLOURS), $((ink / 10)).$((ink % 10))% ink (min $MIN_INK%)"
+    prev="$sig"
+    [ $((SECONDS - start)) -lt "$PAINT_TIMEOUT" ] || break
+    sleep "$POLL"
+  done
+  [ -n "$passed" ] || { tail -n 40 "$log" >&2 || true; cp "$shot" "$SCREENSHOT_DIR/main-window.png"; fail "blank window after ${PAINT_TIMEOUT}s: $why"; }
+  [ -n "$settled" ] || say "note: the window kept changing for ${PAINT_TIMEOUT}s; keeping the last good frame"
+  cp "$work/passed-root.png" "$SCREENSHOT_DIR/main-window.png"
+  cp "$work/passed-window.png" "$SCREENSHOT_DIR/window.png"
+  say "ok after $((SECONDS - start))s: $passed"
+  exit 0
+fi
+
+# --- outside -----------------------------------------------------------------
+for tool in xvfb-run xauth import convert identify xdotool xwininfo; do
+  command -v "$tool" >/dev/null || fail "$tool is missing: run make deps"
+done
+mkdir -p "$SCREENSHOT_DIR"
+SCREENSHOT_DIR="$(cd "$SCREENSHOT_DIR" && pwd)"
+export SCREENSHOT_DIR
+t0=$SECONDS
+
+if [ "${SKIP_BUILD:-}" != 1 ]; then
+  say "go build -tags $BUILD_TAGS -o $APP_BIN $APP_PKG (cgo, GLFW driver)"
+  CGO_ENABLED=1 go build -tags "$BUILD_TAGS" -o "$APP_BIN" "$APP_PKG"
+  say "built in $((SECONDS - t0))s"
+fi
+[ -x "$APP_BIN" ] || fail "$APP_BIN not found"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/home" "$work/demo"
+if [ -z "${APP_ARGS+x}" ]; then
+  APP_ARGS="-demo -demo-dir $work/demo"
+fi
+export APP_BIN WINDOW_NAME WINDOW_TIMEOUT PAINT_TIMEOUT MIN_COLOURS MIN_INK
+
+# A fresh HOME: no saved preferences (language, theme) from an earlier run.
+# LANG is left as CI has it (often C, which the app maps to Chinese).
+t1=$SECONDS
+# shellcheck disable=SC2086 # APP_ARGS is a word list
+HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_CACHE_HOME="$work/home/.cache" \
+  xvfb-run -a -s "-screen 0 1280x800x24" "$0" --inside "$work" $APP_ARGS
+say "run and checks took $((SECONDS - t1))s; total $((SECONDS - t0))s"
+say "artifacts: $SCREENSHOT_DIR/main-window.png window.png app.log"

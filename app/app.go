@@ -1,0 +1,178 @@
+// Package app is the 践诺 desktop application for township staff: screens
+// built with Fyne over the view-models of package app/vm, which hold all the
+// logic and are tested without a window.
+//
+// Widgets stay thin: a screen is a small struct with a constructor that
+// builds its widgets and handlers that call a view-model and refresh.
+// Background work (sync, imports, exports) runs off the UI goroutine and
+// touches widgets only through fyne.Do.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	apptheme "jiannuo/app/theme"
+	"jiannuo/assets"
+	"jiannuo/auth"
+	"jiannuo/demo"
+	"jiannuo/domain/calendar"
+	"jiannuo/store"
+)
+
+// AppID identifies the application to the OS and to Fyne's preferences.
+const AppID = "cn.gov.luoyang.jiannuo"
+
+// Options say what to open.
+type Options struct {
+	// DataDir holds the replica (jiannuo.db); default: the user's config
+	// directory + /jiannuo.
+	DataDir string
+	// Demo opens the demo data (built on first use in DemoDir) signed in as
+	// the demo leader, with a local county server to sync with.
+	Demo    bool
+	DemoDir string
+	// Lang forces the language ("zh-Hans" or "en"); empty means the saved
+	// preference, else the system locale, else Chinese.
+	Lang string
+	// KDF are argon2id parameters; zero means auth.DefaultParams(). Tests
+	// pass auth.TestParams().
+	KDF auth.Params
+}
+
+// ui is the running application: one window, one signed-in session.
+type ui struct {
+	opts   Options
+	fa     fyne.App
+	win    fyne.Window
+	tr     *assets.Translator
+	cal    *calendar.Calendar
+	st     *store.Store
+	se     *store.Session
+	county *demo.LocalCounty
+	sync   *syncer
+	log    *slog.Logger
+	cancel context.CancelFunc
+
+	main       *mainScreens
+	status     *statusBar
+	dropTarget func([]fyne.URI) // the open dialog that takes dropped files
+}
+
+// timeNow is the clock of "today"; widget tests replace it.
+var timeNow = time.Now
+
+// T translates a key, formatting args with fmt verbs.
+func (u *ui) T(key string, args ...any) string { return u.tr.T(key, args...) }
+
+// Run opens the application and blocks until its window closes.
+func Run(opts Options) error {
+	fa := fyneapp.NewWithID(AppID)
+	u, err := newUI(fa, opts)
+	if err != nil {
+		return err
+	}
+	defer u.close()
+	u.win.ShowAndRun()
+	return nil
+}
+
+// newUI builds the application on fa (the real driver, or fyne's test
+// driver in widget tests) and shows its first screen.
+func newUI(fa fyne.App, opts Options) (*ui, error) {
+	lang := opts.Lang
+	if lang == "" {
+		lang = fa.Preferences().StringWithFallback("lang", assets.ResolveLang(assets.LocaleFromEnv()))
+	}
+	u := &ui{opts: opts, fa: fa, tr: assets.NewTranslator(lang), cal: calendar.Default(), log: slog.Default()}
+	// Fyne's own dialog buttons follow LANGUAGE; our texts come from u.tr.
+	os.Setenv("LANGUAGE", assets.ResolveLang(lang))
+	fa.Settings().SetTheme(apptheme.New(apptheme.Variant(fa.Preferences().IntWithFallback("theme", int(apptheme.System)))))
+	fa.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon()))
+	u.win = fa.NewWindow(u.T("app.name"))
+	u.win.Resize(fyne.NewSize(1200, 760))
+	u.win.SetMaster()
+
+	if opts.Demo {
+		if err := u.openDemo(); err != nil {
+			return nil, err
+		}
+		u.showMain()
+		return u, nil
+	}
+	dir := opts.DataDir
+	if dir == "" {
+		cfg, err := os.UserConfigDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = filepath.Join(cfg, "jiannuo")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	st, err := store.Open(filepath.Join(dir, "jiannuo.db"), &store.Options{KDF: opts.KDF})
+	if err != nil {
+		return nil, fmt.Errorf("opening the data file: %w", err)
+	}
+	u.st = st
+	if _, err := st.Device(); errors.Is(err, store.ErrNotSetUp) {
+		u.showWizard()
+	} else {
+		u.showSignIn()
+	}
+	return u, nil
+}
+
+func (u *ui) openDemo() error {
+	dir := u.opts.DemoDir
+	if dir == "" {
+		dir = "jiannuo-demo"
+	}
+	d, err := demo.Build(demo.Config{Dir: dir, KDF: u.opts.KDF})
+	if err != nil {
+		return err
+	}
+	// The demo's other replicas are not shown; only the leader's device.
+	d.Colleague.Close()
+	d.County.Close()
+	u.st, u.se = d.Township, d.Leader
+	// The demo has no real county server: it runs a local one on
+	// loopback (a new port each run, so settings are refreshed each time).
+	c, err := demo.StartCounty(dir, u.opts.KDF, u.se)
+	if err != nil {
+		u.log.Warn("demo county server unavailable; working offline", "err", err)
+	} else {
+		u.county = c
+	}
+	return nil
+}
+
+// signedIn switches to the main screen for a session.
+func (u *ui) signedIn(se *store.Session) {
+	u.se = se
+	u.showMain()
+}
+
+func (u *ui) close() {
+	if u.cancel != nil {
+		u.cancel()
+	}
+	if u.sync != nil {
+		u.sync.wait()
+	}
+	if u.county != nil {
+		u.county.Close()
+	}
+	if u.st != nil {
+		u.st.Close()
+	}
+}

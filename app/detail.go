@@ -1,0 +1,200 @@
+package app
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"jiannuo/app/vm"
+	"jiannuo/domain"
+	"jiannuo/store"
+	"jiannuo/sync/protocol"
+)
+
+// detailScreen shows one commitment: full text, amendments with reasons,
+// the fulfilment timeline with evidence, the county's confirmation,
+// conflicts with every competing value, and the actions the user may take.
+type detailScreen struct {
+	u       *ui
+	ref     *store.Ref
+	d       *vm.Detail
+	content *fyne.Container
+	obj     fyne.CanvasObject
+}
+
+func newDetailScreen(u *ui) *detailScreen {
+	s := &detailScreen{u: u, content: container.NewVBox(widget.NewLabel(u.T("app.pick_one")))}
+	s.obj = container.NewVScroll(container.NewPadded(s.content))
+	return s
+}
+
+func (s *detailScreen) show(ref store.Ref) {
+	s.ref = &ref
+	s.reload()
+}
+
+func (s *detailScreen) reload() {
+	if s.ref == nil {
+		return
+	}
+	d, err := vm.LoadDetail(s.u.se, *s.ref, s.u.today(), s.u.cal)
+	if err != nil {
+		s.u.showError(err)
+		return
+	}
+	s.d = d
+	s.render()
+}
+
+func (s *detailScreen) msg(m vm.Message) string { return s.u.T(m.Key, m.Args...) }
+
+func heading(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.TextStyle = fyne.TextStyle{Bold: true}
+	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
+func para(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
+func (s *detailScreen) render() {
+	u, d, c := s.u, s.d, s.d.C
+	objs := []fyne.CanvasObject{
+		heading(c.Title),
+		para(fmt.Sprintf("%s · %s · %s", u.T("category."+string(c.Category)), u.T("status."+string(c.Status)), u.T("app.version", c.Version))),
+		para(u.T("app.responsible", c.Responsible) + "    " + s.msg(d.DeadlineText) + "    " + u.dueText(d.Due)),
+	}
+	if c.LegalBasis != "" {
+		objs = append(objs, para(u.T("app.legal_basis", c.LegalBasis)))
+	}
+	if d.Confirmed {
+		objs = append(objs, para(u.T("app.confirmed_at", d.ConfirmedAt.Format("2006-01-02 15:04"))))
+	} else {
+		objs = append(objs, para(u.T("app.not_confirmed")))
+	}
+	objs = append(objs, widget.NewSeparator(), para(c.Text))
+
+	if len(d.Conflicts) > 0 {
+		objs = append(objs, widget.NewSeparator(), heading(u.T("app.conflicts")))
+		for _, cf := range d.Conflicts {
+			objs = append(objs, para(u.T("app.conflict_field", u.T("app.field."+string(cf.Field)), cf.Provisional)))
+			for _, v := range cf.Versions {
+				objs = append(objs, para(fmt.Sprintf("  • %s — %s, %s", v.Value, v.Author, v.HLC.Wall().Format("2006-01-02 15:04"))))
+			}
+		}
+	}
+	if len(d.Amendments) > 0 {
+		objs = append(objs, widget.NewSeparator(), heading(u.T("app.amendments")))
+		for _, a := range d.Amendments {
+			objs = append(objs, para(u.T("app.amendment", a.Version, a.HLC.Wall().Format("2006-01-02 15:04"), a.Author, a.Reason)))
+		}
+	}
+	objs = append(objs, widget.NewSeparator(), heading(u.T("app.timeline")))
+	if len(d.Entries) == 0 {
+		objs = append(objs, para(u.T("app.no_entries")))
+	}
+	for _, e := range d.Entries {
+		objs = append(objs, para(u.T("app.entry", e.Date.String(), e.Progress, e.Author, e.Note)))
+		for _, h := range e.Evidence {
+			name := h.String()[:12]
+			if metas := d.Evidence[h]; len(metas) > 0 {
+				name = metas[0].Name
+			}
+			hash := h
+			objs = append(objs, widget.NewButton(u.T("app.open_evidence", name), func() { s.openEvidence(hash, name) }))
+		}
+	}
+	objs = append(objs, widget.NewSeparator(), s.actions())
+	s.content.Objects = objs
+	s.content.Refresh()
+}
+
+// actions are the buttons for what the user may do now.
+func (s *detailScreen) actions() fyne.CanvasObject {
+	u, a, ref := s.u, s.d.Actions, s.d.C.Ref
+	box := container.NewHBox()
+	add := func(ok bool, key string, fn func()) {
+		if ok {
+			b := widget.NewButton(u.T(key), fn)
+			box.Add(b)
+		}
+	}
+	add(a.Edit, "app.action.edit", func() { u.showForm(&ref) })
+	add(a.Publish, "app.action.publish", func() {
+		dialog.ShowConfirm(u.T("app.action.publish"), u.T("app.confirm_publish"), func(ok bool) {
+			if ok {
+				s.do(u.se.Publish(ref))
+			}
+		}, u.win)
+	})
+	add(a.Amend, "app.action.amend", func() { u.showForm(&ref) })
+	add(a.Start, "app.action.start", func() { s.do(u.se.Transition(ref, domain.StatusInProgress, "")) })
+	add(a.Log, "app.action.log", func() { u.showFulfil(ref) })
+	add(a.Close, "app.action.close", func() {
+		dialog.ShowConfirm(u.T("app.action.close"), u.T("app.confirm_close"), func(ok bool) {
+			if ok {
+				s.do(u.se.CloseFulfilled(ref, u.today(), u.cal))
+			}
+		}, u.win)
+	})
+	add(a.PartlyFulfilled, "app.action.partly", func() { s.withReason("app.action.partly", domain.StatusPartlyFulfilled) })
+	add(a.Withdraw, "app.action.withdraw", func() { s.withReason("app.action.withdraw", domain.StatusWithdrawn) })
+	return box
+}
+
+// withReason asks for the reason a transition needs (a withdrawal's legal
+// basis, say) and makes it.
+func (s *detailScreen) withReason(titleKey string, to domain.Status) {
+	u := s.u
+	reason := widget.NewMultiLineEntry()
+	reason.SetPlaceHolder(u.T("app.reason_required"))
+	dialog.ShowForm(u.T(titleKey), u.T("app.ok"), u.T("app.cancel"), []*widget.FormItem{widget.NewFormItem(u.T("app.reason"), reason)}, func(ok bool) {
+		if ok {
+			s.do(u.se.Transition(s.d.C.Ref, to, reason.Text))
+		}
+	}, u.win)
+}
+
+func (s *detailScreen) do(err error) {
+	if err != nil {
+		s.u.showError(err)
+		return
+	}
+	s.u.acted()
+	s.u.main.list.load()
+	s.reload()
+}
+
+// openEvidence writes the file to a temporary folder and asks the system to
+// open it.
+func (s *detailScreen) openEvidence(h protocol.Hash, name string) {
+	data, err := s.u.st.EvidenceContent(h)
+	if err != nil {
+		s.u.showError(err)
+		return
+	}
+	dir, err := os.MkdirTemp("", "jiannuo-evidence-")
+	if err != nil {
+		s.u.showError(err)
+		return
+	}
+	path := filepath.Join(dir, strings.NewReplacer("/", "_", "\\", "_").Replace(name))
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		s.u.showError(err)
+		return
+	}
+	if err := s.u.fa.OpenURL(&url.URL{Scheme: "file", Path: path}); err != nil {
+		s.u.showError(err)
+	}
+}

@@ -1,0 +1,140 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"jiannuo/app/vm"
+	"jiannuo/sync/engine"
+)
+
+// syncer runs the sync engine in the background for the signed-in user.
+type syncer struct {
+	eng  *engine.Engine
+	done chan struct{}
+}
+
+func (s *syncer) wait() { <-s.done }
+
+// startSync starts background sync if this device is enrolled with a
+// county server; otherwise the status bar says the device works offline.
+func (u *ui) startSync() {
+	st, ok, err := u.st.SyncSettings()
+	if err != nil || !ok || !st.Enrolled {
+		u.status.offlineOnly()
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	u.cancel = cancel
+	received := 0
+	eng := engine.New(u.se, engine.Config{
+		URL:         engine.Server{BaseURL: st.BaseURL}.SyncURL(),
+		Fingerprint: st.Fingerprint,
+		CountyKey:   st.CountyKey,
+		OnStatus: func(s engine.Status) {
+			fyne.Do(func() {
+				u.status.show(s)
+				if s.ReceivedChangeSets != received {
+					// Other devices' work arrived: show it.
+					received = s.ReceivedChangeSets
+					u.reload()
+				}
+			})
+		},
+	})
+	u.sync = &syncer{eng: eng, done: make(chan struct{})}
+	go func() {
+		defer close(u.sync.done)
+		eng.Run(ctx)
+	}()
+}
+
+// acted is called after every local action: the change reaches the county
+// as soon as the link allows.
+func (u *ui) acted() {
+	if u.sync != nil {
+		u.sync.eng.SyncNow()
+	}
+	u.status.refreshPending()
+}
+
+// statusBar is always visible: online or offline, what waits to be sent,
+// the last county receipt, a progress bar while syncing, and errors in
+// plain language with what to do.
+type statusBar struct {
+	u        *ui
+	line     *widget.Label
+	errLine  *widget.Label
+	progress *widget.ProgressBar
+	syncNow  *widget.Button
+	obj      fyne.CanvasObject
+	last     engine.Status
+}
+
+func newStatusBar(u *ui) *statusBar {
+	b := &statusBar{u: u, line: widget.NewLabel(""), errLine: widget.NewLabel(""), progress: widget.NewProgressBar()}
+	b.errLine.Importance = widget.DangerImportance
+	b.errLine.Wrapping = fyne.TextWrapWord
+	b.progress.Hide()
+	b.syncNow = widget.NewButton(u.T("app.sync_now"), func() {
+		if u.sync != nil {
+			u.sync.eng.SyncNow()
+		}
+	})
+	b.obj = container.NewBorder(nil, nil, nil, container.NewHBox(b.progress, b.syncNow), container.NewVBox(b.line, b.errLine))
+	b.errLine.Hide()
+	return b
+}
+
+func (b *statusBar) msg(m vm.Message) string { return b.u.T(m.Key, m.Args...) }
+
+// show renders an engine status through its view-model.
+func (b *statusBar) show(s engine.Status) {
+	b.last = s
+	v := vm.SyncViewOf(s, time.Now())
+	b.line.SetText(b.msg(v.Line))
+	if v.Error != nil {
+		b.errLine.SetText(b.msg(*v.Error))
+		b.errLine.Show()
+	} else {
+		b.errLine.Hide()
+	}
+	if v.Syncing {
+		b.progress.SetValue(v.Progress)
+		b.progress.Show()
+	} else {
+		b.progress.Hide()
+	}
+	if v.Stopped {
+		b.syncNow.Disable()
+	} else {
+		b.syncNow.Enable()
+	}
+}
+
+// refreshPending updates the pending counts between engine reports.
+func (b *statusBar) refreshPending() {
+	if b.u.sync == nil {
+		b.offlineOnly()
+		return
+	}
+	s := b.last
+	if c, err := b.u.st.Pending(); err == nil {
+		s.PendingOps, s.PendingChangeSets, s.PendingBytes = c.PendingOps, c.OutboxChangeSets, c.OutboxBytes
+	}
+	b.show(s)
+}
+
+// offlineOnly is the status of a device not (yet) enrolled with a county.
+func (b *statusBar) offlineOnly() {
+	n := 0
+	if c, err := b.u.st.Pending(); err == nil {
+		n = c.PendingOps + c.OutboxChangeSets
+	}
+	b.line.SetText(b.u.T("app.not_enrolled", n))
+	b.syncNow.Disable()
+}

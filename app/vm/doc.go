@@ -1,0 +1,39 @@
+// Package vm holds the view-models of the 践诺 desktop app: everything a
+// screen decides, computed without a window, so that it is tested with plain
+// `go test -race` and CGO_ENABLED=0. The screens in package app only lay out
+// widgets over these types and call them from their handlers.
+//
+// This package must not import Fyne (a test checks it).
+//
+// # Basics
+//
+//   - List is the commitments list: Load reads every commitment once into
+//     rows with precomputed search text; SetFilter filters, searches and
+//     sorts in memory; Row(i) feeds a virtualised widget.List.
+//   - LoadDetail gathers one commitment's history, amendments, fulfilment
+//     entries, evidence, conflicts, the county's receipt and the actions the
+//     signed-in user may take (Actions).
+//   - Form and SaveForm create, edit (drafts) and amend (published)
+//     commitments; Fulfil and LogFulfil record fulfilment with evidence.
+//   - SyncViewOf turns the sync engine's Status into the status bar.
+//   - SignIn and Wizard are the sign-in screen and the first-run wizard.
+//   - ErrorMessage turns any error into a plain-language message.
+//
+// # Messages
+//
+// No user-facing text is built here. Every text is a Message: a
+// translation key from assets/i18n ("ui.form.title_required",
+// "error.revoked_device", "status.published", …) and the fmt arguments of
+// its value. An argument may itself be a Message, to be translated first;
+// Message.Text does that given a lookup function (lang.L in the app,
+// assets.Translator.T elsewhere).
+//
+// # Concurrency
+//
+// List, SignIn and Wizard are meant for one goroutine at a time (the UI
+// goroutine, or a worker that hands its result to it); they hold no locks.
+// The functions that take a store.Session or store.Store (LoadDetail,
+// SaveForm, LogFulfil, …) read or write the database and may block on disk:
+// call them off the UI goroutine for anything big. Values they return are
+// copies the caller owns.
+package vm

@@ -1,0 +1,154 @@
+package vm
+
+import (
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// Search is a substring scan of each row's folded text (about 300 bytes a
+// row: title, responsible official, full text, legal basis). Chinese UTF-8
+// is hard on strings.Contains: it looks for the needle's first byte, and
+// the lead bytes of common characters (0xE4–0xE9) make up a third of the
+// text. A matcher instead looks for the needle's rarest byte, usually a
+// continuation byte found about once in a hundred, and compares the
+// needle around each hit. Big scans are split between the processors.
+
+// matcher finds one folded search term.
+type matcher struct {
+	needle string
+	pos    int  // offset in needle of its rarest byte
+	b      byte // that byte
+}
+
+// byteRank estimates how common each byte is in Chinese office text:
+// lower is rarer. ASCII letters, digits and the lead bytes of CJK
+// characters are common; continuation bytes are spread over 64 values.
+func byteRank(b byte) int {
+	switch {
+	case b >= 0xE4 && b <= 0xE9: // lead byte of most CJK ideographs
+		return 100
+	case b >= 0xE0: // other three-byte lead bytes (punctuation, symbols)
+		return 60
+	case b < 0x80 && (b >= 'a' && b <= 'z' || b == ' ' || b == '\n'):
+		return 50
+	case b < 0x80:
+		return 30
+	case b >= 0xC0: // two-byte lead bytes
+		return 20
+	}
+	return 10 // continuation byte
+}
+
+func newMatcher(needle string) matcher {
+	m := matcher{needle: needle}
+	best := 1 << 30
+	for i := 0; i < len(needle); i++ {
+		if r := byteRank(needle[i]); r < best {
+			best, m.pos, m.b = r, i, needle[i]
+		}
+	}
+	return m
+}
+
+// in reports whether s contains the needle.
+func (m *matcher) in(s string) bool {
+	n := len(m.needle)
+	if n == 0 {
+		return true
+	}
+	end := len(s) - (n - 1 - m.pos) // the rare byte cannot lie after end
+	for i := m.pos; i < end; {
+		j := strings.IndexByte(s[i:end], m.b)
+		if j < 0 {
+			return false
+		}
+		j += i
+		if s[j-m.pos:j-m.pos+n] == m.needle {
+			return true
+		}
+		i = j + 1
+	}
+	return false
+}
+
+// query is a parsed filter query.
+type query struct {
+	match    []matcher
+	catMask  []uint64 // per term: categories whose name contains it
+	statMask []uint64 // per term: statuses whose name contains it
+}
+
+func parseQuery(q string) *query {
+	terms := strings.Fields(q)
+	pq := &query{match: make([]matcher, len(terms)), catMask: make([]uint64, len(terms)), statMask: make([]uint64, len(terms))}
+	for t, term := range terms {
+		pq.match[t] = newMatcher(term)
+		for i, s := range categoryText {
+			if strings.Contains(s, term) {
+				pq.catMask[t] |= 1 << i
+			}
+		}
+		for i, s := range statusText {
+			if strings.Contains(s, term) {
+				pq.statMask[t] |= 1 << i
+			}
+		}
+	}
+	return pq
+}
+
+// parallelMin is the number of candidate rows from which a scan is split
+// between processors.
+const parallelMin = 8192
+
+// filterRows appends to out the rows of cand that pass the filter with
+// folded query q, in cand's order. out may share cand's array.
+func (l *List) filterRows(cand []int32, q string, out []int32) []int32 {
+	pq := parseQuery(q)
+	procs := min(runtime.GOMAXPROCS(0), 8)
+	if procs < 2 || len(cand) < parallelMin {
+		return l.pass(cand, pq, out)
+	}
+	// Each worker keeps its part in its own slice; they are joined in
+	// order once every worker is done reading cand.
+	parts := make([][]int32, procs)
+	chunk := (len(cand) + procs - 1) / procs
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := min(p*chunk, len(cand)), min((p+1)*chunk, len(cand))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[p] = l.pass(cand[lo:hi], pq, nil)
+		}()
+	}
+	wg.Wait()
+	for _, part := range parts {
+		out = append(out, part...)
+	}
+	return out
+}
+
+// pass appends the rows of cand that pass the filter and query to out.
+func (l *List) pass(cand []int32, pq *query, out []int32) []int32 {
+	f := &l.filter
+	for _, i := range cand {
+		r := &l.rows[i]
+		if (f.Category != "" && r.Category != f.Category) || (f.Status != "" && r.Status != f.Status) ||
+			(f.Responsible != "" && r.Responsible != f.Responsible) || !f.Window.match(r) {
+			continue
+		}
+		ok := true
+		for t := range pq.match {
+			if pq.catMask[t]&(1<<l.cat[i]) == 0 && pq.statMask[t]&(1<<l.stat[i]) == 0 && !pq.match[t].in(l.text[i]) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, i)
+		}
+	}
+	return out
+}

@@ -1,0 +1,147 @@
+package vm
+
+import (
+	"errors"
+	"time"
+
+	"jiannuo/store"
+	"jiannuo/sync/engine"
+	"jiannuo/sync/protocol"
+)
+
+// SyncView is the always-visible sync status bar.
+type SyncView struct {
+	Online  bool // connected to the county server
+	Syncing bool // exchanging change sets now
+	// Progress is 0..1 while syncing: change sets sent this run against
+	// those sent plus those still waiting. Indeterminate is set while
+	// syncing with nothing to send (only receiving), when a bar should
+	// pulse instead.
+	Progress      float64
+	Indeterminate bool
+	// Line is the status bar text, e.g. "离线，10:32 重试 · 待同步 3 个变更集
+	// （12.5 KB） · 县级平台最后确认 11-25 10:32". Its arguments are the
+	// Parts; show Line, or lay the Parts out separately.
+	Line  Message
+	Parts []Message
+	// Error, when set, is a plain-language error with what to do
+	// ("error.<code>"), e.g. the device was revoked by the county.
+	Error *Message
+	// Stopped: sync stopped on a refusal that retrying cannot fix; it
+	// needs the county admin.
+	Stopped bool
+}
+
+// SyncViewOf turns the engine's status into the status bar at time now
+// (for "retry in N s" and the date format of the last receipt).
+func SyncViewOf(s engine.Status, now time.Time) SyncView {
+	var v SyncView
+	var state Message
+	switch s.State {
+	case engine.StateConnecting:
+		state = Msg("ui.sync.connecting")
+	case engine.StateSyncing:
+		v.Online, v.Syncing = true, true
+		state = Msg("ui.sync.syncing")
+		total := s.SentChangeSets + s.PendingChangeSets
+		if total > 0 {
+			v.Progress = float64(s.SentChangeSets) / float64(total)
+		} else {
+			v.Indeterminate = true
+		}
+	case engine.StateIdle:
+		v.Online = true
+		state = Msg("ui.sync.online")
+	case engine.StateStopped:
+		v.Stopped = true
+		state = Msg("ui.sync.stopped")
+		m := CodeMessage(s.Code)
+		v.Error = &m
+	default: // offline
+		switch {
+		case s.Code == protocol.CodeNotEnrolled:
+			state = Msg("ui.sync.not_enrolled")
+		case !s.Retry.IsZero() && s.Retry.After(now):
+			if wait := s.Retry.Sub(now); wait < 2*time.Minute {
+				state = Msg("ui.sync.offline_retry_in", int(wait.Round(time.Second)/time.Second))
+			} else {
+				state = Msg("ui.sync.offline_retry_at", s.Retry.In(now.Location()).Format("15:04"))
+			}
+		default:
+			state = Msg("ui.sync.offline")
+		}
+		// A network failure is what "offline" says already; a refusal by
+		// the server is worth explaining.
+		if s.Code != "" && s.Code != protocol.CodeInternal && s.Code != protocol.CodeNotEnrolled && s.Code != protocol.CodeReplay {
+			m := CodeMessage(s.Code)
+			v.Error = &m
+		}
+	}
+
+	var pending Message
+	switch {
+	case s.PendingChangeSets > 0 && s.PendingOps > 0:
+		pending = Msg("ui.sync.pending_both", s.PendingChangeSets, FormatBytes(s.PendingBytes), s.PendingOps)
+	case s.PendingChangeSets > 0:
+		pending = Msg("ui.sync.pending", s.PendingChangeSets, FormatBytes(s.PendingBytes))
+	case s.PendingOps > 0:
+		pending = Msg("ui.sync.pending_ops", s.PendingOps)
+	default:
+		pending = Msg("ui.sync.all_sent")
+	}
+
+	var receipt Message
+	if s.LastReceiptTime.IsZero() {
+		receipt = Msg("ui.sync.no_receipt")
+	} else {
+		t := s.LastReceiptTime.In(now.Location())
+		layout := "01-02 15:04"
+		if t.Year() != now.Year() {
+			layout = "2006-01-02 15:04"
+		}
+		receipt = Msg("ui.sync.last_receipt", t.Format(layout))
+	}
+	v.Parts = []Message{state, pending, receipt}
+	v.Line = Msg("ui.sync.line", state, pending, receipt)
+	return v
+}
+
+// InitialStatus is the status bar's status before the engine reports (or
+// when there is no engine: a device that works offline until it is
+// enrolled): offline, what waits in the store, and the last receipt kept.
+// Its Code is protocol.CodeNotEnrolled when the device has not been
+// approved by the county.
+func InitialStatus(s *store.Store) (engine.Status, error) {
+	st := engine.Status{State: engine.StateOffline}
+	c, err := s.Pending()
+	if err != nil {
+		return st, err
+	}
+	st.PendingOps, st.PendingChangeSets, st.PendingBytes = c.PendingOps, c.OutboxChangeSets, c.OutboxBytes
+	set, ok, err := s.SyncSettings()
+	if err != nil {
+		return st, err
+	}
+	if !ok || !set.Enrolled {
+		st.Code = protocol.CodeNotEnrolled
+	}
+	seq, raw, err := s.LastReceipt()
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return st, err
+	default:
+		st.LastReceiptSeq, st.LastReceiptTime = seq, receiptTime(s, raw)
+	}
+	return st, nil
+}
+
+// MergeStatus completes a status from the engine with what InitialStatus
+// read from the store: the engine reports only receipts of its own run, so
+// until the first one the last receipt kept in the store is shown.
+func MergeStatus(initial, s engine.Status) engine.Status {
+	if s.LastReceiptTime.IsZero() {
+		s.LastReceiptSeq, s.LastReceiptTime = initial.LastReceiptSeq, initial.LastReceiptTime
+	}
+	return s
+}

@@ -1,0 +1,23 @@
+package assets
+
+import _ "embed" // for the fonts below
+
+// The embedded CJK fonts: subsets of Noto Sans CJK SC Regular and Bold made
+// by tools/fontsubset/subset.py (GB2312, every character of the translation
+// files, demo data and office directory, names from extra.txt; see
+// docs/fonts.md). Licence: fonts/OFL.txt. Only binaries that call FontCJK or
+// FontCJKBold carry them: the linker drops unreferenced variables.
+var (
+	//go:embed fonts/NotoSansSC-Jiannuo.otf
+	fontCJK []byte
+	//go:embed fonts/NotoSansSC-Jiannuo-Bold.otf
+	fontCJKBold []byte
+)
+
+// FontCJK returns the embedded Simplified Chinese font (OpenType/CFF, regular
+// weight). The slice is shared, not copied: do not modify it.
+func FontCJK() []byte { return fontCJK }
+
+// FontCJKBold returns the bold weight of FontCJK, with the same characters.
+// The slice is shared, not copied: do not modify it.
+func FontCJKBold() []byte { return fontCJKBold }
