@@ -53,7 +53,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # that do not exist yet are skipped.
 PURE_GO_DIRS := domain auth store sync server
 
-.PHONY: help deps run test fmt-check vet build-pure test-race fuzz bench screenshot icon clean
+.PHONY: help deps run demo-cli test fmt-check vet build-pure test-race fuzz bench screenshot icon clean
 
 help: ## List the targets and the variables they read
 	@echo "Targets:"
@@ -82,7 +82,10 @@ deps: ## Install missing Debian packages (apt-get, only if needed); go mod downl
 	fi
 	$(GO) mod download
 
-run: deps ## Run the CLI demo (go run ./cmd/jiannuo demo)
+run: deps ## Open the desktop app on the demo township, with a local county server to sync with
+	$(GO) run -tags '$(RUN_TAGS)' . -demo -demo-dir jiannuo-demo
+
+demo-cli: deps ## The same demo without a display: build it and print a summary
 	$(GO) run -tags '$(RUN_TAGS)' ./cmd/jiannuo demo
 
 test: deps ## gofmt check, go vet, CGO_ENABLED=0 build of lower layers, race tests

@@ -21,6 +21,7 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	apptheme "jiannuo/app/theme"
+	"jiannuo/app/vm"
 	"jiannuo/assets"
 	"jiannuo/auth"
 	"jiannuo/demo"
@@ -72,6 +73,9 @@ var timeNow = time.Now
 
 // T translates a key, formatting args with fmt verbs.
 func (u *ui) T(key string, args ...any) string { return u.tr.T(key, args...) }
+
+// msg renders a view-model message, nested messages included.
+func (u *ui) msg(m vm.Message) string { return m.Text(func(k string) string { return u.tr.T(k) }) }
 
 // Run opens the application and blocks until its window closes.
 func Run(opts Options) error {

@@ -53,7 +53,7 @@ func (s *detailScreen) reload() {
 	s.render()
 }
 
-func (s *detailScreen) msg(m vm.Message) string { return s.u.T(m.Key, m.Args...) }
+func (s *detailScreen) msg(m vm.Message) string { return s.u.msg(m) }
 
 func heading(text string) *widget.Label {
 	l := widget.NewLabel(text)

@@ -157,7 +157,7 @@ func (fd *formDialog) validate() {
 	errs := fd.f.Validate()
 	for name, l := range fd.errs {
 		if m, ok := errs[name]; ok {
-			l.SetText(fd.u.T(m.Key, m.Args...))
+			l.SetText(fd.u.msg(m))
 			l.Show()
 		} else {
 			l.SetText("")
@@ -165,7 +165,7 @@ func (fd *formDialog) validate() {
 		}
 	}
 	if m, ok := fd.f.DeadlinePreview(fd.u.cal); ok {
-		fd.prev.SetText(fd.u.T(m.Key, m.Args...))
+		fd.prev.SetText(fd.u.msg(m))
 	} else {
 		fd.prev.SetText("")
 	}
@@ -289,13 +289,13 @@ func (fd *fulfilDialog) close() {
 func (fd *fulfilDialog) submit() {
 	if errs := fd.f.Validate(); len(errs) > 0 {
 		for _, m := range errs {
-			fd.errLine.SetText(fd.u.T(m.Key, m.Args...))
+			fd.errLine.SetText(fd.u.msg(m))
 			return
 		}
 	}
 	if err := vm.LogFulfil(fd.u.se, fd.ref, fd.f); err != nil {
 		m := vm.ErrorMessage(err)
-		fd.errLine.SetText(fd.u.T(m.Key, m.Args...))
+		fd.errLine.SetText(fd.u.msg(m))
 		return
 	}
 	fd.close()

@@ -123,7 +123,7 @@ func (s *listScreen) newRow() fyne.CanvasObject {
 	meta := widget.NewLabel("")
 	meta.Truncation = fyne.TextTruncateEllipsis
 	badges := container.NewHBox()
-	return container.NewBorder(nil, nil, nil, badges, container.NewVBox(title, meta))
+	return container.NewBorder(nil, nil, nil, container.NewCenter(badges), container.NewVBox(title, meta))
 }
 
 func (s *listScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
@@ -134,7 +134,7 @@ func (s *listScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	c := o.(*fyne.Container)
 	box := c.Objects[0].(*fyne.Container)
 	title, meta := box.Objects[0].(*widget.Label), box.Objects[1].(*widget.Label)
-	badges := c.Objects[1].(*fyne.Container)
+	badges := c.Objects[1].(*fyne.Container).Objects[0].(*fyne.Container)
 	title.SetText(r.Title)
 	meta.SetText(fmt.Sprintf("%s · %s · %s · %s", s.u.T("category."+string(r.Category)), r.Responsible,
 		s.u.T("status."+string(r.Status)), s.u.dueText(r.Due)))

@@ -144,5 +144,5 @@ func (u *ui) showTheme() {
 // showError shows any error in plain language.
 func (u *ui) showError(err error) {
 	m := vm.ErrorMessage(err)
-	dialog.ShowInformation(u.T("app.error"), u.T(m.Key, m.Args...), u.win)
+	dialog.ShowInformation(u.T("app.error"), u.msg(m), u.win)
 }

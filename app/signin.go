@@ -42,7 +42,7 @@ func (u *ui) showSignIn() {
 			fyne.Do(func() {
 				btn.Enable()
 				if m != nil {
-					msg.SetText(u.T(m.Key, m.Args...))
+					msg.SetText(u.msg(*m))
 					pass.SetText("")
 					return
 				}
@@ -82,7 +82,7 @@ func (u *ui) showWizard() {
 		r := found
 		if i < len(r) {
 			if m := wz.SetOffice(string(r[i].Code)); m != nil {
-				errOffice.SetText(u.T(m.Key, m.Args...))
+				errOffice.SetText(u.msg(*m))
 				return
 			}
 			errOffice.SetText("")
@@ -98,7 +98,7 @@ func (u *ui) showWizard() {
 	finish = widget.NewButton(u.T("app.wizard.create"), func() {
 		if ms := wz.SetAccount(name.Text, display.Text, p1.Text, p2.Text); len(ms) > 0 {
 			for _, m := range ms {
-				errAcct.SetText(u.T(m.Key, m.Args...))
+				errAcct.SetText(u.msg(m))
 				return
 			}
 		}
@@ -136,7 +136,7 @@ func (u *ui) showEnrol(wz *vm.Wizard) {
 	enrol = widget.NewButton(u.T("app.wizard.enrol"), func() {
 		srv, errs := vm.ParseServer(url.Text, fp.Text)
 		for _, m := range errs {
-			state.SetText(u.T(m.Key, m.Args...))
+			state.SetText(u.msg(m))
 			return
 		}
 		enrol.Disable()
@@ -162,9 +162,9 @@ func (u *ui) pollEnrolment(wz *vm.Wizard, srv engine.Server, state *widget.Label
 		fyne.Do(func() {
 			if err != nil {
 				em := vm.ErrorMessage(err)
-				state.SetText(u.T(em.Key, em.Args...))
+				state.SetText(u.msg(em))
 			} else {
-				state.SetText(u.T(m.Key, m.Args...))
+				state.SetText(u.msg(m))
 			}
 		})
 		if approved {

@@ -30,6 +30,10 @@ func (u *ui) startSync() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	u.cancel = cancel
+	// What the store knows (the last receipt, what waits) until the
+	// engine's first report.
+	initial, _ := vm.InitialStatus(u.st)
+	u.status.show(initial)
 	received := 0
 	eng := engine.New(u.se, engine.Config{
 		URL:         engine.Server{BaseURL: st.BaseURL}.SyncURL(),
@@ -37,7 +41,7 @@ func (u *ui) startSync() {
 		CountyKey:   st.CountyKey,
 		OnStatus: func(s engine.Status) {
 			fyne.Do(func() {
-				u.status.show(s)
+				u.status.show(vm.MergeStatus(initial, s))
 				if s.ReceivedChangeSets != received {
 					// Other devices' work arrived: show it.
 					received = s.ReceivedChangeSets
@@ -90,7 +94,7 @@ func newStatusBar(u *ui) *statusBar {
 	return b
 }
 
-func (b *statusBar) msg(m vm.Message) string { return b.u.T(m.Key, m.Args...) }
+func (b *statusBar) msg(m vm.Message) string { return b.u.msg(m) }
 
 // show renders an engine status through its view-model.
 func (b *statusBar) show(s engine.Status) {
