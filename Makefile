@@ -40,11 +40,13 @@ RUN_TAGS ?= migrated_fynedo
 # xvfb-run needs) to run the app without a screen. libc6-dev and xauth are
 # listed explicitly because they are only "recommended" by gcc and xvfb, and
 # recommendations are not installed. ImageMagick (import, identify), xdotool
-# and x11-utils (xwininfo) are for `make screenshot`.
+# and x11-utils (xwininfo) are for `make screenshot`. Chromium and the Noto
+# CJK fonts render the public disclosure page in its headless-browser test.
 DEB_PACKAGES := gcc libc6-dev pkg-config \
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
 	libxinerama-dev libxi-dev libxxf86vm-dev \
-	xvfb xauth imagemagick xdotool x11-utils
+	xvfb xauth imagemagick xdotool x11-utils \
+	chromium fonts-noto-cjk
 
 # Use sudo for apt-get only when not already root.
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
