@@ -51,6 +51,8 @@ POLL=0.25 # seconds between polls
 
 say() { echo "screenshot: $*"; }
 fail() { echo "screenshot: FAIL: $*" >&2; exit 1; }
+# Any other failing command (set -e) says where, instead of exiting silently.
+trap 'echo "screenshot: FAIL: line $LINENO: $BASH_COMMAND exited $?" >&2' ERR
 
 # --- inside Xvfb -------------------------------------------------------------
 # xvfb-run calls this script again with --inside, DISPLAY set.
@@ -94,7 +96,7 @@ if [ "${1:-}" = "--inside" ]; then
     read -r w h colours < <(identify -format '%w %h %k\n' "$cropped")
     total=$((w * h))
     # Pixels of the most common colour: the background.
-    bg=$(convert "$cropped" -format %c histogram:info:- | sort -rn | head -n 1 | awk '{print $1+0}')
+    bg=$(convert "$cropped" -format %c histogram:info:- | awk '$1+0 > max { max = $1+0 } END { print max+0 }')
     ink=$(( (total - bg) * 1000 / total )) # per mille
     sig=$(identify -format %# "$cropped")
     if [ "$colours" -ge "$MIN_COLOURS" ] && [ "$ink" -ge $((MIN_INK * 10)) ]; then

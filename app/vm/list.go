@@ -160,6 +160,7 @@ type List struct {
 	resp  []string // distinct responsible officials, sorted
 	count [5]int   // rows in each DueWindow
 
+	freq   *[256]uint32         // byte counts of a sample of the text, for search
 	orders map[orderKey][]int32 // sort orders of all rows, computed on demand
 	coll   *collate.Collator
 
@@ -266,6 +267,7 @@ func (l *List) Load(s *store.Store, today calendar.Date) error {
 	if err != nil {
 		return err
 	}
+	nl.freq = sampleBytes(nl.text)
 	*l = *nl
 	l.derive()
 	l.apply()

@@ -10,9 +10,10 @@ import (
 // row: title, responsible official, full text, legal basis). Chinese UTF-8
 // is hard on strings.Contains: it looks for the needle's first byte, and
 // the lead bytes of common characters (0xE4–0xE9) make up a third of the
-// text. A matcher instead looks for the needle's rarest byte, usually a
-// continuation byte found about once in a hundred, and compares the
-// needle around each hit. Big scans are split between the processors.
+// text. A matcher instead looks for the needle's rarest byte (by a count
+// of bytes in a sample of the loaded text), usually a continuation byte
+// found about once in a hundred, and compares the needle around each hit.
+// Big scans are split between the processors.
 
 // matcher finds one folded search term.
 type matcher struct {
@@ -40,15 +41,34 @@ func byteRank(b byte) int {
 	return 10 // continuation byte
 }
 
-func newMatcher(needle string) matcher {
+// newMatcher prepares a search for needle, looking for its rarest byte by
+// freq (counts of each byte in a sample of the text), or by byteRank
+// while there is no sample.
+func newMatcher(needle string, freq *[256]uint32) matcher {
 	m := matcher{needle: needle}
-	best := 1 << 30
+	best := uint64(1 << 63)
 	for i := 0; i < len(needle); i++ {
-		if r := byteRank(needle[i]); r < best {
+		r := uint64(byteRank(needle[i]))
+		if freq != nil {
+			r = uint64(freq[needle[i]])<<8 | r // the sample decides; the rank breaks ties
+		}
+		if r < best {
 			best, m.pos, m.b = r, i, needle[i]
 		}
 	}
 	return m
+}
+
+// sampleBytes counts the bytes of every 16th row's text.
+func sampleBytes(text []string) *[256]uint32 {
+	var freq [256]uint32
+	for i := 0; i < len(text); i += 16 {
+		s := text[i]
+		for k := 0; k < len(s); k++ {
+			freq[s[k]]++
+		}
+	}
+	return &freq
 }
 
 // in reports whether s contains the needle.
@@ -79,11 +99,11 @@ type query struct {
 	statMask []uint64 // per term: statuses whose name contains it
 }
 
-func parseQuery(q string) *query {
+func parseQuery(q string, freq *[256]uint32) *query {
 	terms := strings.Fields(q)
 	pq := &query{match: make([]matcher, len(terms)), catMask: make([]uint64, len(terms)), statMask: make([]uint64, len(terms))}
 	for t, term := range terms {
-		pq.match[t] = newMatcher(term)
+		pq.match[t] = newMatcher(term, freq)
 		for i, s := range categoryText {
 			if strings.Contains(s, term) {
 				pq.catMask[t] |= 1 << i
@@ -105,7 +125,7 @@ const parallelMin = 8192
 // filterRows appends to out the rows of cand that pass the filter with
 // folded query q, in cand's order. out may share cand's array.
 func (l *List) filterRows(cand []int32, q string, out []int32) []int32 {
-	pq := parseQuery(q)
+	pq := parseQuery(q, l.freq)
 	procs := min(runtime.GOMAXPROCS(0), 8)
 	if procs < 2 || len(cand) < parallelMin {
 		return l.pass(cand, pq, out)

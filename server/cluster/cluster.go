@@ -42,6 +42,13 @@ type Config struct {
 	RetryJoin time.Duration
 	// Tags are advertised to the other members.
 	Tags Tags
+	// SnapshotPath, if set, is serf's snapshot file: it keeps the Lamport
+	// clocks and the members known across restarts, so a restarted server
+	// rejoins them by itself and its first announcements are not taken
+	// for old ones (serf ignores events older than what a member saw when
+	// it joined). Servers keep it in their data directory; empty means a
+	// member starts afresh each time.
+	SnapshotPath string
 	// SecretKey, if set (16, 24 or 32 bytes), encrypts and authenticates
 	// the gossip with AES-GCM, so only servers holding the key take part.
 	// Empty means plain gossip.
@@ -259,6 +266,9 @@ func (m *Member) Start() error {
 	}
 	if len(m.cfg.SecretKey) > 0 {
 		ml.SecretKey = m.cfg.SecretKey
+	}
+	if m.cfg.SnapshotPath != "" {
+		sc.SnapshotPath, sc.RejoinAfterLeave = m.cfg.SnapshotPath, true
 	}
 	s, err := serf.Create(&sc)
 	if err != nil {

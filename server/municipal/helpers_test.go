@@ -107,6 +107,7 @@ func (c *countyNode) start() {
 	}
 	mc := cluster.DefaultLocalConfig()
 	mc.NodeName, mc.BindAddr, mc.Join, mc.Logger = "county-"+string(c.code), c.serfAddr, c.join, quiet()
+	mc.SnapshotPath = filepath.Join(c.dir, "serf.snapshot")
 	mc.Tags = cluster.Tags{Role: cluster.RoleCounty, County: c.code, Upstream: "wss://" + c.addr + "/upstream", Head: head, Fingerprint: c.fp}
 	m, err := cluster.New(mc)
 	if err != nil {
@@ -243,6 +244,7 @@ func (m *muniNode) config() municipal.Config {
 	cfg.HTTPAddr, cfg.OpsAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Cluster = cluster.DefaultLocalConfig()
 	cfg.Cluster.Join, cfg.Cluster.Logger = m.join, quiet()
+	cfg.Cluster.SnapshotPath = filepath.Join(m.dir, "serf.snapshot")
 	cfg.Logger = quiet()
 	cfg.Linger = 300 * time.Millisecond
 	cfg.MinBackoff, cfg.MaxBackoff = 50*time.Millisecond, time.Second

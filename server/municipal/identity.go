@@ -27,6 +27,8 @@ const (
 	fileKey   = "node.key"       // its ed25519 key (PKCS#8 PEM, 0600): signs upstream session challenges
 	fileTrust = "trust.json"     // county code -> county public key: the trust anchors
 	fileDB    = "municipal.db"   // the city replica (package store) and the node's own records
+
+	fileSnapshot = "serf.snapshot" // the cluster member's clocks and known members
 )
 
 // ErrInitialised means Init found a node identity in the directory; it is

@@ -39,7 +39,8 @@ type Config struct {
 	OpsAddr string
 	// Cluster configures the node's cluster member; New sets its role tag
 	// and, if empty, its node name ("municipal-" and the node's ID).
-	// Cluster.Join lists members to join (any county server will do).
+	// Cluster.Join lists members to join (any county server will do);
+	// an empty Cluster.SnapshotPath means serf.snapshot in Dir.
 	Cluster cluster.Config
 	// Public, if set, makes the public page and feed over the replica,
 	// mounted at /. Nil mounts a placeholder page.
@@ -232,6 +233,9 @@ func New(cfg Config) (*Node, error) {
 	ccfg.Tags = cluster.Tags{Role: cluster.RoleMunicipal}
 	if ccfg.NodeName == "" {
 		ccfg.NodeName = "municipal-" + id.ID.Short()
+	}
+	if ccfg.SnapshotPath == "" {
+		ccfg.SnapshotPath = filepath.Join(cfg.Dir, fileSnapshot)
 	}
 	ccfg.OnEvent = n.onEvent
 	if n.member, err = cluster.New(ccfg); err != nil {
