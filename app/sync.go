@@ -28,6 +28,8 @@ func (u *ui) startSync() {
 		u.status.offlineOnly()
 		return
 	}
+	// The county may have sent a newer official holiday schedule.
+	u.cal = engine.Calendar(u.st, st.CountyKey)
 	ctx, cancel := context.WithCancel(context.Background())
 	u.cancel = cancel
 	// What the store knows (the last receipt, what waits) until the

@@ -337,3 +337,43 @@ func (s *Store) SyncSettings() (v SyncSettings, ok bool, err error) {
 	})
 	return v, ok, err
 }
+
+var kCalendar = []byte("calendar") // version(8) | signed protocol.CalendarUpdate
+
+// SetCalendarUpdate keeps a county-signed calendar update if its version is
+// newer than the one held; it reports whether it did. The caller has
+// verified the signature.
+func (s *Store) SetCalendarUpdate(version uint64, doc []byte) (bool, error) {
+	stored := false
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bMeta)
+		if old := m.Get(kCalendar); len(old) >= 8 && binary.BigEndian.Uint64(old) >= version {
+			return nil
+		}
+		stored = true
+		return m.Put(kCalendar, append(binary.BigEndian.AppendUint64(nil, version), doc...))
+	})
+	return stored, err
+}
+
+// CalendarUpdate returns the newest calendar update held; ok is false if
+// none has arrived.
+func (s *Store) CalendarUpdate() (version uint64, doc []byte, ok bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bMeta).Get(kCalendar)
+		if len(v) < 8 {
+			return nil
+		}
+		version, doc, ok = binary.BigEndian.Uint64(v), append([]byte(nil), v[8:]...), true
+		return nil
+	})
+	return version, doc, ok, err
+}
+
+// ResetCursor forgets how far the county's feed was applied, so the next
+// session receives it again from the start (replays are ignored). A device
+// does this when the county's feed is shorter than its cursor: the server
+// was restored from an older backup and may number change sets anew.
+func (s *Store) ResetCursor() error {
+	return s.db.Update(func(tx *bolt.Tx) error { return putU64(tx.Bucket(bMeta), kCursor, 0) })
+}

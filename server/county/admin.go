@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -141,6 +142,8 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/devices/{device}/revoke", s.admin(s.revoke))
 	mux.HandleFunc("GET /admin/conflicts", s.admin(s.listConflicts))
 	mux.HandleFunc("GET /admin/incidents", s.admin(s.listIncidents))
+	mux.HandleFunc("POST /admin/calendar", s.admin(s.publishCalendar))
+	s.adminRoutesMore(mux) // audit, overview, dishonesty (overview.go)
 }
 
 type adminHandler func(w http.ResponseWriter, r *http.Request, who string)
@@ -256,6 +259,10 @@ func (s *Server) Approve(dev protocol.DeviceID, body ApproveRequest, who string)
 			return err
 		}
 		e.Status, e.Office, e.Admin, e.Decided, e.DecidedBy = EnrolApproved, o, body.Admin, now, who
+		if err := putAudit(tx, AuditEntry{Time: now, Who: who, Action: AuditApprove, Target: dev.String(),
+			Detail: fmt.Sprintf("office %s, admin device %v", o, body.Admin)}); err != nil {
+			return err
+		}
 		return putJSON(tx, bEnrolments, dev[:], e)
 	})
 	if err != nil {
@@ -298,6 +305,9 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, who string) {
 			return fmt.Errorf("%w: no pending enrolment for %s", store.ErrNotFound, dev)
 		}
 		e.Status, e.Reason, e.Decided, e.DecidedBy = EnrolRejected, body.Reason, s.cfg.Now().UTC(), who
+		if err := putAudit(tx, AuditEntry{Time: e.Decided, Who: who, Action: AuditReject, Target: dev.String(), Reason: body.Reason}); err != nil {
+			return err
+		}
 		return putJSON(tx, bEnrolments, dev[:], e)
 	})
 	if err != nil {
@@ -361,6 +371,14 @@ func (s *Server) Revoke(dev protocol.DeviceID, reason, who string) error {
 		}
 		d.Revoked, d.Reason = true, reason
 		if err := store.PutDeviceTx(tx, d); err != nil {
+			return err
+		}
+		action := AuditRevoke
+		if strings.HasPrefix(who, recoveryPrefix) {
+			action = AuditRecoverRevoke
+		}
+		if err := putAudit(tx, AuditEntry{Time: now, Who: who, Action: action, Target: dev.String(), Reason: reason,
+			Detail: "office " + string(d.Office)}); err != nil {
 			return err
 		}
 		var e Enrolment
@@ -441,4 +459,18 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ string)
 		in = []Incident{}
 	}
 	writeJSON(w, http.StatusOK, in)
+}
+
+// publishCalendar is POST /admin/calendar: the body is a calendar overlay
+// file (see domain/calendar), signed and sent to every device.
+func (s *Server) publishCalendar(w http.ResponseWriter, r *http.Request, who string) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, protocol.MaxCalendarBytes+1))
+	if err == nil {
+		var version uint64
+		if version, err = s.PublishCalendar(body, who); err == nil {
+			writeJSON(w, http.StatusOK, map[string]uint64{"version": version})
+			return
+		}
+	}
+	s.writeErr(w, r, statusFor(err), err)
 }

@@ -94,6 +94,8 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 	}
 	log := s.log.With("device", se.dev, "office", string(se.rec.Office), "remote", se.remote)
 	log.Info("session opened", "cursor", cursor)
+	s.seen(se.dev, true)
+	defer s.seen(se.dev, false) // last seen (overview.go)
 
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -370,6 +372,8 @@ func (se *session) feedLoop(cursor uint64) {
 	s := se.srv
 	certSent := map[protocol.DeviceID]bool{}
 	var inflight []uint64 // positions delivered and not yet acknowledged
+	revSent := map[protocol.DeviceID]bool{}
+	var calSent uint64
 	sent := cursor
 	caughtUp := uint64(0)
 	haveCaughtUp := false
@@ -416,6 +420,11 @@ func (se *session) feedLoop(cursor uint64) {
 		if visited == feedBatch {
 			continue // there may be more right away
 		}
+		// Decisions go after every change set they could affect, before the
+		// device is told it has caught up (a sync that ends there has them).
+		if !limited && !se.sendDecisions(revSent, &calSent) {
+			return
+		}
 		if !limited && (!haveCaughtUp || caughtUp != sent) {
 			// Everything up to sent is delivered or not for this device:
 			// it may move its cursor there.
@@ -433,6 +442,33 @@ func (se *session) feedLoop(cursor uint64) {
 			return
 		}
 	}
+}
+
+// sendDecisions sends the revocations and the calendar update this session
+// has not sent yet. The device has caught up with the feed, so it already
+// holds everything a revoked device wrote before its revocation. It
+// returns false when the session ended.
+func (se *session) sendDecisions(revSent map[protocol.DeviceID]bool, calSent *uint64) bool {
+	revs, calVersion, cal := se.srv.decisions()
+	var frames []*protocol.Frame
+	for id, doc := range revs {
+		if !revSent[id] {
+			revSent[id] = true
+			frames = append(frames, &protocol.Frame{Type: protocol.FrameRevocation, Body: doc})
+		}
+	}
+	if calVersion > *calSent {
+		*calSent = calVersion
+		frames = append(frames, &protocol.Frame{Type: protocol.FrameCalendar, Body: cal})
+	}
+	for _, f := range frames {
+		select {
+		case se.feed <- f:
+		case <-se.done:
+			return false
+		}
+	}
+	return true
 }
 
 func (se *session) inScope(o office.Code) bool {

@@ -132,6 +132,7 @@ type Status struct {
 	Code               protocol.Code // of the last error; empty if none
 	Err                string        // the last error, for logs
 	Retry              time.Time     // when the next attempt is due, when offline
+	CalendarVersion    uint64        // of a holiday calendar update received this run
 }
 
 // FatalError is a refusal that retrying cannot fix: the device was revoked,

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"jiannuo/domain/calendar"
 	"jiannuo/domain/office"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
@@ -132,4 +133,24 @@ func doEnrol(srv Server, req *http.Request, se *store.Session) (*Enrolment, erro
 		out.Certificate = cert
 	}
 	return out, nil
+}
+
+// Calendar returns the holiday calendar a device should use: the built-in
+// one, with the newest county calendar update it has received laid over
+// it. An update that no longer verifies is ignored.
+func Calendar(st *store.Store, countyKey ed25519.PublicKey) *calendar.Calendar {
+	cal := calendar.Default()
+	_, doc, ok, err := st.CalendarUpdate()
+	if err != nil || !ok || len(countyKey) == 0 {
+		return cal
+	}
+	u, err := protocol.OpenCalendarUpdate(doc, countyKey)
+	if err != nil {
+		return cal
+	}
+	o, err := calendar.ParseOverlay(u.Overlay)
+	if err != nil {
+		return cal
+	}
+	return cal.WithOverlay(o)
 }

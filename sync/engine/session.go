@@ -91,6 +91,18 @@ func (e *Engine) session(ctx context.Context, once bool) error {
 	if err != nil {
 		return err
 	}
+	if cursor, err := e.st.Cursor(); err != nil {
+		return err
+	} else if welcome.Pos < cursor {
+		// The county's feed is shorter than what this device applied: it
+		// was restored from an older backup and may give positions anew.
+		// Start over; what is already here is recognised as replays.
+		e.log.Warn("county feed behind this device's cursor; resynchronising from the start", "cursor", cursor, "county_head", welcome.Pos)
+		if err := e.st.ResetCursor(); err != nil {
+			return err
+		}
+		return fmt.Errorf("county feed head %d is behind this device's cursor %d: resynchronising", welcome.Pos, cursor)
+	}
 	heads, err := e.st.Heads()
 	if err != nil {
 		return err
@@ -358,6 +370,21 @@ func (l *link) readLoop() error {
 			if err := e.st.PutDevice(store.DeviceRecord{ID: cert.Device, Key: cert.Key, Office: cert.Office, Name: cert.Name, Admin: cert.Admin}); err != nil {
 				return err
 			}
+		case protocol.FrameRevocation:
+			if err := l.revocation(f.Body); err != nil {
+				return err
+			}
+		case protocol.FrameCalendar:
+			u, err := protocol.OpenCalendarUpdate(f.Body, e.cfg.CountyKey)
+			if err != nil {
+				return &FatalError{Code: protocol.CodeOf(err), Message: "calendar update from the server: " + err.Error()}
+			}
+			if stored, err := e.st.SetCalendarUpdate(u.Version, f.Body); err != nil {
+				return err
+			} else if stored {
+				e.log.Info("calendar update received", "version", u.Version)
+				e.update(func(s *Status) { s.CalendarVersion = u.Version })
+			}
 		case protocol.FrameDeliver:
 			if f.Pos <= l.pendingPos {
 				return fmt.Errorf("%w: feed position %d after %d", protocol.ErrMalformed, f.Pos, l.pendingPos)
@@ -411,6 +438,25 @@ func (l *link) readLoop() error {
 func (l *link) allReceipted() bool {
 	_, waiting, err := l.e.st.OutboxFirst()
 	return err == nil && !waiting
+}
+
+// revocation records that the county revoked a device: this replica then
+// refuses anything newer from it (it already holds all it wrote before).
+func (l *link) revocation(body []byte) error {
+	e := l.e
+	rv, err := protocol.OpenRevocation(body, e.cfg.CountyKey)
+	if err != nil {
+		return &FatalError{Code: protocol.CodeOf(err), Message: "revocation from the server: " + err.Error()}
+	}
+	rec, err := e.st.DeviceRecord(rv.Device)
+	if errors.Is(err, store.ErrNotFound) || rv.Device == e.dev {
+		return nil // a device this replica never heard of; or this one (told at hello)
+	}
+	if err != nil || rec.Revoked {
+		return err
+	}
+	rec.Revoked, rec.Reason = true, rv.Reason
+	return e.st.PutDevice(rec)
 }
 
 func (l *link) ack(pos uint64) {

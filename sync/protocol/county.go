@@ -328,3 +328,49 @@ func PinnedTLSConfig(fingerprint string) *tls.Config {
 		},
 	}
 }
+
+// CalendarUpdate is the county's signed distribution of an official holiday
+// schedule (a domain/calendar overlay file): when the State Council
+// publishes next year's schedule, county admins send it to every device
+// without a new build. A device keeps the one with the highest Version.
+type CalendarUpdate struct {
+	County  office.Code
+	Version uint64
+	Overlay []byte // the overlay file, JSON (calendar.ParseOverlay)
+	Time    int64  // Unix milliseconds
+}
+
+// MaxCalendarBytes bounds a calendar update.
+const MaxCalendarBytes = 64 << 10
+
+func (*CalendarUpdate) magic() string   { return "JNCA" }
+func (*CalendarUpdate) context() string { return "jiannuo/calendar/v1\x00" }
+func (c *CalendarUpdate) appendBody(e *encoder) {
+	e.str(string(c.County))
+	e.uvarint(c.Version)
+	e.uvarint(uint64(len(c.Overlay)))
+	e.raw(c.Overlay)
+	e.u64(uint64(c.Time))
+}
+func (c *CalendarUpdate) decodeBody(d *decoder) {
+	c.County = office.Code(d.str(16))
+	c.Version = d.uvarint()
+	n := d.count(MaxCalendarBytes, 1)
+	c.Overlay = make([]byte, n)
+	d.raw(c.Overlay)
+	c.Time = int64(d.u64())
+}
+
+// Sign returns the update signed with the county key.
+func (c *CalendarUpdate) Sign(key ed25519.PrivateKey) []byte { return signDoc(c, key) }
+
+// OpenCalendarUpdate decodes an update and checks the county's signature.
+// The overlay itself is validated by the caller with calendar.ParseOverlay.
+func OpenCalendarUpdate(b []byte, countyKey ed25519.PublicKey) (*CalendarUpdate, error) {
+	c := &CalendarUpdate{}
+	digest, sig, err := openDoc(c, b, MaxCalendarBytes+maxDocBytes)
+	if err != nil {
+		return nil, err
+	}
+	return c, verifyDoc(c, digest, sig, countyKey)
+}

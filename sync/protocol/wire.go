@@ -53,6 +53,7 @@ const (
 	// error, certificate, caught_up and ack are shared with /sync.
 	FrameUpstreamEntry      FrameType = 18 // S→M: a change set of the feed with its position and the county's receipt
 	FrameUpstreamRevocation FrameType = 19 // S→M: a revocation with the feed position it took effect at, signed
+	FrameCalendar           FrameType = 20 // S→D: a county-signed holiday calendar update (CalendarUpdate)
 )
 
 // String names the frame type for logs.
@@ -63,6 +64,7 @@ func (t FrameType) String() string {
 		FrameCertificate: "certificate", FrameRevocation: "revocation", FrameCaughtUp: "caught_up",
 		FrameAck: "ack", FrameEvidenceOffer: "evidence_offer", FrameEvidenceWant: "evidence_want",
 		FrameEvidenceChunk: "evidence_chunk", FrameEvidenceStored: "evidence_stored", FrameEvidenceGet: "evidence_get",
+		FrameCalendar:      "calendar",
 		FrameUpstreamEntry: "upstream_entry", FrameUpstreamRevocation: "upstream_revocation",
 	}
 	if n, ok := names[t]; ok {
@@ -118,7 +120,7 @@ func AppendFrame(b []byte, f *Frame) []byte {
 	case FrameError:
 		e.str(string(f.Code))
 		e.str(clip(f.Message))
-	case FramePush, FrameReceipt, FrameCertificate, FrameRevocation:
+	case FramePush, FrameReceipt, FrameCertificate, FrameRevocation, FrameCalendar:
 		e.raw(f.Body)
 	case FrameRefused:
 		e.raw(f.Device[:])
@@ -194,7 +196,7 @@ func DecodeFrame(b []byte) (*Frame, error) {
 	case FrameError:
 		f.Code = Code(d.str(64))
 		f.Message = d.str(maxMessageBytes)
-	case FramePush, FrameReceipt, FrameCertificate, FrameRevocation:
+	case FramePush, FrameReceipt, FrameCertificate, FrameRevocation, FrameCalendar:
 		f.Body = rest()
 	case FrameRefused:
 		d.raw(f.Device[:])

@@ -74,6 +74,8 @@ func frameCases(tb testing.TB) []frameCase {
 		{"upstream-entry", protocol.Frame{Type: protocol.FrameUpstreamEntry, Pos: 41, Receipt: rc.Sign(ck), Body: s1.Bytes()}},
 		{"upstream-revocation", protocol.Frame{Type: protocol.FrameUpstreamRevocation, Pos: 43,
 			Sig: protocol.SignRevocationAt(ck, rv.Sign(ck), 43), Body: rv.Sign(ck)}},
+		{"calendar", protocol.Frame{Type: protocol.FrameCalendar, Body: (&protocol.CalendarUpdate{County: "410324", Version: 2,
+			Overlay: []byte(`{"format":1}`), Time: 1764000000000}).Sign(ck)}},
 	}
 }
 
@@ -82,7 +84,8 @@ func frameCases(tb testing.TB) []frameCase {
 func restBody(t protocol.FrameType) bool {
 	switch t {
 	case protocol.FramePush, protocol.FrameReceipt, protocol.FrameCertificate, protocol.FrameRevocation,
-		protocol.FrameDeliver, protocol.FrameEvidenceChunk, protocol.FrameUpstreamEntry, protocol.FrameUpstreamRevocation:
+		protocol.FrameDeliver, protocol.FrameEvidenceChunk, protocol.FrameUpstreamEntry, protocol.FrameUpstreamRevocation,
+		protocol.FrameCalendar:
 		return true
 	}
 	return false
@@ -174,7 +177,7 @@ func TestDecodeFrameRefuses(t *testing.T) {
 	}{
 		{"empty", nil, protocol.ErrMalformed},
 		{"type 0", []byte{0}, protocol.ErrMalformed},
-		{"type 20", []byte{20, 0}, protocol.ErrMalformed},
+		{"type 21", []byte{21, 0}, protocol.ErrMalformed},
 		{"upstream entry without receipt", cat([]byte{18, 1, 0}, []byte("JNCS")), protocol.ErrMalformed},
 		{"upstream entry receipt past the end", cat([]byte{18, 1, 5}, []byte("JNRC")), protocol.ErrMalformed},
 		{"upstream entry receipt too long", cat([]byte{18, 1}, uv(4097), make([]byte, 4097)), protocol.ErrMalformed},
@@ -282,7 +285,7 @@ func TestFrameMessageClipped(t *testing.T) {
 func TestFrameTypeString(t *testing.T) {
 	want := []string{"unknown", "challenge", "hello", "welcome", "error", "push", "receipt", "refused", "deliver",
 		"certificate", "revocation", "caught_up", "ack", "evidence_offer", "evidence_want", "evidence_chunk",
-		"evidence_stored", "evidence_get", "upstream_entry", "upstream_revocation", "unknown"}
+		"evidence_stored", "evidence_get", "upstream_entry", "upstream_revocation", "calendar", "unknown"}
 	for i, w := range want {
 		if got := protocol.FrameType(i).String(); got != w {
 			t.Errorf("FrameType(%d) = %q, want %q", i, got, w)
