@@ -25,26 +25,34 @@ import (
 // one commitment decodes and encodes its view once, not a hundred times.
 type viewCache struct {
 	views map[string]*Commitment
-	order []string // first-touch order, so writes are deterministic
+	fresh map[string]bool // no record of the commitment existed before this transaction
+	order []string        // first-touch order, so writes are deterministic
 }
 
-func newViewCache() *viewCache { return &viewCache{views: make(map[string]*Commitment)} }
+func newViewCache() *viewCache {
+	return &viewCache{views: make(map[string]*Commitment), fresh: make(map[string]bool)}
+}
 
-func (vc *viewCache) get(tx *bolt.Tx, ref Ref) (*Commitment, error) {
+func (vc *viewCache) get(tx *bolt.Tx, ref Ref) (view *Commitment, fresh bool, err error) {
 	k := string(refKey(ref))
 	if v, ok := vc.views[k]; ok {
-		return v, nil
+		return v, vc.fresh[k], nil
 	}
-	view, err := loadView(tx, ref)
+	view, err = loadView(tx, ref)
 	if errors.Is(err, ErrNotFound) {
-		view = &Commitment{Ref: ref, Status: domain.StatusDraft}
+		view, fresh = &Commitment{Ref: ref, Status: domain.StatusDraft}, true
 	} else if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	vc.views[k] = view
+	vc.fresh[k] = fresh
 	vc.order = append(vc.order, k)
-	return view, nil
+	return view, fresh, nil
 }
+
+// touched records that an operation has changed the view: it is no
+// longer fresh for the rest of the transaction.
+func (vc *viewCache) touched(ref Ref) { vc.fresh[string(refKey(ref))] = false }
 
 // flush writes every view touched back to the bucket.
 func (vc *viewCache) flush(tx *bolt.Tx) error {
@@ -54,7 +62,7 @@ func (vc *viewCache) flush(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	vc.views, vc.order = make(map[string]*Commitment), nil
+	vc.views, vc.fresh, vc.order = make(map[string]*Commitment), make(map[string]bool), nil
 	return nil
 }
 
@@ -66,11 +74,19 @@ func applyOp(tx *bolt.Tx, views *viewCache, dev protocol.DeviceID, author string
 		ev := Evidence{Op: id, Office: op.Office, Hash: op.Meta.Hash, Name: op.Meta.Name, MIME: op.Meta.MIME, Size: op.Meta.Size, Author: author}
 		return tx.Bucket(bEvidence).Put(opKey(append([]byte(nil), op.Meta.Hash[:]...), id), marshal(ev))
 	}
+	if op.Kind == protocol.OpDishonesty || op.Kind == protocol.OpDishonestyStep {
+		return applyDishonesty(tx, dev, author, op)
+	}
 	ref := Ref{Office: op.Office, ID: op.Target}
-	view, err := views.get(tx, ref)
+	view, fresh, err := views.get(tx, ref)
 	if err != nil {
 		return err
 	}
+	// The create of a commitment nothing was known of yet — not on disk,
+	// and no earlier operation of this transaction touched it: each field
+	// has exactly this one version, so there is nothing to recompute.
+	firstCreate := fresh && op.Kind == protocol.OpCreate
+	views.touched(ref)
 	switch op.Kind {
 	case protocol.OpCreate, protocol.OpEdit, protocol.OpAmend, protocol.OpTransition, protocol.OpResolve:
 		versions := tx.Bucket(bVersions)
@@ -79,6 +95,10 @@ func applyOp(tx *bolt.Tx, views *viewCache, dev protocol.DeviceID, author string
 				Base: w.Base, Author: author, Role: role, Reason: op.Reason}
 			if err := versions.Put(versionKey(ref, w.Field, id), marshal(v)); err != nil {
 				return err
+			}
+			if firstCreate {
+				view.set(w.Field, w.Value)
+				continue
 			}
 			if err := recomputeField(tx, view, w.Field); err != nil {
 				return err

@@ -92,6 +92,8 @@ func (s *Store) Check() error {
 				expect[string(bEvidence)+string(opKey(append([]byte(nil), op.Meta.Hash[:]...), id))] = id
 			case protocol.OpFulfil:
 				expect[string(bEntries)+string(entryKey(ref, op.HLC, id))] = id
+			case protocol.OpDishonesty, protocol.OpDishonestyStep:
+				expect[string(bDishonestyLog)+string(entryKey(dishonestyKey(op), op.HLC, id))] = id
 			default:
 				for _, w := range op.Writes {
 					expect[string(bVersions)+string(versionKey(ref, w.Field, id))] = id
@@ -184,7 +186,7 @@ func (s *Store) Check() error {
 		}
 
 		// Every effect has its operation and every operation its effects.
-		for _, name := range [][]byte{bVersions, bEntries, bEvidence, bAmendments} {
+		for _, name := range [][]byte{bVersions, bEntries, bEvidence, bAmendments, bDishonestyLog} {
 			err := tx.Bucket(name).ForEach(func(k, _ []byte) error {
 				key := string(name) + string(k)
 				if _, ok := expect[key]; !ok {
@@ -199,6 +201,11 @@ func (s *Store) Check() error {
 		}
 		for _, id := range expect {
 			bad("operation %s has an effect missing from the state", id)
+		}
+
+		// Dishonesty records are what their events derive.
+		if err := checkDishonesty(tx, bad); err != nil {
+			return err
 		}
 
 		// Views and conflicts are what the versions derive.

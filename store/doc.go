@@ -9,7 +9,8 @@
 // with Setup, which also creates the first account; afterwards users SignIn
 // with their passphrase and act through the returned Session: Create, Edit,
 // Publish, Amend, Transition, LogFulfilment, AddEvidence, and on a
-// county-admin device Resolve. Session.Seal turns what the users did into
+// county-admin device Resolve, RecordDishonesty and DishonestyStep
+// (government dishonesty records, read with DishonestyRecords). Session.Seal turns what the users did into
 // signed change sets; Apply takes change sets from other replicas.
 //
 // Every action changes the state and queues its operation in one bbolt

@@ -38,13 +38,18 @@ var (
 	bAmendments  = []byte("amendments")  // ref|op -> Amendment
 	bEntries     = []byte("entries")     // ref|hlc|op -> Entry
 	bEvidence    = []byte("evidence")    // hash|op -> EvidenceMeta
+	// schema 3: government dishonesty records
+	bDishonesty    = []byte("dishonesty")     // office|record -> DishonestyRecord (derived)
+	bDishonestyLog = []byte("dishonesty_log") // office|record|hlc|op -> DishonestyEvent
 )
 
 // replicated lists the buckets Digest covers, in a fixed order.
-var replicated = [][]byte{bLog, bChains, bCommitments, bVersions, bConflicts, bAmendments, bEntries, bEvidence}
+var replicated = [][]byte{bLog, bChains, bCommitments, bVersions, bConflicts, bAmendments, bEntries, bEvidence,
+	bDishonesty, bDishonestyLog}
 
 // allBuckets are the buckets of the current schema.
-var allBuckets = append(append([][]byte(nil), v1Buckets...), bFeed, bFeedIdx, bReceipts, bUploaded)
+var allBuckets = append(append([][]byte(nil), v1Buckets...), bFeed, bFeedIdx, bReceipts, bUploaded,
+	bDishonesty, bDishonestyLog)
 
 // v1Buckets are the buckets of the first schema; later schemas add theirs
 // in their migration.
@@ -64,7 +69,7 @@ var (
 
 // SchemaVersion is the layout this build writes. Open migrates older files
 // step by step and refuses newer ones.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrations[i] upgrades a file from schema i to i+1, inside one
 // transaction, so a crash mid-migration leaves the old schema intact.
@@ -79,6 +84,14 @@ var migrations = []func(tx *bolt.Tx) error{
 	},
 	1: func(tx *bolt.Tx) error { // sync: the server's feed and the device's receipts
 		for _, b := range [][]byte{bFeed, bFeedIdx, bReceipts, bUploaded} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	2: func(tx *bolt.Tx) error { // government dishonesty records
+		for _, b := range [][]byte{bDishonesty, bDishonestyLog} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -115,6 +115,15 @@ func FeedHeadTx(tx *bolt.Tx) uint64 { return getU64(tx.Bucket(bMeta), kFeed) }
 // change set's bytes (a copy fn may keep), until fn returns false or limit
 // entries (0: no limit) have been visited.
 func (s *Store) Feed(after uint64, limit int, fn func(FeedEntry, []byte) bool) error {
+	return s.FeedSelect(after, limit, nil, fn)
+}
+
+// FeedSelect is Feed for a reader that wants only some entries: keep (nil:
+// all) sees each entry first, and only the kept ones have their change set
+// copied and passed to fn. A county session serving one township skips the
+// others' entries this way without copying them. Skipped entries count
+// towards limit.
+func (s *Store) FeedSelect(after uint64, limit int, keep func(FeedEntry) bool, fn func(FeedEntry, []byte) bool) error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		log := tx.Bucket(bLog)
 		c := tx.Bucket(bFeed).Cursor()
@@ -124,11 +133,15 @@ func (s *Store) Feed(after uint64, limit int, fn func(FeedEntry, []byte) bool) e
 			if err := unmarshal(v, &e); err != nil {
 				return err
 			}
-			raw := log.Get(logKey(e.Device, e.Seq))
-			if raw == nil {
-				return fmt.Errorf("%w: feed %d names missing change set", ErrInvariant, e.Pos)
+			var raw []byte
+			if keep == nil || keep(e) {
+				v := log.Get(logKey(e.Device, e.Seq))
+				if v == nil {
+					return fmt.Errorf("%w: feed %d names missing change set", ErrInvariant, e.Pos)
+				}
+				raw = append([]byte(nil), v...)
 			}
-			if !fn(e, append([]byte(nil), raw...)) {
+			if !fn(e, raw) {
 				return nil
 			}
 			if n++; limit > 0 && n >= limit {

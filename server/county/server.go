@@ -15,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"jiannuo/auth"
+	"jiannuo/domain/calendar"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
 )
@@ -45,7 +46,9 @@ type Config struct {
 	// (default 10s).
 	HandshakeTimeout time.Duration
 	// MaxBatch is the most change sets committed in one transaction, one
-	// fsync (default 256): pushes from all devices are grouped.
+	// fsync (default 64): pushes from all devices are grouped. Larger
+	// groups amortise the fsync further but delay every receipt in the
+	// group; 64 measured best on 2 cores (docs/benchmarks-sync.md).
 	MaxBatch int
 	// Window is how many feed deliveries a device may have unacknowledged
 	// (default 256), which bounds the server's memory per slow device.
@@ -53,6 +56,12 @@ type Config struct {
 	// NoSync disables fsync on the replica. Only for benchmarks of
 	// everything but the disk; never in production.
 	NoSync bool
+	// StaleDays is how many days without a sync make the overview warn
+	// about a device (default DefaultStaleDays, 7).
+	StaleDays int
+	// Calendar is the working-day calendar of the overview; nil means
+	// calendar.Default().
+	Calendar *calendar.Calendar
 }
 
 // DefaultConfig returns the defaults for a server in dir; a new value each
@@ -64,7 +73,7 @@ func DefaultConfig(dir string) Config {
 		PongWait:         60 * time.Second,
 		WriteWait:        10 * time.Second,
 		HandshakeTimeout: 10 * time.Second,
-		MaxBatch:         256,
+		MaxBatch:         64,
 		Window:           256,
 	}
 }

@@ -19,6 +19,12 @@ import (
 	"jiannuo/sync/protocol"
 )
 
+// ctrlQueue bounds the control frames (receipts above all) waiting for a
+// device: more than a device keeps unacknowledged (its engine's window of
+// 128 pushes), so only a device that stopped reading fills it and is
+// dropped.
+const ctrlQueue = 192
+
 // writeBuffers are shared by all connections: a buffer is held only while a
 // frame is being written, so an idle device costs no write buffer.
 var writeBuffers = &sync.Pool{}
@@ -47,7 +53,7 @@ type session struct {
 func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 	up := websocket.Upgrader{
 		HandshakeTimeout:  s.cfg.HandshakeTimeout,
-		ReadBufferSize:    4 << 10,
+		ReadBufferSize:    0, // reuse net/http's buffer: an idle device costs less
 		WriteBufferPool:   writeBuffers,
 		EnableCompression: true,
 		// Devices are not browsers and send no Origin; a browser page
@@ -65,7 +71,7 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 	conn.EnableWriteCompression(true)
 	conn.SetCompressionLevel(1)
 	se := &session{srv: s, conn: conn, remote: r.RemoteAddr,
-		ctrl: make(chan *protocol.Frame, 4*s.cfg.MaxBatch), feed: make(chan *protocol.Frame, 16),
+		ctrl: make(chan *protocol.Frame, ctrlQueue), feed: make(chan *protocol.Frame, 16),
 		bulk: make(chan *protocol.Frame, 4), ackCh: make(chan struct{}, 1), done: make(chan struct{})}
 	cursor, err := se.handshake()
 	if err != nil {
@@ -385,7 +391,8 @@ func (se *session) feedLoop(cursor uint64) {
 			inflight = inflight[1:]
 		}
 		limited, visited := false, 0
-		err := s.st.Feed(sent, feedBatch, func(e store.FeedEntry, raw []byte) bool {
+		wanted := func(e store.FeedEntry) bool { return e.Device != se.dev && se.inScope(e.Office) }
+		err := s.st.FeedSelect(sent, feedBatch, wanted, func(e store.FeedEntry, raw []byte) bool {
 			if len(inflight) >= s.cfg.Window {
 				limited = true
 				return false
