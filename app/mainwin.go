@@ -20,6 +20,7 @@ type mainScreens struct {
 	detail *detailScreen
 	dash   *dashboardScreen
 	tabs   *container.AppTabs
+	admin  *adminScreens // county-admin devices only
 }
 
 func (u *ui) today() calendar.Date { return calendar.DateOf(timeNow()) }
@@ -43,6 +44,9 @@ func (u *ui) showMain() {
 		if t.Content == m.dash.obj {
 			m.dash.refresh()
 		}
+	}
+	if u.adminDevice() {
+		m.admin = u.addAdminTabs(m.tabs)
 	}
 	tb := widget.NewToolbar(
 		widget.NewToolbarAction(theme.ContentAddIcon(), func() { u.showForm(nil) }),
@@ -87,6 +91,9 @@ func (u *ui) reload() {
 	u.main.detail.reload()
 	if u.main.tabs.Selected() != nil && u.main.tabs.Selected().Content == u.main.dash.obj {
 		u.main.dash.refresh()
+	}
+	if u.main.admin != nil {
+		u.main.admin.reload()
 	}
 }
 

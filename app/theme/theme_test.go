@@ -384,3 +384,12 @@ func TestRendersWithTheme(t *testing.T) {
 		}
 	}
 }
+
+func TestFontLicence(t *testing.T) {
+	lic := assets.FontLicense()
+	for _, want := range []string{"SIL OPEN FONT LICENSE Version 1.1", "Copyright 2014-2021 Adobe", "Reserved Font Name 'Source'"} {
+		if !strings.Contains(lic, want) {
+			t.Errorf("assets.FontLicense() lacks %q", want)
+		}
+	}
+}

@@ -222,3 +222,21 @@ func BenchmarkScanFullText(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRefresh measures what follows an action on one commitment: read
+// it back, move its row in the cached sort orders, recount, refilter.
+func BenchmarkRefresh(b *testing.B) {
+	l := loadedBigList(b)
+	s := big(b)
+	for _, k := range SortKeys() { // the orders a session has used
+		l.SetFilter(Filter{Sort: k})
+	}
+	l.SetFilter(Filter{Window: DueOverdue, Sort: SortDeadline})
+	ref := l.Row(l.Len() / 2).Ref
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := l.Refresh(s, ref); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

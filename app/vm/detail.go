@@ -62,10 +62,10 @@ func ActionsFor(c *store.Commitment, role domain.Role, admin bool) Actions {
 
 // Detail is everything the detail screen shows of one commitment.
 type Detail struct {
-	C            store.Commitment
-	Due          domain.Due
-	DueText      Message // overdue by N days, N working days left, …
-	DeadlineText Message // the deadline as promised, with its computed date
+	C            store.Commitment // the commitment as this replica sees it
+	Due          domain.Due       // where it stands against its deadline today
+	DueText      Message          // overdue by N days, N working days left, …
+	DeadlineText Message          // the deadline as promised, with its computed date
 	// History is every version of every field, oldest first.
 	History    []store.Version
 	Amendments []store.Amendment // oldest first, each with its reason
@@ -84,7 +84,7 @@ type Detail struct {
 	// (zero when the receipt is not kept or came from another device).
 	Confirmed   bool
 	ConfirmedAt time.Time
-	Actions     Actions
+	Actions     Actions // what the signed-in user may do with it now
 }
 
 // LoadDetail reads one commitment and everything about it for the

@@ -30,16 +30,16 @@ const (
 // Dates are "YYYY-MM-DD" (2026/10/15, 2026.10.15, 2026年10月15日 and
 // full-width digits are accepted too); Workdays is a number of working days.
 type Form struct {
-	Category     domain.Category
-	Title        string
-	Text         string
-	LegalBasis   string
-	Responsible  string
-	Start        string
-	DeadlineKind domain.DeadlineKind
-	DeadlineDate string // when DeadlineKind is domain.DeadlineDate
-	Workdays     string // when DeadlineKind is domain.DeadlineWorkdays
-	Public       bool
+	Category     domain.Category     // one of domain.Categories()
+	Title        string              // one line (承诺事项名称)
+	Text         string              // the promise itself, any number of lines
+	LegalBasis   string              // optional (法律政策依据)
+	Responsible  string              // the responsible official (责任人)
+	Start        string              // start date; needed for a working-day deadline
+	DeadlineKind domain.DeadlineKind // none, a date, or working days from Start
+	DeadlineDate string              // when DeadlineKind is domain.DeadlineDate
+	Workdays     string              // when DeadlineKind is domain.DeadlineWorkdays
+	Public       bool                // published to the public (信用洛阳) once published
 }
 
 // NewForm returns the form for a new commitment: starting today, a date

@@ -18,16 +18,16 @@ import (
 
 // Row is one line of the commitments list.
 type Row struct {
-	Ref         store.Ref
-	Title       string
-	Responsible string // the responsible official (责任人)
-	Category    domain.Category
-	Status      domain.Status
-	Due         domain.Due // against "today" as of the last Load or SetToday
-	Conflicted  bool       // some field awaits the county admin's reconciliation
-	Unconfirmed bool       // operations not yet acknowledged by the county
-	Progress    int        // percent, of the latest fulfilment entry
-	Updated     time.Time  // the newest operation on it
+	Ref         store.Ref       // which commitment: for Refresh, LoadDetail, actions
+	Title       string          // as stored (the provisional value while conflicted)
+	Responsible string          // the responsible official (责任人)
+	Category    domain.Category // translate with CategoryMessage
+	Status      domain.Status   // translate with StatusMessage
+	Due         domain.Due      // against "today" as of the last Load or SetToday
+	Conflicted  bool            // some field awaits the county admin's reconciliation
+	Unconfirmed bool            // operations not yet acknowledged by the county
+	Progress    int             // percent, of the latest fulfilment entry
+	Updated     time.Time       // the newest operation on it
 }
 
 // Badges returns the row's markers in the order a list shows them: overdue
@@ -135,9 +135,9 @@ type Filter struct {
 	Category    domain.Category // "" for all
 	Status      domain.Status   // "" for all
 	Responsible string          // exact name; "" for all
-	Window      DueWindow
-	Sort        SortKey
-	Desc        bool
+	Window      DueWindow       // DueAll for all
+	Sort        SortKey         // SortDeadline by default
+	Desc        bool            // reverse the sort key (rows without a deadline stay last)
 }
 
 // List is the commitments list: every commitment of the store as a Row,
@@ -324,22 +324,33 @@ func (l *List) set(i int, c *store.Commitment, unconfirmed bool, in interner) {
 // derive recomputes what depends on all rows: the officials and the window
 // counts. (Sort orders are kept up to date by their own rules.)
 func (l *List) derive() {
-	seen := map[string]bool{}
-	l.resp = l.resp[:0]
+	seen := make(map[string]bool, len(l.resp))
+	var names []string
 	l.count = [5]int{}
 	for i := range l.rows {
 		r := &l.rows[i]
 		if r.Responsible != "" && !seen[r.Responsible] {
 			seen[r.Responsible] = true
-			l.resp = append(l.resp, r.Responsible)
+			names = append(names, r.Responsible)
 		}
-		for _, w := range DueWindows() {
+		for w := DueAll; w <= DueUnconfirmed; w++ {
 			if w.match(r) {
 				l.count[w]++
 			}
 		}
 	}
-	l.sortStrings(l.resp)
+	// Collation is slow: sort again only when the officials changed.
+	same := len(names) == len(l.resp)
+	for _, n := range l.resp {
+		if !same {
+			break
+		}
+		same = seen[n]
+	}
+	if !same {
+		l.sortStrings(names)
+		l.resp = names
+	}
 	l.fresh = false
 }
 

@@ -24,8 +24,8 @@ import (
 // is itself a Message is translated before it is formatted in. The zero
 // Message (empty key) means "nothing to show".
 type Message struct {
-	Key  string
-	Args []any
+	Key  string // translation key, e.g. "due.overdue"
+	Args []any  // fmt arguments of the translation; a Message argument is translated first
 }
 
 // Msg returns the message key with args.
@@ -87,9 +87,10 @@ func (m Message) Keys() []string {
 // input does not validate: Fields maps each field at fault to its message,
 // as Validate gives them. It wraps domain.ErrInvalidValue.
 type FormError struct {
-	Fields map[string]Message
+	Fields map[string]Message // field name (FieldTitle, FieldReason, …) → what is wrong
 }
 
+// Error describes the error for logs.
 func (e *FormError) Error() string {
 	return fmt.Sprintf("%v: %d fields need attention", domain.ErrInvalidValue, len(e.Fields))
 }
@@ -100,10 +101,11 @@ func (e *FormError) Unwrap() error { return domain.ErrInvalidValue }
 // FileError is an evidence file LogFulfil could not add: Name is the file's
 // base name, Err why (os.ErrNotExist, store.ErrEvidenceTooLarge, …).
 type FileError struct {
-	Name string
-	Err  error
+	Name string // the file's base name
+	Err  error  // why it could not be added
 }
 
+// Error describes the error for logs.
 func (e *FileError) Error() string { return fmt.Sprintf("evidence file %s: %v", e.Name, e.Err) }
 
 // Unwrap returns the cause.

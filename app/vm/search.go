@@ -20,6 +20,7 @@ type matcher struct {
 	needle string
 	pos    int  // offset in needle of its rarest byte
 	b      byte // that byte
+	ascii  bool // plain ASCII: strings.Contains does as well
 }
 
 // byteRank estimates how common each byte is in Chinese office text:
@@ -45,7 +46,12 @@ func byteRank(b byte) int {
 // freq (counts of each byte in a sample of the text), or by byteRank
 // while there is no sample.
 func newMatcher(needle string, freq *[256]uint32) matcher {
-	m := matcher{needle: needle}
+	m := matcher{needle: needle, ascii: true}
+	for i := 0; i < len(needle); i++ {
+		if needle[i] >= 0x80 {
+			m.ascii = false
+		}
+	}
 	best := uint64(1 << 63)
 	for i := 0; i < len(needle); i++ {
 		r := uint64(byteRank(needle[i]))
@@ -74,8 +80,8 @@ func sampleBytes(text []string) *[256]uint32 {
 // in reports whether s contains the needle.
 func (m *matcher) in(s string) bool {
 	n := len(m.needle)
-	if n == 0 {
-		return true
+	if n == 0 || m.ascii {
+		return strings.Contains(s, m.needle)
 	}
 	end := len(s) - (n - 1 - m.pos) // the rare byte cannot lie after end
 	for i := m.pos; i < end; {

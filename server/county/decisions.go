@@ -39,6 +39,10 @@ func (s *Server) PublishCalendar(overlay []byte, who string) (uint64, error) {
 		}
 		version++
 		u := protocol.CalendarUpdate{County: s.id.County, Version: version, Overlay: overlay, Time: s.cfg.Now().UnixMilli()}
+		if err := putAudit(tx, AuditEntry{Time: s.cfg.Now(), Who: who, Action: AuditCalendar, Target: fmt.Sprintf("calendar v%d", version),
+			Detail: fmt.Sprintf("overlay sha256 %s", protocol.HashOf(overlay))}); err != nil {
+			return err
+		}
 		return b.Put([]byte("latest"), append(binary.BigEndian.AppendUint64(nil, version), u.Sign(s.id.Key)...))
 	})
 	if err != nil {

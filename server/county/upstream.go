@@ -83,6 +83,9 @@ func (s *Server) authoriseUpstream(key ed25519.PublicKey, name, who string) (Ups
 		if found {
 			n.Added, n.AddedBy = old.Added, old.AddedBy
 		}
+		if err := putAudit(tx, AuditEntry{Time: s.cfg.Now(), Who: who, Action: AuditUpstream, Target: id.String(), Detail: name}); err != nil {
+			return err
+		}
 		return putJSON(tx, bUpstream, id[:], n)
 	})
 	if err != nil {

@@ -80,6 +80,13 @@ type Config struct {
 	// so Enrol skips them.
 	Enrolled bool
 
+	// BeforePush and AfterPush, if set, are called by Run when every
+	// device is connected, just before the first push (and the wall
+	// clock) starts, and when the last receipt has arrived, before the
+	// sessions close: to read the server's counters around exactly the
+	// timed part.
+	BeforePush, AfterPush func()
+
 	// HandshakeTimeout bounds a connection set-up: TCP, TLS, websocket
 	// upgrade, challenge, hello and welcome (default 30s).
 	HandshakeTimeout time.Duration

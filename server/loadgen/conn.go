@@ -146,8 +146,14 @@ func (lg *Loadgen) connect(ctx context.Context, d *device, buf int) (*link, erro
 	l := &link{lg: lg, dev: d, ws: ws, done: make(chan struct{}), readDone: make(chan struct{})}
 	stop := context.AfterFunc(ctx, func() { ws.Close() })
 	err = l.handshake()
-	if !stop() && err != nil {
-		err = fail(codeTimeout, fmt.Errorf("handshake: %w", ctx.Err()))
+	if !stop() {
+		// The deadline (or the caller) closed the connection, whatever
+		// the handshake made of it.
+		code := codeTimeout
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			code = codeCancelled
+		}
+		err = fail(code, fmt.Errorf("handshake: %w", ctx.Err()))
 	}
 	if err != nil {
 		ws.Close()

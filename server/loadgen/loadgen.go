@@ -355,6 +355,9 @@ func (lg *Loadgen) Run(ctx context.Context) (Result, error) {
 	}
 	lg.cfg.Logger.Info("devices connected", "devices", len(links), "took", res.Connect)
 
+	if cfg.BeforePush != nil {
+		cfg.BeforePush()
+	}
 	sent0, recv0 := lg.sent.Load(), lg.recv.Load()
 	start = time.Now()
 	sem := make(chan struct{}, cfg.Concurrency)
@@ -376,6 +379,9 @@ func (lg *Loadgen) Run(ctx context.Context) (Result, error) {
 	wg.Wait()
 	res.Wall = time.Since(start)
 	res.BytesSent, res.BytesReceived = lg.sent.Load()-sent0, lg.recv.Load()-recv0
+	if cfg.AfterPush != nil {
+		cfg.AfterPush()
+	}
 
 	var lat []time.Duration
 	payload := 0

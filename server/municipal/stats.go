@@ -11,6 +11,7 @@ import (
 	"jiannuo/domain/calendar"
 	"jiannuo/domain/office"
 	"jiannuo/store"
+	"jiannuo/sync/protocol"
 )
 
 // City statistics (§五(七): how offices keep their commitments counts in
@@ -21,7 +22,8 @@ import (
 // Drafts are left out (they are not commitments yet). Everything else
 // counts, whether or not its public flag is set: the statistics are
 // counts, and a breach record shows the title, the responsible official
-// and the reason only for a public commitment.
+// and the reason only for a public commitment. Government dishonesty
+// records (store.DishonestyRecords) are counted by county, type and step.
 
 // cst is China Standard Time; China has no daylight saving time, so a fixed
 // zone is exact and needs no tzdata.
@@ -99,9 +101,22 @@ type CountyStats struct {
 	Counts
 	Townships  []TownshipStats `json:"townships"`
 	Categories []CategoryStats `json:"categories"`
-	// Breaches are the county's dishonesty records (政务失信记录): its
-	// commitments a county admin recorded as breached.
+	// Breaches are the county's commitments a county admin recorded as
+	// breached (未践诺).
 	Breaches []Breach `json:"breaches"`
+	// Dishonesty counts the county's government dishonesty records
+	// (政务失信记录, §四): court judgments, penalties, sanctions,
+	// accountability decisions and breaches of commitment, by type and by
+	// the furthest step reached.
+	Dishonesty DishonestyCounts `json:"dishonesty"`
+}
+
+// DishonestyCounts summarise dishonesty records.
+type DishonestyCounts struct {
+	Records int                             `json:"records"`
+	Open    int                             `json:"open"` // not yet closed by credit repair
+	ByType  map[protocol.DishonestyType]int `json:"by_type"`
+	ByStep  map[protocol.DishonestyStep]int `json:"by_step"`
 }
 
 // TownshipStats are one office's figures (a township or street, or the
@@ -248,6 +263,32 @@ func ComputeStats(st *store.Store, today calendar.Date, cal *calendar.Calendar, 
 		acc := counties[cm.Office.County()]
 		acc.cs.Breaches = append(acc.cs.Breaches, b)
 	}
+	records, err := st.DishonestyRecords(store.DishonestyFilter{})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range records {
+		if !r.Recorded {
+			continue // later steps that overtook the record itself
+		}
+		cc := r.Office.County()
+		acc := counties[cc]
+		if acc == nil {
+			acc = &countyAcc{cs: &CountyStats{County: cc, Name: name(cc)}, townships: map[office.Code]*TownshipStats{},
+				cats: map[domain.Category]*CategoryStats{}}
+			counties[cc] = acc
+		}
+		d := &acc.cs.Dishonesty
+		if d.ByType == nil {
+			d.ByType, d.ByStep = map[protocol.DishonestyType]int{}, map[protocol.DishonestyStep]int{}
+		}
+		d.Records++
+		if !r.Closed {
+			d.Open++
+		}
+		d.ByType[r.Type]++
+		d.ByStep[r.Status]++
+	}
 	out.City.finish()
 	out.Categories = sortedCategories(cityCats)
 	for _, acc := range counties {
@@ -260,6 +301,9 @@ func ComputeStats(st *store.Store, today calendar.Date, cal *calendar.Calendar, 
 		acc.cs.Categories = sortedCategories(acc.cats)
 		if acc.cs.Breaches == nil {
 			acc.cs.Breaches = []Breach{}
+		}
+		if acc.cs.Dishonesty.ByType == nil {
+			acc.cs.Dishonesty.ByType, acc.cs.Dishonesty.ByStep = map[protocol.DishonestyType]int{}, map[protocol.DishonestyStep]int{}
 		}
 		slices.SortFunc(acc.cs.Breaches, func(a, b Breach) int {
 			if c := a.Recorded.Compare(b.Recorded); c != 0 {

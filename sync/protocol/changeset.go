@@ -148,6 +148,10 @@ func appendOp(e *encoder, op *Op) {
 		e.str(m.MIME)
 		e.uvarint(uint64(m.Size))
 	}
+	if op.Kind.dishonesty() {
+		// Only the kinds that have it: older kinds keep their bytes.
+		appendDishonesty(e, op.Dishonesty)
+	}
 }
 
 // Decode parses an encoded change set. It checks the form only (size,
@@ -263,6 +267,9 @@ func decodeOp(d *decoder, op *Op) {
 		}
 		m.Size = int64(size)
 		op.Meta = m
+	}
+	if op.Kind.dishonesty() {
+		op.Dishonesty = decodeDishonesty(d)
 	}
 }
 

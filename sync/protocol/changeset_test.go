@@ -739,7 +739,7 @@ func refusals() []refusal {
 	})
 	invalid("unknown operation kind", func(t *testing.T, w *world) protocol.Op {
 		op := fulfilOp(t, township, c)
-		op.Kind, op.Entry = 9, nil
+		op.Kind, op.Entry = 42, nil
 		return op
 	})
 	invalid("operation kind 0", func(t *testing.T, w *world) protocol.Op {
@@ -1109,12 +1109,13 @@ func TestCodes(t *testing.T) {
 }
 
 func TestOpKindString(t *testing.T) {
-	want := map[protocol.OpKind]string{1: "create", 2: "edit", 3: "amend", 4: "transition", 5: "fulfil", 6: "evidence", 7: "resolve", 0: "unknown", 8: "unknown"}
+	want := map[protocol.OpKind]string{1: "create", 2: "edit", 3: "amend", 4: "transition", 5: "fulfil", 6: "evidence", 7: "resolve",
+		8: "dishonesty", 9: "dishonesty_step", 0: "unknown", 10: "unknown"}
 	for k, s := range want {
 		if k.String() != s {
 			t.Errorf("OpKind(%d).String() = %q, want %q", k, k.String(), s)
 		}
-		if k.AdminOnly() != (k == protocol.OpResolve) {
+		if k.AdminOnly() != (k == protocol.OpResolve || k == protocol.OpDishonesty || k == protocol.OpDishonestyStep) {
 			t.Errorf("OpKind(%d).AdminOnly() = %v", k, k.AdminOnly())
 		}
 	}

@@ -33,6 +33,12 @@ const (
 	// OpResolve is a county admin's decision on a conflicted field: it
 	// supersedes every competing value.
 	OpResolve OpKind = 7
+	// OpDishonesty records a government dishonesty record (政务失信记录)
+	// against a commitment (county admins only; see Dishonesty).
+	OpDishonesty OpKind = 8
+	// OpDishonestyStep moves a dishonesty record on: explanation received,
+	// rectified, credit repaired (county admins only).
+	OpDishonestyStep OpKind = 9
 )
 
 // String names the kind for logs.
@@ -52,12 +58,16 @@ func (k OpKind) String() string {
 		return "evidence"
 	case OpResolve:
 		return "resolve"
+	case OpDishonesty:
+		return "dishonesty"
+	case OpDishonestyStep:
+		return "dishonesty_step"
 	}
 	return "unknown"
 }
 
 // AdminOnly reports whether only a county-admin device may sign the kind.
-func (k OpKind) AdminOnly() bool { return k == OpResolve }
+func (k OpKind) AdminOnly() bool { return k == OpResolve || k.dishonesty() }
 
 // Limits on operations, part of the verification rules.
 const (
@@ -113,6 +123,8 @@ type Op struct {
 	Reason string        // amend, transition (where required), resolve
 	Entry  *Entry        // fulfil
 	Meta   *EvidenceMeta // evidence
+
+	Dishonesty *Dishonesty // dishonesty, dishonesty step
 }
 
 // ID returns the operation's ID given the device that made it.
@@ -137,7 +149,8 @@ func (op *Op) Validate(role domain.Role, admin bool) error {
 	if op.Kind != OpTransition && op.From != "" {
 		return errorf(ErrInvalidOperation, "op %d: %s carries a from-status", op.Num, op.Kind)
 	}
-	if (op.Entry != nil) != (op.Kind == OpFulfil) || (op.Meta != nil) != (op.Kind == OpEvidence) {
+	if (op.Entry != nil) != (op.Kind == OpFulfil) || (op.Meta != nil) != (op.Kind == OpEvidence) ||
+		(op.Dishonesty != nil) != op.Kind.dishonesty() {
 		return errorf(ErrInvalidOperation, "op %d: %s with wrong body", op.Num, op.Kind)
 	}
 	if err := domain.CheckText("reason", op.Reason, domain.MaxShortBytes); err != nil {
@@ -211,6 +224,8 @@ func (op *Op) Validate(role domain.Role, admin bool) error {
 		if len(op.Writes) != 1 || len(op.Writes[0].Base) < 2 || !domain.NonBlank(op.Reason) {
 			return errorf(ErrInvalidOperation, "op %d: resolution must settle one field over its competing versions, with a reason", op.Num)
 		}
+	case OpDishonesty, OpDishonestyStep:
+		return op.validateDishonesty(role)
 	default:
 		return errorf(ErrInvalidOperation, "op %d: unknown kind %d", op.Num, op.Kind)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -31,6 +32,7 @@ const (
 
 type options struct {
 	url, fingerprint, dir, admin string
+	keys                         string
 	devices, changesets, ops     int
 	offices, concurrency, window int
 	verifyEvery, idle            int
@@ -58,6 +60,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer, ct
 	fs.BoolVar(&o.noCompression, "no-compression", false, "do not negotiate permessage-deflate")
 	fs.IntVar(&o.idle, "idle", 0, "instead of pushing, connect this many devices idle and hold them")
 	fs.DurationVar(&o.hold, "hold", 0, "with -idle: disconnect after this long (default: at Ctrl-C)")
+	fs.StringVar(&o.keys, "keys", "", "with -idle: device keys file; if it exists its devices are reused (enrolled already), else the new devices' keys are written to it")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
 	fs.BoolVar(&o.asJSON, "json", false, "print the result as JSON")
 	fs.BoolVar(&o.vb, "v", false, "log progress to stderr")
@@ -124,6 +127,19 @@ func (o *options) config(getenv func(string) string) (loadgen.Config, error) {
 		cfg.Admin = getenv(envAdmin)
 	}
 	cfg.Password = getenv(envPassword)
+	if o.keys != "" {
+		if o.idle == 0 {
+			return cfg, errors.New("-keys goes with -idle: devices that have pushed cannot push their change sets again")
+		}
+		keys, err := readKeys(o.keys)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return cfg, err
+		}
+		cfg.Keys, cfg.Enrolled = keys, true
+		if len(keys) >= o.idle {
+			return cfg, nil // no enrolment: no admin needed
+		}
+	}
 	if cfg.Admin == "" || cfg.Password == "" {
 		return cfg, fmt.Errorf("the devices need approving: give -admin NAME (or $%s) and the password in $%s", envAdmin, envPassword)
 	}
@@ -163,6 +179,11 @@ func (o *options) runIdle(ctx context.Context, lg *loadgen.Loadgen, stdout io.Wr
 		return err
 	}
 	defer idle.Close()
+	if o.keys != "" && len(lg.Config().Keys) < o.idle {
+		if err := writeKeys(o.keys, lg.Keys()); err != nil {
+			return err
+		}
+	}
 	online, oerr := lg.Online(ctx)
 	county, _ := lg.County()
 	if o.asJSON {
@@ -239,6 +260,35 @@ func (o *options) print(stdout io.Writer, lg *loadgen.Loadgen, r *loadgen.Result
 	}
 	fmt.Fprintf(w, "errors\t%s\n", r.ErrorSummary())
 	return w.Flush()
+}
+
+// readKeys reads device keys written by writeKeys: one hex ed25519 seed a
+// line.
+func readKeys(path string) ([]ed25519.PrivateKey, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var keys []ed25519.PrivateKey
+	for i, l := range strings.Fields(string(raw)) {
+		seed, err := hex.DecodeString(l)
+		if err != nil || len(seed) != ed25519.SeedSize {
+			return nil, fmt.Errorf("%s line %d: not an ed25519 seed in hex", path, i+1)
+		}
+		keys = append(keys, ed25519.NewKeyFromSeed(seed))
+	}
+	return keys, nil
+}
+
+// writeKeys writes device keys, readable by the owner only: they are the
+// simulated devices' signing keys.
+func writeKeys(path string, keys []ed25519.PrivateKey) error {
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(hex.EncodeToString(k.Seed()))
+		b.WriteByte('\n')
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

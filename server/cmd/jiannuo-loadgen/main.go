@@ -16,10 +16,16 @@
 //	jiannuo-loadgen -url https://127.0.0.1:8443 -dir /tmp/county -admin admin \
 //	    -devices 50 -changesets 10 -ops 100
 //
-// Hold 2,000 devices connected idle until Ctrl-C (or for -hold), then read
-// the server's resident memory, e.g. ps -o rss= -p $(pgrep -f 'jiannuo-server serve'):
+// Hold 2,000 devices connected idle until Ctrl-C (or for -hold) and read
+// the server's resident memory meanwhile. Enrolling through the admin API
+// grows the server's heap by itself (argon2id), so enrol first, keeping the
+// devices' keys, restart the server, read its memory, then connect the same
+// devices again:
 //
-//	jiannuo-loadgen -url https://127.0.0.1:8443 -dir /tmp/county -admin admin -idle 2000
+//	jiannuo-loadgen -url https://127.0.0.1:8443 -dir /tmp/county -admin admin -idle 2000 -hold 1s -keys /tmp/keys
+//	# restart jiannuo-server serve; ps -o rss= -p PID
+//	jiannuo-loadgen -url https://127.0.0.1:8443 -dir /tmp/county -idle 2000 -keys /tmp/keys
+//	# ps -o rss= -p PID again; the difference / 2000 is the cost of an idle device
 //
 // -dir only reads the server certificate (tls.crt) to pin its fingerprint;
 // from another machine pass -fingerprint instead (jiannuo-server

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -99,6 +101,28 @@ func TestIdleHold(t *testing.T) {
 	if !regexp.MustCompile(`idle devices connected +4 in`).MatchString(out.String()) ||
 		!regexp.MustCompile(`online \(admin API\) +4`).MatchString(out.String()) {
 		t.Fatalf("output:\n%s", out.String())
+	}
+}
+
+// TestIdleKeys: the devices of a keys file are reused without enrolment
+// (no admin credential needed the second time).
+func TestIdleKeys(t *testing.T) {
+	dir, url := serve(t)
+	keys := filepath.Join(t.TempDir(), "keys.txt")
+	var out, errOut bytes.Buffer
+	args := []string{"-url", url, "-dir", dir, "-idle", "3", "-hold", "10ms", "-keys", keys}
+	if code := run(append(args, "-admin", "admin"), env(map[string]string{envPassword: adminPass}), &out, &errOut, context.Background()); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	raw, err := os.ReadFile(keys)
+	if err != nil || len(strings.Fields(string(raw))) != 3 {
+		t.Fatalf("keys file: %v %q", err, raw)
+	}
+	if code := run(args, env(nil), &out, &errOut, context.Background()); code != 0 {
+		t.Fatalf("second run, exit %d: %s", code, errOut.String())
+	}
+	if code := run([]string{"-url", url, "-dir", dir, "-keys", keys}, env(nil), &out, &errOut, context.Background()); code != 2 {
+		t.Fatalf("-keys without -idle: exit %d", code)
 	}
 }
 

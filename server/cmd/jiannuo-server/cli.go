@@ -63,12 +63,14 @@ type command struct {
 }
 
 var commands = []command{
-	{"init", "-county CODE -admin NAME [-hosts H1,H2,…] [-dir DIR] [-json]",
-		"create the county server's identity, TLS certificate and first admin in -dir", (*cli).initCmd},
-	{"serve", "[-addr :8443] [-insecure-loopback] [-dir DIR]",
-		"run the county server until SIGINT or SIGTERM", (*cli).serveCmd},
+	{"init", "-county CODE -admin NAME [-hosts H1,H2,…] [-dir DIR] [-json] | -role municipal -trust FILE -name NAME [-dir DIR]",
+		"create the county server's identity, TLS certificate and first admin in -dir (or a municipal node's)", (*cli).initCmd},
+	{"serve", "[-addr :8443] [-insecure-loopback] [-dir DIR] [-cluster-addr :7946 -join H:P,… [-advertise HOST]] | -role municipal -join H:P,… [-http :8080] [-ops ADDR]",
+		"run the county server (or the municipal node) until SIGINT or SIGTERM", (*cli).serveCmd},
 	{"fingerprint", "[-dir DIR] [-json]",
 		"print the TLS fingerprint that devices pin", (*cli).fingerprintCmd},
+	{"trust-entry", "[-dir DIR]",
+		"print this county's line for a municipal node's trust file (county code and key)", (*cli).trustEntryCmd},
 	{"enrolments", "[-all] [admin flags]",
 		"list pending enrolment requests (-all: every request and its decision)", (*cli).enrolmentsCmd},
 	{"approve", "DEVICE [-office CODE] [-admin-device] [admin flags]",
@@ -83,17 +85,19 @@ var commands = []command{
 		"list conflicting edits waiting for reconciliation", (*cli).conflictsCmd},
 	{"incidents", "[-limit N] [admin flags]",
 		"list refused input: forgeries, forks, out-of-scope writes, wrong passwords", (*cli).incidentsCmd},
+	{"upstream", "add -key HEX -name NAME | list [admin flags]",
+		"authorise a municipal node to pull this county's records, or list those authorised", (*cli).upstreamCmd},
 }
 
 func (c *cli) usage(w io.Writer) {
-	fmt.Fprint(w, `jiannuo-server: 践诺 county aggregation server (县级汇聚服务器)
+	fmt.Fprint(w, `jiannuo-server: 践诺 county aggregation server (县级汇聚服务器) and municipal node (市信用信息综合平台, -role municipal)
 
 usage: jiannuo-server COMMAND [flags] [ARGS]
 
 On the server machine:
 `)
-	for i, cmd := range commands {
-		if i == 3 {
+	for _, cmd := range commands {
+		if cmd.name == "enrolments" {
 			fmt.Fprint(w, "\nCounty admin, against a running server (admin API over pinned HTTPS):\n")
 		}
 		fmt.Fprintf(w, "  %-12s %s\n", cmd.name, cmd.summary)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
@@ -11,12 +10,12 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"syscall"
 
 	"jiannuo/domain/office"
+	"jiannuo/server/cluster"
 	"jiannuo/server/county"
 	"jiannuo/sync/protocol"
 )
@@ -31,8 +30,17 @@ func (c *cli) initCmd(fs *flag.FlagSet, args []string) error {
 	hosts := fs.String("hosts", "localhost,127.0.0.1", "comma-separated DNS names and IP addresses devices use to reach the server")
 	admin := fs.String("admin", c.getenv(envAdmin), "name of the first county admin (required; default $"+envAdmin+")")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	role := roleFlag(fs)
+	trust := fs.String("trust", "", "municipal: the trust file, county codes to county keys (required with -role municipal)")
+	name := fs.String("name", "", "municipal: the node's name, e.g. 市信用平台-1 (required with -role municipal)")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if err := checkRole(*role); err != nil {
+		return err
+	}
+	if *role == roleMunicipal {
+		return c.initMunicipal(dirFor(fs, *dir, *role), *trust, *name, *asJSON)
 	}
 	if *code == "" {
 		return usagef("-county is required, e.g. -county 410324")
@@ -138,19 +146,31 @@ func (c *cli) serveCmd(fs *flag.FlagSet, args []string) error {
 	dir := fs.String("dir", defaultDir, "data directory made by init")
 	addr := fs.String("addr", ":8443", "address to listen on, host:port")
 	insecure := fs.Bool("insecure-loopback", false, "serve plain ws:// and http:// without TLS; only on a loopback address, for development")
+	role := roleFlag(fs)
+	cf := addClusterFlags(fs)
+	httpAddr := fs.String("http", ":8080", "municipal: address of the public page, feed and statistics")
+	opsAddr := fs.String("ops", "127.0.0.1:8081", "municipal: address of the operators' status (keep it private)")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if err := checkRole(*role); err != nil {
+		return err
+	}
+	ctx, stop := c.signalContext()
+	defer stop()
+	if *role == roleMunicipal {
+		if cf.addr == "" {
+			cf.addr = ":" + strconv.Itoa(cluster.DefaultPort)
+		}
+		return c.serveMunicipal(ctx, dirFor(fs, *dir, *role), *httpAddr, *opsAddr, cf)
 	}
 	if *insecure {
 		if err := checkLoopback(*addr); err != nil {
 			return err
 		}
 	}
-	ctx := c.ctx
-	if ctx == nil {
-		var stop context.CancelFunc
-		ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
+	if cf.addr == "" && (cf.join != "" || cf.advertise != "" || cf.keyFile != "") {
+		return usagef("-join, -advertise and -cluster-key-file need -cluster-addr, e.g. -cluster-addr :7946")
 	}
 	cfg := county.DefaultConfig(*dir)
 	cfg.Insecure = *insecure
@@ -168,6 +188,14 @@ func (c *cli) serveCmd(fs *flag.FlagSet, args []string) error {
 	ln, err := lc.Listen(ctx, "tcp", *addr)
 	if err != nil {
 		return err
+	}
+	if cf.addr != "" {
+		leave, err := c.joinCounty(ctx, cf, *dir, ln.Addr().String(), *insecure, srv)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer leave()
 	}
 	if c.listening != nil {
 		c.listening(ln.Addr())

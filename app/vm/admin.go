@@ -1,0 +1,726 @@
+package vm
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"jiannuo/domain"
+	"jiannuo/domain/calendar"
+	"jiannuo/domain/office"
+	"jiannuo/report"
+	"jiannuo/store"
+	"jiannuo/sync/protocol"
+)
+
+// County admin mode (县信用办): the admin API client and the view-models of
+// the admin screens. Pending enrolments, devices and incidents come from the
+// county server's admin API (HTTP basic authentication with the admin's
+// credential, TLS pinned to the fingerprint saved at enrolment); conflicts
+// and the county overview come from the admin device's own replica, which
+// receives every township of the county.
+
+// AdminClient talks to the county server's admin API. The credential is
+// kept in memory only, for the session. It is safe for concurrent use.
+type AdminClient struct {
+	base string
+	name string
+	pass string
+	hc   *http.Client
+}
+
+// NewAdminClient returns a client for the server in settings (BaseURL and
+// the pinned Fingerprint), authenticating as name with password.
+func NewAdminClient(settings store.SyncSettings, name, password string) *AdminClient {
+	tr := &http.Transport{TLSClientConfig: protocol.PinnedTLSConfig(settings.Fingerprint), ResponseHeaderTimeout: 30 * time.Second}
+	return &AdminClient{base: strings.TrimSuffix(settings.BaseURL, "/"), name: name, pass: password,
+		hc: &http.Client{Transport: tr, Timeout: time.Minute}}
+}
+
+// AdminClientFor reads the device's sync settings from st and returns a
+// client for its county server; ErrNotEnrolledAdmin if the device has no
+// server yet.
+func AdminClientFor(st *store.Store, name, password string) (*AdminClient, error) {
+	s, ok, err := st.SyncSettings()
+	if err != nil {
+		return nil, err
+	}
+	if !ok || s.BaseURL == "" {
+		return nil, fmt.Errorf("%w: this device has no county server", protocol.ErrNotEnrolled)
+	}
+	return NewAdminClient(s, name, password), nil
+}
+
+// Name is the admin name the client authenticates as.
+func (c *AdminClient) Name() string { return c.name }
+
+// AdminError is a refusal by the admin API: the HTTP status and the stable
+// code and message of its JSON body. It unwraps to the protocol's sentinel
+// error for the code, so ErrorMessage shows "error.<code>".
+type AdminError struct {
+	Status  int
+	Code    protocol.Code
+	Message string
+}
+
+func (e *AdminError) Error() string {
+	return fmt.Sprintf("admin API: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// Unwrap returns the sentinel error of the code (protocol.ErrNotAuthorized, …).
+func (e *AdminError) Unwrap() error {
+	if e.Code == "" {
+		return nil
+	}
+	return protocol.ErrorFor(e.Code)
+}
+
+func (c *AdminClient) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.SetBasicAuth(c.name, c.pass)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		ae := &AdminError{Status: resp.StatusCode}
+		var wire struct {
+			Code    protocol.Code `json:"code"`
+			Message string        `json:"message"`
+		}
+		if json.Unmarshal(raw, &wire) == nil {
+			ae.Code, ae.Message = wire.Code, wire.Message
+		}
+		if ae.Code == "" {
+			switch resp.StatusCode {
+			case http.StatusUnauthorized, http.StatusForbidden:
+				ae.Code = protocol.CodeNotAuthorized
+			case http.StatusNotFound:
+				ae.Code = protocol.CodeNotFound
+			default:
+				ae.Code = protocol.CodeInternal
+			}
+			ae.Message = resp.Status
+		}
+		return ae
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("%w: admin API answer: %v", protocol.ErrMalformed, err)
+	}
+	return nil
+}
+
+// Enrolment is a row of GET /admin/enrolments.
+type Enrolment struct {
+	Device     protocol.DeviceID `json:"device"`
+	Office     office.Code       `json:"office"`
+	DeviceName string            `json:"device_name"`
+	Staff      string            `json:"staff"`
+	Status     string            `json:"status"` // pending, approved, rejected, revoked
+	Reason     string            `json:"reason,omitempty"`
+	Admin      bool              `json:"admin"`
+	Requested  time.Time         `json:"requested"`
+	Decided    time.Time         `json:"decided,omitzero"`
+	DecidedBy  string            `json:"decided_by,omitempty"`
+}
+
+// AdminDevice is a row of GET /admin/devices.
+type AdminDevice struct {
+	store.DeviceRecord
+	LastSeq uint64 `json:"last_seq"`
+	Online  bool   `json:"online"`
+}
+
+// Incident is a row of GET /admin/incidents: refused input kept for the
+// county admin.
+type Incident struct {
+	Time    time.Time         `json:"time"`
+	Device  protocol.DeviceID `json:"device"`
+	Seq     uint64            `json:"seq,omitempty"`
+	Code    protocol.Code     `json:"code"`
+	Message string            `json:"message"`
+	Remote  string            `json:"remote,omitempty"`
+}
+
+// Enrolments lists the pending enrolment requests (every request when all).
+func (c *AdminClient) Enrolments(ctx context.Context, all bool) ([]Enrolment, error) {
+	p := "/admin/enrolments"
+	if all {
+		p += "?all=1"
+	}
+	var out []Enrolment
+	return out, c.do(ctx, http.MethodGet, p, nil, &out)
+}
+
+// Approve enrols a pending device for office (empty: the office it asked
+// for), as a county-admin device when admin.
+func (c *AdminClient) Approve(ctx context.Context, dev protocol.DeviceID, o office.Code, admin bool) error {
+	body := struct {
+		Office office.Code `json:"office,omitempty"`
+		Admin  bool        `json:"admin,omitempty"`
+	}{o, admin}
+	return c.do(ctx, http.MethodPost, "/admin/enrolments/"+url.PathEscape(dev.String())+"/approve", body, nil)
+}
+
+// Reject refuses a pending enrolment; the reason is required and the
+// requesting device's user sees it.
+func (c *AdminClient) Reject(ctx context.Context, dev protocol.DeviceID, reason string) error {
+	if !domain.NonBlank(reason) {
+		return fmt.Errorf("%w: a rejection needs a reason", domain.ErrReasonRequired)
+	}
+	return c.do(ctx, http.MethodPost, "/admin/enrolments/"+url.PathEscape(dev.String())+"/reject", map[string]string{"reason": reason}, nil)
+}
+
+// Devices lists every enrolled device.
+func (c *AdminClient) Devices(ctx context.Context) ([]AdminDevice, error) {
+	var out []AdminDevice
+	return out, c.do(ctx, http.MethodGet, "/admin/devices", nil, &out)
+}
+
+// Revoke revokes a device; the reason is required and the device's user
+// sees it on its next message.
+func (c *AdminClient) Revoke(ctx context.Context, dev protocol.DeviceID, reason string) error {
+	if !domain.NonBlank(reason) {
+		return fmt.Errorf("%w: a revocation needs a reason", domain.ErrReasonRequired)
+	}
+	return c.do(ctx, http.MethodPost, "/admin/devices/"+url.PathEscape(dev.String())+"/revoke", map[string]string{"reason": reason}, nil)
+}
+
+// Conflicts lists the conflicts on the county server's replica.
+func (c *AdminClient) Conflicts(ctx context.Context) ([]store.Conflict, error) {
+	var out []store.Conflict
+	return out, c.do(ctx, http.MethodGet, "/admin/conflicts", nil, &out)
+}
+
+// Incidents lists the server's incidents, newest first.
+func (c *AdminClient) Incidents(ctx context.Context) ([]Incident, error) {
+	var out []Incident
+	return out, c.do(ctx, http.MethodGet, "/admin/incidents", nil, &out)
+}
+
+// officeName names an office from the Luoyang directory, or its code.
+func officeName(o office.Code) string {
+	if u, ok := office.Luoyang().Lookup(o); ok {
+		return u.Name
+	}
+	return string(o)
+}
+
+// adminTime formats a time for the admin screens, in local time.
+func adminTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(time.Local).Format("2006-01-02 15:04")
+}
+
+// ---- Pending enrolments ----
+
+// PendingRow is one pending enrolment request.
+type PendingRow struct {
+	Device     protocol.DeviceID
+	DeviceID   string // full printed ID with its check characters, read over the phone
+	Office     office.Code
+	OfficeName string
+	DeviceName string
+	Staff      string
+	Requested  time.Time
+	When       string // Requested, formatted
+	// CountyLevel is set when the device asked for the county's own code:
+	// it is then normally approved as a county-admin device.
+	CountyLevel bool
+}
+
+// PendingDevices is the 设备注册 screen: enrolment requests waiting for the
+// county admin.
+type PendingDevices struct {
+	c    *AdminClient
+	Rows []PendingRow
+}
+
+// NewPendingDevices returns the view-model over client c.
+func NewPendingDevices(c *AdminClient) *PendingDevices { return &PendingDevices{c: c} }
+
+// Load reads the pending requests into Rows, oldest first.
+func (p *PendingDevices) Load(ctx context.Context) error {
+	rows, err := p.Fetch(ctx)
+	if err != nil {
+		return err
+	}
+	p.Rows = rows
+	return nil
+}
+
+// Fetch reads the pending requests, oldest first, without touching Rows:
+// a screen fetches off the UI goroutine and sets Rows on it.
+func (p *PendingDevices) Fetch(ctx context.Context) ([]PendingRow, error) {
+	es, err := p.c.Enrolments(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]PendingRow, 0, len(es))
+	for _, e := range es {
+		if e.Status != "pending" {
+			continue
+		}
+		rows = append(rows, PendingRow{Device: e.Device, DeviceID: e.Device.String(), Office: e.Office, OfficeName: officeName(e.Office),
+			DeviceName: e.DeviceName, Staff: e.Staff, Requested: e.Requested, When: adminTime(e.Requested),
+			CountyLevel: e.Office.Level() == office.County})
+	}
+	slices.SortStableFunc(rows, func(a, b PendingRow) int { return a.Requested.Compare(b.Requested) })
+	return rows, nil
+}
+
+// Approve enrols a pending device for o (empty: the office it asked for),
+// as a county-admin device when admin, and reloads.
+func (p *PendingDevices) Approve(ctx context.Context, dev protocol.DeviceID, o office.Code, admin bool) error {
+	if err := p.c.Approve(ctx, dev, o, admin); err != nil {
+		return err
+	}
+	return p.Load(ctx)
+}
+
+// Reject refuses a pending request with a reason (required) and reloads.
+func (p *PendingDevices) Reject(ctx context.Context, dev protocol.DeviceID, reason string) error {
+	if err := p.c.Reject(ctx, dev, reason); err != nil {
+		return err
+	}
+	return p.Load(ctx)
+}
+
+// ---- Devices ----
+
+// DeviceRow is one enrolled device.
+type DeviceRow struct {
+	Device     protocol.DeviceID
+	DeviceID   string
+	Short      string
+	Name       string
+	Office     office.Code
+	OfficeName string
+	Admin      bool
+	LastSeq    uint64
+	Online     bool
+	Revoked    bool
+	Reason     string  // of the revocation
+	State      Message // online, offline, or revoked with its reason
+}
+
+// Devices is the 终端 screen: every enrolled device of the county.
+type Devices struct {
+	c    *AdminClient
+	Rows []DeviceRow
+}
+
+// NewDevices returns the view-model over client c.
+func NewDevices(c *AdminClient) *Devices { return &Devices{c: c} }
+
+// Load reads the devices into Rows, by office then name; revoked devices
+// last.
+func (d *Devices) Load(ctx context.Context) error {
+	rows, err := d.Fetch(ctx)
+	if err != nil {
+		return err
+	}
+	d.Rows = rows
+	return nil
+}
+
+// Fetch reads the devices as Load orders them, without touching Rows.
+func (d *Devices) Fetch(ctx context.Context) ([]DeviceRow, error) {
+	ds, err := d.c.Devices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]DeviceRow, 0, len(ds))
+	for _, x := range ds {
+		r := DeviceRow{Device: x.ID, DeviceID: x.ID.String(), Short: x.ID.Short(), Name: x.Name, Office: x.Office,
+			OfficeName: officeName(x.Office), Admin: x.Admin, LastSeq: x.LastSeq, Online: x.Online, Revoked: x.Revoked, Reason: x.Reason}
+		switch {
+		case x.Revoked:
+			r.State = Msg("adminui.devices.revoked", x.Reason)
+		case x.Online:
+			r.State = Msg("adminui.devices.online")
+		default:
+			r.State = Msg("adminui.devices.offline")
+		}
+		rows = append(rows, r)
+	}
+	slices.SortStableFunc(rows, func(a, b DeviceRow) int {
+		if a.Revoked != b.Revoked {
+			if a.Revoked {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Or(cmp.Compare(a.Office, b.Office), cmp.Compare(a.Name, b.Name), cmp.Compare(a.DeviceID, b.DeviceID))
+	})
+	return rows, nil
+}
+
+// Revoke revokes a device with a reason (required) and reloads.
+func (d *Devices) Revoke(ctx context.Context, dev protocol.DeviceID, reason string) error {
+	if err := d.c.Revoke(ctx, dev, reason); err != nil {
+		return err
+	}
+	return d.Load(ctx)
+}
+
+// ---- Incidents ----
+
+// IncidentRow is one incident in plain language.
+type IncidentRow struct {
+	Time   time.Time
+	When   string
+	Device protocol.DeviceID
+	Short  string // device short ID, "" when the device is unknown
+	Seq    uint64
+	Code   protocol.Code
+	Text   Message // "error.<code>"
+	Detail string  // the server's message, for the technically minded
+	Remote string
+}
+
+// Incidents is the 安全事件 screen.
+type Incidents struct {
+	c    *AdminClient
+	Rows []IncidentRow
+}
+
+// NewIncidents returns the view-model over client c.
+func NewIncidents(c *AdminClient) *Incidents { return &Incidents{c: c} }
+
+// Load reads the incidents into Rows, newest first.
+func (in *Incidents) Load(ctx context.Context) error {
+	rows, err := in.Fetch(ctx)
+	if err != nil {
+		return err
+	}
+	in.Rows = rows
+	return nil
+}
+
+// Fetch reads the incidents, newest first, without touching Rows.
+func (in *Incidents) Fetch(ctx context.Context) ([]IncidentRow, error) {
+	is, err := in.c.Incidents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return IncidentRows(is), nil
+}
+
+// IncidentRows turns incidents into rows, newest first.
+func IncidentRows(is []Incident) []IncidentRow {
+	rows := make([]IncidentRow, 0, len(is))
+	for _, x := range is {
+		r := IncidentRow{Time: x.Time, When: adminTime(x.Time), Device: x.Device, Seq: x.Seq, Code: x.Code,
+			Text: CodeMessage(x.Code), Detail: x.Message, Remote: x.Remote}
+		if !x.Device.IsZero() {
+			r.Short = x.Device.Short()
+		}
+		rows = append(rows, r)
+	}
+	slices.SortStableFunc(rows, func(a, b IncidentRow) int { return b.Time.Compare(a.Time) })
+	return rows
+}
+
+// ---- Conflicts ----
+
+// ConflictValue is one competing value of a conflicted field.
+type ConflictValue struct {
+	Value       string  // as stored
+	Display     Message // for people: a category or status by name
+	Author      string
+	Device      protocol.DeviceID
+	Short       string // device short ID
+	Time        time.Time
+	When        string
+	Kind        string // the operation: create, edit, amend, …
+	Reason      string // of an amendment
+	Provisional bool   // the value every replica shows meanwhile
+}
+
+// ConflictItem is one conflicted field of one commitment.
+type ConflictItem struct {
+	Ref         store.Ref
+	Title       string
+	OfficeName  string
+	Field       domain.Field
+	FieldLabel  Message
+	Provisional string
+	ProvDisplay Message
+	Values      []ConflictValue
+}
+
+// ConflictQueue is the 冲突核定 screen over the admin device's replica.
+type ConflictQueue struct {
+	se *store.Session
+	// Sync, when set, is called after a resolution so that it reaches the
+	// county server (and every device of the office) now; the app passes
+	// its sync engine's SyncNow.
+	Sync  func()
+	Items []ConflictItem
+}
+
+// NewConflictQueue returns the queue of the county-admin session se.
+func NewConflictQueue(se *store.Session, sync func()) *ConflictQueue {
+	return &ConflictQueue{se: se, Sync: sync}
+}
+
+// valueDisplay renders a stored field value for people.
+func valueDisplay(f domain.Field, v string) Message {
+	switch f {
+	case domain.FieldCategory:
+		return CategoryMessage(domain.Category(v))
+	case domain.FieldStatus:
+		return StatusMessage(domain.Status(v))
+	case domain.FieldPublic:
+		if v == "true" {
+			return Msg("adminui.value.yes")
+		}
+		return Msg("adminui.value.no")
+	}
+	if v == "" {
+		return Msg("adminui.value.empty")
+	}
+	return Msg("adminui.value.text", v)
+}
+
+// Load reads the conflicts of the replica: by office, record, field.
+func (q *ConflictQueue) Load() error {
+	st := q.se.Store()
+	cs, err := st.Conflicts()
+	if err != nil {
+		return err
+	}
+	items := make([]ConflictItem, 0, len(cs))
+	for _, c := range cs {
+		it := ConflictItem{Ref: c.Ref, OfficeName: officeName(c.Ref.Office), Field: c.Field,
+			FieldLabel: Msg("app.field." + string(c.Field)), Provisional: c.Provisional, ProvDisplay: valueDisplay(c.Field, c.Provisional)}
+		if cm, err := st.Commitment(c.Ref); err == nil {
+			it.Title = cm.Title
+		}
+		for i, v := range c.Versions {
+			at := v.HLC.Wall()
+			it.Values = append(it.Values, ConflictValue{Value: v.Value, Display: valueDisplay(c.Field, v.Value), Author: v.Author,
+				Device: v.Op.Device, Short: v.Op.Device.Short(), Time: at, When: adminTime(at), Kind: v.Kind, Reason: v.Reason,
+				Provisional: i == 0})
+		}
+		items = append(items, it)
+	}
+	slices.SortStableFunc(items, func(a, b ConflictItem) int {
+		return cmp.Or(cmp.Compare(a.Ref.Office, b.Ref.Office), cmp.Compare(a.Ref.String(), b.Ref.String()), cmp.Compare(a.Field, b.Field))
+	})
+	q.Items = items
+	return nil
+}
+
+// Len is the number of conflicts in the queue.
+func (q *ConflictQueue) Len() int { return len(q.Items) }
+
+// Resolve settles a conflicted field with value (one of the competing
+// values, or a merged one) and a reason (required), signed by the county
+// admin's device; then syncs and reloads.
+func (q *ConflictQueue) Resolve(ref store.Ref, f domain.Field, value, reason string) error {
+	if !domain.NonBlank(reason) {
+		return fmt.Errorf("%w: a resolution needs a reason", domain.ErrReasonRequired)
+	}
+	if err := q.se.Resolve(ref, f, value, strings.TrimSpace(reason)); err != nil {
+		return err
+	}
+	if q.Sync != nil {
+		q.Sync()
+	}
+	return q.Load()
+}
+
+// ---- Overview ----
+
+// Early-warning defaults (§三(四)).
+const (
+	// DefaultOverdueWarning is the overdue share of open commitments above
+	// which a township is flagged.
+	DefaultOverdueWarning = 0.2
+	// DefaultSilentDays is how many days without any change arriving from a
+	// township flag it.
+	DefaultSilentDays = 14
+)
+
+// OverviewConfig says how to compute the county overview.
+type OverviewConfig struct {
+	County office.Code
+	Today  calendar.Date
+	Now    time.Time // for the days since the last change; zero: time.Now()
+	Cal    *calendar.Calendar
+	// OverdueWarning is the overdue-share threshold (0 < x ≤ 1); zero means
+	// DefaultOverdueWarning.
+	OverdueWarning float64
+	// SilentDays flags townships from which nothing arrived for that many
+	// days; zero means DefaultSilentDays.
+	SilentDays int
+	// AllTownships lists every township of the county from the directory,
+	// even those with no commitment on the replica (flagged silent).
+	AllTownships bool
+}
+
+// OverviewRow is one township of the county overview.
+type OverviewRow struct {
+	Office     office.Code
+	Name       string
+	Tally      report.Tally
+	OnTimeRate float64
+	HasRate    bool    // false when nothing has a verdict yet
+	Rate       Message // "92.5%" or "—"
+	Overdue    int
+	DueSoon    int
+	// OverdueShare is overdue ÷ open.
+	OverdueShare float64
+	// LastChange is the newest stamp of any operation from the township on
+	// this replica; zero if none.
+	LastChange time.Time
+	LastWhen   string
+	SilentDays int // whole days since LastChange; -1 when none
+	Warnings   []Message
+}
+
+// Warned reports whether the row carries an early warning.
+func (r OverviewRow) Warned() bool { return len(r.Warnings) > 0 }
+
+// Overview is the 辖区概况 screen.
+type Overview struct {
+	Rows  []OverviewRow
+	Total report.Tally // the county as a whole
+}
+
+// LoadOverview computes the county overview by township from the replica st
+// (the admin device's, which receives every township of the county).
+func LoadOverview(st *store.Store, cfg OverviewConfig) (*Overview, error) {
+	cs, err := st.AllCommitments()
+	if err != nil {
+		return nil, err
+	}
+	return ComputeOverview(cs, cfg), nil
+}
+
+// ComputeOverview is LoadOverview over commitments already read.
+func ComputeOverview(cs []store.Commitment, cfg OverviewConfig) *Overview {
+	if cfg.OverdueWarning <= 0 {
+		cfg.OverdueWarning = DefaultOverdueWarning
+	}
+	if cfg.SilentDays <= 0 {
+		cfg.SilentDays = DefaultSilentDays
+	}
+	if cfg.Now.IsZero() {
+		cfg.Now = time.Now()
+	}
+	if cfg.Cal == nil {
+		cfg.Cal = calendar.Default()
+	}
+	var scoped []store.Commitment
+	last := map[office.Code]time.Time{}
+	for _, c := range cs {
+		if cfg.County != "" && !cfg.County.Contains(c.Office) {
+			continue
+		}
+		scoped = append(scoped, c)
+		if w := c.UpdatedAt.Wall(); c.UpdatedAt != 0 && w.After(last[c.Office]) {
+			last[c.Office] = w
+		}
+	}
+	by := report.ByOffice(scoped, cfg.Today, cfg.Cal)
+	offices := report.Offices(by)
+	if cfg.AllTownships && cfg.County != "" {
+		for _, u := range office.Luoyang().Townships(cfg.County) {
+			if _, ok := by[u.Code]; !ok {
+				offices = append(offices, u.Code)
+			}
+		}
+		slices.Sort(offices)
+	}
+	out := &Overview{Total: report.Compute(scoped, cfg.Today, cfg.Cal).All}
+	for _, o := range offices {
+		s, ok := by[o]
+		t := s.All
+		if !ok {
+			t = report.Compute(nil, cfg.Today, cfg.Cal).All
+		}
+		r := OverviewRow{Office: o, Name: officeName(o), Tally: t, Overdue: t.Overdue, DueSoon: t.DueSoon, SilentDays: -1}
+		r.OnTimeRate, r.HasRate = t.OnTimeRate()
+		if r.HasRate {
+			r.Rate = Msg("adminui.overview.rate", r.OnTimeRate*100)
+		} else {
+			r.Rate = Msg("adminui.overview.no_rate")
+		}
+		if sh, ok := t.OverdueShare(); ok {
+			r.OverdueShare = sh
+			if sh > cfg.OverdueWarning {
+				r.Warnings = append(r.Warnings, Msg("adminui.overview.warn_overdue", sh*100))
+			}
+		}
+		if lc, ok := last[o]; ok {
+			r.LastChange, r.LastWhen = lc, adminTime(lc)
+			r.SilentDays = max(0, int(cfg.Now.Sub(lc)/(24*time.Hour))) // a clock behind the stamps counts as today
+			if r.SilentDays >= cfg.SilentDays {
+				r.Warnings = append(r.Warnings, Msg("adminui.overview.warn_silent", r.SilentDays))
+			}
+		} else {
+			r.Warnings = append(r.Warnings, Msg("adminui.overview.warn_never"))
+		}
+		out.Rows = append(out.Rows, r)
+	}
+	return out
+}
+
+// StatusCount is one status of a tally, for a table.
+type StatusCount struct {
+	Status domain.Status
+	Name   Message
+	Count  int
+}
+
+// StatusCounts lists a tally's counts in domain.Statuses order.
+func StatusCounts(t report.Tally) []StatusCount {
+	var out []StatusCount
+	for _, s := range domain.Statuses() {
+		out = append(out, StatusCount{s, StatusMessage(s), t.ByStatus[s]})
+	}
+	return out
+}
+
+// IsAdminCredentialError reports whether err is the admin API refusing the
+// credential, so that the screen asks for it again.
+func IsAdminCredentialError(err error) bool {
+	var ae *AdminError
+	return errors.As(err, &ae) && ae.Status == http.StatusUnauthorized
+}

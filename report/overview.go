@@ -1,0 +1,184 @@
+package report
+
+import (
+	"cmp"
+	"io"
+	"strings"
+	"time"
+
+	"jiannuo/assets"
+
+	"jiannuo/domain/calendar"
+	"jiannuo/domain/office"
+	"jiannuo/store"
+	"jiannuo/sync/protocol"
+)
+
+// The county overview (县级监测) and the dishonesty register, and their
+// exports. The county server computes the overview (it knows the devices
+// and keeps the snapshots) and serves it as JSON at GET /admin/overview in
+// exactly this shape; clients decode it into Overview and export it here.
+
+// DeviceSeen is a device of an office and when it last talked to the county.
+type DeviceSeen struct {
+	Device   protocol.DeviceID `json:"device"`
+	Name     string            `json:"name"`
+	Admin    bool              `json:"admin,omitempty"`
+	Revoked  bool              `json:"revoked,omitempty"`
+	Online   bool              `json:"online"`
+	LastSeen time.Time         `json:"last_seen,omitzero"` // zero: never synced
+	LastSeq  uint64            `json:"last_seq"`
+}
+
+// Warning kinds of the early warning (§三(四)).
+const (
+	// WarnOverdueRising: the office's overdue share is higher than it was
+	// 30 days before.
+	WarnOverdueRising = "overdue_rising"
+	// WarnNotSynced: a device of the office (not revoked) has not synced
+	// for the configured number of days, or never has.
+	WarnNotSynced = "not_synced"
+)
+
+// Warning is one early warning on an office.
+type Warning struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"` // English, for logs and scripts; screens translate Kind
+}
+
+// OverviewRow is one office of the county overview.
+type OverviewRow struct {
+	Office office.Code `json:"office"`
+	Name   string      `json:"name,omitempty"`
+	Tally  Tally       `json:"tally"` // commitments by status, open, overdue, due soon
+	// OnTimeRate and OverdueShare are nil when undefined (nothing closed,
+	// nothing open).
+	OnTimeRate   *float64 `json:"on_time_rate"`
+	OverdueShare *float64 `json:"overdue_share"`
+	// OverdueShareBefore is the share recorded about 30 days earlier (the
+	// latest snapshot at least 30 days old), nil if none.
+	OverdueShareBefore *float64     `json:"overdue_share_before"`
+	BeforeDate         string       `json:"before_date,omitempty"`
+	Devices            []DeviceSeen `json:"devices"`
+	LastSync           time.Time    `json:"last_sync,omitzero"` // the latest of its devices
+	Warnings           []Warning    `json:"warnings"`
+}
+
+// Overview is the county overview on one day.
+type Overview struct {
+	County    office.Code   `json:"county"`
+	Today     calendar.Date `json:"today"`
+	StaleDays int           `json:"stale_days"`
+	Rows      []OverviewRow `json:"rows"`
+	Warnings  int           `json:"warnings"` // total over the rows
+}
+
+func pct(p *float64, tr *assets.Translator) any {
+	if p == nil {
+		return tr.T("report.rate_none")
+	}
+	return *p
+}
+
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(cst).Format("2006-01-02 15:04")
+}
+
+func overviewTable(ov *Overview, tr *assets.Translator) table {
+	return table{
+		sheet:    tr.T("admin.sheet_overview"),
+		preamble: []string{tr.T("admin.overview_title", string(ov.County), ov.Today.String())},
+		cols: []column{
+			{tr.T("report.col_office"), 22, colText},
+			{tr.T("report.col_count"), 10, colInt},
+			{tr.T("report.col_open"), 10, colInt},
+			{tr.T("report.col_on_time"), 10, colInt},
+			{tr.T("report.col_late"), 10, colInt},
+			{tr.T("report.col_partly"), 10, colInt},
+			{tr.T("report.col_breached"), 10, colInt},
+			{tr.T("report.col_rate"), 12, colPercent},
+			{tr.T("report.col_overdue"), 10, colInt},
+			{tr.T("admin.col_overdue_share"), 12, colPercent},
+			{tr.T("admin.col_overdue_share_before"), 14, colPercent},
+			{tr.T("admin.col_due_soon"), 12, colInt},
+			{tr.T("admin.col_devices"), 8, colInt},
+			{tr.T("admin.col_last_sync"), 18, colText},
+			{tr.T("admin.col_warnings"), 40, colWrap},
+		},
+		rows: func(yield func([]any) bool) {
+			for _, r := range ov.Rows {
+				var ws []string
+				for _, w := range r.Warnings {
+					ws = append(ws, tr.T("admin.warning_"+w.Kind))
+				}
+				name := string(r.Office)
+				if r.Name != "" {
+					name = r.Name + " (" + name + ")"
+				}
+				t := r.Tally
+				if !yield([]any{name, t.Total, t.Open, t.OnTime, t.Late, t.Partly, t.Breached, pct(r.OnTimeRate, tr),
+					t.Overdue, pct(r.OverdueShare, tr), pct(r.OverdueShareBefore, tr), t.DueSoon, len(r.Devices),
+					timeText(r.LastSync), strings.Join(ws, "；")}) {
+					return
+				}
+			}
+		},
+	}
+}
+
+// WriteOverviewXLSX writes the county overview as an .xlsx workbook: one
+// row per office with its commitments by verdict, on-time rate, overdue
+// count and share (now and 30 days before), due within 5 working days,
+// devices, last sync and early warnings.
+func WriteOverviewXLSX(w io.Writer, ov *Overview, tr *assets.Translator) error {
+	return writeXLSX(w, overviewTable(ov, tr))
+}
+
+// WriteOverviewCSV writes the same table as UTF-8 CSV with a byte-order mark.
+func WriteOverviewCSV(w io.Writer, ov *Overview, tr *assets.Translator) error {
+	return writeCSV(w, overviewTable(ov, tr))
+}
+
+func dishonestyTable(county office.Code, recs []store.DishonestyRecord, today calendar.Date, tr *assets.Translator) table {
+	return table{
+		sheet:    tr.T("admin.sheet_dishonesty"),
+		preamble: []string{tr.T("admin.dishonesty_title", string(county), today.String())},
+		cols: []column{
+			{tr.T("report.col_no"), 6, colInt},
+			{tr.T("report.col_office"), 14, colText},
+			{tr.T("admin.col_dishonesty_type"), 14, colText},
+			{tr.T("report.col_responsible"), 14, colText},
+			{tr.T("admin.col_facts"), 40, colWrap},
+			{tr.T("admin.col_rectify_deadline"), 14, colText},
+			{tr.T("admin.col_explanation"), 40, colWrap},
+			{tr.T("report.col_status"), 12, colText},
+			{tr.T("admin.col_recorded_by"), 12, colText},
+			{tr.T("admin.col_commitment"), 44, colText},
+			{tr.T("admin.col_record_id"), 34, colText},
+		},
+		rows: func(yield func([]any) bool) {
+			for i, r := range recs {
+				if !yield([]any{i + 1, string(r.Office), tr.T("admin.type_" + string(r.Type)), r.Official, r.Reason,
+					cmp.Or(r.Deadline, "—"), r.Explanation, tr.T("admin.step_" + string(cmp.Or(r.Status, protocol.StepRecorded))),
+					r.RecordedBy, r.Commitment.String(), r.ID.String()}) {
+					return
+				}
+			}
+		},
+	}
+}
+
+// WriteDishonestyXLSX writes the government dishonesty records (政务失信记录)
+// as an .xlsx workbook, one row per record.
+func WriteDishonestyXLSX(w io.Writer, county office.Code, recs []store.DishonestyRecord, today calendar.Date, tr *assets.Translator) error {
+	return writeXLSX(w, dishonestyTable(county, recs, today, tr))
+}
+
+// WriteDishonestyCSV writes the same table as UTF-8 CSV with a byte-order
+// mark.
+func WriteDishonestyCSV(w io.Writer, county office.Code, recs []store.DishonestyRecord, today calendar.Date, tr *assets.Translator) error {
+	return writeCSV(w, dishonestyTable(county, recs, today, tr))
+}

@@ -1,0 +1,100 @@
+package report
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"jiannuo/domain/calendar"
+	"jiannuo/store"
+	"jiannuo/sync/protocol"
+)
+
+func f64(v float64) *float64 { return &v }
+
+func overviewFixture() *Overview {
+	return &Overview{County: "410324", Today: calendar.NewDate(2026, 11, 25), StaleDays: 7, Warnings: 2, Rows: []OverviewRow{
+		{Office: "410324101", Name: "赤土店镇", Tally: Tally{Total: 10, Open: 4, OnTime: 3, Late: 1, Overdue: 2, DueSoon: 1},
+			OnTimeRate: f64(0.75), OverdueShare: f64(0.5), OverdueShareBefore: f64(0.25),
+			Devices:  []DeviceSeen{{Name: "党政办-1", LastSeen: time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)}},
+			LastSync: time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC),
+			Warnings: []Warning{{Kind: WarnOverdueRising}, {Kind: WarnNotSynced}}},
+		{Office: "410324102", Name: "合峪镇"},
+	}}
+}
+
+func TestOverviewExports(t *testing.T) {
+	ov := overviewFixture()
+	var xb, cb bytes.Buffer
+	if err := WriteOverviewXLSX(&xb, ov, zh); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteOverviewCSV(&cb, ov, zh); err != nil {
+		t.Fatal(err)
+	}
+	_, _, rows := openXLSX(t, xb.Bytes())
+	recs := readCSV(t, cb.Bytes())
+	if len(rows) != 4 || len(recs) != 4 {
+		t.Fatalf("rows: xlsx %d, csv %d; want title, header and 2", len(rows), len(recs))
+	}
+	want := []string{"赤土店镇 (410324101)", "10", "4", "3", "1", "0", "0", "75%", "2", "50%", "25%", "1", "1", "2026-11-01 10:00", "逾期占比上升；终端长期未同步"}
+	for i, w := range want {
+		if recs[2][i] != w {
+			t.Errorf("CSV column %d = %q, want %q", i, recs[2][i], w)
+		}
+	}
+	if recs[3][7] != "—" || recs[3][13] != "—" {
+		t.Errorf("undefined rate or never synced: %q", recs[3])
+	}
+	if rows[0][0] != "410324 各乡镇（街道）践诺监测概览（截至 2026-11-25）" {
+		t.Errorf("title %q", rows[0][0])
+	}
+	var eb bytes.Buffer
+	if err := WriteOverviewCSV(&eb, ov, en); err != nil {
+		t.Fatal(err)
+	}
+	if recs := readCSV(t, eb.Bytes()); recs[1][9] != "Overdue share" || recs[2][14] != "Overdue share rising；Device not syncing" {
+		t.Errorf("English: %q %q", recs[1], recs[2])
+	}
+}
+
+func TestDishonestyExports(t *testing.T) {
+	recs := []store.DishonestyRecord{{Office: "410324101", ID: protocol.EntityID{1}, Commitment: store.Ref{Office: "410324101", ID: protocol.EntityID{2}},
+		Recorded: true, Type: protocol.DishonestyBreach, Official: "王建国", Deadline: "2026-12-31", Reason: "逾期未走访",
+		Explanation: "人手不足", RecordedBy: "张伟", Status: protocol.StepRectified}}
+	var xb, cb bytes.Buffer
+	if err := WriteDishonestyXLSX(&xb, "410324", recs, calendar.NewDate(2026, 11, 25), zh); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteDishonestyCSV(&cb, "410324", recs, calendar.NewDate(2026, 11, 25), zh); err != nil {
+		t.Fatal(err)
+	}
+	_, _, rows := openXLSX(t, xb.Bytes())
+	got := readCSV(t, cb.Bytes())
+	if len(rows) != 3 || len(got) != 3 {
+		t.Fatalf("rows %d/%d", len(rows), len(got))
+	}
+	want := []string{"1", "410324101", "未践诺", "王建国", "逾期未走访", "2026-12-31", "人手不足", "已整改", "张伟", recs[0].Commitment.String(), recs[0].ID.String()}
+	for i, w := range want {
+		if got[2][i] != w {
+			t.Errorf("CSV column %d = %q, want %q", i, got[2][i], w)
+		}
+	}
+	// Every type and step has its translation in both languages.
+	for _, tr := range []*struct{ name string }{{"zh"}, {"en"}} {
+		t2 := zh
+		if tr.name == "en" {
+			t2 = en
+		}
+		for _, ty := range protocol.DishonestyTypes() {
+			if k := "admin.type_" + string(ty); t2.T(k) == k {
+				t.Errorf("%s: no %s", tr.name, k)
+			}
+		}
+		for _, st := range []protocol.DishonestyStep{protocol.StepRecorded, protocol.StepExplained, protocol.StepRectified, protocol.StepRepaired} {
+			if k := "admin.step_" + string(st); t2.T(k) == k {
+				t.Errorf("%s: no %s", tr.name, k)
+			}
+		}
+	}
+}

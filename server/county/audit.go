@@ -1,0 +1,237 @@
+package county
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"jiannuo/auth"
+	"jiannuo/sync/protocol"
+)
+
+// The audit trail: every admin action taken on the county server
+// (approving, rejecting and revoking devices, recovery revocations,
+// publishing a calendar update, authorising a municipal node) is
+// appended to x-audit in the same transaction as the action, with who,
+// what, when and why. Each entry names the hash of the one before it, and
+// x-audithead keeps the hash and number of the last, so editing, removing
+// or reordering an entry breaks the chain and VerifyAudit says where.
+//
+// Admin actions that are change sets (conflict resolutions, breaches,
+// dishonesty records) are not repeated here: they are signed by the admin's
+// device and kept, with author and reason, in the replicated history.
+
+var (
+	bAudit     = []byte("x-audit")     // seq -> AuditEntry
+	bAuditHead = []byte("x-audithead") // "head" -> AuditEntry of the last
+	kAuditHead = []byte("head")
+)
+
+// AuditEntry is one admin action.
+type AuditEntry struct {
+	Seq    uint64    `json:"seq"`
+	Time   time.Time `json:"time"`
+	Who    string    `json:"who"`              // the admin credential used
+	Action string    `json:"action"`           // one of the Audit… constants
+	Target string    `json:"target"`           // the device (or other thing) acted on
+	Reason string    `json:"reason,omitempty"` // why
+	Detail string    `json:"detail,omitempty"` // e.g. the office a device was bound to
+	Prev   string    `json:"prev"`             // hex SHA-256 of the previous entry; empty for the first
+	Hash   string    `json:"hash"`             // hex SHA-256 of this entry with Hash empty
+}
+
+// The audited actions.
+const (
+	AuditApprove       = "approve"
+	AuditReject        = "reject"
+	AuditRevoke        = "revoke"
+	AuditRecoverRevoke = "recover_revoke"
+	AuditCalendar      = "publish_calendar"   // a holiday calendar update sent to every device
+	AuditUpstream      = "authorise_upstream" // a municipal node allowed to pull the feed
+)
+
+// ErrAuditBroken means the audit trail was altered.
+var ErrAuditBroken = errors.New("audit trail altered")
+
+func (e AuditEntry) digest() string {
+	e.Hash = ""
+	b, _ := json.Marshal(e)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// putAudit appends an entry inside the action's own transaction.
+func putAudit(tx *bolt.Tx, e AuditEntry) error {
+	b, err := tx.CreateBucketIfNotExists(bAudit)
+	if err != nil {
+		return err
+	}
+	hb, err := tx.CreateBucketIfNotExists(bAuditHead)
+	if err != nil {
+		return err
+	}
+	var head AuditEntry
+	if v := hb.Get(kAuditHead); v != nil {
+		if err := json.Unmarshal(v, &head); err != nil {
+			return fmt.Errorf("%w: head: %v", ErrAuditBroken, err)
+		}
+	}
+	e.Seq, e.Prev, e.Time = head.Seq+1, head.Hash, e.Time.UTC()
+	e.Hash = e.digest()
+	raw, _ := json.Marshal(e)
+	if err := b.Put(binary.BigEndian.AppendUint64(nil, e.Seq), raw); err != nil {
+		return err
+	}
+	return hb.Put(kAuditHead, raw)
+}
+
+// Audit returns the audit trail, oldest first.
+func (s *Server) Audit() ([]AuditEntry, error) {
+	out := []AuditEntry{}
+	err := s.st.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bAudit)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(_, v []byte) error {
+			var e AuditEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("%w: %v", ErrAuditBroken, err)
+			}
+			out = append(out, e)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// VerifyAudit checks the whole chain: every entry's hash, its link to the
+// one before, gapless numbers, and the recorded head. The error wraps
+// ErrAuditBroken and names the first bad entry.
+func (s *Server) VerifyAudit() error {
+	return s.st.View(verifyAuditTx)
+}
+
+func verifyAuditTx(tx *bolt.Tx) error {
+	var last AuditEntry
+	if b := tx.Bucket(bAudit); b != nil {
+		err := b.ForEach(func(k, v []byte) error {
+			var e AuditEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("%w: entry %x does not decode: %v", ErrAuditBroken, k, err)
+			}
+			switch {
+			case len(k) != 8 || binary.BigEndian.Uint64(k) != e.Seq || e.Seq != last.Seq+1:
+				return fmt.Errorf("%w: entry %d out of sequence after %d", ErrAuditBroken, e.Seq, last.Seq)
+			case e.Prev != last.Hash:
+				return fmt.Errorf("%w: entry %d does not follow entry %d", ErrAuditBroken, e.Seq, last.Seq)
+			case e.digest() != e.Hash:
+				return fmt.Errorf("%w: entry %d was edited", ErrAuditBroken, e.Seq)
+			}
+			last = e
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	var head AuditEntry
+	if hb := tx.Bucket(bAuditHead); hb != nil {
+		if v := hb.Get(kAuditHead); v != nil {
+			if err := json.Unmarshal(v, &head); err != nil {
+				return fmt.Errorf("%w: head: %v", ErrAuditBroken, err)
+			}
+		}
+	}
+	if head.Seq != last.Seq || head.Hash != last.Hash {
+		return fmt.Errorf("%w: the trail ends at entry %d, its head says %d", ErrAuditBroken, last.Seq, head.Seq)
+	}
+	return nil
+}
+
+// AuditReport is the body of GET /admin/audit.
+type AuditReport struct {
+	Entries []AuditEntry `json:"entries"`
+	// Verified is true when the chain is intact; Problem says where it is
+	// not.
+	Verified bool   `json:"verified"`
+	Problem  string `json:"problem,omitempty"`
+}
+
+func (s *Server) serveAudit(w http.ResponseWriter, r *http.Request, _ string) {
+	entries, err := s.Audit()
+	if err != nil {
+		s.writeErr(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	rep := AuditReport{Entries: entries, Verified: true}
+	if err := s.VerifyAudit(); err != nil {
+		rep.Verified, rep.Problem = false, err.Error()
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// recoveryPrefix marks the audit entries of revocations made with the
+// recovery credential while the server was stopped.
+const recoveryPrefix = "recovery:"
+
+// ErrNotRecovery means the credential given is not the recovery credential.
+var ErrNotRecovery = errors.New("not the recovery credential")
+
+// RecoverRevoke revokes a device from the data directory of a stopped
+// server, authenticated by the recovery credential made at Init (not any
+// admin credential: the one on a lost laptop may be compromised). It is
+// for a lost or stolen county-admin laptop. The revocation is signed by the
+// county like any other, recorded in the audit trail as recover_revoke, and
+// takes effect when the server starts again. An empty name means the
+// recovery credential whatever its name. It fails if the server is running
+// (the file is locked).
+func RecoverRevoke(cfg Config, dev protocol.DeviceID, name, password, reason string) error {
+	s, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var a admin
+	err = s.st.View(func(tx *bolt.Tx) error {
+		if name == "" { // the recovery credential, whatever its name
+			return tx.Bucket(bAdmins).ForEach(func(_, v []byte) error {
+				var b admin
+				if err := json.Unmarshal(v, &b); err != nil {
+					return err
+				}
+				if b.Recovery {
+					a, name = b, b.Name
+				}
+				return nil
+			})
+		}
+		found, err := getJSON(tx, bAdmins, []byte(name), &a)
+		if err == nil && !found {
+			err = ErrBadCredential
+		}
+		return err
+	})
+	if err == nil && a.Name == "" {
+		err = ErrBadCredential
+	}
+	if err == nil {
+		if auth.VerifyPassword(a.PasswordHash, password) != nil {
+			err = ErrBadCredential
+		} else if !a.Recovery {
+			err = fmt.Errorf("%w: %s", ErrNotRecovery, name)
+		}
+	}
+	if err != nil {
+		s.incident(Incident{Code: protocol.CodeNotAuthorized, Message: "recovery revocation: " + err.Error()})
+		return fmt.Errorf("%w: %w", protocol.ErrNotAuthorized, err)
+	}
+	return s.Revoke(dev, reason, recoveryPrefix+name)
+}

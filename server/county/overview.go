@@ -1,0 +1,397 @@
+package county
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"jiannuo/domain"
+	"jiannuo/domain/calendar"
+	"jiannuo/domain/office"
+	"jiannuo/store"
+	"jiannuo/sync/protocol"
+)
+
+// The overview's types have the JSON shape of report.Overview, which the
+// command line and the desktop app decode it into and export from. This
+// package cannot import report (report's tests build the demo, which runs
+// a county server), so the figures are counted here by report.Compute's
+// rules, and a test checks the two agree.
+
+// DeviceSeen is a device of an office and when it last talked to the county.
+type DeviceSeen struct {
+	Device   protocol.DeviceID `json:"device"`
+	Name     string            `json:"name"`
+	Admin    bool              `json:"admin,omitempty"`
+	Revoked  bool              `json:"revoked,omitempty"`
+	Online   bool              `json:"online"`
+	LastSeen time.Time         `json:"last_seen,omitzero"` // zero: never synced
+	LastSeq  uint64            `json:"last_seq"`
+}
+
+// Warning kinds of the early warning (§三(四)), as in report.
+const (
+	WarnOverdueRising = "overdue_rising" // overdue share higher than 30 days before
+	WarnNotSynced     = "not_synced"     // a device has not synced for StaleDays
+)
+
+// Warning is one early warning on an office.
+type Warning struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"` // English, for logs; screens translate Kind
+}
+
+// Figures are an office's commitments counted as report.Tally counts them.
+type Figures struct {
+	Total      int                   `json:"total"`
+	ByStatus   map[domain.Status]int `json:"by_status"`
+	OnTime     int                   `json:"on_time"`
+	Late       int                   `json:"late"`
+	Partly     int                   `json:"partly"`
+	Breached   int                   `json:"breached"`
+	Open       int                   `json:"open"`
+	Overdue    int                   `json:"overdue"`
+	DueSoon    int                   `json:"due_soon"` // within domain.DueSoonWorkdays working days
+	Conflicted int                   `json:"conflicted"`
+}
+
+// OverviewRow is one office of the county overview.
+type OverviewRow struct {
+	Office office.Code `json:"office"`
+	Name   string      `json:"name,omitempty"`
+	Tally  Figures     `json:"tally"`
+	// OnTimeRate (on time ÷ closed with a verdict) and OverdueShare
+	// (overdue ÷ open) are nil when undefined.
+	OnTimeRate   *float64 `json:"on_time_rate"`
+	OverdueShare *float64 `json:"overdue_share"`
+	// OverdueShareBefore is the share of the latest snapshot at least 30
+	// days old (BeforeDate), nil if none.
+	OverdueShareBefore *float64     `json:"overdue_share_before"`
+	BeforeDate         string       `json:"before_date,omitempty"`
+	Devices            []DeviceSeen `json:"devices"`
+	LastSync           time.Time    `json:"last_sync,omitzero"`
+	Warnings           []Warning    `json:"warnings"`
+}
+
+// Overview is the county overview on one day (GET /admin/overview).
+type Overview struct {
+	County    office.Code   `json:"county"`
+	Today     calendar.Date `json:"today"`
+	StaleDays int           `json:"stale_days"`
+	Rows      []OverviewRow `json:"rows"`
+	Warnings  int           `json:"warnings"`
+}
+
+func ratioPtr(n, d int) *float64 {
+	if d == 0 {
+		return nil
+	}
+	v := float64(n) / float64(d)
+	return &v
+}
+
+// figures counts commitments by office, by report.Compute's rules.
+func figures(cs []store.Commitment, today calendar.Date, cal *calendar.Calendar) map[office.Code]*Figures {
+	out := map[office.Code]*Figures{}
+	for i := range cs {
+		c := &cs[i]
+		f := out[c.Office]
+		if f == nil {
+			f = &Figures{ByStatus: map[domain.Status]int{}}
+			for _, st := range domain.Statuses() {
+				f.ByStatus[st] = 0
+			}
+			out[c.Office] = f
+		}
+		f.Total++
+		if _, ok := f.ByStatus[c.Status]; ok {
+			f.ByStatus[c.Status]++
+		}
+		if c.Status.Open() {
+			f.Open++
+			switch domain.ComputeDue(c.Status, c.Start(), c.DeadlineValue(), today, cal).State {
+			case domain.DueOverdue:
+				f.Overdue++
+			case domain.DueSoon:
+				f.DueSoon++
+			}
+		}
+		if len(c.Conflicted) > 0 {
+			f.Conflicted++
+		}
+	}
+	for _, f := range out {
+		f.OnTime, f.Late = f.ByStatus[domain.StatusFulfilledOnTime], f.ByStatus[domain.StatusFulfilledLate]
+		f.Partly, f.Breached = f.ByStatus[domain.StatusPartlyFulfilled], f.ByStatus[domain.StatusBreached]
+	}
+	return out
+}
+
+// County oversight: the overview by township with early warnings (§三(四)),
+// the dishonesty register, and the audit trail, over the admin API.
+
+var (
+	bLastSeen  = []byte("x-lastseen")  // device -> LastSeen
+	bSnapshots = []byte("x-snapshots") // office|YYYY-MM-DD -> snapshot of the overdue share
+)
+
+// cst is China Standard Time, in which the overview's "today" is taken.
+var cst = time.FixedZone("CST", 8*3600)
+
+// LastSeen is when a device's sessions last opened and closed.
+type LastSeen struct {
+	Opened time.Time `json:"opened,omitzero"`
+	Closed time.Time `json:"closed,omitzero"`
+}
+
+// Latest is the later of the two.
+func (l LastSeen) Latest() time.Time {
+	if l.Closed.After(l.Opened) {
+		return l.Closed
+	}
+	return l.Opened
+}
+
+// seen records a session opening or closing.
+func (s *Server) seen(dev protocol.DeviceID, opened bool) {
+	now := s.cfg.Now().UTC()
+	err := s.st.Update(func(tx *bolt.Tx) error {
+		var l LastSeen
+		if _, err := getJSON(tx, bLastSeen, dev[:], &l); err != nil {
+			return err
+		}
+		if opened {
+			l.Opened = now
+		} else {
+			l.Closed = now
+		}
+		return putJSON(tx, bLastSeen, dev[:], l)
+	})
+	if err != nil && !errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		s.log.Error("recording last seen", "device", dev, "err", err)
+	}
+}
+
+type snapshot struct {
+	Open    int `json:"open"`
+	Overdue int `json:"overdue"`
+}
+
+func snapshotKey(o office.Code, d calendar.Date) []byte {
+	return []byte(string(o) + "|" + d.String())
+}
+
+// DefaultStaleDays is how long a device may go without syncing before the
+// overview warns (Config.StaleDays).
+const DefaultStaleDays = 7
+
+// Overview computes the county overview for today: every township with
+// commitments or devices, its figures over the county replica (counted as
+// report.ByOffice counts them), the last sync of each device, and early
+// warnings. It takes
+// today's snapshot of each township's overdue share if there is none yet,
+// and compares with the latest one at least 30 days old.
+func (s *Server) Overview() (*Overview, error) {
+	now := s.cfg.Now()
+	today := calendar.DateOf(now.In(cst))
+	cal := s.cfg.Calendar
+	if cal == nil {
+		cal = calendar.Default()
+	}
+	stale := s.cfg.StaleDays
+	if stale <= 0 {
+		stale = DefaultStaleDays
+	}
+	cs, err := s.st.AllCommitments()
+	if err != nil {
+		return nil, err
+	}
+	byOffice := figures(cs, today, cal)
+	devs, err := s.st.Devices()
+	if err != nil {
+		return nil, err
+	}
+	heads, err := s.st.Heads()
+	if err != nil {
+		return nil, err
+	}
+	dir := office.Luoyang()
+	rows := map[office.Code]*OverviewRow{}
+	row := func(o office.Code) *OverviewRow {
+		if r := rows[o]; r != nil {
+			return r
+		}
+		r := &OverviewRow{Office: o, Devices: []DeviceSeen{}, Warnings: []Warning{}}
+		if u, ok := dir.Lookup(o); ok {
+			r.Name = u.Name
+		}
+		rows[o] = r
+		return r
+	}
+	for o, f := range byOffice {
+		r := row(o)
+		r.Tally = *f
+		r.OnTimeRate = ratioPtr(f.OnTime, f.OnTime+f.Late+f.Partly+f.Breached)
+		r.OverdueShare = ratioPtr(f.Overdue, f.Open)
+	}
+	s.mu.Lock()
+	online := make(map[protocol.DeviceID]bool, len(s.sessions))
+	for d := range s.sessions {
+		online[d] = true
+	}
+	s.mu.Unlock()
+
+	staleBefore := now.Add(-time.Duration(stale) * 24 * time.Hour)
+	err = s.st.Update(func(tx *bolt.Tx) error {
+		for _, d := range devs {
+			if !s.id.County.Contains(d.Office) {
+				continue
+			}
+			var l LastSeen
+			if _, err := getJSON(tx, bLastSeen, d.ID[:], &l); err != nil {
+				return err
+			}
+			r := row(d.Office)
+			ds := DeviceSeen{Device: d.ID, Name: d.Name, Admin: d.Admin, Revoked: d.Revoked, Online: online[d.ID],
+				LastSeen: l.Latest(), LastSeq: heads[d.ID].Seq}
+			if ds.Online {
+				ds.LastSeen = now.UTC()
+			}
+			r.Devices = append(r.Devices, ds)
+			if ds.LastSeen.After(r.LastSync) {
+				r.LastSync = ds.LastSeen
+			}
+			if !d.Revoked && ds.LastSeen.Before(staleBefore) {
+				msg := fmt.Sprintf("device %s (%s) has not synced for %d days", d.ID.Short(), d.Name, stale)
+				if ds.LastSeen.IsZero() {
+					msg = fmt.Sprintf("device %s (%s) has never synced", d.ID.Short(), d.Name)
+				}
+				r.Warnings = append(r.Warnings, Warning{Kind: WarnNotSynced, Message: msg})
+			}
+		}
+		b := tx.Bucket(bSnapshots)
+		for o, r := range rows {
+			if err := putSnapshotOnce(b, o, today, snapshot{Open: r.Tally.Open, Overdue: r.Tally.Overdue}); err != nil {
+				return err
+			}
+			old, date, ok, err := snapshotBefore(b, o, today.AddDays(-30))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			r.BeforeDate = date
+			r.OverdueShareBefore = ratioPtr(old.Overdue, old.Open)
+			if r.OverdueShare != nil && *r.OverdueShare > 0 && (r.OverdueShareBefore == nil || *r.OverdueShare > *r.OverdueShareBefore) {
+				before := 0.0
+				if r.OverdueShareBefore != nil {
+					before = *r.OverdueShareBefore
+				}
+				r.Warnings = append(r.Warnings, Warning{Kind: WarnOverdueRising,
+					Message: fmt.Sprintf("overdue share %.0f%%, was %.0f%% on %s", 100**r.OverdueShare, 100*before, date)})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ov := &Overview{County: s.id.County, Today: today, StaleDays: stale, Rows: []OverviewRow{}}
+	codes := make([]office.Code, 0, len(rows))
+	for o := range rows {
+		codes = append(codes, o)
+	}
+	slices.Sort(codes)
+	for _, o := range codes {
+		r := rows[o]
+		slices.SortFunc(r.Devices, func(a, b DeviceSeen) int { return slices.Compare(a.Device[:], b.Device[:]) })
+		ov.Warnings += len(r.Warnings)
+		ov.Rows = append(ov.Rows, *r)
+	}
+	return ov, nil
+}
+
+func putSnapshotOnce(b *bolt.Bucket, o office.Code, d calendar.Date, sn snapshot) error {
+	k := snapshotKey(o, d)
+	if b.Get(k) != nil {
+		return nil // the first overview of the day keeps its snapshot
+	}
+	v, _ := json.Marshal(sn)
+	return b.Put(k, v)
+}
+
+// snapshotBefore returns o's latest snapshot dated on or before d.
+func snapshotBefore(b *bolt.Bucket, o office.Code, d calendar.Date) (snapshot, string, bool, error) {
+	var sn snapshot
+	prefix := []byte(string(o) + "|")
+	limit := snapshotKey(o, d)
+	c := b.Cursor()
+	k, v := c.Seek(limit)
+	switch {
+	case k != nil && string(k) == string(limit):
+	default:
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+	}
+	if k == nil || len(k) < len(prefix) || string(k[:len(prefix)]) != string(prefix) {
+		return sn, "", false, nil
+	}
+	if err := json.Unmarshal(v, &sn); err != nil {
+		return sn, "", false, err
+	}
+	return sn, string(k[len(prefix):]), true, nil
+}
+
+// Dishonesty returns the county's dishonesty records f selects.
+func (s *Server) Dishonesty(f store.DishonestyFilter) ([]store.DishonestyRecord, error) {
+	if f.Office == "" {
+		f.Office = s.id.County
+	}
+	out, err := s.st.DishonestyRecords(f)
+	if out == nil {
+		out = []store.DishonestyRecord{}
+	}
+	return out, err
+}
+
+func (s *Server) adminRoutesMore(mux *http.ServeMux) {
+	mux.HandleFunc("GET /admin/audit", s.admin(s.serveAudit))
+	mux.HandleFunc("GET /admin/overview", s.admin(s.serveOverview))
+	mux.HandleFunc("GET /admin/dishonesty", s.admin(s.serveDishonesty))
+}
+
+func (s *Server) serveOverview(w http.ResponseWriter, r *http.Request, _ string) {
+	ov, err := s.Overview()
+	if err != nil {
+		s.writeErr(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ov)
+}
+
+// serveDishonesty answers GET /admin/dishonesty[?office=CODE][&open=1][&type=T].
+func (s *Server) serveDishonesty(w http.ResponseWriter, r *http.Request, _ string) {
+	q := r.URL.Query()
+	f := store.DishonestyFilter{Office: office.Code(q.Get("office")), Type: protocol.DishonestyType(q.Get("type"))}
+	f.OpenOnly, _ = strconv.ParseBool(q.Get("open"))
+	if f.Office != "" && !s.id.County.Contains(f.Office) {
+		s.writeErr(w, r, http.StatusBadRequest, fmt.Errorf("%w: office %s is not in county %s", protocol.ErrOutOfScope, f.Office, s.id.County))
+		return
+	}
+	recs, err := s.Dishonesty(f)
+	if err != nil {
+		s.writeErr(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, recs)
+}
