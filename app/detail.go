@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
@@ -112,6 +113,14 @@ func (s *detailScreen) render() {
 				name = metas[0].Name
 			}
 			hash := h
+			if metas := d.Evidence[h]; len(metas) > 0 && strings.HasPrefix(metas[0].MIME, "image/") {
+				if data, err := u.st.EvidenceContent(h); err == nil {
+					img := canvas.NewImageFromResource(fyne.NewStaticResource(name, data))
+					img.FillMode = canvas.ImageFillContain
+					img.SetMinSize(fyne.NewSize(240, 160))
+					objs = append(objs, container.NewHBox(img))
+				}
+			}
 			objs = append(objs, widget.NewButton(u.T("app.open_evidence", name), func() { s.openEvidence(hash, name) }))
 		}
 	}
