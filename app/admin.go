@@ -45,6 +45,9 @@ type adminScreens struct {
 	logins                                                          []*loginForm  // the credential prompts shown, one per API tab
 
 	tabPending, tabDevices, tabConflicts, tabIncidents, tabOverview *container.TabItem
+
+	breach *breachScreens // 失信记录 (breach_records.go)
+	ovx    overviewState  // where the overview shown came from, for its export (breach_overview.go)
 }
 
 // addAdminTabs adds the admin tabs to the main window's tabs.
@@ -72,7 +75,8 @@ func (u *ui) addAdminTabs(tabs *container.AppTabs) *adminScreens {
 	a.tabConflicts = container.NewTabItemWithIcon(u.T("adminui.tab.conflicts"), theme.WarningIcon(), local(a.conflictsBox, a.loadConflicts))
 	a.tabIncidents = container.NewTabItemWithIcon(u.T("adminui.tab.incidents"), theme.ErrorIcon(), api(a.incidentsBox, a.loadIncidents))
 	a.tabOverview = container.NewTabItemWithIcon(u.T("adminui.tab.overview"), theme.GridIcon(), local(a.overviewBox, a.loadOverview))
-	for _, t := range []*container.TabItem{a.tabPending, a.tabDevices, a.tabConflicts, a.tabIncidents, a.tabOverview} {
+	a.breach = a.newBreachTab()
+	for _, t := range []*container.TabItem{a.tabPending, a.tabDevices, a.tabConflicts, a.tabIncidents, a.tabOverview, a.breach.tab} {
 		tabs.Append(t)
 	}
 	prev := tabs.OnSelected
@@ -100,6 +104,8 @@ func (a *adminScreens) selected(t *container.TabItem) {
 		a.loadConflicts()
 	case a.tabOverview:
 		a.loadOverview()
+	case a.breach.tab:
+		a.breach.load()
 	}
 }
 
@@ -109,6 +115,9 @@ func (a *adminScreens) reload() {
 	a.loadConflicts()
 	if a.u.main != nil && a.u.main.tabs.Selected() == a.tabOverview {
 		a.loadOverview()
+	}
+	if a.u.main != nil && a.u.main.tabs.Selected() == a.breach.tab {
+		a.breach.load()
 	}
 }
 
@@ -477,7 +486,7 @@ func (a *adminScreens) renderIncidents() {
 		} else {
 			detail = u.T("adminui.incidents.detail_nodev", r.Remote, r.Detail)
 		}
-		objs = append(objs, heading(u.T("adminui.incidents.row", r.When, u.msg(r.Text))), para(detail), widget.NewSeparator())
+		objs = append(objs, heading(u.T("adminui.incidents.row", r.When, u.msg(r.Text))), para(detail), a.incidentAck(r), widget.NewSeparator())
 	}
 	a.incidentsBox.Objects = objs
 	a.incidentsBox.Refresh()
@@ -610,6 +619,15 @@ func (a *adminScreens) submitResolve(it vm.ConflictItem, rd *resolveDialog, merg
 // ---- 辖区概况 ----
 
 func (a *adminScreens) loadOverview() {
+	if a.client != nil {
+		a.loadServerOverview() // breach_overview.go; falls back to loadLocalOverview
+		return
+	}
+	a.loadLocalOverview()
+}
+
+// loadLocalOverview computes the overview from this device's replica.
+func (a *adminScreens) loadLocalOverview() {
 	u := a.u
 	cfg := vm.OverviewConfig{County: u.se.Device().Office.County(), Today: u.today(), Now: timeNow(), Cal: u.cal, AllTownships: true}
 	adminGo(func() {
@@ -619,6 +637,7 @@ func (a *adminScreens) loadOverview() {
 				u.showError(err)
 				return
 			}
+			a.ovx = overviewState{local: ov, cfg: cfg}
 			a.renderOverview(ov)
 		})
 	})
@@ -627,7 +646,7 @@ func (a *adminScreens) loadOverview() {
 func (a *adminScreens) renderOverview(ov *vm.Overview) {
 	u := a.u
 	t := ov.Total
-	objs := []fyne.CanvasObject{heading(u.T("adminui.overview.total", t.Total, t.Open, t.Overdue, t.DueSoon, t.Conflicted))}
+	objs := []fyne.CanvasObject{a.overviewHead(), heading(u.T("adminui.overview.total", t.Total, t.Open, t.Overdue, t.DueSoon, t.Conflicted))}
 	grid := container.NewGridWithColumns(8)
 	for _, k := range []string{"office", "total", "open", "rate", "overdue", "due_soon", "last", "warn"} {
 		h := widget.NewLabel(u.T("adminui.overview.col_" + k))

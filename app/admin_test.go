@@ -115,20 +115,20 @@ func exchangeSessions(t *testing.T, ses ...*store.Session) {
 }
 
 // TestAdminTabsOnlyForAdminDevices: a township device has no admin tabs; a
-// county-admin device has the five.
+// county-admin device has the six.
 func TestAdminTabsOnlyForAdminDevices(t *testing.T) {
 	if u := newTestUI(t); u.main.admin != nil || len(u.main.tabs.Items) != 2 {
 		t.Fatalf("township device: admin %v, %d tabs", u.main.admin != nil, len(u.main.tabs.Items))
 	}
 	u := newAdminTestUI(t, nil)
-	if u.main.admin == nil || len(u.main.tabs.Items) != 7 {
+	if u.main.admin == nil || len(u.main.tabs.Items) != 8 {
 		t.Fatalf("admin device: %d tabs", len(u.main.tabs.Items))
 	}
 	var names []string
 	for _, it := range u.main.tabs.Items[2:] {
 		names = append(names, it.Text)
 	}
-	if got := strings.Join(names, " "); got != "设备注册 终端 冲突核定 安全事件 辖区概况" {
+	if got := strings.Join(names, " "); got != "设备注册 终端 冲突核定 安全事件 辖区概况 失信记录" {
 		t.Fatalf("admin tabs %q", got)
 	}
 	// No county server set: the API tabs say so.

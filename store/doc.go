@@ -29,6 +29,11 @@
 //
 // # Caveats
 //
+// Callbacks of Commitments, Feed and FeedSelect run inside a read
+// transaction: they must not call the store (or open another bbolt
+// transaction) themselves. A second read transaction opened on the same
+// goroutine deadlocks as soon as a writer waits to grow the file.
+//
 // Values returned are copies; nothing refers into bbolt's memory map. The
 // file allows one process at a time: a second Open waits LockTimeout and
 // fails. Evidence content is stored inside the file; files are limited to

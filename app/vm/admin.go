@@ -165,12 +165,18 @@ type AdminDevice struct {
 // Incident is a row of GET /admin/incidents: refused input kept for the
 // county admin.
 type Incident struct {
+	ID      string            `json:"id,omitempty"` // for AckIncident
 	Time    time.Time         `json:"time"`
 	Device  protocol.DeviceID `json:"device"`
 	Seq     uint64            `json:"seq,omitempty"`
 	Code    protocol.Code     `json:"code"`
 	Message string            `json:"message"`
 	Remote  string            `json:"remote,omitempty"`
+	// Acknowledged by a county admin: who, when, with what note.
+	Acknowledged bool      `json:"acknowledged,omitempty"`
+	AckedBy      string    `json:"acked_by,omitempty"`
+	AckedAt      time.Time `json:"acked_at,omitzero"`
+	AckNote      string    `json:"ack_note,omitempty"`
 }
 
 // Enrolments lists the pending enrolment requests (every request when all).
@@ -227,6 +233,16 @@ func (c *AdminClient) Conflicts(ctx context.Context) ([]store.Conflict, error) {
 func (c *AdminClient) Incidents(ctx context.Context) ([]Incident, error) {
 	var out []Incident
 	return out, c.do(ctx, http.MethodGet, "/admin/incidents", nil, &out)
+}
+
+// AckIncident acknowledges the incident id (Incident.ID) with a note
+// (required here: the audit trail keeps why) and returns it as stored.
+func (c *AdminClient) AckIncident(ctx context.Context, id, note string) (Incident, error) {
+	if !domain.NonBlank(note) {
+		return Incident{}, fmt.Errorf("%w: an acknowledgement needs a note", domain.ErrReasonRequired)
+	}
+	var out Incident
+	return out, c.do(ctx, http.MethodPost, "/admin/incidents/"+url.PathEscape(id)+"/ack", map[string]string{"reason": strings.TrimSpace(note)}, &out)
 }
 
 // officeName names an office from the Luoyang directory, or its code.
@@ -410,6 +426,12 @@ type IncidentRow struct {
 	Text   Message // "error.<code>"
 	Detail string  // the server's message, for the technically minded
 	Remote string
+	ID     string // for Incidents.Ack
+	// Acked is set once a county admin acknowledged it; AckedText says who
+	// and when ("breachui.incidents.acked").
+	Acked     bool
+	AckedText Message
+	AckNote   string
 }
 
 // Incidents is the 安全事件 screen.
@@ -440,12 +462,24 @@ func (in *Incidents) Fetch(ctx context.Context) ([]IncidentRow, error) {
 	return IncidentRows(is), nil
 }
 
+// Ack acknowledges the incident of row r with a note (required) and
+// reloads.
+func (in *Incidents) Ack(ctx context.Context, r IncidentRow, note string) error {
+	if _, err := in.c.AckIncident(ctx, r.ID, note); err != nil {
+		return err
+	}
+	return in.Load(ctx)
+}
+
 // IncidentRows turns incidents into rows, newest first.
 func IncidentRows(is []Incident) []IncidentRow {
 	rows := make([]IncidentRow, 0, len(is))
 	for _, x := range is {
 		r := IncidentRow{Time: x.Time, When: adminTime(x.Time), Device: x.Device, Seq: x.Seq, Code: x.Code,
-			Text: CodeMessage(x.Code), Detail: x.Message, Remote: x.Remote}
+			Text: CodeMessage(x.Code), Detail: x.Message, Remote: x.Remote, ID: x.ID, Acked: x.Acknowledged, AckNote: x.AckNote}
+		if x.Acknowledged {
+			r.AckedText = Msg("breachui.incidents.acked", x.AckedBy, adminTime(x.AckedAt))
+		}
 		if !x.Device.IsZero() {
 			r.Short = x.Device.Short()
 		}

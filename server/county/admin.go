@@ -142,6 +142,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/devices/{device}/revoke", s.admin(s.revoke))
 	mux.HandleFunc("GET /admin/conflicts", s.admin(s.listConflicts))
 	mux.HandleFunc("GET /admin/incidents", s.admin(s.listIncidents))
+	mux.HandleFunc("POST /admin/incidents/{id}/ack", s.admin(s.ackIncident))
 	mux.HandleFunc("POST /admin/calendar", s.admin(s.publishCalendar))
 	s.adminRoutesMore(mux) // audit, overview, dishonesty (overview.go)
 }
@@ -436,11 +437,12 @@ func (s *Server) listConflicts(w http.ResponseWriter, r *http.Request, _ string)
 func (s *Server) Incidents() ([]Incident, error) {
 	var out []Incident
 	err := s.st.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bIncidents).ForEach(func(_, v []byte) error {
+		return tx.Bucket(bIncidents).ForEach(func(k, v []byte) error {
 			var in Incident
 			if err := json.Unmarshal(v, &in); err != nil {
 				return err
 			}
+			in.ID = incidentID(k)
 			out = append(out, in)
 			return nil
 		})
@@ -457,6 +459,62 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ string)
 	}
 	if in == nil {
 		in = []Incident{}
+	}
+	writeJSON(w, http.StatusOK, in)
+}
+
+// AuditAckIncident is the audit action of an incident acknowledged by a
+// county admin; Target is the incident's ID, Detail its code.
+const AuditAckIncident = "ack_incident"
+
+// AckIncident records that the admin who acknowledged the incident id
+// (Incident.ID), with an optional note, and audits it in the same
+// transaction. The incident itself is kept as it was. Acknowledging it
+// again changes nothing and returns the first acknowledgement.
+func (s *Server) AckIncident(id, who, note string) (Incident, error) {
+	k, ok := incidentKey(id)
+	if !ok {
+		return Incident{}, fmt.Errorf("%w: incident ID %q", protocol.ErrMalformed, id)
+	}
+	if err := domain.CheckText("note", note, domain.MaxShortBytes); err != nil {
+		return Incident{}, fmt.Errorf("%w: %v", protocol.ErrMalformed, err)
+	}
+	var in Incident
+	err := s.st.Update(func(tx *bolt.Tx) error {
+		found, err := getJSON(tx, bIncidents, k, &in)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("%w: incident %s", store.ErrNotFound, id)
+		}
+		if in.Acknowledged {
+			return nil
+		}
+		now := s.cfg.Now()
+		in.ID, in.Acknowledged, in.AckedBy, in.AckedAt, in.AckNote = "", true, who, now.UTC(), strings.TrimSpace(note)
+		if err := putJSON(tx, bIncidents, k, in); err != nil {
+			return err
+		}
+		return putAudit(tx, AuditEntry{Time: now, Who: who, Action: AuditAckIncident, Target: id, Reason: in.AckNote, Detail: string(in.Code)})
+	})
+	in.ID = id
+	if err == nil {
+		s.log.Info("incident acknowledged", "incident", id, "by", who)
+	}
+	return in, err
+}
+
+func (s *Server) ackIncident(w http.ResponseWriter, r *http.Request, who string) {
+	var body ReasonRequest
+	err := readBody(r, &body)
+	var in Incident
+	if err == nil {
+		in, err = s.AckIncident(r.PathValue("id"), who, body.Reason)
+	}
+	if err != nil {
+		s.writeErr(w, r, statusFor(err), err)
+		return
 	}
 	writeJSON(w, http.StatusOK, in)
 }

@@ -2,6 +2,7 @@ package county
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -118,12 +119,31 @@ type Enrolment struct {
 // violations, forged signatures and every other refusal but a harmless
 // replay.
 type Incident struct {
+	// ID names the incident for POST /admin/incidents/{id}/ack: the hex
+	// of its key in x-incidents (time|counter). Derived when read, never
+	// stored.
+	ID      string            `json:"id,omitempty"`
 	Time    time.Time         `json:"time"`
 	Device  protocol.DeviceID `json:"device"`
 	Seq     uint64            `json:"seq,omitempty"`
 	Code    protocol.Code     `json:"code"`
 	Message string            `json:"message"`
 	Remote  string            `json:"remote,omitempty"`
+	// Acknowledged is set when a county admin has acknowledged the
+	// incident: who (the admin credential), when, and the note given.
+	Acknowledged bool      `json:"acknowledged,omitempty"`
+	AckedBy      string    `json:"acked_by,omitempty"`
+	AckedAt      time.Time `json:"acked_at,omitzero"`
+	AckNote      string    `json:"ack_note,omitempty"`
+}
+
+// incidentID is the ID of the incident stored under key k.
+func incidentID(k []byte) string { return hex.EncodeToString(k) }
+
+// incidentKey parses an incident ID back into its key.
+func incidentKey(id string) ([]byte, bool) {
+	k, err := hex.DecodeString(id)
+	return k, err == nil && len(k) == 16
 }
 
 func putIncident(tx *bolt.Tx, in Incident) error {
@@ -134,6 +154,7 @@ func putIncident(tx *bolt.Tx, in Incident) error {
 	}
 	k := binary.BigEndian.AppendUint64(nil, uint64(in.Time.UnixMilli()))
 	k = binary.BigEndian.AppendUint64(k, seq)
+	in.ID = ""
 	v, _ := json.Marshal(in)
 	return b.Put(k, v)
 }

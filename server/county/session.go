@@ -403,9 +403,10 @@ func (se *session) feedLoop(cursor uint64) {
 				return true
 			}
 			if !certSent[e.Device] {
-				if cert := s.certificate(e.Device); cert != nil {
-					frames = append(frames, &protocol.Frame{Type: protocol.FrameCertificate, Body: cert})
-				}
+				// Filled in after the read transaction: a second
+				// transaction opened inside this one would deadlock
+				// against a writer remapping the file.
+				frames = append(frames, &protocol.Frame{Type: protocol.FrameCertificate, Device: e.Device})
 				certSent[e.Device] = true
 			}
 			inflight = append(inflight, e.Pos)
@@ -417,6 +418,7 @@ func (se *session) feedLoop(cursor uint64) {
 			se.fail(protocol.CodeInternal, "feed unavailable")
 			return
 		}
+		frames = s.fillCertificates(frames)
 		for _, f := range frames {
 			select {
 			case se.feed <- f:
@@ -483,6 +485,26 @@ func (se *session) inScope(o office.Code) bool {
 		return se.rec.Office.Contains(o)
 	}
 	return o == se.rec.Office
+}
+
+// fillCertificates puts each device's certificate into the placeholder
+// frames a feed reader queued (Type certificate, Device set, no Body) and
+// drops those of devices without one. It runs outside the feed's read
+// transaction on purpose: bbolt must not see a read transaction opened
+// inside another on one goroutine.
+func (s *Server) fillCertificates(frames []*protocol.Frame) []*protocol.Frame {
+	out := frames[:0]
+	for _, f := range frames {
+		if f.Type == protocol.FrameCertificate && f.Body == nil {
+			f.Body = s.certificate(f.Device)
+			f.Device = protocol.DeviceID{}
+			if f.Body == nil {
+				continue
+			}
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // certificate returns a device's signed enrolment certificate, if any.

@@ -513,9 +513,9 @@ func (us *upstreamSession) feedLoop(cursor uint64) {
 		var frames []*protocol.Frame
 		cert := func(dev protocol.DeviceID) {
 			if !certSent[dev] {
-				if c := s.certificate(dev); c != nil {
-					frames = append(frames, &protocol.Frame{Type: protocol.FrameCertificate, Body: c})
-				}
+				// A placeholder, filled after the feed's read transaction
+				// (see fillCertificates).
+				frames = append(frames, &protocol.Frame{Type: protocol.FrameCertificate, Device: dev})
 				certSent[dev] = true
 			}
 		}
@@ -562,6 +562,7 @@ func (us *upstreamSession) feedLoop(cursor uint64) {
 		if !limited {
 			revocationsBefore(sent + 1)
 		}
+		frames = s.fillCertificates(frames)
 		for _, f := range frames {
 			select {
 			case us.feed <- f:
