@@ -489,3 +489,47 @@ func TestNormFingerprint(t *testing.T) {
 		}
 	}
 }
+
+// TestCalendarAndAck: the admin publishes next year's holiday schedule and
+// acknowledges an incident from the command line.
+func TestCalendarAndAck(t *testing.T) {
+	h := newHarness(t)
+	h.init()
+	base := "https://" + h.serve()
+	admin := func(args ...string) []string {
+		return append(args, "-dir", h.dir, "-url", base, "-admin", "zhangwei")
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"format":2}`), 0o600)
+	if r := h.must(1, admin("calendar", bad)...); !strings.Contains(r.stderr, "bad.json") {
+		t.Errorf("a bad overlay: %s", r.stderr)
+	}
+	r := h.must(0, admin("calendar", "../../../domain/calendar/testdata/overlay-example.json")...)
+	if !strings.Contains(r.stdout, "version 1") {
+		t.Errorf("calendar publish: %s", r.stdout)
+	}
+	// A wrong password makes an incident to acknowledge.
+	h.env[envPassword] = "not the password"
+	h.must(1, admin("devices")...)
+	h.env[envPassword] = testPassword
+	r = h.must(0, admin("incidents", "-json")...)
+	var in []county.Incident
+	if err := json.Unmarshal([]byte(r.stdout), &in); err != nil || len(in) == 0 || in[0].ID == "" {
+		t.Fatalf("incidents -json: %s (%v)", r.stdout, err)
+	}
+	id := in[0].ID
+	h.must(2, admin("ack", id)...)
+	r = h.must(0, admin("ack", id, "-reason", "已核实为管理员输错口令")...)
+	if !strings.Contains(r.stdout, "acknowledged") {
+		t.Errorf("ack: %s", r.stdout)
+	}
+	r = h.must(0, admin("incidents", "-json")...)
+	json.Unmarshal([]byte(r.stdout), &in)
+	acked := false
+	for _, i := range in {
+		acked = acked || (i.ID == id && i.Acknowledged)
+	}
+	if !acked {
+		t.Errorf("incident %s not acknowledged: %s", id, r.stdout)
+	}
+}
