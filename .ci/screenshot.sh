@@ -37,6 +37,7 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+self="$PWD/.ci/screenshot.sh"
 
 APP_PKG="${APP_PKG:-.}"
 APP_BIN="${APP_BIN:-/tmp/jiannuo-app}"
@@ -90,8 +91,15 @@ if [ "${1:-}" = "--inside" ]; then
   start=$SECONDS; prev=""; passed=""; settled=""; why=""
   while :; do
     kill -0 "$app" 2>/dev/null || { tail -n 40 "$log" >&2 || true; fail "the app exited while painting"; }
+    [ $((SECONDS - start)) -lt "$PAINT_TIMEOUT" ] || break
+    # Look the window up again each time: an app may replace its first
+    # window (a splash, a sign-in) by the main one under the same title.
+    win=$(xdotool search --onlyvisible --name "$WINDOW_NAME" 2>/dev/null | tail -n 1 || true)
+    if [ -z "$win" ] || ! geom=$(xdotool getwindowgeometry --shell "$win" 2>/dev/null); then
+      why="the window went away"; sleep "$POLL"; continue
+    fi
+    eval "$geom" # WINDOW X Y WIDTH HEIGHT SCREEN
     import -window root "$shot"
-    eval "$(xdotool getwindowgeometry --shell "$win")" # X Y WIDTH HEIGHT
     convert "$shot" -crop "${WIDTH}x${HEIGHT}+${X}+${Y}" +repage "$cropped"
     read -r w h colours < <(identify -format '%w %h %k\n' "$cropped")
     total=$((w * h))
@@ -106,10 +114,9 @@ if [ "${1:-}" = "--inside" ]; then
     fi
     why="${w}x${h} window: $colours colours (min $MIN_COLOURS), $((ink / 10)).$((ink % 10))% ink (min $MIN_INK%)"
     prev="$sig"
-    [ $((SECONDS - start)) -lt "$PAINT_TIMEOUT" ] || break
     sleep "$POLL"
   done
-  [ -n "$passed" ] || { tail -n 40 "$log" >&2 || true; cp "$shot" "$SCREENSHOT_DIR/main-window.png"; fail "blank window after ${PAINT_TIMEOUT}s: $why"; }
+  [ -n "$passed" ] || { tail -n 40 "$log" >&2 || true; [ ! -f "$shot" ] || cp "$shot" "$SCREENSHOT_DIR/main-window.png"; fail "blank window after ${PAINT_TIMEOUT}s: $why"; }
   [ -n "$settled" ] || say "note: the window kept changing for ${PAINT_TIMEOUT}s; keeping the last good frame"
   cp "$work/passed-root.png" "$SCREENSHOT_DIR/main-window.png"
   cp "$work/passed-window.png" "$SCREENSHOT_DIR/window.png"
@@ -142,10 +149,13 @@ fi
 export APP_BIN WINDOW_NAME WINDOW_TIMEOUT PAINT_TIMEOUT MIN_COLOURS MIN_INK
 
 # A fresh HOME: no saved preferences (language, theme) from an earlier run.
+# The X authority file lives in our work directory (-f), so xvfb-run makes
+# no temporary directory of its own: its clean-up of one failed once (rc 5),
+# and xvfb-run then exits without stopping Xvfb.
 # LANG is left as CI has it (often C, which the app maps to Chinese).
 t1=$SECONDS
 # shellcheck disable=SC2086 # APP_ARGS is a word list
 HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_CACHE_HOME="$work/home/.cache" \
-  xvfb-run -a -s "-screen 0 1280x800x24" "$0" --inside "$work" $APP_ARGS
+  xvfb-run -a -f "$work/Xauthority" -s "-screen 0 1280x800x24" bash "$self" --inside "$work" $APP_ARGS
 say "run and checks took $((SECONDS - t1))s; total $((SECONDS - t0))s"
 say "artifacts: $SCREENSHOT_DIR/main-window.png window.png app.log"

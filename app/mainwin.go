@@ -110,6 +110,13 @@ func (u *ui) menu() *fyne.MainMenu {
 		fyne.NewMenuItem(u.T("app.about"), func() {
 			dialog.ShowInformation(u.T("app.name"), u.T("app.tagline")+"\n"+u.T("app.device_id", u.se.Device().ID.String()), u.win)
 		}),
+		fyne.NewMenuItem(u.T("app.font_licence"), func() {
+			text := widget.NewLabel(assets.FontLicense())
+			text.Wrapping = fyne.TextWrapWord
+			scroll := container.NewVScroll(text)
+			scroll.SetMinSize(fyne.NewSize(560, 420))
+			dialog.ShowCustom(u.T("app.font_licence"), u.T("app.close"), scroll, u.win)
+		}),
 	)
 	return fyne.NewMainMenu(file, settings, help)
 }
