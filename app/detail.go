@@ -153,7 +153,7 @@ func (s *detailScreen) actions() fyne.CanvasObject {
 	add(a.Close, "app.action.close", func() {
 		dialog.ShowConfirm(u.T("app.action.close"), u.T("app.confirm_close"), func(ok bool) {
 			if ok {
-				s.do(u.se.CloseFulfilled(ref, u.today(), u.cal))
+				s.do(vm.Close(u.se, ref, u.today(), u.cal))
 			}
 		}, u.win)
 	})

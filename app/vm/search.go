@@ -124,57 +124,67 @@ func parseQuery(q string, freq *[256]uint32) *query {
 	return pq
 }
 
-// parallelMin is the number of candidate rows from which a scan is split
-// between processors.
+// parallelMin is the number of rows from which a scan is split between
+// processors.
 const parallelMin = 8192
 
 // filterRows appends to out the rows of cand that pass the filter with
 // folded query q, in cand's order. out may share cand's array.
+//
+// A broad scan tests rows in memory order (their search text was allocated
+// in that order at Load) rather than in the sort order of cand, which
+// would jump around memory, split between processors; then it keeps
+// cand's order. A narrow one (a query being typed narrows the previous
+// result) tests cand directly.
 func (l *List) filterRows(cand []int32, q string, out []int32) []int32 {
 	pq := parseQuery(q, l.freq)
-	procs := min(runtime.GOMAXPROCS(0), 8)
-	if procs < 2 || len(cand) < parallelMin {
-		return l.pass(cand, pq, out)
+	if len(cand) < len(l.rows)/4 {
+		for _, i := range cand {
+			if l.passes(i, pq) {
+				out = append(out, i)
+			}
+		}
+		return out
 	}
-	// Each worker keeps its part in its own slice; they are joined in
-	// order once every worker is done reading cand.
-	parts := make([][]int32, procs)
-	chunk := (len(cand) + procs - 1) / procs
+	keep := make([]bool, len(l.rows))
+	n := len(l.rows)
+	procs := min(runtime.GOMAXPROCS(0), 8)
+	if procs < 2 || n < parallelMin {
+		procs = 1
+	}
+	chunk := (n + procs - 1) / procs
 	var wg sync.WaitGroup
-	for p := range parts {
-		lo, hi := min(p*chunk, len(cand)), min((p+1)*chunk, len(cand))
+	for p := 0; p < procs; p++ {
+		lo, hi := min(p*chunk, n), min((p+1)*chunk, n)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			parts[p] = l.pass(cand[lo:hi], pq, nil)
+			for i := lo; i < hi; i++ {
+				keep[i] = l.passes(int32(i), pq)
+			}
 		}()
 	}
 	wg.Wait()
-	for _, part := range parts {
-		out = append(out, part...)
-	}
-	return out
-}
-
-// pass appends the rows of cand that pass the filter and query to out.
-func (l *List) pass(cand []int32, pq *query, out []int32) []int32 {
-	f := &l.filter
 	for _, i := range cand {
-		r := &l.rows[i]
-		if (f.Category != "" && r.Category != f.Category) || (f.Status != "" && r.Status != f.Status) ||
-			(f.Responsible != "" && r.Responsible != f.Responsible) || !f.Window.match(r) {
-			continue
-		}
-		ok := true
-		for t := range pq.match {
-			if pq.catMask[t]&(1<<l.cat[i]) == 0 && pq.statMask[t]&(1<<l.stat[i]) == 0 && !pq.match[t].in(l.text[i]) {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if keep[i] {
 			out = append(out, i)
 		}
 	}
 	return out
+}
+
+// passes reports whether row i passes the filter and the query.
+func (l *List) passes(i int32, pq *query) bool {
+	f := &l.filter
+	r := &l.rows[i]
+	if (f.Category != "" && r.Category != f.Category) || (f.Status != "" && r.Status != f.Status) ||
+		(f.Responsible != "" && r.Responsible != f.Responsible) || !f.Window.match(r) {
+		return false
+	}
+	for t := range pq.match {
+		if pq.catMask[t]&(1<<l.cat[i]) == 0 && pq.statMask[t]&(1<<l.stat[i]) == 0 && !pq.match[t].in(l.text[i]) {
+			return false
+		}
+	}
+	return true
 }

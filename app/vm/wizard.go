@@ -175,7 +175,8 @@ func (w *Wizard) SetAccount(name, display, pass, pass2 string) map[string]Messag
 // office's name and the computer's name, e.g. "赤土店镇（DESKTOP-3F2A）".
 func (w *Wizard) DeviceName() string {
 	name := w.office.Name
-	if h, err := os.Hostname(); err == nil && h != "" && domain.CheckText("host", h, 64) == nil {
+	if h, err := os.Hostname(); err == nil && h != "" && domain.CheckText("host", h, 64) == nil &&
+		len(name)+len(h)+len("（）") <= protocol.MaxNameBytes {
 		name += "（" + h + "）"
 	}
 	return name
