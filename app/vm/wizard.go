@@ -84,6 +84,16 @@ func (w *Wizard) Back() {
 // first (the offices a device is set up for), then the rest in the
 // directory's order of relevance.
 func (w *Wizard) SearchOffices(q string) []office.Unit {
+	if strings.TrimSpace(q) == "" {
+		// Nothing typed yet: offer every township and street, by code.
+		var all []office.Unit
+		for _, u := range w.dir.Units() {
+			if u.Level() == office.Township {
+				all = append(all, u)
+			}
+		}
+		return all
+	}
 	units := w.dir.Search(q)
 	slices.SortStableFunc(units, func(a, b office.Unit) int {
 		at, bt := a.Level() == office.Township, b.Level() == office.Township

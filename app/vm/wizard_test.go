@@ -285,3 +285,19 @@ func TestWizardEnrol(t *testing.T) {
 		t.Fatalf("Enrol before Finish: %v", err)
 	}
 }
+
+// TestWizardOffersTownshipsBeforeTyping: the office step lists every
+// township and street before anything is typed, so a clerk can scroll to
+// theirs.
+func TestWizardOffersTownshipsBeforeTyping(t *testing.T) {
+	w := NewWizard(office.Luoyang())
+	all := w.SearchOffices("")
+	if len(all) < 100 {
+		t.Fatalf("only %d offices offered before typing", len(all))
+	}
+	for _, u := range all {
+		if u.Level() != office.Township {
+			t.Fatalf("%s offered: not a township or street", u)
+		}
+	}
+}
