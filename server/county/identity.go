@@ -100,8 +100,7 @@ func Init(dir string, cfg InitConfig) (*Identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
+	if err := auth.WriteKeyFile(filepath.Join(dir, fileKey), key); err != nil {
 		return nil, err
 	}
 	files := []struct {
@@ -109,7 +108,6 @@ func Init(dir string, cfg InitConfig) (*Identity, error) {
 		data []byte
 		mode os.FileMode
 	}{
-		{fileKey, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600},
 		{fileTLSCert, certPEM, 0o644},
 		{fileTLSKey, keyPEM, 0o600},
 	}
@@ -154,21 +152,9 @@ func LoadIdentity(dir string) (*Identity, error) {
 	if err := json.Unmarshal(raw, &info); err != nil {
 		return nil, fmt.Errorf("%s: %w", fileInfo, err)
 	}
-	keyPEM, err := os.ReadFile(filepath.Join(dir, fileKey))
+	key, err := auth.ReadKeyFile(filepath.Join(dir, fileKey))
 	if err != nil {
 		return nil, err
-	}
-	block, _ := pem.Decode(keyPEM)
-	if block == nil {
-		return nil, fmt.Errorf("%s: no PEM block", fileKey)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", fileKey, err)
-	}
-	key, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an ed25519 key", fileKey)
 	}
 	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, fileTLSCert), filepath.Join(dir, fileTLSKey))
 	if err != nil {

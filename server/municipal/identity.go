@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"jiannuo/auth"
 	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/sync/protocol"
@@ -80,11 +79,7 @@ func Init(dir string, cfg InitConfig) (*Identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, fileKey), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := auth.WriteKeyFile(filepath.Join(dir, fileKey), key); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, fileTrust), cfg.Trust, 0o644); err != nil {
@@ -108,21 +103,9 @@ func LoadIdentity(dir string) (*Identity, error) {
 	if err := json.Unmarshal(raw, &info); err != nil {
 		return nil, fmt.Errorf("%s: %w", fileInfo, err)
 	}
-	keyPEM, err := os.ReadFile(filepath.Join(dir, fileKey))
+	key, err := auth.ReadKeyFile(filepath.Join(dir, fileKey))
 	if err != nil {
 		return nil, err
-	}
-	block, _ := pem.Decode(keyPEM)
-	if block == nil {
-		return nil, fmt.Errorf("%s: no PEM block", fileKey)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", fileKey, err)
-	}
-	key, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an ed25519 key", fileKey)
 	}
 	return &Identity{Name: info.Name, Key: key, ID: protocol.DeviceIDFromKey(key.Public().(ed25519.PublicKey))}, nil
 }
