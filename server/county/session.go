@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"jiannuo/domain/office"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
+	"jiannuo/sync/wsconn"
 )
 
 // ctrlQueue bounds the control frames (receipts above all) waiting for a
@@ -184,20 +184,7 @@ func (se *session) handshake() (cursor uint64, err error) {
 // readMessage reads one message of at most MaxFrameBytes after
 // decompression; a longer one gives websocket.ErrReadLimit. Reading stops
 // at the limit, so neither memory nor the wire read is unbounded.
-func (se *session) readMessage() (int, []byte, error) {
-	typ, r, err := se.conn.NextReader()
-	if err != nil {
-		return typ, nil, err
-	}
-	data, err := io.ReadAll(io.LimitReader(r, protocol.MaxFrameBytes+1))
-	if err != nil {
-		return typ, nil, err
-	}
-	if len(data) > protocol.MaxFrameBytes {
-		return typ, nil, websocket.ErrReadLimit
-	}
-	return typ, data, nil
-}
+func (se *session) readMessage() (int, []byte, error) { return wsconn.ReadMessage(se.conn) }
 
 // tooBig records an oversize message, then closes the websocket with code
 // 1009 (message too big). WriteControl may run beside the writer.

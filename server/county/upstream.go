@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"jiannuo/domain"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
+	"jiannuo/sync/wsconn"
 )
 
 // The upstream feed (GET /upstream) serves the county's whole feed — every
@@ -375,20 +375,7 @@ func (us *upstreamSession) handshake() (uint64, error) {
 
 // readLimited reads one message of at most MaxFrameBytes after
 // decompression, as session.readMessage does.
-func readLimited(conn *websocket.Conn) (int, []byte, error) {
-	typ, r, err := conn.NextReader()
-	if err != nil {
-		return typ, nil, err
-	}
-	data, err := io.ReadAll(io.LimitReader(r, protocol.MaxFrameBytes+1))
-	if err != nil {
-		return typ, nil, err
-	}
-	if len(data) > protocol.MaxFrameBytes {
-		return typ, nil, websocket.ErrReadLimit
-	}
-	return typ, data, nil
-}
+func readLimited(conn *websocket.Conn) (int, []byte, error) { return wsconn.ReadMessage(conn) }
 
 // refuse is session.refuse for the handshake of an upstream session.
 func (us *upstreamSession) refuse(node protocol.DeviceID, err error) error {

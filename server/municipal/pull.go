@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 	"jiannuo/domain/office"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
+	"jiannuo/sync/wsconn"
 )
 
 // A pull is one upstream session with a county server: challenge, hello
@@ -197,16 +197,12 @@ func (n *Node) dial(ctx context.Context, t pullTarget) (*websocket.Conn, error) 
 // read reads one frame, bounding it after decompression; an error frame
 // from the county becomes an error with its code.
 func (p *puller) read() (*protocol.Frame, error) {
-	typ, r, err := p.conn.NextReader()
-	if err != nil {
-		return nil, err
-	}
-	data, err := io.ReadAll(io.LimitReader(r, protocol.MaxFrameBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > protocol.MaxFrameBytes {
+	typ, data, err := wsconn.ReadMessage(p.conn)
+	if errors.Is(err, websocket.ErrReadLimit) {
 		return nil, fmt.Errorf("%w: frame over %d bytes from county %s", protocol.ErrOversize, protocol.MaxFrameBytes, p.t.code)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if typ != websocket.BinaryMessage {
 		return nil, fmt.Errorf("%w: text message from county %s", protocol.ErrMalformed, p.t.code)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
+	"jiannuo/sync/wsconn"
 )
 
 // link is the state of one websocket session.
@@ -169,20 +169,7 @@ func (l *link) read() (*protocol.Frame, error) {
 // readMessage reads one message, bounding its size after decompression:
 // the websocket read limit counts compressed bytes, so a deflated frame
 // could otherwise inflate to gigabytes.
-func (l *link) readMessage() (int, []byte, error) {
-	typ, r, err := l.conn.NextReader()
-	if err != nil {
-		return typ, nil, err
-	}
-	data, err := io.ReadAll(io.LimitReader(r, protocol.MaxFrameBytes+1))
-	if err != nil {
-		return typ, nil, err
-	}
-	if len(data) > protocol.MaxFrameBytes {
-		return typ, nil, websocket.ErrReadLimit
-	}
-	return typ, data, nil
-}
+func (l *link) readMessage() (int, []byte, error) { return wsconn.ReadMessage(l.conn) }
 
 func (l *link) write(f *protocol.Frame) error {
 	l.conn.SetWriteDeadline(time.Now().Add(l.e.cfg.WriteWait))
