@@ -331,7 +331,7 @@ func (s *Store) Apply(raws ...[]byte) ([]Result, error) {
 
 func (s *Store) applyRaw(tx *bolt.Tx, views *viewCache, raw []byte) (Result, error) {
 	cs, err := protocol.Verify(raw, txView{tx}, txView{tx}, protocol.DeviceID{})
-	if err == nil && !s.dev.IsZero() && cs.Device == s.dev {
+	if self := selfTx(tx); err == nil && !self.IsZero() && cs.Device == self {
 		// A change set of this very device that this replica does not
 		// hold: the replica was restored from an old backup while the
 		// device went on elsewhere. Taking it would reuse operation

@@ -149,9 +149,9 @@ func (s *Store) Check() error {
 		}
 
 		// The outbox and the pending operations of this device.
-		if !s.dev.IsZero() {
+		if self := selfTx(tx); !self.IsZero() {
 			err = tx.Bucket(bOutbox).ForEach(func(k, _ []byte) error {
-				if tx.Bucket(bLog).Get(append(append([]byte(nil), s.dev[:]...), k...)) == nil {
+				if tx.Bucket(bLog).Get(append(append([]byte(nil), self[:]...), k...)) == nil {
 					bad("outbox names change set %x that is not in the log", k)
 				}
 				return nil
@@ -159,7 +159,7 @@ func (s *Store) Check() error {
 			if err != nil {
 				return err
 			}
-			next := heads[s.dev].LastOp + 1
+			next := heads[self].LastOp + 1
 			err = tx.Bucket(bPending).ForEach(func(k, v []byte) error {
 				var p pendingOp
 				if err := unmarshal(v, &p); err != nil {
@@ -174,7 +174,7 @@ func (s *Store) Check() error {
 					bad("pending operation %d where %d was due", op.Num, next)
 				}
 				next = op.Num + 1
-				addEffects(s.dev, &op)
+				addEffects(self, &op)
 				return nil
 			})
 			if err != nil {

@@ -40,9 +40,9 @@ func (s *Store) Unconfirmed() (map[Ref]bool, error) {
 		if err != nil {
 			return err
 		}
-		log := tx.Bucket(bLog)
+		log, self := tx.Bucket(bLog), selfTx(tx)
 		return tx.Bucket(bOutbox).ForEach(func(k, _ []byte) error {
-			raw := log.Get(logKey(s.dev, binary.BigEndian.Uint64(k)))
+			raw := log.Get(logKey(self, binary.BigEndian.Uint64(k)))
 			if raw == nil {
 				return fmt.Errorf("%w: outbox names missing change set", ErrInvariant)
 			}
@@ -81,14 +81,15 @@ type Confirmation struct {
 func (s *Store) OpConfirmation(op protocol.OpID) (Confirmation, error) {
 	var out Confirmation
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if op.Device != s.dev || s.dev.IsZero() {
+		self := selfTx(tx)
+		if op.Device != self || self.IsZero() {
 			out.Confirmed = true
 			return nil
 		}
 		if tx.Bucket(bPending).Get(seqKey(op.Num)) != nil {
 			return nil // acted, not yet sealed
 		}
-		head, err := txView{tx}.Head(s.dev)
+		head, err := txView{tx}.Head(self)
 		if err != nil {
 			return err
 		}
@@ -99,7 +100,7 @@ func (s *Store) OpConfirmation(op protocol.OpID) (Confirmation, error) {
 		lo, hi := uint64(1), head.Seq
 		for lo <= hi {
 			mid := lo + (hi-lo)/2
-			raw := log.Get(logKey(s.dev, mid))
+			raw := log.Get(logKey(self, mid))
 			if raw == nil {
 				return fmt.Errorf("%w: change set %d missing from the log", ErrInvariant, mid)
 			}

@@ -258,7 +258,7 @@ func setupWithKey(tb testing.TB, s *Store, cfg SetupConfig, priv ed25519.Private
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s.dev = dev
+	s.dev.Store(&dev)
 	return &Session{s: s, acct: Account{Name: acct.Name, DisplayName: acct.DisplayName, Role: acct.Role}, key: priv, rec: rec}
 }
 

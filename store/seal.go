@@ -98,9 +98,9 @@ func sealChecked(tx *bolt.Tx, cs *protocol.ChangeSet, key ed25519.PrivateKey) er
 func (s *Store) Outbox() ([][]byte, error) {
 	var out [][]byte
 	err := s.db.View(func(tx *bolt.Tx) error {
-		log := tx.Bucket(bLog)
+		log, self := tx.Bucket(bLog), selfTx(tx)
 		return tx.Bucket(bOutbox).ForEach(func(k, _ []byte) error {
-			v := log.Get(append(append([]byte(nil), s.dev[:]...), k...))
+			v := log.Get(append(append([]byte(nil), self[:]...), k...))
 			if v == nil {
 				return fmt.Errorf("%w: outbox names missing change set", ErrInvariant)
 			}
@@ -123,10 +123,10 @@ func (s *Store) Pending() (Counts, error) {
 	var c Counts
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c.PendingOps = tx.Bucket(bPending).Stats().KeyN
-		log := tx.Bucket(bLog)
+		log, self := tx.Bucket(bLog), selfTx(tx)
 		return tx.Bucket(bOutbox).ForEach(func(k, _ []byte) error {
 			c.OutboxChangeSets++
-			c.OutboxBytes += int64(len(log.Get(append(append([]byte(nil), s.dev[:]...), k...))))
+			c.OutboxBytes += int64(len(log.Get(append(append([]byte(nil), self[:]...), k...))))
 			return nil
 		})
 	})

@@ -90,7 +90,7 @@ func (s *Store) Setup(cfg SetupConfig) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.dev = dev
+	s.dev.Store(&dev)
 	s.log.Info("device set up", "device", dev, "office", cfg.Office, "admin", cfg.Admin)
 	return &Session{s: s, acct: Account{Name: acct.Name, DisplayName: acct.DisplayName, Role: acct.Role}, key: priv, rec: rec}, nil
 }
@@ -126,8 +126,10 @@ func (s *Store) newAccount(name, display string, role domain.Role, pass string, 
 func (s *Store) SignIn(name, passphrase string) (*Session, error) {
 	var acct account
 	var rec DeviceRecord
+	var self protocol.DeviceID
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if s.dev.IsZero() {
+		self = selfTx(tx)
+		if self.IsZero() {
 			return ErrNotSetUp
 		}
 		v := tx.Bucket(bAccounts).Get([]byte(name))
@@ -137,7 +139,7 @@ func (s *Store) SignIn(name, passphrase string) (*Session, error) {
 		if err := unmarshal(v, &acct); err != nil {
 			return err
 		}
-		return unmarshal(tx.Bucket(bDevices).Get(s.dev[:]), &rec)
+		return unmarshal(tx.Bucket(bDevices).Get(self[:]), &rec)
 	})
 	if err != nil {
 		return nil, err
@@ -153,8 +155,11 @@ func (s *Store) SignIn(name, passphrase string) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unlocking device key: %w", err)
 	}
-	if protocol.DeviceIDFromKey(key.Public().(ed25519.PublicKey)) != s.dev {
-		return nil, fmt.Errorf("%w: account %s holds another device's key", ErrInvariant, name)
+	if protocol.DeviceIDFromKey(key.Public().(ed25519.PublicKey)) != self {
+		// The device was re-keyed since this account last signed in.
+		if key, err = s.followRekeys(name, passphrase, key, self); err != nil {
+			return nil, err
+		}
 	}
 	return &Session{s: s, acct: Account{Name: acct.Name, DisplayName: acct.DisplayName, Role: acct.Role}, key: key, rec: rec}, nil
 }

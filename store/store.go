@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -41,6 +42,9 @@ var (
 	// schema 3: government dishonesty records
 	bDishonesty    = []byte("dishonesty")     // office|record -> DishonestyRecord (derived)
 	bDishonestyLog = []byte("dishonesty_log") // office|record|hlc|op -> DishonestyEvent
+	// schema 4 (local): what a re-key after a fork set aside
+	bForked       = []byte("forked")        // old device|seq -> change set the county never accepted (kept, carried over)
+	bPrevReceipts = []byte("prev_receipts") // old device|seq -> the county's receipt, from before a re-key
 )
 
 // replicated lists the buckets Digest covers, in a fixed order.
@@ -49,7 +53,7 @@ var replicated = [][]byte{bLog, bChains, bCommitments, bVersions, bConflicts, bA
 
 // allBuckets are the buckets of the current schema.
 var allBuckets = append(append([][]byte(nil), v1Buckets...), bFeed, bFeedIdx, bReceipts, bUploaded,
-	bDishonesty, bDishonestyLog)
+	bDishonesty, bDishonestyLog, bForked, bPrevReceipts)
 
 // v1Buckets are the buckets of the first schema; later schemas add theirs
 // in their migration.
@@ -64,12 +68,16 @@ var (
 	kHLC     = []byte("hlc")       // highest HLC issued or observed
 	kCreated = []byte("created")   // RFC 3339 creation time, for support
 	kFeed    = []byte("feed_head") // last feed position assigned
-	kCursor  = []byte("cursor")    // last position of the county\'s feed applied here
+	kCursor  = []byte("cursor")    // last position of the county's feed applied here
+	// re-enrolment (rekey.go)
+	kSuccessor = []byte("successor")  // the next device key, sealed under the current one, while re-enrolment is pending
+	kRekeys    = []byte("rekeys")     // JSON list of Rekey: every re-key of this replica
+	pPrevKey   = []byte("successor/") // + old DeviceID -> the key that replaced it, sealed under it (sign-in follows the chain)
 )
 
 // SchemaVersion is the layout this build writes. Open migrates older files
 // step by step and refuses newer ones.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // migrations[i] upgrades a file from schema i to i+1, inside one
 // transaction, so a crash mid-migration leaves the old schema intact.
@@ -92,6 +100,14 @@ var migrations = []func(tx *bolt.Tx) error{
 	},
 	2: func(tx *bolt.Tx) error { // government dishonesty records
 		for _, b := range [][]byte{bDishonesty, bDishonestyLog} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	3: func(tx *bolt.Tx) error { // re-enrolment after a fork
+		for _, b := range [][]byte{bForked, bPrevReceipts} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -131,7 +147,10 @@ type Store struct {
 	opts  Options
 	log   *slog.Logger
 	clock *protocol.Clock
-	dev   protocol.DeviceID // zero until Setup
+	// dev caches this replica's device ID (zero until Setup) for callers
+	// outside a transaction; a re-key replaces it. Code inside a
+	// transaction reads selfTx, which is consistent with what it reads.
+	dev atomic.Pointer[protocol.DeviceID]
 }
 
 // Open opens or creates the store at path, migrating it to SchemaVersion.
@@ -166,7 +185,8 @@ func Open(path string, opts *Options) (*Store, error) {
 		m := tx.Bucket(bMeta)
 		last = protocol.HLC(getU64(m, kHLC))
 		if v := m.Get(kDevice); v != nil {
-			copy(s.dev[:], v)
+			dev := selfTx(tx)
+			s.dev.Store(&dev)
 		}
 		return nil
 	})
@@ -222,10 +242,20 @@ func (s *Store) Path() string { return s.db.Path() }
 
 // Device returns this replica's device ID, or ErrNotSetUp.
 func (s *Store) Device() (protocol.DeviceID, error) {
-	if s.dev.IsZero() {
-		return s.dev, ErrNotSetUp
+	if d := s.dev.Load(); d != nil {
+		return *d, nil
 	}
-	return s.dev, nil
+	return protocol.DeviceID{}, ErrNotSetUp
+}
+
+// selfTx returns this replica's device ID as the transaction sees it (zero
+// before Setup). A re-key changes it, so code inside a transaction reads it
+// here rather than from the cache, never pairing one identity with data
+// written under another.
+func selfTx(tx *bolt.Tx) protocol.DeviceID {
+	var d protocol.DeviceID
+	copy(d[:], tx.Bucket(bMeta).Get(kDevice))
+	return d
 }
 
 // Schema returns the file's schema version.

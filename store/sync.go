@@ -285,14 +285,14 @@ func (s *Store) MissingEvidence(limit int) ([]Evidence, error) {
 func (s *Store) EvidenceToUpload(limit int) ([]Evidence, error) {
 	var out []Evidence
 	err := s.db.View(func(tx *bolt.Tx) error {
-		done := tx.Bucket(bUploaded)
+		done, self := tx.Bucket(bUploaded), selfTx(tx)
 		var last protocol.Hash
 		return tx.Bucket(bEvidence).ForEach(func(_, v []byte) error {
 			var e Evidence
 			if err := unmarshal(v, &e); err != nil {
 				return err
 			}
-			if e.Op.Device != s.dev || e.Hash == last || done.Get(e.Hash[:]) != nil || len(out) >= limit {
+			if e.Op.Device != self || e.Hash == last || done.Get(e.Hash[:]) != nil || len(out) >= limit {
 				return nil
 			}
 			last = e.Hash
