@@ -256,6 +256,28 @@ func (t txView) Device(id protocol.DeviceID) (protocol.DeviceInfo, error) {
 	return d.info(), nil
 }
 
+// Partial implements protocol.PartialChains: a township replica holds of a
+// county-admin device only the change sets for its own office. A
+// county-admin replica and a server (no device of its own) hold every
+// chain whole.
+func (t txView) Partial(dev protocol.DeviceInfo) bool {
+	return dev.Admin && !selfAdminTx(t.tx)
+}
+
+// selfAdminTx reports whether this replica is a county-admin device or a
+// server: either receives every change set of the county.
+func selfAdminTx(tx *bolt.Tx) bool {
+	self := selfTx(tx)
+	if self.IsZero() {
+		return true
+	}
+	var d DeviceRecord
+	if err := unmarshal(tx.Bucket(bDevices).Get(self[:]), &d); err != nil {
+		return true
+	}
+	return d.Admin
+}
+
 func (t txView) Head(id protocol.DeviceID) (protocol.Head, error) {
 	v := t.tx.Bucket(bChains).Get(id[:])
 	if v == nil {
