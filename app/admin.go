@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,8 +42,9 @@ type adminScreens struct {
 	conflicts *vm.ConflictQueue
 
 	pendingBox, devicesBox, incidentsBox, conflictsBox, overviewBox *fyne.Container
-	status                                                          *widget.Label // last outcome, shown above the API tabs
-	logins                                                          []*loginForm  // the credential prompts shown, one per API tab
+	devicesGrid                                                     *fyne.Container // the devices table, header row first; nil when empty
+	status                                                          *widget.Label   // last outcome, shown above the API tabs
+	logins                                                          []*loginForm    // the credential prompts shown, one per API tab
 
 	tabPending, tabDevices, tabConflicts, tabIncidents, tabOverview *container.TabItem
 
@@ -184,6 +186,7 @@ func (a *adminScreens) login(st store.SyncSettings, f *loginForm) {
 			p.Rows = rows
 			a.client, a.pending = c, p
 			a.devices, a.incidents = vm.NewDevices(c), vm.NewIncidents(c)
+			a.devices.Now = func() time.Time { return timeNow() } // "3 天前" counted from the screens' clock
 			a.renderPending()
 			a.loadDevices()
 			a.loadIncidents()
@@ -401,26 +404,70 @@ func (a *adminScreens) loadDevices() {
 	})
 }
 
+// deviceColumns are the columns of the devices table, in order.
+var deviceColumns = []string{"device", "office", "state", "last_seen", "version", "received", "gap", "action"}
+
 func (a *adminScreens) renderDevices() {
 	u := a.u
-	var objs []fyne.CanvasObject
+	a.devicesGrid = nil
 	if len(a.devices.Rows) == 0 {
-		objs = append(objs, para(u.T("adminui.devices.none")))
+		a.devicesBox.Objects = []fyne.CanvasObject{para(u.T("adminui.devices.none"))}
+		a.devicesBox.Refresh()
+		return
+	}
+	grid := container.NewGridWithColumns(len(deviceColumns))
+	for _, k := range deviceColumns {
+		h := widget.NewLabel(u.T("adminui.devices.col_" + k))
+		h.TextStyle = fyne.TextStyle{Bold: true}
+		grid.Add(h)
 	}
 	for _, r := range a.devices.Rows {
 		r := r
-		line := u.T("adminui.devices.row", r.Name, r.OfficeName, r.Short, r.LastSeq)
+		name := r.Name + "\n" + r.Short
 		if r.Admin {
-			line += " · " + u.T("adminui.devices.admin")
+			name += "\n" + u.T("adminui.devices.admin")
 		}
-		row := container.NewHBox(widget.NewLabel(u.msg(r.State)))
+		state := para(u.msg(r.State))
+		if r.Revoked {
+			state.Importance = widget.DangerImportance
+		}
+		gap := para(u.msg(r.GapText))
+		if r.Gap > 0 || r.PendingOps > 0 {
+			gap.Importance = widget.WarningImportance
+		}
+		var action fyne.CanvasObject = widget.NewLabel("")
 		if !r.Revoked {
-			row.Add(widget.NewButtonWithIcon(u.T("adminui.devices.revoke"), theme.DeleteIcon(), func() { a.openRevoke(r) }))
+			action = container.NewHBox(widget.NewButtonWithIcon(u.T("adminui.devices.revoke"), theme.DeleteIcon(), func() { a.openRevoke(r) }))
 		}
-		objs = append(objs, heading(line), row, widget.NewSeparator())
+		grid.Add(para(name))
+		grid.Add(para(r.OfficeName))
+		grid.Add(state)
+		grid.Add(para(u.msg(r.LastWhen)))
+		grid.Add(para(u.msg(r.VersionText)))
+		grid.Add(para(u.T("adminui.devices.received", r.LastSeq)))
+		grid.Add(gap)
+		grid.Add(action)
 	}
-	a.devicesBox.Objects = objs
+	a.devicesGrid = grid
+	a.devicesBox.Objects = []fyne.CanvasObject{para(u.T("adminui.devices.status_note")), grid}
 	a.devicesBox.Refresh()
+}
+
+// deviceCell is the text of column col ("last_seen", …) in row i (from 0)
+// of the devices table, for tests.
+func (a *adminScreens) deviceCell(i int, col string) string {
+	c := slices.Index(deviceColumns, col)
+	if a.devicesGrid == nil || c < 0 {
+		return ""
+	}
+	n := (i+1)*len(deviceColumns) + c
+	if n >= len(a.devicesGrid.Objects) {
+		return ""
+	}
+	if l, ok := a.devicesGrid.Objects[n].(*widget.Label); ok {
+		return l.Text
+	}
+	return ""
 }
 
 func (a *adminScreens) openRevoke(r vm.DeviceRow) *reasonDialog {

@@ -63,9 +63,10 @@ type ui struct {
 	log    *slog.Logger
 	cancel context.CancelFunc
 
-	main       *mainScreens
-	status     *statusBar
-	dropTarget func([]fyne.URI) // the open dialog that takes dropped files
+	main        *mainScreens
+	status      *statusBar
+	dropTarget  func([]fyne.URI) // the open dialog that takes dropped files
+	lastReenrol *reenrolDialog   // the re-enrolment dialog last opened, for tests
 }
 
 // timeNow is the clock of "today"; widget tests replace it.

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"jiannuo/app/vm"
+	"jiannuo/domain/office"
 	"jiannuo/report"
 	"jiannuo/sync/protocol"
 )
@@ -96,6 +97,7 @@ func (b *breachScreens) render() {
 // stepDialog takes one step on a record: a reason, the explanation for
 // StepExplained, evidence files for a rectification or credit repair.
 type stepDialog struct {
+	office      office.Code // the record's township: its evidence is recorded for it
 	form        vm.StepForm
 	reason      *widget.Entry
 	explanation *widget.Entry
@@ -108,7 +110,7 @@ type stepDialog struct {
 
 func (b *breachScreens) openStep(r vm.DishonestyRow, step protocol.DishonestyStep) *stepDialog {
 	u := b.a.u
-	sd := &stepDialog{form: vm.StepForm{Step: step}, reason: widget.NewMultiLineEntry(), explanation: widget.NewMultiLineEntry(),
+	sd := &stepDialog{office: r.Office, form: vm.StepForm{Step: step}, reason: widget.NewMultiLineEntry(), explanation: widget.NewMultiLineEntry(),
 		files: widget.NewLabel(u.T("breachui.step.no_files")), errLine: widget.NewLabel("")}
 	sd.errLine.Wrapping = fyne.TextWrapWord
 	sd.errLine.Importance = widget.DangerImportance
@@ -157,7 +159,7 @@ func (b *breachScreens) attach(sd *stepDialog, name string, r io.Reader) {
 	u := b.a.u
 	sd.ok.Disable()
 	adminGo(func() {
-		h, err := vm.AddStepEvidence(u.se, name, r)
+		h, err := vm.AddStepEvidence(u.se, sd.office, name, r)
 		if c, ok := r.(io.Closer); ok {
 			c.Close()
 		}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -41,6 +42,7 @@ func (u *ui) startSync() {
 		URL:         engine.Server{BaseURL: st.BaseURL}.SyncURL(),
 		Fingerprint: st.Fingerprint,
 		CountyKey:   st.CountyKey,
+		Version:     appVersion(u.fa),
 		OnStatus: func(s engine.Status) {
 			fyne.Do(func() {
 				u.status.show(vm.MergeStatus(initial, s))
@@ -57,6 +59,24 @@ func (u *ui) startSync() {
 		defer close(u.sync.done)
 		eng.Run(ctx)
 	}()
+}
+
+// appVersion is the version the sync engine reports to the county admin's
+// device list: FyneApp.toml's Version and Build as `fyne package` builds
+// them into the binary ("0.1.0+3"), or "dev" for a binary built without
+// them (go build, go run outside the project directory).
+func appVersion(fa fyne.App) string {
+	if fa == nil {
+		return "dev"
+	}
+	m := fa.Metadata()
+	if m.ID == "" || m.Version == "" {
+		return "dev"
+	}
+	if m.Build > 0 {
+		return fmt.Sprintf("%s+%d", m.Version, m.Build)
+	}
+	return m.Version
 }
 
 // acted is called after every local action: the change reaches the county
@@ -77,6 +97,7 @@ type statusBar struct {
 	errLine  *widget.Label
 	progress *widget.ProgressBar
 	syncNow  *widget.Button
+	reenrol  *widget.Button // offered when sync stopped on a fork
 	obj      fyne.CanvasObject
 	last     engine.Status
 }
@@ -91,7 +112,10 @@ func newStatusBar(u *ui) *statusBar {
 			u.sync.eng.SyncNow()
 		}
 	})
-	b.obj = container.NewBorder(nil, nil, nil, container.NewHBox(b.progress, b.syncNow), container.NewVBox(b.line, b.errLine))
+	b.reenrol = widget.NewButton(u.T("ui.reenrol.offer"), func() { u.showReenrol() })
+	b.reenrol.Importance = widget.WarningImportance
+	b.reenrol.Hide()
+	b.obj = container.NewBorder(nil, nil, nil, container.NewHBox(b.progress, b.reenrol, b.syncNow), container.NewVBox(b.line, b.errLine))
 	b.errLine.Hide()
 	return b
 }
@@ -119,6 +143,11 @@ func (b *statusBar) show(s engine.Status) {
 		b.syncNow.Disable()
 	} else {
 		b.syncNow.Enable()
+	}
+	if vm.OffersReenrol(s) {
+		b.reenrol.Show()
+	} else {
+		b.reenrol.Hide()
 	}
 }
 

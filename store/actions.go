@@ -302,9 +302,37 @@ func (se *Session) LogFulfilment(ref Ref, in EntryInput) (protocol.OpID, error) 
 }
 
 // AddEvidence stores an evidence file once, addressed by its SHA-256, and
-// records its metadata as an operation. Adding the same content again
-// records the new name but stores no second copy.
+// records its metadata as an operation of this device's office. Adding the
+// same content again records the new name but stores no second copy. A
+// county-admin device attaching a file to a township's record uses
+// AddEvidenceFor with that township.
 func (se *Session) AddEvidence(name, mime string, r io.Reader) (protocol.Hash, error) {
+	return se.AddEvidenceFor(se.rec.Office, name, mime, r)
+}
+
+// AddEvidenceFor is AddEvidence for the records of office o: the office of
+// the record that will cite the file (a commitment's office, a dishonesty
+// record's township). The metadata operation belongs to o, so it reaches
+// o's devices, and the county server hands the file's content only to
+// devices of the offices whose records cite it: evidence a county admin
+// attaches to a township's record must be recorded for that township, or
+// the township sees the hash and never the file. The scope rule is that of
+// every action: a township device adds evidence only for its own office, a
+// county-admin device for any office of its county; anything else is
+// refused with protocol.ErrOutOfScope before r is read, and nothing is
+// stored.
+func (se *Session) AddEvidenceFor(o office.Code, name, mime string, r io.Reader) (protocol.Hash, error) {
+	if !o.Valid() {
+		return protocol.Hash{}, fmt.Errorf("%w: evidence for office %q", office.ErrInvalidCode, o)
+	}
+	if !se.inScope(o) {
+		if se.rec.Admin {
+			return protocol.Hash{}, fmt.Errorf("%w: evidence for %s: the county-admin device of %s adds evidence only for offices of its county",
+				protocol.ErrOutOfScope, o, se.rec.Office)
+		}
+		return protocol.Hash{}, fmt.Errorf("%w: evidence for %s: a device of %s adds evidence only for its own office",
+			protocol.ErrOutOfScope, o, se.rec.Office)
+	}
 	data, err := io.ReadAll(io.LimitReader(r, protocol.MaxEvidenceBytes+1))
 	if err != nil {
 		return protocol.Hash{}, err
@@ -317,7 +345,7 @@ func (se *Session) AddEvidence(name, mime string, r io.Reader) (protocol.Hash, e
 		if err := putBlob(tx, h, data); err != nil {
 			return nil, err
 		}
-		return &protocol.Op{Kind: protocol.OpEvidence, Office: se.rec.Office,
+		return &protocol.Op{Kind: protocol.OpEvidence, Office: o,
 			Meta: &protocol.EvidenceMeta{Hash: h, Name: name, MIME: mime, Size: int64(len(data))}}, nil
 	})
 	return h, err

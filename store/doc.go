@@ -8,7 +8,9 @@
 // Open a file with Open(path, nil). A fresh file gets its device identity
 // with Setup, which also creates the first account; afterwards users SignIn
 // with their passphrase and act through the returned Session: Create, Edit,
-// Publish, Amend, Transition, LogFulfilment, AddEvidence, and on a
+// Publish, Amend, Transition, LogFulfilment, AddEvidence (AddEvidenceFor
+// the office of the record that cites the file, when a county-admin device
+// attaches it to a township's record), and on a
 // county-admin device Resolve, RecordDishonesty and DishonestyStep
 // (government dishonesty records, read with DishonestyRecords). Session.Seal turns what the users did into
 // signed change sets; Apply takes change sets from other replicas.

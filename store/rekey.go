@@ -457,3 +457,8 @@ func (s *Store) followRekeys(name, passphrase string, key ed25519.PrivateKey, se
 	})
 	return key, err
 }
+
+// ChainsTx returns the device chains (heads, and hashes by sequence number)
+// as tx sees them, for a county server that compares a re-enrolment
+// request with its own chain inside its own transaction.
+func ChainsTx(tx *bolt.Tx) protocol.Chains { return txView{tx} }

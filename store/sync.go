@@ -387,6 +387,20 @@ func (s *Store) CalendarUpdate() (version uint64, doc []byte, ok bool, err error
 // session receives it again from the start (replays are ignored). A device
 // does this when the county's feed is shorter than its cursor: the server
 // was restored from an older backup and may number change sets anew.
+//
+// The same backup may lack evidence files this device uploaded since, so it
+// also forgets which files the county confirmed holding (MarkUploaded): the
+// device offers each of its files again, and the county answers at once
+// for those it has.
 func (s *Store) ResetCursor() error {
-	return s.db.Update(func(tx *bolt.Tx) error { return putU64(tx.Bucket(bMeta), kCursor, 0) })
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := putU64(tx.Bucket(bMeta), kCursor, 0); err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket(bUploaded); err != nil {
+			return err
+		}
+		_, err := tx.CreateBucket(bUploaded)
+		return err
+	})
 }

@@ -153,13 +153,28 @@ type Enrolment struct {
 	Requested  time.Time         `json:"requested"`
 	Decided    time.Time         `json:"decided,omitzero"`
 	DecidedBy  string            `json:"decided_by,omitempty"`
+	// A re-enrolment after a fork: the device replaced, the first of its
+	// change sets the county does not hold as the device has it, and how
+	// many the device will carry over.
+	Replaces  protocol.DeviceID `json:"replaces,omitzero"`
+	CarryFrom uint64            `json:"carry_from,omitempty"`
+	Carried   int               `json:"carried,omitempty"`
 }
 
-// AdminDevice is a row of GET /admin/devices.
+// AdminDevice is a row of GET /admin/devices (county.DeviceInfo; the JSON
+// is described in docs/county-admin.md).
 type AdminDevice struct {
 	store.DeviceRecord
-	LastSeq uint64 `json:"last_seq"`
-	Online  bool   `json:"online"`
+	LastSeq  uint64    `json:"last_seq"`
+	Online   bool      `json:"online"`
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	// What the device last reported of itself, at Reported (zero: never).
+	Reported   time.Time `json:"reported,omitzero"`
+	Version    string    `json:"version,omitempty"`
+	DeviceSeq  uint64    `json:"device_seq"`
+	PendingOps uint64    `json:"pending_ops"`
+	Gap        uint64    `json:"gap"`
+	Unsealed   bool      `json:"unsealed"`
 }
 
 // Incident is a row of GET /admin/incidents: refused input kept for the
@@ -276,6 +291,10 @@ type PendingRow struct {
 	// CountyLevel is set when the device asked for the county's own code:
 	// it is then normally approved as a county-admin device.
 	CountyLevel bool
+	// Replacement, for a re-enrolment after a fork, says which device it
+	// replaces, what will be carried over, and that approving revokes the
+	// old key; zero for a first enrolment.
+	Replacement Message
 }
 
 // PendingDevices is the 设备注册 screen: enrolment requests waiting for the
@@ -312,10 +331,17 @@ func (p *PendingDevices) Fetch(ctx context.Context) ([]PendingRow, error) {
 		}
 		rows = append(rows, PendingRow{Device: e.Device, DeviceID: e.Device.String(), Office: e.Office, OfficeName: officeName(e.Office),
 			DeviceName: e.DeviceName, Staff: e.Staff, Requested: e.Requested, When: adminTime(e.Requested),
-			CountyLevel: e.Office.Level() == office.County})
+			CountyLevel: e.Office.Level() == office.County, Replacement: replacement(e)})
 	}
 	slices.SortStableFunc(rows, func(a, b PendingRow) int { return a.Requested.Compare(b.Requested) })
 	return rows, nil
+}
+
+func replacement(e Enrolment) Message {
+	if e.Replaces.IsZero() {
+		return Message{}
+	}
+	return Msg("adminui.pending.replaces", e.Replaces.String(), e.CarryFrom, e.Carried)
 }
 
 // Approve enrols a pending device for o (empty: the office it asked for),
@@ -351,12 +377,27 @@ type DeviceRow struct {
 	Revoked    bool
 	Reason     string  // of the revocation
 	State      Message // online, offline, or revoked with its reason
+
+	LastSeen time.Time // when a session of it last opened or closed; zero: never
+	LastWhen Message   // LastSeen relative to now: "3 天前", "never"
+	// What the device reported of itself when it last connected: its
+	// software version, the change sets it had sealed that the county
+	// lacks (Gap) and its operations not sealed yet. Reported is false
+	// for an app too old to report them, or a device never connected.
+	Reported    bool
+	Version     string
+	VersionText Message // Version, or "not reported"
+	Gap         uint64
+	PendingOps  uint64
+	GapText     Message // "无", "2 个变更集", "1 项操作未封存", …; "not reported"
 }
 
 // Devices is the 终端 screen: every enrolled device of the county.
 type Devices struct {
 	c    *AdminClient
 	Rows []DeviceRow
+	// Now is the clock "3 days ago" is counted from; nil means time.Now.
+	Now func() time.Time
 }
 
 // NewDevices returns the view-model over client c.
@@ -379,10 +420,23 @@ func (d *Devices) Fetch(ctx context.Context) ([]DeviceRow, error) {
 	if err != nil {
 		return nil, err
 	}
+	now := time.Now()
+	if d.Now != nil {
+		now = d.Now()
+	}
 	rows := make([]DeviceRow, 0, len(ds))
 	for _, x := range ds {
 		r := DeviceRow{Device: x.ID, DeviceID: x.ID.String(), Short: x.ID.Short(), Name: x.Name, Office: x.Office,
-			OfficeName: officeName(x.Office), Admin: x.Admin, LastSeq: x.LastSeq, Online: x.Online, Revoked: x.Revoked, Reason: x.Reason}
+			OfficeName: officeName(x.Office), Admin: x.Admin, LastSeq: x.LastSeq, Online: x.Online, Revoked: x.Revoked, Reason: x.Reason,
+			LastSeen: x.LastSeen, LastWhen: SeenAgo(x.LastSeen, now), Reported: !x.Reported.IsZero(), Version: x.Version,
+			Gap: x.Gap, PendingOps: x.PendingOps}
+		r.VersionText, r.GapText = Msg("adminui.devices.not_reported"), Msg("adminui.devices.not_reported")
+		if r.Reported {
+			if x.Version != "" {
+				r.VersionText = Msg("adminui.devices.version", x.Version)
+			}
+			r.GapText = GapMessage(x.Gap, x.PendingOps)
+		}
 		switch {
 		case x.Revoked:
 			r.State = Msg("adminui.devices.revoked", x.Reason)
@@ -403,6 +457,42 @@ func (d *Devices) Fetch(ctx context.Context) ([]DeviceRow, error) {
 		return cmp.Or(cmp.Compare(a.Office, b.Office), cmp.Compare(a.Name, b.Name), cmp.Compare(a.DeviceID, b.DeviceID))
 	})
 	return rows, nil
+}
+
+// SeenAgo says how long before now t was, for the devices screen: "刚刚",
+// "25 分钟前", "5 小时前", "1 天前", "3 天前"; "从未同步" for the zero time. A
+// time after now (the clocks disagree) is "just now".
+func SeenAgo(t, now time.Time) Message {
+	if t.IsZero() {
+		return Msg("adminui.devices.seen_never")
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return Msg("adminui.devices.seen_now")
+	case d < time.Hour:
+		return Msg("adminui.devices.seen_minutes", int(d/time.Minute))
+	case d < 24*time.Hour:
+		return Msg("adminui.devices.seen_hours", int(d/time.Hour))
+	case d < 48*time.Hour:
+		return Msg("adminui.devices.seen_day")
+	}
+	return Msg("adminui.devices.seen_days", int(d/(24*time.Hour)))
+}
+
+// GapMessage describes what a device holds that the county does not: gap
+// change sets sealed and not yet received, and pending operations not yet
+// sealed.
+func GapMessage(gap, pending uint64) Message {
+	switch {
+	case gap == 0 && pending == 0:
+		return Msg("adminui.devices.gap_none")
+	case pending == 0:
+		return Msg("adminui.devices.gap_sets", gap)
+	case gap == 0:
+		return Msg("adminui.devices.gap_unsealed", pending)
+	}
+	return Msg("adminui.devices.gap_both", gap, pending)
 }
 
 // Revoke revokes a device with a reason (required) and reloads.

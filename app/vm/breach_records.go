@@ -200,11 +200,14 @@ func (l *DishonestyList) TakeStep(row DishonestyRow, f StepForm, today calendar.
 	return l.Load(today)
 }
 
-// AddStepEvidence adds an evidence file for a step from r, its type from
-// its name (MIMEOf); the hash goes in StepForm.Evidence.
-func AddStepEvidence(se *store.Session, name string, r io.Reader) (protocol.Hash, error) {
+// AddStepEvidence adds an evidence file for a step on a record of office o
+// (the row's Office: the township) from r, its type from its name
+// (MIMEOf); the hash goes in StepForm.Evidence. The file is recorded for
+// the township, not the admin's county, so the township's devices receive
+// it with the step.
+func AddStepEvidence(se *store.Session, o office.Code, name string, r io.Reader) (protocol.Hash, error) {
 	if strings.TrimSpace(name) == "" {
 		return protocol.Hash{}, fmt.Errorf("%w: evidence without a name", domain.ErrInvalidValue)
 	}
-	return se.AddEvidence(name, MIMEOf(name), r)
+	return se.AddEvidenceFor(o, name, MIMEOf(name), r)
 }

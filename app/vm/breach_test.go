@@ -317,13 +317,13 @@ func TestDishonestyListSteps(t *testing.T) {
 	if l.Rows[0].Step != protocol.StepExplained || l.Rows[0].Record.Explanation != "人员调整导致遗漏" || synced != 1 {
 		t.Fatalf("after explanation %+v, synced %d", l.Rows[0], synced)
 	}
-	ev, err := AddStepEvidence(adm, "整改报告.pdf", strings.NewReader("%PDF 整改报告"))
+	ev, err := AddStepEvidence(adm, l.Rows[0].Office, "整改报告.pdf", strings.NewReader("%PDF 整改报告"))
 	must(t, err)
 	must(t, l.TakeStep(l.Rows[0], StepForm{Step: protocol.StepRectified, Reason: "已补走访并建立台账", Evidence: []protocol.Hash{ev}}, later))
 	if l.Rows[0].Step != protocol.StepRectified || l.Rows[0].OverdueDays != 0 || !slices.Equal(l.Rows[0].Next, []protocol.DishonestyStep{protocol.StepRepaired}) {
 		t.Fatalf("after rectification %+v", l.Rows[0])
 	}
-	ev2, err := AddStepEvidence(adm, "信用修复决定.jpg", strings.NewReader("JPEG 决定书"))
+	ev2, err := AddStepEvidence(adm, l.Rows[0].Office, "信用修复决定.jpg", strings.NewReader("JPEG 决定书"))
 	must(t, err)
 	must(t, l.TakeStep(l.Rows[0], StepForm{Step: protocol.StepRepaired, Reason: "信用修复", Evidence: []protocol.Hash{ev2}}, later))
 	if !l.Rows[0].Closed || len(l.Rows[0].Next) != 0 || synced != 3 {

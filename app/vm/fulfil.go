@@ -14,6 +14,7 @@ import (
 
 	"jiannuo/domain"
 	"jiannuo/domain/calendar"
+	"jiannuo/domain/office"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
 )
@@ -102,10 +103,11 @@ func parseProgress(s string) (int, error) {
 
 // LogFulfil records a fulfilment entry: it reads each evidence file,
 // refusing one over protocol.MaxEvidenceBytes with a *FileError (which
-// ErrorMessage explains), adds it with AddEvidence (the MIME type from its
-// extension, see MIMEOf), and logs the entry citing them. A form that does
-// not validate gives a *FormError, and a commitment that is not open (or
-// partly fulfilled) store.ErrNotEditable, both before anything is written.
+// ErrorMessage explains), adds it with AddEvidenceFor the commitment's
+// office (the MIME type from its extension, see MIMEOf), and logs the
+// entry citing them. A form that does not validate gives a *FormError, and
+// a commitment that is not open (or partly fulfilled) store.ErrNotEditable,
+// both before anything is written.
 func LogFulfil(se *store.Session, ref store.Ref, f Fulfil) error {
 	if bad := f.Validate(); len(bad) > 0 {
 		return &FormError{Fields: bad}
@@ -129,7 +131,7 @@ func LogFulfil(se *store.Session, ref store.Ref, f Fulfil) error {
 			continue // the same file attached twice
 		}
 		seen[p] = true
-		h, err := addEvidence(se, p)
+		h, err := addEvidenceFor(se, ref.Office, p)
 		if err != nil {
 			return &FileError{Name: filepath.Base(p), Err: err}
 		}
@@ -142,6 +144,13 @@ func LogFulfil(se *store.Session, ref store.Ref, f Fulfil) error {
 }
 
 func addEvidence(se *store.Session, path string) (protocol.Hash, error) {
+	return addEvidenceFor(se, se.Device().Office, path)
+}
+
+// addEvidenceFor adds the file at path as evidence of office o, the office
+// of the commitment whose entry cites it: on a county-admin device that is
+// the township, whose devices must receive the file.
+func addEvidenceFor(se *store.Session, o office.Code, path string) (protocol.Hash, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return protocol.Hash{}, err
@@ -155,7 +164,7 @@ func addEvidence(se *store.Session, path string) (protocol.Hash, error) {
 		return protocol.Hash{}, fmt.Errorf("%w: %d bytes, limit %d MiB", store.ErrEvidenceTooLarge, fi.Size(), protocol.MaxEvidenceBytes>>20)
 	}
 	name := EvidenceName(path)
-	return se.AddEvidence(name, MIMEOf(name), io.Reader(fh))
+	return se.AddEvidenceFor(o, name, MIMEOf(name), io.Reader(fh))
 }
 
 // EvidenceName returns the name an evidence file is recorded under: its

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -31,6 +32,11 @@ type EnrolStatus struct {
 	County      office.Code     `json:"county"`
 	CountyKey   []byte          `json:"county_key"`            // ed25519 public key: verifies receipts and certificates
 	Certificate []byte          `json:"certificate,omitempty"` // when approved
+	// Replaces and CarryFrom answer a re-enrolment (POST /enrol/replace):
+	// the device replaced, and the first of its change sets the device
+	// must carry over to the new key (store.Session.Rekey).
+	Replaces  protocol.DeviceID `json:"replaces,omitzero"`
+	CarryFrom uint64            `json:"carry_from,omitempty"`
 }
 
 // apiError is the JSON body of every refused HTTP request: a stable code
@@ -126,7 +132,8 @@ func (s *Server) serveEnrolStatusOf(w http.ResponseWriter, r *http.Request, dev 
 		s.writeErr(w, r, http.StatusNotFound, fmt.Errorf("%w: no enrolment request from %s", protocol.ErrUnknownDevice, dev))
 		return
 	}
-	out := EnrolStatus{Status: e.Status, Reason: e.Reason, County: s.id.County, CountyKey: s.id.Key.Public().(ed25519.PublicKey)}
+	out := EnrolStatus{Status: e.Status, Reason: e.Reason, County: s.id.County, CountyKey: s.id.Key.Public().(ed25519.PublicKey),
+		Replaces: e.Replaces, CarryFrom: e.CarryFrom}
 	if e.Status == EnrolApproved {
 		out.Certificate = s.certificate(dev)
 	}
@@ -162,8 +169,10 @@ func (s *Server) admin(h adminHandler) http.HandlerFunc {
 	}
 }
 
-func (s *Server) listEnrolments(w http.ResponseWriter, r *http.Request, _ string) {
-	var out []Enrolment
+// Enrolments lists the pending enrolment requests, or with all every
+// enrolment ever asked for, in device ID order, without the signed request.
+func (s *Server) Enrolments(all bool) ([]Enrolment, error) {
+	out := []Enrolment{}
 	err := s.st.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bEnrolments).ForEach(func(_, v []byte) error {
 			var e Enrolment
@@ -171,12 +180,17 @@ func (s *Server) listEnrolments(w http.ResponseWriter, r *http.Request, _ string
 				return err
 			}
 			e.Request = nil
-			if r.URL.Query().Get("all") != "" || e.Status == EnrolPending {
+			if all || e.Status == EnrolPending {
 				out = append(out, e)
 			}
 			return nil
 		})
 	})
+	return out, err
+}
+
+func (s *Server) listEnrolments(w http.ResponseWriter, r *http.Request, _ string) {
+	out, err := s.Enrolments(r.URL.Query().Get("all") != "")
 	if err != nil {
 		s.writeErr(w, r, http.StatusInternalServerError, err)
 		return
@@ -230,7 +244,9 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, who string) {
 // certificate. who is the approving admin, for the audit trail.
 func (s *Server) Approve(dev protocol.DeviceID, body ApproveRequest, who string) ([]byte, error) {
 	var cert []byte
+	var replaced *revocation
 	err := s.st.Update(func(tx *bolt.Tx) error {
+		replaced = nil
 		var e Enrolment
 		found, err := getJSON(tx, bEnrolments, dev[:], &e)
 		if err != nil {
@@ -246,6 +262,14 @@ func (s *Server) Approve(dev protocol.DeviceID, body ApproveRequest, who string)
 		o := body.Office
 		if o == "" {
 			o = req.Office
+		}
+		if !e.Replaces.IsZero() {
+			// A re-enrolment takes over the replaced device's office and
+			// kind; the old key is revoked in this same transaction.
+			if replaced, err = s.replaceTx(tx, &e, &body, who); err != nil {
+				return err
+			}
+			o = body.Office
 		}
 		if !s.id.County.Contains(o) || (body.Admin && o != s.id.County) {
 			return fmt.Errorf("%w: office %s for county %s (admin %v)", protocol.ErrOutOfScope, o, s.id.County, body.Admin)
@@ -270,6 +294,9 @@ func (s *Server) Approve(dev protocol.DeviceID, body ApproveRequest, who string)
 		return nil, err
 	}
 	s.log.Info("enrolment approved", "device", dev, "by", who, "office", string(body.Office), "admin_device", body.Admin)
+	if replaced != nil {
+		s.revoked(replaced.dev, replaced.reason, who)
+	}
 	return cert, nil
 }
 
@@ -321,8 +348,23 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, who string) {
 // DeviceInfo is a row of GET /admin/devices.
 type DeviceInfo struct {
 	store.DeviceRecord
-	LastSeq uint64 `json:"last_seq"`
+	LastSeq uint64 `json:"last_seq"` // the device's last change set the county holds
 	Online  bool   `json:"online"`
+	// LastSeen is when a session of the device last opened or closed (now
+	// while online); zero if it never connected.
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	// What the device said of itself in its last hello that carried it
+	// (protocol.HelloStatus), at Reported; all zero for an app older than
+	// that, or a device that never connected. Advisory: as reported.
+	Reported   time.Time `json:"reported,omitzero"`
+	Version    string    `json:"version,omitempty"` // the app's software version
+	DeviceSeq  uint64    `json:"device_seq"`        // the last change set it had sealed
+	PendingOps uint64    `json:"pending_ops"`       // its operations not sealed yet
+	// Gap is how many change sets the device had sealed that the county
+	// does not hold: DeviceSeq − LastSeq, never negative. Unsealed is
+	// PendingOps > 0: work on the device not even in a change set yet.
+	Gap      uint64 `json:"gap"`
+	Unsealed bool   `json:"unsealed"`
 }
 
 func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, _ string) {
@@ -331,15 +373,38 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, _ string) {
 	if err == nil {
 		err = herr
 	}
+	seen := make(map[protocol.DeviceID]LastSeen, len(devs))
+	if err == nil {
+		err = s.st.View(func(tx *bolt.Tx) error {
+			for _, d := range devs {
+				var l LastSeen
+				if _, err := getJSON(tx, bLastSeen, d.ID[:], &l); err != nil {
+					return err
+				}
+				seen[d.ID] = l
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		s.writeErr(w, r, http.StatusInternalServerError, err)
 		return
 	}
+	now := s.cfg.Now().UTC()
 	s.mu.Lock()
 	out := make([]DeviceInfo, 0, len(devs))
 	for _, d := range devs {
 		_, online := s.sessions[d.ID]
-		out = append(out, DeviceInfo{DeviceRecord: d, LastSeq: heads[d.ID].Seq, Online: online})
+		l := seen[d.ID]
+		di := DeviceInfo{DeviceRecord: d, LastSeq: heads[d.ID].Seq, Online: online, LastSeen: l.Latest(),
+			Reported: l.Reported, Version: l.Version, DeviceSeq: l.DeviceSeq, PendingOps: l.PendingOps, Unsealed: l.PendingOps > 0}
+		if online {
+			di.LastSeen = now // as the overview counts it
+		}
+		if di.DeviceSeq > di.LastSeq {
+			di.Gap = di.DeviceSeq - di.LastSeq
+		}
+		out = append(out, di)
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
@@ -356,12 +421,22 @@ func (s *Server) Revoke(dev protocol.DeviceID, reason, who string) error {
 	if err := domain.CheckText("reason", reason, domain.MaxShortBytes); err != nil {
 		return fmt.Errorf("%w: %v", protocol.ErrInvalidOperation, err)
 	}
-	err := s.st.Update(func(tx *bolt.Tx) error {
+	err := s.st.Update(func(tx *bolt.Tx) error { return s.revokeTx(tx, dev, reason, who, s.cfg.Now().UTC()) })
+	if err != nil {
+		return err
+	}
+	s.revoked(dev, reason, who)
+	return nil
+}
+
+// revokeTx records a revocation inside the caller's transaction; after the
+// commit the caller calls revoked.
+func (s *Server) revokeTx(tx *bolt.Tx, dev protocol.DeviceID, reason, who string, now time.Time) error {
+	{
 		d, err := store.DeviceRecordTx(tx, dev)
 		if err != nil {
 			return err
 		}
-		now := s.cfg.Now().UTC()
 		rv := protocol.Revocation{County: s.id.County, Device: dev, Reason: reason, Time: now.UnixMilli()}
 		if err := tx.Bucket(bRevocations).Put(dev[:], rv.Sign(s.id.Key)); err != nil {
 			return err
@@ -388,10 +463,12 @@ func (s *Server) Revoke(dev protocol.DeviceID, reason, who string) error {
 		}
 		e.Status, e.Reason, e.Decided, e.DecidedBy = EnrolRevoked, reason, now, who
 		return putJSON(tx, bEnrolments, dev[:], e)
-	})
-	if err != nil {
-		return err
 	}
+}
+
+// revoked acts on a committed revocation: the feeds learn of it and the
+// device's session, if it has one, ends with the reason.
+func (s *Server) revoked(dev protocol.DeviceID, reason, who string) {
 	s.log.Warn("device revoked", "device", dev, "by", who, "reason", reason)
 	// Wake the upstream feeds (and the cluster announcement) so municipal
 	// nodes learn of it now; device feeds find nothing new and sleep again.
@@ -402,7 +479,6 @@ func (s *Server) Revoke(dev protocol.DeviceID, reason, who string) error {
 	if se != nil {
 		se.fail(protocol.CodeRevokedDevice, reason)
 	}
-	return nil
 }
 
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request, who string) {

@@ -144,10 +144,18 @@ var (
 // cst is China Standard Time, in which the overview's "today" is taken.
 var cst = time.FixedZone("CST", 8*3600)
 
-// LastSeen is when a device's sessions last opened and closed.
+// LastSeen is when a device's sessions last opened and closed, and what the
+// device last said of itself in a hello (protocol.HelloStatus): advisory
+// figures for the admin's device list, kept as reported.
 type LastSeen struct {
 	Opened time.Time `json:"opened,omitzero"`
 	Closed time.Time `json:"closed,omitzero"`
+	// Reported is when the device last sent its status; zero if it never
+	// did (an app older than the status).
+	Reported   time.Time `json:"reported,omitzero"`
+	Version    string    `json:"version,omitempty"`     // the app's software version
+	DeviceSeq  uint64    `json:"device_seq,omitempty"`  // the last change set it had sealed
+	PendingOps uint64    `json:"pending_ops,omitempty"` // its operations not sealed yet
 }
 
 // Latest is the later of the two.
@@ -158,8 +166,9 @@ func (l LastSeen) Latest() time.Time {
 	return l.Opened
 }
 
-// seen records a session opening or closing.
-func (s *Server) seen(dev protocol.DeviceID, opened bool) {
+// seen records a session opening, with the status the device's hello
+// carried if any, or closing.
+func (s *Server) seen(dev protocol.DeviceID, opened bool, status *protocol.HelloStatus) {
 	now := s.cfg.Now().UTC()
 	err := s.st.Update(func(tx *bolt.Tx) error {
 		var l LastSeen
@@ -170,6 +179,9 @@ func (s *Server) seen(dev protocol.DeviceID, opened bool) {
 			l.Opened = now
 		} else {
 			l.Closed = now
+		}
+		if status != nil {
+			l.Reported, l.Version, l.DeviceSeq, l.PendingOps = now, status.Software, status.Seq, status.PendingOps
 		}
 		return putJSON(tx, bLastSeen, dev[:], l)
 	})

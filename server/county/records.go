@@ -113,6 +113,16 @@ type Enrolment struct {
 	Decided    time.Time         `json:"decided,omitzero"`
 	DecidedBy  string            `json:"decided_by,omitempty"`
 	Request    []byte            `json:"request"` // the signed EnrolRequest
+	// Re-enrolment after a fork (reenrol.go): the device this one
+	// replaces, where the two branches part (CarryFrom: the first change
+	// set of the old device the county does not hold as the device has
+	// it), how many change sets the device holds from there on (Carried:
+	// they come back as new change sets of the new key), and the county's
+	// head for the old device when asked.
+	Replaces   protocol.DeviceID `json:"replaces,omitzero"`
+	CarryFrom  uint64            `json:"carry_from,omitempty"`
+	Carried    int               `json:"carried,omitempty"`
+	CountyHead uint64            `json:"county_head,omitempty"`
 }
 
 // Incident is refused input kept for the county admin: forks, scope

@@ -173,6 +173,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /sync", s.serveSync)
 	mux.HandleFunc("POST /enrol", s.serveEnrol)
+	mux.HandleFunc("POST /enrol/replace", s.serveReenrol)
 	mux.HandleFunc("GET /enrol/{device}", s.serveEnrolStatus)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	s.adminRoutes(mux)

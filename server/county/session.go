@@ -78,6 +78,7 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
+	defer s.seen(se.dev, false, nil) // last seen (overview.go); the opening is recorded at the hello
 	s.mu.Lock()
 	if old := s.sessions[se.dev]; old != nil {
 		old.close() // the device reconnected; the old link is dead or stolen
@@ -100,8 +101,6 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 	}
 	log := s.log.With("device", se.dev, "office", string(se.rec.Office), "remote", se.remote)
 	log.Info("session opened", "cursor", cursor)
-	s.seen(se.dev, true)
-	defer s.seen(se.dev, false) // last seen (overview.go)
 
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -169,6 +168,10 @@ func (se *session) handshake() (cursor uint64, err error) {
 		return 0, se.refuse(hello.Device, fmt.Errorf("%w: session challenge", protocol.ErrBadSignature))
 	}
 	se.dev, se.rec = hello.Device, rec
+	// The session opens: when, and what the device says of itself (its
+	// version, what it has sealed), for the admin's device list. Recorded
+	// before the welcome, so a device that has its welcome is listed so.
+	s.seen(se.dev, true, hello.Status)
 	heads, err := s.st.Heads()
 	if err != nil {
 		return 0, se.refuse(hello.Device, err)

@@ -39,6 +39,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -82,7 +83,16 @@ type Config struct {
 	// time and in order, from the engine's goroutines; a UI must hand it to
 	// its own thread (fyne.Do) and must not block.
 	OnStatus func(Status)
+	// Version is the app's software version, reported in every hello with
+	// the device's chain head and unsealed operations so the county admin
+	// sees them in the device list (protocol.HelloStatus). Empty means
+	// DefaultVersion; anything but printable ASCII is replaced with '?' and
+	// it is cut to protocol.MaxSoftwareVersionBytes.
+	Version string
 }
+
+// DefaultVersion is the version reported when Config.Version is empty.
+const DefaultVersion = "unknown"
 
 func (c *Config) fill() {
 	if c.Logger == nil {
@@ -104,6 +114,10 @@ func (c *Config) fill() {
 	if c.Window <= 0 {
 		c.Window = 128
 	}
+	if c.Version == "" {
+		c.Version = DefaultVersion
+	}
+	c.Version = protocol.CleanSoftwareVersion(c.Version)
 }
 
 // State is the engine's connection state.
@@ -173,6 +187,10 @@ type Engine struct {
 	status Status
 	// partial downloads survive reconnects
 	partial map[protocol.Hash][]byte
+	// plainHello is set once the server refused a hello with the device's
+	// status as malformed: a county server older than the status, which
+	// then gets the hello it knows for the rest of this engine's life.
+	plainHello atomic.Bool
 }
 
 // New returns an engine for the signed-in session.

@@ -53,14 +53,20 @@ type Enrolment struct {
 	// Certificate is set once approved, verified with CountyKey and checked
 	// to be for this device.
 	Certificate *protocol.Certificate
+	// Replaces and CarryFrom answer a re-enrolment: the device this one
+	// replaces and the first of its change sets to carry over.
+	Replaces  protocol.DeviceID
+	CarryFrom uint64
 }
 
 type enrolStatus struct {
-	Status      string      `json:"status"`
-	Reason      string      `json:"reason"`
-	County      office.Code `json:"county"`
-	CountyKey   []byte      `json:"county_key"`
-	Certificate []byte      `json:"certificate"`
+	Status      string            `json:"status"`
+	Reason      string            `json:"reason"`
+	County      office.Code       `json:"county"`
+	CountyKey   []byte            `json:"county_key"`
+	Certificate []byte            `json:"certificate"`
+	Replaces    protocol.DeviceID `json:"replaces"`
+	CarryFrom   uint64            `json:"carry_from"`
 }
 
 type apiError struct {
@@ -76,7 +82,7 @@ func RequestEnrolment(ctx context.Context, srv Server, se *store.Session) (*Enro
 	if err != nil {
 		return nil, err
 	}
-	return doEnrol(srv, req, se)
+	return doEnrol(srv, req, se.Device())
 }
 
 // EnrolmentStatus asks where this device's enrolment stands; the app polls
@@ -87,10 +93,13 @@ func EnrolmentStatus(ctx context.Context, srv Server, se *store.Session) (*Enrol
 	if err != nil {
 		return nil, err
 	}
-	return doEnrol(srv, req, se)
+	return doEnrol(srv, req, se.Device())
 }
 
-func doEnrol(srv Server, req *http.Request, se *store.Session) (*Enrolment, error) {
+// doEnrol sends an enrolment request or status query and, when the answer
+// is an approval, checks that the certificate is for rec: its key, office
+// and kind.
+func doEnrol(srv Server, req *http.Request, rec store.DeviceRecord) (*Enrolment, error) {
 	resp, err := srv.client().Do(req)
 	if err != nil {
 		if strings.Contains(err.Error(), "pinned fingerprint") {
@@ -114,13 +123,13 @@ func doEnrol(srv Server, req *http.Request, se *store.Session) (*Enrolment, erro
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return nil, fmt.Errorf("enrolment: %w: %v", protocol.ErrMalformed, err)
 	}
-	out := &Enrolment{Status: st.Status, Reason: st.Reason, County: st.County, CountyKey: st.CountyKey}
+	out := &Enrolment{Status: st.Status, Reason: st.Reason, County: st.County, CountyKey: st.CountyKey,
+		Replaces: st.Replaces, CarryFrom: st.CarryFrom}
 	if st.Status == "approved" {
 		cert, err := protocol.OpenCertificate(st.Certificate, st.CountyKey)
 		if err != nil {
 			return nil, fmt.Errorf("enrolment certificate: %w", err)
 		}
-		rec := se.Device()
 		if cert.Device != rec.ID {
 			return nil, fmt.Errorf("%w: certificate for another device", protocol.ErrWrongDevice)
 		}

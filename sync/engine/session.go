@@ -76,21 +76,14 @@ func (e *Engine) session(ctx context.Context, once bool) error {
 	if _, err := e.se.Seal(0); err != nil {
 		return fmt.Errorf("sealing pending operations: %w", err)
 	}
-	conn, err := e.dial(ctx)
+	l, welcome, err := e.connect(ctx, once)
 	if err != nil {
 		return err
 	}
-	l := &link{e: e, conn: conn, once: once,
-		ctrl: make(chan *protocol.Frame, 64), push: make(chan *protocol.Frame, 8), bulk: make(chan *protocol.Frame, 2),
-		done: make(chan struct{}), window: make(chan struct{}, e.cfg.Window), skip: map[protocol.Hash]bool{}}
 	defer l.close()
 	stop := context.AfterFunc(ctx, l.close)
 	defer stop()
 
-	welcome, err := l.handshake()
-	if err != nil {
-		return err
-	}
 	if cursor, err := e.st.Cursor(); err != nil {
 		return err
 	} else if welcome.Pos < cursor {
@@ -136,6 +129,53 @@ func (e *Engine) session(ctx context.Context, once bool) error {
 		err = werr
 	}
 	return err
+}
+
+// errStatusRefused marks a hello with the device's status that the server
+// refused as malformed: the server predates the status (docs/protocol.md).
+var errStatusRefused = errors.New("the county server does not take the device status in the hello")
+
+// connect dials the server and authenticates. If the server refuses the
+// hello with this device's status as malformed, it is older than the
+// status: the engine dials again at once and from then on says hello as
+// older devices do, without it.
+func (e *Engine) connect(ctx context.Context, once bool) (*link, *protocol.Frame, error) {
+	for {
+		conn, err := e.dial(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		l := &link{e: e, conn: conn, once: once,
+			ctrl: make(chan *protocol.Frame, 64), push: make(chan *protocol.Frame, 8), bulk: make(chan *protocol.Frame, 2),
+			done: make(chan struct{}), window: make(chan struct{}, e.cfg.Window), skip: map[protocol.Hash]bool{}}
+		stop := context.AfterFunc(ctx, l.close)
+		welcome, err := l.handshake()
+		stop()
+		if err == nil {
+			return l, welcome, nil
+		}
+		l.close()
+		if !errors.Is(err, errStatusRefused) || e.plainHello.Load() || ctx.Err() != nil {
+			return nil, nil, err
+		}
+		e.log.Warn("the county server refused the hello with this device's status: it is older than this app; saying hello without the status", "err", err)
+		e.plainHello.Store(true)
+	}
+}
+
+// helloStatus is what the hello tells the county of this device: the app's
+// version, the last change set sealed here (receipted or not) and the
+// operations not sealed yet.
+func (e *Engine) helloStatus() (*protocol.HelloStatus, error) {
+	heads, err := e.st.Heads()
+	if err != nil {
+		return nil, err
+	}
+	c, err := e.st.Pending()
+	if err != nil {
+		return nil, err
+	}
+	return &protocol.HelloStatus{Software: e.cfg.Version, Seq: heads[e.dev].Seq, PendingOps: uint64(c.PendingOps)}, nil
 }
 
 func (l *link) read() (*protocol.Frame, error) {
@@ -195,11 +235,20 @@ func (l *link) handshake() (*protocol.Frame, error) {
 	}
 	hello := &protocol.Frame{Type: protocol.FrameHello, Version: protocol.ProtocolVersion, Device: e.dev, Cursor: cursor,
 		Sig: e.se.SignChallenge(ch.Nonce, e.cfg.Fingerprint)}
+	if !e.plainHello.Load() {
+		if hello.Status, err = e.helloStatus(); err != nil {
+			return nil, err
+		}
+	}
 	if err := l.write(hello); err != nil {
 		return nil, err
 	}
 	w, err := l.read()
 	if err != nil {
+		var fe *FatalError
+		if hello.Status != nil && errors.As(err, &fe) && fe.Code == protocol.CodeMalformed {
+			return nil, fmt.Errorf("%w: %w", errStatusRefused, err)
+		}
 		return nil, err
 	}
 	if w.Type != protocol.FrameWelcome {

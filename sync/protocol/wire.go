@@ -22,7 +22,59 @@ const (
 	// maxMessageBytes bounds the Message of error and refused frames;
 	// AppendFrame cuts a longer one so the frame still decodes.
 	maxMessageBytes = 1024
+	// MaxSoftwareVersionBytes bounds HelloStatus.Software.
+	MaxSoftwareVersionBytes = 32
 )
+
+// HelloStatus is what a device says of itself in its hello, for the county
+// admin's device list: the app's version and how far its own work has got.
+// It is advisory: the server records it and shows it, and decides nothing
+// by it (what it accepts is decided by the change sets themselves). It is
+// not covered by the hello's signature; see docs/protocol.md.
+type HelloStatus struct {
+	// Software is the app's version, at most MaxSoftwareVersionBytes of
+	// printable ASCII (0x20–0x7E), e.g. "0.1.0"; may be empty.
+	Software string
+	// Seq is the device's local chain head: the sequence number of the
+	// last change set it has sealed, receipted or not.
+	Seq uint64
+	// PendingOps counts its operations not sealed into a change set yet.
+	PendingOps uint64
+}
+
+// ValidSoftwareVersion reports whether s may travel as HelloStatus.Software:
+// at most MaxSoftwareVersionBytes bytes, each printable ASCII.
+func ValidSoftwareVersion(s string) bool {
+	if len(s) > MaxSoftwareVersionBytes {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// CleanSoftwareVersion makes s a valid HelloStatus.Software: every
+// character that is not printable ASCII becomes '?', and the result is cut
+// to MaxSoftwareVersionBytes. A valid s is returned unchanged.
+func CleanSoftwareVersion(s string) string {
+	if ValidSoftwareVersion(s) {
+		return s
+	}
+	b := make([]byte, 0, min(len(s), MaxSoftwareVersionBytes))
+	for _, r := range s {
+		if len(b) == MaxSoftwareVersionBytes {
+			break
+		}
+		if r < 0x20 || r > 0x7e {
+			r = '?'
+		}
+		b = append(b, byte(r))
+	}
+	return string(b)
+}
 
 // FrameType identifies a message on the wire. Values are part of the
 // protocol.
@@ -31,7 +83,7 @@ type FrameType uint8
 // The frames. "S→D" goes from server to device, "D→S" the other way.
 const (
 	FrameChallenge      FrameType = 1  // S→D: a fresh nonce to sign, and who the server is
-	FrameHello          FrameType = 2  // D→S: device, feed cursor, signed nonce
+	FrameHello          FrameType = 2  // D→S: device, feed cursor, signed nonce; optionally the device's status
 	FrameWelcome        FrameType = 3  // S→D: the device's chain head as the server has it
 	FrameError          FrameType = 4  // either way: fatal; the sender closes the session
 	FramePush           FrameType = 5  // D→S: one change set
@@ -85,6 +137,7 @@ type Frame struct {
 	Device    DeviceID          // hello, refused
 	Cursor    uint64            // hello: feed position applied so far
 	Sig       []byte            // hello: SignChallenge; upstream_revocation: SignRevocationAt
+	Status    *HelloStatus      // hello: optional trailing fields; nil when absent (an older device, a municipal node)
 	Head      Head              // welcome
 	Pos       uint64            // welcome (feed head), deliver, caught_up, ack, upstream_entry, upstream_revocation
 	Code      Code              // error, refused
@@ -112,6 +165,13 @@ func AppendFrame(b []byte, f *Frame) []byte {
 		e.raw(f.Device[:])
 		e.uvarint(f.Cursor)
 		e.raw(f.Sig)
+		if st := f.Status; st != nil {
+			// Trailing and optional: a hello without them is the
+			// version 1 hello of older devices.
+			e.str(CleanSoftwareVersion(st.Software))
+			e.uvarint(st.Seq)
+			e.uvarint(st.PendingOps)
+		}
 	case FrameWelcome:
 		e.uvarint(f.Head.Seq)
 		e.raw(f.Head.Hash[:])
@@ -188,6 +248,17 @@ func DecodeFrame(b []byte) (*Frame, error) {
 		f.Cursor = d.uvarint()
 		f.Sig = make([]byte, ed25519.SignatureSize)
 		d.raw(f.Sig)
+		if d.err == nil && len(d.b) > 0 {
+			// The optional status: present when any byte follows the
+			// signature, and then complete.
+			st := &HelloStatus{Software: d.str(MaxSoftwareVersionBytes)}
+			if d.err == nil && !ValidSoftwareVersion(st.Software) {
+				d.fail("software version %q is not printable ASCII", st.Software)
+			}
+			st.Seq = d.uvarint()
+			st.PendingOps = d.uvarint()
+			f.Status = st
+		}
 	case FrameWelcome:
 		f.Head.Seq = d.uvarint()
 		d.raw(f.Head.Hash[:])

@@ -55,6 +55,8 @@ func frameCases(tb testing.TB) []frameCase {
 			County: county, CountyKey: ck.Public().(ed25519.PublicKey)}},
 		{"hello", protocol.Frame{Type: protocol.FrameHello, Version: protocol.ProtocolVersion, Device: dev.id, Cursor: 300,
 			Sig: protocol.SignChallenge(dev.priv, nonce, "AB:CD")}},
+		{"hello-status", protocol.Frame{Type: protocol.FrameHello, Version: protocol.ProtocolVersion, Device: dev.id, Cursor: 300,
+			Sig: protocol.SignChallenge(dev.priv, nonce, "AB:CD"), Status: &protocol.HelloStatus{Software: "0.1.0+build.7", Seq: 42, PendingOps: 3}}},
 		{"welcome", protocol.Frame{Type: protocol.FrameWelcome, Head: protocol.Head{Seq: 2, Hash: s2.Hash(), LastOp: 9}, Pos: 1 << 40}},
 		{"error", protocol.Frame{Type: protocol.FrameError, Code: protocol.CodeRevokedDevice, Message: "终端遗失，已停用"}},
 		{"push", protocol.Frame{Type: protocol.FramePush, Body: s1.Bytes()}},
@@ -143,6 +145,12 @@ func TestFrameLayout(t *testing.T) {
 		{"caught up zero", protocol.Frame{Type: protocol.FrameCaughtUp}, []byte{11, 0}},
 		{"hello", protocol.Frame{Type: protocol.FrameHello, Version: 1, Device: dev.id, Cursor: 5, Sig: sig},
 			cat([]byte{2, 1}, dev.id[:], []byte{5}, sig)},
+		{"hello with status", protocol.Frame{Type: protocol.FrameHello, Version: 1, Device: dev.id, Cursor: 5, Sig: sig,
+			Status: &protocol.HelloStatus{Software: "0.1.0", Seq: 300, PendingOps: 2}},
+			cat([]byte{2, 1}, dev.id[:], []byte{5}, sig, []byte{5}, []byte("0.1.0"), []byte{0xac, 0x02, 2})},
+		{"hello with an empty status", protocol.Frame{Type: protocol.FrameHello, Version: 1, Device: dev.id, Cursor: 5, Sig: sig,
+			Status: &protocol.HelloStatus{}},
+			cat([]byte{2, 1}, dev.id[:], []byte{5}, sig, []byte{0, 0, 0})},
 		{"error", protocol.Frame{Type: protocol.FrameError, Code: "fork", Message: "分叉"},
 			cat([]byte{4, 4}, []byte("fork"), []byte{6}, []byte("分叉"))},
 		{"refused", protocol.Frame{Type: protocol.FrameRefused, Device: dev.id, Seq: 2, Code: "fork"},
@@ -170,6 +178,7 @@ func TestDecodeFrameRefuses(t *testing.T) {
 	enc := func(f protocol.Frame) []byte { return protocol.AppendFrame(nil, &f) }
 	uv := func(v uint64) []byte { return binary.AppendUvarint(nil, v) }
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	helloHead := enc(protocol.Frame{Type: protocol.FrameHello, Version: 1, Device: goldenDevice().id, Cursor: 5, Sig: make([]byte, 64)})
 	cases := []struct {
 		name string
 		b    []byte
@@ -192,6 +201,12 @@ func TestDecodeFrameRefuses(t *testing.T) {
 		{"error message too long", cat([]byte{4, 4}, []byte("fork"), uv(1025), bytes.Repeat([]byte("m"), 1025)), protocol.ErrMalformed},
 		{"error message not UTF-8", cat([]byte{4, 4}, []byte("fork"), []byte{2, 0xc3, 0x28}), protocol.ErrMalformed},
 		{"error length past the end", cat([]byte{4, 4}, []byte("fo")), protocol.ErrMalformed},
+		{"hello software version too long", cat(helloHead, uv(33), bytes.Repeat([]byte("1"), 33), []byte{0, 0}), protocol.ErrMalformed},
+		{"hello software version with a control character", cat(helloHead, uv(6), []byte("0.1.0\n"), []byte{0, 0}), protocol.ErrMalformed},
+		{"hello software version not ASCII", cat(helloHead, uv(6), []byte("版本"), []byte{0, 0}), protocol.ErrMalformed},
+		{"hello status without pending", cat(helloHead, uv(5), []byte("0.1.0"), []byte{1}), protocol.ErrMalformed},
+		{"hello status trailing byte", cat(helloHead, uv(5), []byte("0.1.0"), []byte{1, 2, 0}), protocol.ErrMalformed},
+		{"hello status non-minimal varint", cat(helloHead, uv(0), []byte{0x81, 0x00, 0}), protocol.ErrMalformed},
 		{"challenge county too long", cat([]byte{1, 1}, make([]byte, 32), uv(17), bytes.Repeat([]byte("4"), 17), make([]byte, 32)), protocol.ErrMalformed},
 		{"evidence size 0", cat([]byte{13}, h[:], []byte{0}), protocol.ErrMalformed},
 		{"evidence size over the limit", cat([]byte{13}, h[:], uv(protocol.MaxEvidenceBytes+1)), protocol.ErrMalformed},
@@ -216,6 +231,7 @@ func TestDecodeFrameRefuses(t *testing.T) {
 		cat([]byte{15}, h[:], uv(protocol.MaxEvidenceBytes), make([]byte, protocol.MaxChunkBytes)),
 		cat([]byte{13}, h[:], uv(protocol.MaxEvidenceBytes)),
 		cat([]byte{4}, uv(64), bytes.Repeat([]byte("c"), 64), uv(1024), bytes.Repeat([]byte("m"), 1024)),
+		cat(helloHead, uv(32), bytes.Repeat([]byte("~"), 32), []byte{0, 0}),
 		{5}, // an empty push decodes; the change set inside is checked later
 	}
 	for i, b := range ok {
@@ -232,9 +248,23 @@ func TestDecodeFrameEveryTruncation(t *testing.T) {
 	for _, c := range frameCases(t) {
 		b := protocol.AppendFrame(nil, &c.f)
 		header := len(b) - len(c.f.Body)
+		// A hello's status is optional: cut right after the signature, it
+		// is the hello of an older device.
+		withoutStatus := -1
+		if c.f.Status != nil {
+			plain := c.f
+			plain.Status = nil
+			withoutStatus = len(protocol.AppendFrame(nil, &plain))
+		}
 		for n := 0; n < len(b); n++ {
 			if restBody(c.f.Type) && n >= header {
 				break // a shorter body is another body
+			}
+			if n == withoutStatus {
+				if f, err := protocol.DecodeFrame(b[:n]); err != nil || f.Status != nil {
+					t.Fatalf("%s without its status: %+v, %v", c.name, f, err)
+				}
+				continue
 			}
 			if f, err := protocol.DecodeFrame(b[:n]); !errors.Is(err, protocol.ErrMalformed) || f != nil {
 				t.Fatalf("%s cut to %d of %d bytes: %+v, %v", c.name, n, len(b), f, err)
@@ -278,6 +308,87 @@ func TestFrameMessageClipped(t *testing.T) {
 			if len(msg) > 1024 && len(got.Message) < 1024-utf8.UTFMax {
 				t.Fatalf("%s: cut to %d bytes, more than a character short of the limit", ty, len(got.Message))
 			}
+		}
+	}
+}
+
+// TestHelloStatusRoundTrip: a hello carries the device's status (software
+// version, local chain head, unsealed operations) as optional trailing
+// fields; a hello without them, as older devices send it, still decodes,
+// with no status; the signature covers the same bytes either way.
+func TestHelloStatusRoundTrip(t *testing.T) {
+	dev := goldenDevice()
+	nonce := bytes.Repeat([]byte{9}, 32)
+	sig := protocol.SignChallenge(dev.priv, nonce, "AB:CD")
+	plain := protocol.Frame{Type: protocol.FrameHello, Version: protocol.ProtocolVersion, Device: dev.id, Cursor: 17, Sig: sig}
+	for _, st := range []*protocol.HelloStatus{
+		nil,
+		{},
+		{Software: "0.1.0", Seq: 1, PendingOps: 0},
+		{Software: strings.Repeat("9", protocol.MaxSoftwareVersionBytes), Seq: 1 << 40, PendingOps: 1 << 20},
+		{Software: " v2 (rc1) ~", Seq: 0, PendingOps: 7},
+	} {
+		f := plain
+		f.Status = st
+		b := protocol.AppendFrame(nil, &f)
+		got, err := protocol.DecodeFrame(b)
+		if err != nil {
+			t.Fatalf("status %+v: %v", st, err)
+		}
+		if !reflect.DeepEqual(*got, f) {
+			t.Fatalf("round trip:\n got %+v (status %+v)\nwant %+v (status %+v)", *got, got.Status, f, st)
+		}
+		if !bytes.HasPrefix(b, protocol.AppendFrame(nil, &plain)) {
+			t.Fatal("the status is not a suffix of the hello an older device sends")
+		}
+		if !protocol.VerifyChallenge(dev.pub, nonce, "AB:CD", got.Sig) {
+			t.Fatal("the signature no longer verifies")
+		}
+	}
+	// A version the wire cannot carry is cleaned by the sender, so its
+	// hello is never refused.
+	for in, want := range map[string]string{
+		"0.1.0":                      "0.1.0",
+		"":                           "",
+		"版本1.0":                      "??1.0",
+		"1.0\n\x00":                  "1.0??",
+		strings.Repeat("x", 40):      strings.Repeat("x", 32),
+		strings.Repeat("因", 40):      strings.Repeat("?", 32),
+		"v" + strings.Repeat("好", 3): "v???",
+	} {
+		if got := protocol.CleanSoftwareVersion(in); got != want || !protocol.ValidSoftwareVersion(got) {
+			t.Errorf("CleanSoftwareVersion(%q) = %q, want %q", in, got, want)
+		}
+		f := plain
+		f.Status = &protocol.HelloStatus{Software: in, Seq: 3}
+		got, err := protocol.DecodeFrame(protocol.AppendFrame(nil, &f))
+		if err != nil || got.Status == nil || got.Status.Software != want || got.Status.Seq != 3 {
+			t.Errorf("hello with version %q: %+v, %v", in, got, err)
+		}
+	}
+}
+
+// TestHelloStatusRefused: a hello whose status breaks the rules — a
+// version over 32 bytes or not printable ASCII, a field missing, a byte too
+// many — is refused as malformed, with no frame returned.
+func TestHelloStatusRefused(t *testing.T) {
+	dev := goldenDevice()
+	head := protocol.AppendFrame(nil, &protocol.Frame{Type: protocol.FrameHello, Version: 1, Device: dev.id, Sig: make([]byte, 64)})
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	long := strings.Repeat("1", protocol.MaxSoftwareVersionBytes+1)
+	for name, b := range map[string][]byte{
+		"version of 33 bytes":   cat(head, []byte{33}, []byte(long), []byte{1, 0}),
+		"version of 1000 bytes": cat(head, binary.AppendUvarint(nil, 1000), bytes.Repeat([]byte("1"), 1000), []byte{1, 0}),
+		"version with DEL":      cat(head, []byte{2}, []byte{'1', 0x7f}, []byte{1, 0}),
+		"version with a tab":    cat(head, []byte{3}, []byte("1\t2"), []byte{1, 0}),
+		"version not UTF-8":     cat(head, []byte{2}, []byte{0xc3, 0x28}, []byte{1, 0}),
+		"only a version":        cat(head, []byte{1}, []byte("1")),
+		"version past the end":  cat(head, []byte{9}, []byte("1.0")),
+		"a byte too many":       cat(head, []byte{1}, []byte("1"), []byte{1, 0, 0}),
+	} {
+		f, err := protocol.DecodeFrame(b)
+		if f != nil || !errors.Is(err, protocol.ErrMalformed) || protocol.CodeOf(err) != protocol.CodeMalformed {
+			t.Errorf("%s: DecodeFrame = %+v, %v; want malformed", name, f, err)
 		}
 	}
 }

@@ -281,6 +281,14 @@ func (c *cli) enrolmentsCmd(fs *flag.FlagSet, args []string) error {
 		t.row(e.Device.String(), o, e.DeviceName, e.Staff, statusLabel(e.Status), localTime(e.Requested), decided)
 	}
 	t.write(c.stdout)
+	for _, e := range list {
+		if !e.Replaces.IsZero() {
+			fmt.Fprintf(c.stdout, "\n%s 重新注册，替换分叉终端 re-enrolment replacing forked device %s:\n"+
+				"  县级平台未接收其第 %d 个变更集起的 %d 个变更集，将由新终端重新提交；批准后原终端被吊销。\n"+
+				"  the county lacks its %d change sets from %d on; the new device resubmits them; approving revokes the old device.\n",
+				e.Device, e.Replaces, e.CarryFrom, e.Carried, e.Carried, e.CarryFrom)
+		}
+	}
 	if !*all {
 		fmt.Fprintln(c.stdout, "\n电话核对设备号后批准 — have the caller read their device ID, then: jiannuo-server approve DEVICE")
 	}
@@ -408,9 +416,10 @@ func (c *cli) devicesCmd(fs *flag.FlagSet, args []string) error {
 		return nil
 	}
 	var t table
-	t.row("设备号 DEVICE", "单位 OFFICE", "设备名 NAME", "类型 KIND", "状态 STATUS", "已收序号 SEQ", "在线 ONLINE", "原因 REASON")
+	t.row("设备号 DEVICE", "单位 OFFICE", "设备名 NAME", "类型 KIND", "状态 STATUS", "已收序号 SEQ", "在线 ONLINE",
+		"最近同步 LAST SEEN", "版本 VERSION", "待上传 GAP", "原因 REASON")
 	for _, d := range list {
-		kind, status, online := "乡镇 township", "在用 active", "-"
+		kind, status, online, version := "乡镇 township", "在用 active", "-", "-"
 		if d.Admin {
 			kind = "县管理 admin"
 		}
@@ -420,9 +429,27 @@ func (c *cli) devicesCmd(fs *flag.FlagSet, args []string) error {
 		if d.Online {
 			online = "在线 online"
 		}
-		t.row(d.ID.String(), officeLabel(d.Office), d.Name, kind, status, strconv.FormatUint(d.LastSeq, 10), online, d.Reason)
+		if d.Version != "" {
+			version = d.Version
+		}
+		t.row(d.ID.String(), officeLabel(d.Office), d.Name, kind, status, strconv.FormatUint(d.LastSeq, 10), online,
+			localTime(d.LastSeen), version, gapText(d), d.Reason)
 	}
 	return t.write(c.stdout)
+}
+
+// gapText is the devices table's GAP: the change sets the device had sealed
+// that the county does not hold, and its unsealed operations if any; "-"
+// when the device never reported them (an older app, or never connected).
+func gapText(d county.DeviceInfo) string {
+	if d.Reported.IsZero() {
+		return "-"
+	}
+	s := strconv.FormatUint(d.Gap, 10)
+	if d.Unsealed {
+		s += fmt.Sprintf(" +%d 未封存 unsealed", d.PendingOps)
+	}
+	return s
 }
 
 func (c *cli) conflictsCmd(fs *flag.FlagSet, args []string) error {
