@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"net"
 	"slices"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"github.com/gorilla/websocket"
 
-	"jiannuo/auth"
 	"jiannuo/server/county"
 	"jiannuo/store"
 	"jiannuo/sync/engine"
@@ -58,26 +56,7 @@ func helloFrom(t *testing.T, base engine.Server, se *store.Session, status *prot
 // change sets and an operation the county lacks, three days before the
 // screen's clock; one that never connected.
 func TestAdminDevicesScreenColumns(t *testing.T) {
-	dir := t.TempDir()
-	if _, err := county.Init(dir, county.InitConfig{County: adminTestCounty, AdminName: adminTestName, AdminPassword: adminTestPass,
-		KDF: auth.TestParams(), Logger: quietLog()}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := county.DefaultConfig(dir)
-	cfg.KDF, cfg.Logger = auth.TestParams(), quietLog()
-	srv, err := county.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done; srv.Close() })
-	base := engine.Server{BaseURL: "https://" + ln.Addr().String(), Fingerprint: srv.Identity().Fingerprint}
+	srv, base := startTestCounty(t)
 
 	seen, never := newTownshipSession(t, "a"), newTownshipSession(t, "b")
 	for _, se := range []*store.Session{seen, never} {

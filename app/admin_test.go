@@ -50,6 +50,32 @@ func openAdminTestStore(t *testing.T, name string) *store.Store {
 	return st
 }
 
+// startTestCounty starts a real county server of the test county on
+// loopback with TLS, stopped when the test ends.
+func startTestCounty(t *testing.T) (*county.Server, engine.Server) {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := county.Init(dir, county.InitConfig{County: adminTestCounty, AdminName: adminTestName, AdminPassword: adminTestPass,
+		KDF: auth.TestParams(), Logger: quietLog()}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := county.DefaultConfig(dir)
+	cfg.KDF, cfg.Logger = auth.TestParams(), quietLog()
+	srv, err := county.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done; srv.Close() })
+	return srv, engine.Server{BaseURL: "https://" + ln.Addr().String(), Fingerprint: srv.Identity().Fingerprint}
+}
+
 // newAdminTestUI opens the main window headless on a fresh county-admin
 // device of 栾川县, in Chinese.
 func newAdminTestUI(t *testing.T, settings *store.SyncSettings) *ui {
@@ -232,26 +258,7 @@ func TestAdminResolveConflictScreen(t *testing.T) {
 // signs in to the API (a wrong password is refused), sees a requesting
 // device and approves it; a rejection needs a reason.
 func TestAdminApprovePendingScreen(t *testing.T) {
-	dir := t.TempDir()
-	if _, err := county.Init(dir, county.InitConfig{County: adminTestCounty, AdminName: adminTestName, AdminPassword: adminTestPass,
-		KDF: auth.TestParams(), Logger: quietLog()}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := county.DefaultConfig(dir)
-	cfg.KDF, cfg.Logger = auth.TestParams(), quietLog()
-	srv, err := county.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done; srv.Close() })
-	base := engine.Server{BaseURL: "https://" + ln.Addr().String(), Fingerprint: srv.Identity().Fingerprint}
+	_, base := startTestCounty(t)
 
 	township, other := newTownshipSession(t, "a"), newTownshipSession(t, "b")
 	for _, se := range []*store.Session{township, other} {

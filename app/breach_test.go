@@ -2,11 +2,9 @@ package app
 
 import (
 	"bytes"
-	"context"
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,9 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"jiannuo/assets"
-	"jiannuo/auth"
 	"jiannuo/domain"
-	"jiannuo/server/county"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
 )
@@ -214,26 +210,8 @@ func TestBreachRecordsTab(t *testing.T) {
 // loopback and returns the settings of a device enrolled with it.
 func startBreachCounty(t *testing.T) *store.SyncSettings {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := county.Init(dir, county.InitConfig{County: adminTestCounty, AdminName: adminTestName, AdminPassword: adminTestPass,
-		KDF: auth.TestParams(), Logger: quietLog()}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := county.DefaultConfig(dir)
-	cfg.KDF, cfg.Logger = auth.TestParams(), quietLog()
-	srv, err := county.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done; srv.Close() })
-	return &store.SyncSettings{BaseURL: "https://" + ln.Addr().String(), Fingerprint: srv.Identity().Fingerprint, County: adminTestCounty}
+	_, base := startTestCounty(t)
+	return &store.SyncSettings{BaseURL: base.BaseURL, Fingerprint: base.Fingerprint, County: adminTestCounty}
 }
 
 // TestIncidentAckScreen: a refused sign-in is an incident; the admin

@@ -3,13 +3,11 @@ package app
 import (
 	"context"
 	"crypto/ed25519"
-	"net"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
 
-	"jiannuo/auth"
 	"jiannuo/domain"
 	"jiannuo/domain/calendar"
 	"jiannuo/server/county"
@@ -24,26 +22,8 @@ import (
 // admin's approval switches the app to the new key and syncs again.
 func TestReenrolFromStatusBar(t *testing.T) {
 	runAdminInPlace(t)
-	dir := t.TempDir()
-	if _, err := county.Init(dir, county.InitConfig{County: adminTestCounty, AdminName: adminTestName, AdminPassword: adminTestPass,
-		KDF: auth.TestParams(), Logger: quietLog()}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := county.DefaultConfig(dir)
-	cfg.KDF, cfg.Logger = auth.TestParams(), quietLog()
-	srv, err := county.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done; srv.Close() })
-	base := engine.Server{BaseURL: "https://" + ln.Addr().String(), Fingerprint: srv.Identity().Fingerprint}
+	srv, base := startTestCounty(t)
+	ctx := context.Background()
 
 	u := newTestUI(t)
 	oldID := u.se.Device().ID

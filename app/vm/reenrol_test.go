@@ -24,7 +24,8 @@ import (
 // admin; once approved the next check hands over the session under the new
 // key, which syncs again with the work made after the restore.
 func TestReenrolAfterFork(t *testing.T) {
-	srv, base := countyServer(t)
+	c := startTestCounty(t)
+	srv, base := c.srv, c.base
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s := openStore(t)

@@ -3,13 +3,10 @@ package vm
 import (
 	"context"
 	"errors"
-	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"jiannuo/auth"
 	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/server/county"
@@ -197,34 +194,9 @@ func TestParseServer(t *testing.T) {
 	}
 }
 
-// countyServer starts a real county server on loopback with TLS.
-func countyServer(t *testing.T) (*county.Server, engine.Server) {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "county")
-	if _, err := county.Init(dir, county.InitConfig{County: countyCode, AdminName: "admin", AdminPassword: testPass,
-		KDF: auth.TestParams(), Logger: quiet()}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := county.DefaultConfig(dir)
-	cfg.KDF = auth.TestParams()
-	cfg.Logger = quiet()
-	srv, err := county.New(cfg)
-	must(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		srv.Close()
-	})
-	return srv, engine.Server{BaseURL: "https://" + ln.Addr().String(), Fingerprint: srv.Identity().Fingerprint}
-}
-
 func TestWizardEnrol(t *testing.T) {
-	srv, base := countyServer(t)
+	c := startTestCounty(t)
+	srv, base := c.srv, c.base
 	w := NewWizard(nil)
 	w.SetOffice(string(township))
 	w.SetAccount("zhangli", "张丽", testPass, testPass)
