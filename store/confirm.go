@@ -25,15 +25,7 @@ func (s *Store) Unconfirmed() (map[Ref]bool, error) {
 				out[Ref{Office: op.Office, ID: op.Target}] = true
 			}
 		}
-		err := tx.Bucket(bPending).ForEach(func(_, v []byte) error {
-			var p pendingOp
-			if err := unmarshal(v, &p); err != nil {
-				return err
-			}
-			op, err := protocol.DecodeOp(p.Op)
-			if err != nil {
-				return fmt.Errorf("%w: pending op: %v", ErrInvariant, err)
-			}
+		err := forEachPending(tx, func(_ pendingOp, op protocol.Op) error {
 			mark(&op)
 			return nil
 		})

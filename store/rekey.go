@@ -285,16 +285,7 @@ func setAside(tx *bolt.Tx, dev protocol.DeviceID, from, to uint64) ([]carriedOp,
 		}
 		n++
 	}
-	pending := tx.Bucket(bPending)
-	err := pending.ForEach(func(_, v []byte) error {
-		var p pendingOp
-		if err := unmarshal(v, &p); err != nil {
-			return err
-		}
-		op, err := protocol.DecodeOp(p.Op)
-		if err != nil {
-			return fmt.Errorf("%w: pending op: %v", ErrInvariant, err)
-		}
+	err := forEachPending(tx, func(p pendingOp, op protocol.Op) error {
 		out = append(out, carriedOp{author: p.Author, role: p.Role, op: op})
 		return nil
 	})

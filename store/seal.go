@@ -35,15 +35,7 @@ func (se *Session) Seal(maxOps int) (int, error) {
 		}
 		pending := tx.Bucket(bPending)
 		var sets []*protocol.ChangeSet
-		err = pending.ForEach(func(k, v []byte) error {
-			var p pendingOp
-			if err := unmarshal(v, &p); err != nil {
-				return err
-			}
-			op, err := protocol.DecodeOp(p.Op)
-			if err != nil {
-				return fmt.Errorf("%w: pending op: %v", ErrInvariant, err)
-			}
+		err = forEachPending(tx, func(p pendingOp, op protocol.Op) error {
 			last := len(sets) - 1
 			if last < 0 || sets[last].Author != p.Author || sets[last].AuthorRole != p.Role ||
 				sets[last].Ops[0].Office != op.Office || len(sets[last].Ops) >= maxOps {
@@ -78,6 +70,22 @@ func (se *Session) Seal(maxOps int) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// forEachPending calls fn with each operation acted but not yet sealed, in
+// operation-number order.
+func forEachPending(tx *bolt.Tx, fn func(p pendingOp, op protocol.Op) error) error {
+	return tx.Bucket(bPending).ForEach(func(_, v []byte) error {
+		var p pendingOp
+		if err := unmarshal(v, &p); err != nil {
+			return err
+		}
+		op, err := protocol.DecodeOp(p.Op)
+		if err != nil {
+			return fmt.Errorf("%w: pending op: %v", ErrInvariant, err)
+		}
+		return fn(p, op)
+	})
 }
 
 // sealChecked signs the change set and verifies it exactly as a receiver
