@@ -29,7 +29,7 @@ func (u *ui) showReenrol() *reenrolDialog {
 	run := func(request bool) {
 		set, ok, err := u.st.SyncSettings()
 		if err != nil || !ok {
-			rd.status.SetText(u.T("adminui.login.no_server"))
+			rd.status.SetText(u.T("ui.reenrol.no_server"))
 			return
 		}
 		srv := engine.Server{BaseURL: set.BaseURL, Fingerprint: set.Fingerprint}

@@ -87,7 +87,7 @@ func (f *forkScenario) county(t *testing.T, req []byte) (*protocol.Certificate, 
 	}
 	carry := r.From
 	for i, h := range r.Held {
-		got, ok, err := txView{}.hashAtStore(f.o.Store, r.OldDevice(), r.From+uint64(i))
+		got, ok, err := hashAt(f.o.Store, r.OldDevice(), r.From+uint64(i))
 		must(t, err)
 		if !ok || got != h {
 			break
@@ -97,7 +97,7 @@ func (f *forkScenario) county(t *testing.T, req []byte) (*protocol.Certificate, 
 	return &protocol.Certificate{Device: in.Device(), Key: in.Key, Office: in.Office, Name: in.DeviceName, Issued: 1}, carry
 }
 
-func (txView) hashAtStore(s *Store, dev protocol.DeviceID, seq uint64) (h protocol.Hash, ok bool, err error) {
+func hashAt(s *Store, dev protocol.DeviceID, seq uint64) (h protocol.Hash, ok bool, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		h, ok, err = txView{tx}.HashAt(dev, seq)
 		return err

@@ -26,10 +26,6 @@ import (
 // the new device, Detail names the old one and the fork point.
 const AuditReenrol = "reenrol"
 
-// maxReenrolBody bounds POST /enrol/replace: a request listing the most
-// hashes protocol.MaxReenrolHeld allows, with room to spare.
-const maxReenrolBody = 256 << 10
-
 // revocation is one to announce once its transaction has committed.
 type revocation struct {
 	dev    protocol.DeviceID
@@ -37,9 +33,9 @@ type revocation struct {
 }
 
 func (s *Server) serveReenrol(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxReenrolBody+1))
-	if err == nil && len(body) > maxReenrolBody {
-		err = fmt.Errorf("%w: re-enrolment request over %d bytes", protocol.ErrOversize, maxReenrolBody)
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(protocol.MaxReenrolBytes)+1))
+	if err == nil && len(body) > protocol.MaxReenrolBytes {
+		err = fmt.Errorf("%w: re-enrolment request over %d bytes", protocol.ErrOversize, protocol.MaxReenrolBytes)
 	} else if err != nil {
 		err = fmt.Errorf("%w: %v", protocol.ErrMalformed, err)
 	}

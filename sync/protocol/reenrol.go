@@ -12,9 +12,9 @@ import (
 // by hand, not a request.
 const MaxReenrolHeld = 4096
 
-// maxReenrolBytes bounds an encoded ReenrolRequest: the enrolment request
-// inside, the held hashes, and the fixed fields.
-const maxReenrolBytes = maxDocBytes + MaxReenrolHeld*len(Hash{}) + 256
+// MaxReenrolBytes bounds an encoded ReenrolRequest: the enrolment request
+// inside, the held hashes, and the fixed fields. A server reads no more.
+const MaxReenrolBytes = maxDocBytes + MaxReenrolHeld*len(Hash{}) + 256
 
 // ReenrolRequest asks the county to enrol a new key in place of a device
 // whose chain of change sets forked: the device was restored from an old
@@ -80,7 +80,7 @@ func (r *ReenrolRequest) Sign(old ed25519.PrivateKey) []byte { return signDoc(r,
 // or ErrInvalidOperation.
 func OpenReenrolRequest(b []byte) (*ReenrolRequest, *EnrolRequest, error) {
 	r := &ReenrolRequest{}
-	digest, sig, err := openDoc(r, b, maxReenrolBytes)
+	digest, sig, err := openDoc(r, b, MaxReenrolBytes)
 	if err != nil {
 		return nil, nil, err
 	}
