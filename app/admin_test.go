@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"jiannuo/domain"
 	"jiannuo/domain/calendar"
 	"jiannuo/server/county"
+	"jiannuo/server/county/countytest"
 	"jiannuo/store"
 	"jiannuo/sync/engine"
 )
@@ -54,26 +54,8 @@ func openAdminTestStore(t *testing.T, name string) *store.Store {
 // loopback with TLS, stopped when the test ends.
 func startTestCounty(t *testing.T) (*county.Server, engine.Server) {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := county.Init(dir, county.InitConfig{County: adminTestCounty, AdminName: adminTestName, AdminPassword: adminTestPass,
-		KDF: auth.TestParams(), Logger: quietLog()}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := county.DefaultConfig(dir)
-	cfg.KDF, cfg.Logger = auth.TestParams(), quietLog()
-	srv, err := county.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done; srv.Close() })
-	return srv, engine.Server{BaseURL: "https://" + ln.Addr().String(), Fingerprint: srv.Identity().Fingerprint}
+	c := countytest.Start(t, countytest.Config{County: adminTestCounty, Admin: adminTestName, Password: adminTestPass})
+	return c.Server, c.Base
 }
 
 // newAdminTestUI opens the main window headless on a fresh county-admin

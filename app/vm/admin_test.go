@@ -6,7 +6,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/server/county"
+	"jiannuo/server/county/countytest"
 	"jiannuo/store"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
@@ -35,31 +35,8 @@ type testCounty struct {
 
 func startTestCounty(t *testing.T) *testCounty {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := county.Init(dir, county.InitConfig{County: countyCode, AdminName: testAdmin, AdminPassword: testAdminPass,
-		KDF: auth.TestParams(), Logger: quiet()}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := county.DefaultConfig(dir)
-	cfg.KDF = auth.TestParams()
-	cfg.Logger = quiet()
-	srv, err := county.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		srv.Close()
-	})
-	return &testCounty{srv: srv, base: engine.Server{BaseURL: "https://" + ln.Addr().String(), Fingerprint: srv.Identity().Fingerprint}}
+	c := countytest.Start(t, countytest.Config{County: countyCode, Admin: testAdmin, Password: testAdminPass})
+	return &testCounty{srv: c.Server, base: c.Base}
 }
 
 func (c *testCounty) client(pass string) *AdminClient {

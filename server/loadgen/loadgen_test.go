@@ -5,13 +5,13 @@ import (
 	"crypto/ed25519"
 	"io"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
 	"jiannuo/auth"
 	"jiannuo/domain/office"
 	"jiannuo/server/county"
+	"jiannuo/server/county/countytest"
 	"jiannuo/server/loadgen"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
@@ -27,33 +27,8 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 // startServer runs a county server with real TLS on 127.0.0.1.
 func startServer(t *testing.T) (*county.Server, string) {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := county.Init(dir, county.InitConfig{County: countyCode, AdminName: "admin", AdminPassword: adminPass,
-		KDF: auth.TestParams(), Logger: quiet()}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := county.DefaultConfig(dir)
-	cfg.KDF, cfg.Logger, cfg.NoSync = auth.TestParams(), quiet(), true
-	srv, err := county.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		<-served
-		if err := srv.Store().Check(); err != nil {
-			t.Errorf("county replica invariants: %v", err)
-		}
-		srv.Close()
-	})
-	return srv, "https://" + ln.Addr().String()
+	c := countytest.Start(t, countytest.Config{County: countyCode, Admin: "admin", Password: adminPass, NoSync: true})
+	return c.Server, c.Base.BaseURL
 }
 
 // TestRunThroughAdminAPI: devices enrolled and approved through the admin

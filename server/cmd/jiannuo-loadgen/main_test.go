@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
-	"jiannuo/auth"
-	"jiannuo/server/county"
+	"jiannuo/server/county/countytest"
 )
 
 const adminPass = "县信用办管理员口令"
@@ -23,27 +19,8 @@ const adminPass = "县信用办管理员口令"
 // returns the directory and the server's URL.
 func serve(t *testing.T) (string, string) {
 	t.Helper()
-	dir := t.TempDir()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if _, err := county.Init(dir, county.InitConfig{County: "410324", AdminName: "admin", AdminPassword: adminPass,
-		KDF: auth.TestParams(), Logger: quiet}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := county.DefaultConfig(dir)
-	cfg.KDF, cfg.Logger, cfg.NoSync = auth.TestParams(), quiet, true
-	srv, err := county.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-served; srv.Close() })
-	return dir, "https://" + ln.Addr().String()
+	c := countytest.Start(t, countytest.Config{County: "410324", Admin: "admin", Password: adminPass, NoSync: true})
+	return c.Dir, c.Base.BaseURL
 }
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
