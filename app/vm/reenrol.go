@@ -16,8 +16,8 @@ import (
 // accepted (store/rekey.go). Reenrol is that flow for the status bar.
 
 // OffersReenrol reports whether the status bar should offer re-enrolment:
-// sync stopped on a fork, or a re-enrolment was asked for and is waiting
-// (after a restart the engine stops on the fork again, so the offer stays).
+// sync stopped on a fork. While a request waits for the admin the engine
+// keeps stopping on the fork at each start, so the offer stays.
 func OffersReenrol(s engine.Status) bool {
 	return s.State == engine.StateStopped && s.Code == protocol.CodeFork
 }
