@@ -140,16 +140,7 @@ func (se *session) evidenceGet(f *protocol.Frame) {
 		se.refuseEvidence(f.Hash, protocol.CodeNotFound, "not on the server yet")
 		return
 	}
-	go func() {
-		for off := f.Offset; off < int64(len(data)); off += protocol.MaxChunkBytes {
-			end := min(off+protocol.MaxChunkBytes, int64(len(data)))
-			select {
-			case se.bulk <- &protocol.Frame{Type: protocol.FrameEvidenceChunk, Hash: f.Hash, Offset: off, Body: data[off:end]}:
-			case <-se.done:
-				return
-			}
-		}
-	}()
+	se.pump.StreamChunks(f.Hash, f.Offset, data)
 }
 
 // received returns how many contiguous bytes of an upload are stored.

@@ -1,17 +1,13 @@
 package county
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
-	bolt "go.etcd.io/bbolt"
 
 	"jiannuo/domain/office"
 	"jiannuo/store"
@@ -25,6 +21,12 @@ import (
 // dropped.
 const ctrlQueue = 192
 
+// sessionQueues sizes a device session's writer: control frames (receipts,
+// refusals, evidence control) first, then the feed (deliveries and
+// certificates, in feed order), evidence chunks only when nothing else
+// waits.
+var sessionQueues = wsconn.PumpConfig{ControlQueue: ctrlQueue, StreamQueue: 16, BulkQueue: 4}
+
 // writeBuffers are shared by all connections: a buffer is held only while a
 // frame is being written, so an idle device costs no write buffer.
 var writeBuffers = &sync.Pool{}
@@ -32,47 +34,23 @@ var writeBuffers = &sync.Pool{}
 // session is one authenticated device connection: a reader, a writer and a
 // feeder goroutine, as in gorilla's chat example, plus flow control.
 type session struct {
-	srv    *Server
-	conn   *websocket.Conn
-	dev    protocol.DeviceID
-	rec    store.DeviceRecord
-	remote string
+	peer
+	dev protocol.DeviceID
+	rec store.DeviceRecord
 
-	ctrl chan *protocol.Frame // receipts, refusals, evidence control: first
-	feed chan *protocol.Frame // deliveries and certificates, in feed order
-	bulk chan *protocol.Frame // evidence chunks: only when nothing else waits
-
-	acked atomic.Uint64 // feed position the device has applied
-	ackCh chan struct{}
-
-	done      chan struct{}
-	closeOnce sync.Once
-	upload    upload // the evidence file being received
+	upload upload // the evidence file being received
 }
 
 func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
-	up := websocket.Upgrader{
-		HandshakeTimeout:  s.cfg.HandshakeTimeout,
-		ReadBufferSize:    0, // reuse net/http's buffer: an idle device costs less
-		WriteBufferPool:   writeBuffers,
-		EnableCompression: true,
-		// Devices are not browsers and send no Origin; a browser page
-		// must not be able to open a session with a user's cookies.
-		CheckOrigin: func(r *http.Request) bool { return r.Header.Get("Origin") == "" },
-	}
-	conn, err := up.Upgrade(w, r, nil)
+	conn, err := s.upgrade(w, r, websocket.Upgrader{
+		ReadBufferSize:  0, // reuse net/http's buffer: an idle device costs less
+		WriteBufferPool: writeBuffers,
+	})
 	if err != nil {
 		s.log.Info("websocket upgrade refused", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	// No conn.SetReadLimit: it counts compressed bytes, so a small
-	// deflated message could inflate to gigabytes. readMessage bounds the
-	// message after decompression instead, which bounds the wire too.
-	conn.EnableWriteCompression(true)
-	conn.SetCompressionLevel(1)
-	se := &session{srv: s, conn: conn, remote: r.RemoteAddr,
-		ctrl: make(chan *protocol.Frame, ctrlQueue), feed: make(chan *protocol.Frame, 16),
-		bulk: make(chan *protocol.Frame, 4), ackCh: make(chan struct{}, 1), done: make(chan struct{})}
+	se := &session{peer: s.newPeer(conn, r.RemoteAddr, sessionQueues)}
 	cursor, err := se.handshake()
 	if err != nil {
 		conn.Close()
@@ -99,55 +77,27 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		return
 	}
-	log := s.log.With("device", se.dev, "office", string(se.rec.Office), "remote", se.remote)
-	log.Info("session opened", "cursor", cursor)
-
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); se.writeLoop() }()
-	go func() { defer wg.Done(); se.feedLoop(cursor) }()
-	se.readLoop()
-	se.close()
-	wg.Wait()
+	se.log = s.log.With("device", se.dev, "office", string(se.rec.Office), "remote", se.remote)
+	se.log.Info("session opened", "cursor", cursor)
+	se.run(&deviceFeed{se: se, revSent: map[protocol.DeviceID]bool{}}, cursor, se.readLoop)
 	s.mu.Lock()
 	if s.sessions[se.dev] == se {
 		delete(s.sessions, se.dev)
 	}
 	s.mu.Unlock()
-	log.Info("session closed")
+	se.log.Info("session closed")
 }
 
 // handshake sends the challenge and checks the hello: protocol version,
 // enrolled and not revoked device, and proof of its key.
 func (se *session) handshake() (cursor uint64, err error) {
 	s := se.srv
-	nonce := make([]byte, 32)
-	rand.Read(nonce)
-	ch := &protocol.Frame{Type: protocol.FrameChallenge, Version: protocol.ProtocolVersion, Nonce: nonce,
-		County: s.id.County, CountyKey: s.id.Key.Public().(ed25519.PublicKey)}
-	if err := se.write(ch); err != nil {
-		return 0, err
-	}
-	se.conn.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
-	typ, data, err := se.readMessage()
+	nonce, hello, err := se.challenge("device", se.refuse)
 	if err != nil {
 		if errors.Is(err, websocket.ErrReadLimit) {
 			se.tooBig()
 		}
 		return 0, err
-	}
-	hello, err := protocol.DecodeFrame(data)
-	if err == nil && typ != websocket.BinaryMessage {
-		err = fmt.Errorf("%w: text message", protocol.ErrMalformed)
-	}
-	if err == nil && hello.Type != protocol.FrameHello {
-		err = fmt.Errorf("%w: expected hello, got %s", protocol.ErrMalformed, hello.Type)
-	}
-	if err != nil {
-		return 0, se.refuse(protocol.DeviceID{}, err)
-	}
-	if hello.Version != protocol.ProtocolVersion {
-		return 0, se.refuse(hello.Device, fmt.Errorf("%w: device speaks %d, server %d", protocol.ErrUnknownVersion, hello.Version, protocol.ProtocolVersion))
 	}
 	rec, err := s.st.DeviceRecord(hello.Device)
 	if errors.Is(err, store.ErrNotFound) {
@@ -181,13 +131,8 @@ func (se *session) handshake() (cursor uint64, err error) {
 		return 0, se.refuse(hello.Device, err)
 	}
 	se.acked.Store(hello.Cursor)
-	return hello.Cursor, se.write(&protocol.Frame{Type: protocol.FrameWelcome, Head: heads[se.dev], Pos: feedHead})
+	return hello.Cursor, se.pump.Write(&protocol.Frame{Type: protocol.FrameWelcome, Head: heads[se.dev], Pos: feedHead})
 }
-
-// readMessage reads one message of at most MaxFrameBytes after
-// decompression; a longer one gives websocket.ErrReadLimit. Reading stops
-// at the limit, so neither memory nor the wire read is unbounded.
-func (se *session) readMessage() (int, []byte, error) { return wsconn.ReadMessage(se.conn) }
 
 // tooBig records an oversize message, then closes the websocket with code
 // 1009 (message too big). WriteControl may run beside the writer.
@@ -205,7 +150,7 @@ func (se *session) abort(err error) {
 	code := protocol.CodeOf(err)
 	se.srv.incident(Incident{Device: se.dev, Code: code, Message: err.Error(), Remote: se.remote})
 	se.fail(code, err.Error())
-	<-se.done
+	<-se.done()
 }
 
 // refuse sends a fatal error with its stable code, records the incident
@@ -223,59 +168,25 @@ func (se *session) refuse(dev protocol.DeviceID, err error) error {
 	if code != protocol.CodeNotEnrolled {
 		se.srv.incident(Incident{Device: dev, Code: code, Message: err.Error(), Remote: se.remote})
 	}
-	se.write(&protocol.Frame{Type: protocol.FrameError, Code: code, Message: msg})
+	se.pump.Write(&protocol.Frame{Type: protocol.FrameError, Code: code, Message: msg})
 	return err
 }
 
-func (se *session) write(f *protocol.Frame) error {
-	se.conn.SetWriteDeadline(time.Now().Add(se.srv.cfg.WriteWait))
-	return se.conn.WriteMessage(websocket.BinaryMessage, protocol.AppendFrame(nil, f))
-}
-
-// send queues a control frame. It never blocks the ingest loop: a device
-// too slow to take its receipts is dropped and will resume later.
-func (se *session) send(f *protocol.Frame) {
-	select {
-	case se.ctrl <- f:
-	case <-se.done:
-	default:
-		se.srv.log.Warn("device too slow, dropping session", "device", se.dev)
-		se.close()
-	}
-}
-
-// fail sends a fatal error and closes the session.
-func (se *session) fail(code protocol.Code, msg string) {
-	se.send(&protocol.Frame{Type: protocol.FrameError, Code: code, Message: msg})
-}
-
-func (se *session) close() {
-	se.closeOnce.Do(func() {
-		close(se.done)
-		se.conn.Close()
-	})
-}
-
+// readLoop reads the device's frames until the session ends: pushes go to
+// the ingest loop, acks to the feed, evidence transfers to evidence.go.
 func (se *session) readLoop() {
 	s := se.srv
-	se.conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
-	se.conn.SetPongHandler(func(string) error {
-		se.conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
-		return nil
-	})
+	se.keepReading()
 	for {
-		typ, data, err := se.readMessage()
+		typ, data, err := wsconn.ReadMessage(se.conn)
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				se.tooBig()
 			}
 			return
 		}
-		se.conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
-		f, err := protocol.DecodeFrame(data)
-		if err == nil && typ != websocket.BinaryMessage {
-			err = fmt.Errorf("%w: text message", protocol.ErrMalformed)
-		}
+		se.extend()
+		f, err := decodeMessage(typ, data)
 		if err != nil {
 			se.abort(err)
 			return
@@ -290,17 +201,11 @@ func (se *session) readLoop() {
 			}
 			select {
 			case s.ingest <- &pushReq{raw: f.Body, from: se}:
-			case <-se.done:
+			case <-se.done():
 				return
 			}
 		case protocol.FrameAck:
-			if f.Pos > se.acked.Load() {
-				se.acked.Store(f.Pos)
-			}
-			select {
-			case se.ackCh <- struct{}{}:
-			default:
-			}
+			se.ack(f.Pos)
 		case protocol.FrameEvidenceOffer:
 			se.evidenceOffer(f)
 		case protocol.FrameEvidenceChunk:
@@ -314,160 +219,44 @@ func (se *session) readLoop() {
 	}
 }
 
-func (se *session) writeLoop() {
-	ping := time.NewTicker(se.srv.cfg.PingPeriod)
-	defer ping.Stop()
-	for {
-		var f *protocol.Frame
-		// Control frames first, then the feed, evidence chunks last, so
-		// a large file never holds back a receipt or a record.
-		select {
-		case f = <-se.ctrl:
-		default:
-			select {
-			case f = <-se.ctrl:
-			case f = <-se.feed:
-			default:
-				select {
-				case f = <-se.ctrl:
-				case f = <-se.feed:
-				case f = <-se.bulk:
-				case <-ping.C:
-					se.conn.SetWriteDeadline(time.Now().Add(se.srv.cfg.WriteWait))
-					if err := se.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
-						se.close()
-						return
-					}
-					continue
-				case <-se.done:
-					return
-				}
-			}
-		}
-		if err := se.write(f); err != nil {
-			se.close()
-			return
-		}
-		if f.Type == protocol.FrameError {
-			se.close()
-			return
-		}
-	}
+// deviceFeed is the feed as a device sees it: every change set of the
+// device's scope from other devices, then the revocations and the calendar
+// update it has not had yet, once it has caught up.
+type deviceFeed struct {
+	se      *session
+	revSent map[protocol.DeviceID]bool
+	calSent uint64
 }
 
-// feedBatch bounds how many feed entries are read per transaction: the
-// read transaction must end before frames are queued, so a slow device
-// never holds a bbolt transaction open.
-const feedBatch = 64
+func (v *deviceFeed) begin() error { return nil }
 
-// feedLoop streams the feed from the device's cursor: every change set of
-// the device's scope from other devices, each preceded by its device's
-// certificate the first time, then "caught up", then live as the feed
-// advances, never more than Window positions ahead of the device's acks.
-func (se *session) feedLoop(cursor uint64) {
-	s := se.srv
-	certSent := map[protocol.DeviceID]bool{}
-	var inflight []uint64 // positions delivered and not yet acknowledged
-	revSent := map[protocol.DeviceID]bool{}
-	var calSent uint64
-	sent := cursor
-	caughtUp := uint64(0)
-	haveCaughtUp := false
-	for {
-		wait := s.feedWaiter() // before reading, so no advance is missed
-		var frames []*protocol.Frame
-		acked := se.acked.Load()
-		for len(inflight) > 0 && inflight[0] <= acked {
-			inflight = inflight[1:]
-		}
-		limited, visited := false, 0
-		wanted := func(e store.FeedEntry) bool { return e.Device != se.dev && se.inScope(e.Office) }
-		err := s.st.FeedSelect(sent, feedBatch, wanted, func(e store.FeedEntry, raw []byte) bool {
-			if len(inflight) >= s.cfg.Window {
-				limited = true
-				return false
-			}
-			visited++
-			sent = e.Pos
-			if e.Device == se.dev || !se.inScope(e.Office) {
-				return true
-			}
-			if !certSent[e.Device] {
-				// Filled in after the read transaction: a second
-				// transaction opened inside this one would deadlock
-				// against a writer remapping the file.
-				frames = append(frames, &protocol.Frame{Type: protocol.FrameCertificate, Device: e.Device})
-				certSent[e.Device] = true
-			}
-			inflight = append(inflight, e.Pos)
-			frames = append(frames, &protocol.Frame{Type: protocol.FrameDeliver, Pos: e.Pos, Body: raw})
-			return true
-		})
-		if err != nil {
-			s.log.Error("reading feed", "err", err)
-			se.fail(protocol.CodeInternal, "feed unavailable")
-			return
-		}
-		frames = s.fillCertificates(frames)
-		for _, f := range frames {
-			select {
-			case se.feed <- f:
-			case <-se.done:
-				return
-			}
-		}
-		if visited == feedBatch {
-			continue // there may be more right away
-		}
-		// Decisions go after every change set they could affect, before the
-		// device is told it has caught up (a sync that ends there has them).
-		if !limited && !se.sendDecisions(revSent, &calSent) {
-			return
-		}
-		if !limited && (!haveCaughtUp || caughtUp != sent) {
-			// Everything up to sent is delivered or not for this device:
-			// it may move its cursor there.
-			select {
-			case se.feed <- &protocol.Frame{Type: protocol.FrameCaughtUp, Pos: sent}:
-				caughtUp, haveCaughtUp = sent, true
-			case <-se.done:
-				return
-			}
-		}
-		select {
-		case <-wait:
-		case <-se.ackCh:
-		case <-se.done:
-			return
-		}
-	}
+func (v *deviceFeed) keep(e store.FeedEntry) bool {
+	return e.Device != v.se.dev && v.se.inScope(e.Office)
 }
 
-// sendDecisions sends the revocations and the calendar update this session
-// has not sent yet. The device has caught up with the feed, so it already
-// holds everything a revoked device wrote before its revocation. It
-// returns false when the session ended.
-func (se *session) sendDecisions(revSent map[protocol.DeviceID]bool, calSent *uint64) bool {
-	revs, calVersion, cal := se.srv.decisions()
+func (v *deviceFeed) entry(e store.FeedEntry, raw []byte) *protocol.Frame {
+	return &protocol.Frame{Type: protocol.FrameDeliver, Pos: e.Pos, Body: raw}
+}
+
+func (v *deviceFeed) interleave(*feedFrames, uint64) {}
+
+// settled returns the revocations and the calendar update this session has
+// not sent yet. The device has caught up with the feed, so it already holds
+// everything a revoked device wrote before its revocation.
+func (v *deviceFeed) settled() []*protocol.Frame {
+	revs, calVersion, cal := v.se.srv.decisions()
 	var frames []*protocol.Frame
 	for id, doc := range revs {
-		if !revSent[id] {
-			revSent[id] = true
+		if !v.revSent[id] {
+			v.revSent[id] = true
 			frames = append(frames, &protocol.Frame{Type: protocol.FrameRevocation, Body: doc})
 		}
 	}
-	if calVersion > *calSent {
-		*calSent = calVersion
+	if calVersion > v.calSent {
+		v.calSent = calVersion
 		frames = append(frames, &protocol.Frame{Type: protocol.FrameCalendar, Body: cal})
 	}
-	for _, f := range frames {
-		select {
-		case se.feed <- f:
-		case <-se.done:
-			return false
-		}
-	}
-	return true
+	return frames
 }
 
 func (se *session) inScope(o office.Code) bool {
@@ -475,36 +264,4 @@ func (se *session) inScope(o office.Code) bool {
 		return se.rec.Office.Contains(o)
 	}
 	return o == se.rec.Office
-}
-
-// fillCertificates puts each device's certificate into the placeholder
-// frames a feed reader queued (Type certificate, Device set, no Body) and
-// drops those of devices without one. It runs outside the feed's read
-// transaction on purpose: bbolt must not see a read transaction opened
-// inside another on one goroutine.
-func (s *Server) fillCertificates(frames []*protocol.Frame) []*protocol.Frame {
-	out := frames[:0]
-	for _, f := range frames {
-		if f.Type == protocol.FrameCertificate && f.Body == nil {
-			f.Body = s.certificate(f.Device)
-			f.Device = protocol.DeviceID{}
-			if f.Body == nil {
-				continue
-			}
-		}
-		out = append(out, f)
-	}
-	return out
-}
-
-// certificate returns a device's signed enrolment certificate, if any.
-func (s *Server) certificate(dev protocol.DeviceID) []byte {
-	var out []byte
-	s.st.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bCerts).Get(dev[:]); v != nil {
-			out = append([]byte(nil), v...)
-		}
-		return nil
-	})
-	return out
 }

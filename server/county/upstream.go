@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -12,8 +11,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -241,42 +238,24 @@ func (s *Server) listUpstream(w http.ResponseWriter, r *http.Request, _ string) 
 	writeJSON(w, http.StatusOK, list)
 }
 
+// upstreamQueues sizes an upstream session's writer: errors first, then
+// the feed (certificates, entries, revocations, caught_up: in feed order).
+var upstreamQueues = wsconn.PumpConfig{ControlQueue: 4, StreamQueue: 64}
+
 // upstreamSession is one municipal node's connection: a reader (acks), a
 // writer and a feeder, like a device session but read-only.
 type upstreamSession struct {
-	srv    *Server
-	conn   *websocket.Conn
-	node   UpstreamNode
-	remote string
-
-	ctrl chan *protocol.Frame // errors
-	feed chan *protocol.Frame // certificates, entries, revocations, caught_up: in feed order
-
-	acked atomic.Uint64
-	ackCh chan struct{}
-
-	done      chan struct{}
-	closeOnce sync.Once
+	peer
+	node UpstreamNode
 }
 
 func (s *Server) serveUpstream(w http.ResponseWriter, r *http.Request) {
-	up := websocket.Upgrader{
-		HandshakeTimeout:  s.cfg.HandshakeTimeout,
-		ReadBufferSize:    4 << 10,
-		WriteBufferSize:   64 << 10,
-		EnableCompression: true,
-		CheckOrigin:       func(r *http.Request) bool { return r.Header.Get("Origin") == "" },
-	}
-	conn, err := up.Upgrade(w, r, nil)
+	conn, err := s.upgrade(w, r, websocket.Upgrader{ReadBufferSize: 4 << 10, WriteBufferSize: 64 << 10})
 	if err != nil {
 		s.log.Info("upstream websocket upgrade refused", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	conn.EnableWriteCompression(true)
-	conn.SetCompressionLevel(1)
-	us := &upstreamSession{srv: s, conn: conn, remote: r.RemoteAddr,
-		ctrl: make(chan *protocol.Frame, 4), feed: make(chan *protocol.Frame, 64),
-		ackCh: make(chan struct{}, 1), done: make(chan struct{})}
+	us := &upstreamSession{peer: s.newPeer(conn, r.RemoteAddr, upstreamQueues)}
 	cursor, err := us.handshake()
 	if err != nil {
 		conn.Close()
@@ -293,20 +272,13 @@ func (s *Server) serveUpstream(w http.ResponseWriter, r *http.Request) {
 	}
 	s.upstreams[us] = struct{}{}
 	s.mu.Unlock()
-	log := s.log.With("upstream", us.node.ID, "name", us.node.Name, "remote", us.remote)
-	log.Info("upstream session opened", "cursor", cursor)
-
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); us.writeLoop() }()
-	go func() { defer wg.Done(); us.feedLoop(cursor) }()
-	us.readLoop()
-	us.close()
-	wg.Wait()
+	us.log = s.log.With("upstream", us.node.ID, "name", us.node.Name, "remote", us.remote)
+	us.log.Info("upstream session opened", "cursor", cursor)
+	us.run(&upstreamFeed{srv: s, cursor: cursor, revSent: map[protocol.DeviceID]bool{}}, cursor, us.readLoop)
 	s.mu.Lock()
 	delete(s.upstreams, us)
 	s.mu.Unlock()
-	log.Info("upstream session closed", "acked", us.acked.Load())
+	us.log.Info("upstream session closed", "acked", us.acked.Load())
 }
 
 // closeUpstreams drops every upstream session (Close, end of Serve).
@@ -324,30 +296,9 @@ func (s *Server) closeUpstreams() {
 
 func (us *upstreamSession) handshake() (uint64, error) {
 	s := us.srv
-	nonce := make([]byte, 32)
-	rand.Read(nonce)
-	ch := &protocol.Frame{Type: protocol.FrameChallenge, Version: protocol.ProtocolVersion, Nonce: nonce,
-		County: s.id.County, CountyKey: s.id.Key.Public().(ed25519.PublicKey)}
-	if err := us.write(ch); err != nil {
-		return 0, err
-	}
-	us.conn.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
-	typ, data, err := readLimited(us.conn)
+	nonce, hello, err := us.challenge("node", us.refuse)
 	if err != nil {
 		return 0, err
-	}
-	hello, err := protocol.DecodeFrame(data)
-	if err == nil && typ != websocket.BinaryMessage {
-		err = fmt.Errorf("%w: text message", protocol.ErrMalformed)
-	}
-	if err == nil && hello.Type != protocol.FrameHello {
-		err = fmt.Errorf("%w: expected hello, got %s", protocol.ErrMalformed, hello.Type)
-	}
-	if err != nil {
-		return 0, us.refuse(protocol.DeviceID{}, err)
-	}
-	if hello.Version != protocol.ProtocolVersion {
-		return 0, us.refuse(hello.Device, fmt.Errorf("%w: node speaks %d, server %d", protocol.ErrUnknownVersion, hello.Version, protocol.ProtocolVersion))
 	}
 	node, found, err := s.upstreamNode(hello.Device)
 	if err != nil {
@@ -370,209 +321,85 @@ func (us *upstreamSession) handshake() (uint64, error) {
 		s.log.Warn("upstream node is ahead of the feed", "node", node.ID, "cursor", hello.Cursor, "head", head)
 	}
 	us.acked.Store(hello.Cursor)
-	return hello.Cursor, us.write(&protocol.Frame{Type: protocol.FrameWelcome, Pos: head})
+	return hello.Cursor, us.pump.Write(&protocol.Frame{Type: protocol.FrameWelcome, Pos: head})
 }
-
-// readLimited reads one message of at most MaxFrameBytes after
-// decompression, as session.readMessage does.
-func readLimited(conn *websocket.Conn) (int, []byte, error) { return wsconn.ReadMessage(conn) }
 
 // refuse is session.refuse for the handshake of an upstream session.
 func (us *upstreamSession) refuse(node protocol.DeviceID, err error) error {
 	code := protocol.CodeOf(err)
 	us.srv.incident(Incident{Device: node, Code: code, Message: "upstream: " + err.Error(), Remote: us.remote})
-	us.write(&protocol.Frame{Type: protocol.FrameError, Code: code, Message: err.Error()})
+	us.pump.Write(&protocol.Frame{Type: protocol.FrameError, Code: code, Message: err.Error()})
 	return err
 }
 
-func (us *upstreamSession) write(f *protocol.Frame) error {
-	us.conn.SetWriteDeadline(time.Now().Add(us.srv.cfg.WriteWait))
-	return us.conn.WriteMessage(websocket.BinaryMessage, protocol.AppendFrame(nil, f))
-}
-
-func (us *upstreamSession) close() {
-	us.closeOnce.Do(func() {
-		close(us.done)
-		us.conn.Close()
-	})
-}
-
-// fail hands a fatal error to the writer, which sends it and closes.
-func (us *upstreamSession) fail(code protocol.Code, msg string) {
-	select {
-	case us.ctrl <- &protocol.Frame{Type: protocol.FrameError, Code: code, Message: msg}:
-	case <-us.done:
-	default:
-		us.close()
-	}
-}
-
+// readLoop reads the node's acks until the session ends; anything else
+// ends it. An oversize message just ends it (no 1009, no incident).
 func (us *upstreamSession) readLoop() {
 	s := us.srv
-	us.conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
-	us.conn.SetPongHandler(func(string) error {
-		us.conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
-		return nil
-	})
+	us.keepReading()
 	for {
-		typ, data, err := readLimited(us.conn)
+		typ, data, err := wsconn.ReadMessage(us.conn)
 		if err != nil {
 			return
 		}
-		us.conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
-		f, err := protocol.DecodeFrame(data)
-		if err == nil && typ != websocket.BinaryMessage {
-			err = fmt.Errorf("%w: text message", protocol.ErrMalformed)
-		}
+		us.extend()
+		f, err := decodeMessage(typ, data)
 		if err == nil && f.Type != protocol.FrameAck {
 			err = fmt.Errorf("%w: unexpected %s frame on the upstream feed", protocol.ErrMalformed, f.Type)
 		}
 		if err != nil {
 			s.incident(Incident{Device: us.node.ID, Code: protocol.CodeOf(err), Message: "upstream: " + err.Error(), Remote: us.remote})
 			us.fail(protocol.CodeOf(err), err.Error())
-			<-us.done
+			<-us.done()
 			return
 		}
-		if f.Pos > us.acked.Load() {
-			us.acked.Store(f.Pos)
-		}
-		select {
-		case us.ackCh <- struct{}{}:
-		default:
-		}
+		us.ack(f.Pos)
 	}
 }
 
-func (us *upstreamSession) writeLoop() {
-	ping := time.NewTicker(us.srv.cfg.PingPeriod)
-	defer ping.Stop()
-	for {
-		var f *protocol.Frame
-		select {
-		case f = <-us.ctrl:
-		default:
-			select {
-			case f = <-us.ctrl:
-			case f = <-us.feed:
-			case <-ping.C:
-				us.conn.SetWriteDeadline(time.Now().Add(us.srv.cfg.WriteWait))
-				if err := us.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
-					us.close()
-					return
-				}
-				continue
-			case <-us.done:
-				return
-			}
-		}
-		if err := us.write(f); err != nil {
-			us.close()
-			return
-		}
-		if f.Type == protocol.FrameError {
-			us.close()
-			return
-		}
-	}
-}
-
-// feedLoop streams the whole feed from the node's cursor: each change set
+// upstreamFeed is the feed as a municipal node sees it: each change set
 // with the county's receipt for it (signed again from the feed entry, the
-// same bytes its device got), preceded by its device's certificate the
-// first time; each revocation that took effect at or after the cursor,
-// between the change sets before and after its position; then caught_up;
-// then live, never more than Window change sets ahead of the node's acks.
-func (us *upstreamSession) feedLoop(cursor uint64) {
-	s := us.srv
-	certSent := map[protocol.DeviceID]bool{}
-	revSent := map[protocol.DeviceID]bool{}
-	var inflight []uint64
-	sent := cursor
-	caughtUp, haveCaughtUp := uint64(0), false
-	for {
-		wait := s.feedWaiter() // before reading, so no advance is missed
-		revs, err := s.revocationsSince(cursor)
-		if err != nil {
-			s.log.Error("reading revocations", "err", err)
-			us.fail(protocol.CodeInternal, "feed unavailable")
-			return
+// same bytes its device got); each revocation that took effect at or after
+// the node's cursor, between the change sets before and after its
+// position, preceded by its device's certificate like a change set.
+type upstreamFeed struct {
+	srv     *Server
+	cursor  uint64
+	revs    []upstreamRevocation // read afresh before each read of the feed
+	revSent map[protocol.DeviceID]bool
+}
+
+func (v *upstreamFeed) begin() error {
+	revs, err := v.srv.revocationsSince(v.cursor)
+	if err != nil {
+		return fmt.Errorf("revocations: %w", err)
+	}
+	v.revs = revs
+	return nil
+}
+
+func (v *upstreamFeed) keep(store.FeedEntry) bool { return true }
+
+func (v *upstreamFeed) entry(e store.FeedEntry, raw []byte) *protocol.Frame {
+	s := v.srv
+	rc := protocol.Receipt{County: s.id.County, Device: e.Device, Seq: e.Seq, Hash: e.Hash, Pos: e.Pos, Time: e.Time}
+	return &protocol.Frame{Type: protocol.FrameUpstreamEntry, Pos: e.Pos, Receipt: rc.Sign(s.id.Key), Body: raw}
+}
+
+// interleave adds the revocations that took effect before feed position p.
+func (v *upstreamFeed) interleave(b *feedFrames, p uint64) {
+	for _, r := range v.revs {
+		if r.pos >= p {
+			break
 		}
-		var frames []*protocol.Frame
-		cert := func(dev protocol.DeviceID) {
-			if !certSent[dev] {
-				// A placeholder, filled after the feed's read transaction
-				// (see fillCertificates).
-				frames = append(frames, &protocol.Frame{Type: protocol.FrameCertificate, Device: dev})
-				certSent[dev] = true
-			}
-		}
-		// revocationsBefore queues the revocations that took effect
-		// before feed position p.
-		revocationsBefore := func(p uint64) {
-			for _, r := range revs {
-				if r.pos >= p {
-					break
-				}
-				if revSent[r.dev] {
-					continue
-				}
-				revSent[r.dev] = true
-				cert(r.dev)
-				frames = append(frames, &protocol.Frame{Type: protocol.FrameUpstreamRevocation, Pos: r.pos,
-					Sig: protocol.SignRevocationAt(s.id.Key, r.doc, r.pos), Body: r.doc})
-			}
-		}
-		acked := us.acked.Load()
-		for len(inflight) > 0 && inflight[0] <= acked {
-			inflight = inflight[1:]
-		}
-		limited, visited := false, 0
-		err = s.st.Feed(sent, feedBatch, func(e store.FeedEntry, raw []byte) bool {
-			if len(inflight) >= s.cfg.Window {
-				limited = true
-				return false
-			}
-			revocationsBefore(e.Pos)
-			visited++
-			sent = e.Pos
-			cert(e.Device)
-			rc := protocol.Receipt{County: s.id.County, Device: e.Device, Seq: e.Seq, Hash: e.Hash, Pos: e.Pos, Time: e.Time}
-			frames = append(frames, &protocol.Frame{Type: protocol.FrameUpstreamEntry, Pos: e.Pos, Receipt: rc.Sign(s.id.Key), Body: raw})
-			inflight = append(inflight, e.Pos)
-			return true
-		})
-		if err != nil {
-			s.log.Error("reading feed", "err", err)
-			us.fail(protocol.CodeInternal, "feed unavailable")
-			return
-		}
-		if !limited {
-			revocationsBefore(sent + 1)
-		}
-		frames = s.fillCertificates(frames)
-		for _, f := range frames {
-			select {
-			case us.feed <- f:
-			case <-us.done:
-				return
-			}
-		}
-		if visited == feedBatch {
+		if v.revSent[r.dev] {
 			continue
 		}
-		if !limited && (!haveCaughtUp || caughtUp != sent) {
-			select {
-			case us.feed <- &protocol.Frame{Type: protocol.FrameCaughtUp, Pos: sent}:
-				caughtUp, haveCaughtUp = sent, true
-			case <-us.done:
-				return
-			}
-		}
-		select {
-		case <-wait:
-		case <-us.ackCh:
-		case <-us.done:
-			return
-		}
+		v.revSent[r.dev] = true
+		b.cert(r.dev)
+		b.add(&protocol.Frame{Type: protocol.FrameUpstreamRevocation, Pos: r.pos,
+			Sig: protocol.SignRevocationAt(v.srv.id.Key, r.doc, r.pos), Body: r.doc})
 	}
 }
+
+func (v *upstreamFeed) settled() []*protocol.Frame { return nil }

@@ -21,14 +21,11 @@ type link struct {
 	conn *websocket.Conn
 	once bool // SyncOnce: end when everything is exchanged
 
-	ctrl chan *protocol.Frame // acks, evidence control
-	push chan *protocol.Frame // change sets
-	bulk chan *protocol.Frame // evidence chunks: only when nothing else waits
-	done chan struct{}
-	stop sync.Once
-
-	errMu sync.Mutex
-	werr  error // why the writer or pusher stopped
+	// pump is the connection's only writer: acks and evidence control
+	// first, then change sets, evidence chunks only when nothing else
+	// waits. It ends the link (Close), keeping why when the writer or
+	// the pusher ended it (Fail).
+	pump *wsconn.Pump
 
 	window chan struct{} // one token per change set awaiting its receipt
 
@@ -46,29 +43,6 @@ type link struct {
 	skip        map[protocol.Hash]bool // evidence to leave alone this session
 }
 
-// fail records why a helper goroutine ended the session and closes it.
-func (l *link) fail(err error) {
-	l.errMu.Lock()
-	if l.werr == nil {
-		l.werr = err
-	}
-	l.errMu.Unlock()
-	l.close()
-}
-
-func (l *link) writerErr() error {
-	l.errMu.Lock()
-	defer l.errMu.Unlock()
-	return l.werr
-}
-
-func (l *link) close() {
-	l.stop.Do(func() {
-		close(l.done)
-		l.conn.Close()
-	})
-}
-
 // session runs one connection. In once mode it returns nil when everything
 // is exchanged; otherwise it stays until the link or ctx ends.
 func (e *Engine) session(ctx context.Context, once bool) error {
@@ -80,8 +54,8 @@ func (e *Engine) session(ctx context.Context, once bool) error {
 	if err != nil {
 		return err
 	}
-	defer l.close()
-	stop := context.AfterFunc(ctx, l.close)
+	defer l.pump.Close()
+	stop := context.AfterFunc(ctx, l.pump.Close)
 	defer stop()
 
 	if cursor, err := e.st.Cursor(); err != nil {
@@ -118,14 +92,14 @@ func (e *Engine) session(ctx context.Context, once bool) error {
 	l.pushedTo, l.receiptedTo, l.feedTarget = from, from, welcome.Pos
 	e.update(func(s *Status) { s.State = StateSyncing })
 
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); l.writeLoop() }()
-	go func() { defer wg.Done(); l.pushLoop() }()
+	l.pump.Start()
+	var push sync.WaitGroup
+	push.Go(l.pushLoop)
 	err = l.readLoop()
-	l.close()
-	wg.Wait()
-	if werr := l.writerErr(); err == nil && werr != nil && !l.finished() {
+	l.pump.Close()
+	l.pump.Wait()
+	push.Wait()
+	if werr := l.pump.Err(); err == nil && werr != nil && !l.finished() {
 		err = werr
 	}
 	return err
@@ -145,16 +119,16 @@ func (e *Engine) connect(ctx context.Context, once bool) (*link, *protocol.Frame
 		if err != nil {
 			return nil, nil, err
 		}
-		l := &link{e: e, conn: conn, once: once,
-			ctrl: make(chan *protocol.Frame, 64), push: make(chan *protocol.Frame, 8), bulk: make(chan *protocol.Frame, 2),
-			done: make(chan struct{}), window: make(chan struct{}, e.cfg.Window), skip: map[protocol.Hash]bool{}}
-		stop := context.AfterFunc(ctx, l.close)
+		l := &link{e: e, conn: conn, once: once, window: make(chan struct{}, e.cfg.Window), skip: map[protocol.Hash]bool{}}
+		l.pump = wsconn.NewPump(conn, wsconn.PumpConfig{WriteWait: e.cfg.WriteWait,
+			ControlQueue: 64, StreamQueue: 8, BulkQueue: 2, Sent: e.countSent})
+		stop := context.AfterFunc(ctx, l.pump.Close)
 		welcome, err := l.handshake()
 		stop()
 		if err == nil {
 			return l, welcome, nil
 		}
-		l.close()
+		l.pump.Close()
 		if !errors.Is(err, errStatusRefused) || e.plainHello.Load() || ctx.Err() != nil {
 			return nil, nil, err
 		}
@@ -211,11 +185,6 @@ func (l *link) read() (*protocol.Frame, error) {
 // could otherwise inflate to gigabytes.
 func (l *link) readMessage() (int, []byte, error) { return wsconn.ReadMessage(l.conn) }
 
-func (l *link) write(f *protocol.Frame) error {
-	l.conn.SetWriteDeadline(time.Now().Add(l.e.cfg.WriteWait))
-	return l.conn.WriteMessage(websocket.BinaryMessage, protocol.AppendFrame(nil, f))
-}
-
 func (l *link) handshake() (*protocol.Frame, error) {
 	e := l.e
 	l.conn.SetReadDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
@@ -240,7 +209,7 @@ func (l *link) handshake() (*protocol.Frame, error) {
 			return nil, err
 		}
 	}
-	if err := l.write(hello); err != nil {
+	if err := l.pump.Write(hello); err != nil {
 		return nil, err
 	}
 	w, err := l.read()
@@ -257,39 +226,18 @@ func (l *link) handshake() (*protocol.Frame, error) {
 	return w, nil
 }
 
-func (l *link) writeLoop() {
-	for {
-		var f *protocol.Frame
-		select {
-		case f = <-l.ctrl:
-		default:
-			select {
-			case f = <-l.ctrl:
-			case f = <-l.push:
-			default:
-				select {
-				case f = <-l.ctrl:
-				case f = <-l.push:
-				case f = <-l.bulk:
-				case <-l.done:
-					return
-				}
+// countSent counts, after the pump wrote them, the change sets and the
+// evidence bytes this device sent.
+func (e *Engine) countSent(f *protocol.Frame) {
+	if f.Type == protocol.FramePush || f.Type == protocol.FrameEvidenceChunk {
+		n := int64(len(f.Body))
+		pushed := f.Type == protocol.FramePush
+		e.update(func(s *Status) {
+			s.SentBytes += n
+			if pushed {
+				s.SentChangeSets++
 			}
-		}
-		if err := l.write(f); err != nil {
-			l.fail(err)
-			return
-		}
-		if f.Type == protocol.FramePush || f.Type == protocol.FrameEvidenceChunk {
-			n := int64(len(f.Body))
-			pushed := f.Type == protocol.FramePush
-			l.e.update(func(s *Status) {
-				s.SentBytes += n
-				if pushed {
-					s.SentChangeSets++
-				}
-			})
-		}
+		})
 	}
 }
 
@@ -304,23 +252,21 @@ func (l *link) pushLoop() {
 		l.mu.Unlock()
 		sets, err := e.st.ChangeSets(e.dev, from, e.cfg.Window)
 		if err != nil {
-			l.fail(err)
+			l.pump.Fail(err)
 			return
 		}
 		for _, raw := range sets {
 			select {
 			case l.window <- struct{}{}:
-			case <-l.done:
+			case <-l.pump.Done():
 				return
 			}
-			select {
-			case l.push <- &protocol.Frame{Type: protocol.FramePush, Body: raw}:
-				l.mu.Lock()
-				l.pushedTo++
-				l.mu.Unlock()
-			case <-l.done:
+			if !l.pump.Send(wsconn.Stream, &protocol.Frame{Type: protocol.FramePush, Body: raw}) {
 				return
 			}
+			l.mu.Lock()
+			l.pushedTo++
+			l.mu.Unlock()
 		}
 		if len(sets) == e.cfg.Window {
 			continue
@@ -331,10 +277,10 @@ func (l *link) pushLoop() {
 		select {
 		case <-e.kick:
 			if _, err := e.se.Seal(0); err != nil {
-				l.fail(err)
+				l.pump.Fail(err)
 				return
 			}
-		case <-l.done:
+		case <-l.pump.Done():
 			return
 		}
 	}
@@ -353,18 +299,11 @@ func (l *link) finished() bool {
 	return done
 }
 
+// readLoop is the link's only reader: it handles each frame from the
+// server in turn until the link ends, or in once mode until everything is
+// exchanged.
 func (l *link) readLoop() error {
-	e := l.e
-	extend := func() { l.conn.SetReadDeadline(time.Now().Add(e.cfg.PongWait)) }
-	extend()
-	l.conn.SetPingHandler(func(data string) error {
-		extend()
-		err := l.conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(e.cfg.WriteWait))
-		if errors.Is(err, websocket.ErrCloseSent) {
-			return nil
-		}
-		return err
-	})
+	l.answerPings()
 	evidenceStarted := false
 	for {
 		if l.once && l.finished() {
@@ -373,94 +312,17 @@ func (l *link) readLoop() error {
 		}
 		f, err := l.read()
 		if err != nil {
-			select {
-			case <-l.done:
-				if werr := l.writerErr(); werr != nil {
-					return werr
-				}
-			default:
-			}
-			return err
+			return l.readErr(err)
 		}
-		extend()
+		l.extend()
 		if f.Type != protocol.FrameDeliver {
 			// Anything else may depend on what was delivered before it.
 			if err := l.flush(); err != nil {
 				return err
 			}
 		}
-		switch f.Type {
-		case protocol.FrameReceipt:
-			if err := l.receipt(f.Body); err != nil {
-				return err
-			}
-		case protocol.FrameRefused:
-			if err := l.refused(f); err != nil {
-				return err
-			}
-		case protocol.FrameCertificate:
-			cert, err := protocol.OpenCertificate(f.Body, e.cfg.CountyKey)
-			if err != nil {
-				return &FatalError{Code: protocol.CodeOf(err), Message: "certificate from the server: " + err.Error()}
-			}
-			if err := e.st.PutDevice(store.DeviceRecord{ID: cert.Device, Key: cert.Key, Office: cert.Office, Name: cert.Name, Admin: cert.Admin}); err != nil {
-				return err
-			}
-		case protocol.FrameRevocation:
-			if err := l.revocation(f.Body); err != nil {
-				return err
-			}
-		case protocol.FrameCalendar:
-			u, err := protocol.OpenCalendarUpdate(f.Body, e.cfg.CountyKey)
-			if err != nil {
-				return &FatalError{Code: protocol.CodeOf(err), Message: "calendar update from the server: " + err.Error()}
-			}
-			if stored, err := e.st.SetCalendarUpdate(u.Version, f.Body); err != nil {
-				return err
-			} else if stored {
-				e.log.Info("calendar update received", "version", u.Version)
-				e.update(func(s *Status) { s.CalendarVersion = u.Version })
-			}
-		case protocol.FrameDeliver:
-			if f.Pos <= l.pendingPos {
-				return fmt.Errorf("%w: feed position %d after %d", protocol.ErrMalformed, f.Pos, l.pendingPos)
-			}
-			l.pending = append(l.pending, f.Body)
-			l.pendingPos = f.Pos
-			if len(l.pending) >= e.cfg.ApplyBatch {
-				if err := l.flush(); err != nil {
-					return err
-				}
-			}
-		case protocol.FrameCaughtUp:
-			if _, err := e.st.ApplyFrom(f.Pos); err != nil {
-				return err
-			}
-			l.ack(f.Pos)
-			if f.Pos >= l.feedTarget {
-				l.mu.Lock()
-				l.caughtUp = true
-				l.mu.Unlock()
-				if !l.once {
-					e.update(func(s *Status) { s.State = StateIdle })
-				}
-			}
-		case protocol.FrameEvidenceWant:
-			l.sendEvidence(f)
-		case protocol.FrameEvidenceStored:
-			if l.uploading != nil && l.uploading.Hash == f.Hash {
-				if err := e.st.MarkUploaded(f.Hash); err != nil {
-					return err
-				}
-				l.uploading = nil
-				l.nextEvidence()
-			}
-		case protocol.FrameEvidenceChunk:
-			if err := l.evidenceChunk(f); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("%w: unexpected %s frame from the server", protocol.ErrMalformed, f.Type)
+		if err := l.handle(f); err != nil {
+			return err
 		}
 		// Evidence moves once this device's change sets (which record it)
 		// are on the server and the first catch-up is done.
@@ -469,6 +331,139 @@ func (l *link) readLoop() error {
 			l.nextEvidence()
 		}
 	}
+}
+
+// extend gives the server PongWait to send its next frame or ping.
+func (l *link) extend() { l.conn.SetReadDeadline(time.Now().Add(l.e.cfg.PongWait)) }
+
+// answerPings answers the server's pings, each of which extends the read
+// deadline like a frame.
+func (l *link) answerPings() {
+	l.extend()
+	l.conn.SetPingHandler(func(data string) error {
+		l.extend()
+		err := l.conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(l.e.cfg.WriteWait))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		return err
+	})
+}
+
+// readErr is what ends the session when reading failed: the reason the
+// writer or pusher closed the link, if one did, else err.
+func (l *link) readErr(err error) error {
+	select {
+	case <-l.pump.Done():
+		if werr := l.pump.Err(); werr != nil {
+			return werr
+		}
+	default:
+	}
+	return err
+}
+
+// handle acts on one frame from the server.
+func (l *link) handle(f *protocol.Frame) error {
+	switch f.Type {
+	case protocol.FrameReceipt:
+		return l.receipt(f.Body)
+	case protocol.FrameRefused:
+		return l.refused(f)
+	case protocol.FrameCertificate:
+		return l.certificate(f.Body)
+	case protocol.FrameRevocation:
+		return l.revocation(f.Body)
+	case protocol.FrameCalendar:
+		return l.calendar(f.Body)
+	case protocol.FrameDeliver:
+		return l.deliver(f)
+	case protocol.FrameCaughtUp:
+		return l.caughtUpTo(f.Pos)
+	case protocol.FrameEvidenceWant:
+		l.sendEvidence(f)
+		return nil
+	case protocol.FrameEvidenceStored:
+		return l.evidenceStored(f.Hash)
+	case protocol.FrameEvidenceChunk:
+		return l.evidenceChunk(f)
+	default:
+		return fmt.Errorf("%w: unexpected %s frame from the server", protocol.ErrMalformed, f.Type)
+	}
+}
+
+// certificate records a device the county certified, so this replica
+// verifies what it wrote.
+func (l *link) certificate(body []byte) error {
+	e := l.e
+	cert, err := protocol.OpenCertificate(body, e.cfg.CountyKey)
+	if err != nil {
+		return &FatalError{Code: protocol.CodeOf(err), Message: "certificate from the server: " + err.Error()}
+	}
+	return e.st.PutDevice(store.DeviceRecord{ID: cert.Device, Key: cert.Key, Office: cert.Office, Name: cert.Name, Admin: cert.Admin})
+}
+
+// calendar stores the county's working-day calendar if it is newer.
+func (l *link) calendar(body []byte) error {
+	e := l.e
+	u, err := protocol.OpenCalendarUpdate(body, e.cfg.CountyKey)
+	if err != nil {
+		return &FatalError{Code: protocol.CodeOf(err), Message: "calendar update from the server: " + err.Error()}
+	}
+	stored, err := e.st.SetCalendarUpdate(u.Version, body)
+	if err != nil {
+		return err
+	}
+	if stored {
+		e.log.Info("calendar update received", "version", u.Version)
+		e.update(func(s *Status) { s.CalendarVersion = u.Version })
+	}
+	return nil
+}
+
+// deliver keeps a change set from the feed to apply with the next batch.
+func (l *link) deliver(f *protocol.Frame) error {
+	if f.Pos <= l.pendingPos {
+		return fmt.Errorf("%w: feed position %d after %d", protocol.ErrMalformed, f.Pos, l.pendingPos)
+	}
+	l.pending = append(l.pending, f.Body)
+	l.pendingPos = f.Pos
+	if len(l.pending) >= l.e.cfg.ApplyBatch {
+		return l.flush()
+	}
+	return nil
+}
+
+// caughtUpTo moves the cursor to pos, where the server says everything
+// before is delivered or not for this device, and tells the server.
+func (l *link) caughtUpTo(pos uint64) error {
+	e := l.e
+	if _, err := e.st.ApplyFrom(pos); err != nil {
+		return err
+	}
+	l.ack(pos)
+	if pos >= l.feedTarget {
+		l.mu.Lock()
+		l.caughtUp = true
+		l.mu.Unlock()
+		if !l.once {
+			e.update(func(s *Status) { s.State = StateIdle })
+		}
+	}
+	return nil
+}
+
+// evidenceStored finishes the upload the server now holds whole.
+func (l *link) evidenceStored(h protocol.Hash) error {
+	if l.uploading == nil || l.uploading.Hash != h {
+		return nil
+	}
+	if err := l.e.st.MarkUploaded(h); err != nil {
+		return err
+	}
+	l.uploading = nil
+	l.nextEvidence()
+	return nil
 }
 
 func (l *link) allReceipted() bool {
@@ -495,12 +490,7 @@ func (l *link) revocation(body []byte) error {
 	return e.st.PutDevice(rec)
 }
 
-func (l *link) ack(pos uint64) {
-	select {
-	case l.ctrl <- &protocol.Frame{Type: protocol.FrameAck, Pos: pos}:
-	case <-l.done:
-	}
-}
+func (l *link) ack(pos uint64) { l.sendCtrl(&protocol.Frame{Type: protocol.FrameAck, Pos: pos}) }
 
 // flush applies the received change sets together with the feed position
 // of the last, then tells the server.
@@ -612,12 +602,7 @@ func (l *link) nextEvidence() {
 	}
 }
 
-func (l *link) sendCtrl(f *protocol.Frame) {
-	select {
-	case l.ctrl <- f:
-	case <-l.done:
-	}
-}
+func (l *link) sendCtrl(f *protocol.Frame) { l.pump.Send(wsconn.Control, f) }
 
 // sendEvidence streams an upload from the offset the server asked for.
 func (l *link) sendEvidence(f *protocol.Frame) {
@@ -630,16 +615,7 @@ func (l *link) sendEvidence(f *protocol.Frame) {
 		l.uploading = nil
 		return
 	}
-	go func() {
-		for off := f.Offset; off < int64(len(data)); off += protocol.MaxChunkBytes {
-			end := min(off+protocol.MaxChunkBytes, int64(len(data)))
-			select {
-			case l.bulk <- &protocol.Frame{Type: protocol.FrameEvidenceChunk, Hash: f.Hash, Offset: off, Body: data[off:end]}:
-			case <-l.done:
-				return
-			}
-		}
-	}()
+	l.pump.StreamChunks(f.Hash, f.Offset, data)
 }
 
 func (l *link) evidenceChunk(f *protocol.Frame) error {

@@ -1,0 +1,234 @@
+package wsconn
+
+import (
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"jiannuo/sync/protocol"
+)
+
+// Priority orders the frames waiting for a connection's writer.
+type Priority int
+
+// The priorities, highest first. Within one priority frames go in the order
+// they were queued.
+const (
+	// Control frames go first: receipts, acknowledgements, refusals,
+	// evidence control, a fatal error.
+	Control Priority = iota
+	// Stream frames go when no control frame waits: the feed a server
+	// streams, the change sets a device pushes.
+	Stream
+	// Bulk frames go only when nothing else waits: evidence chunks, so a
+	// large file never holds back a receipt or a record.
+	Bulk
+
+	priorities
+)
+
+// PumpConfig configures a Pump.
+type PumpConfig struct {
+	// WriteWait bounds one write (default 10s): a peer that cannot take a
+	// frame in that time is dropped, not waited for.
+	WriteWait time.Duration
+	// PingPeriod is how often the writer pings while it has nothing to
+	// send, so the peer keeps answering; 0 (the default) means never, for
+	// the side that only answers pings.
+	PingPeriod time.Duration
+	// ControlQueue, StreamQueue and BulkQueue are how many frames of each
+	// priority may wait for the writer; 0 (the default) means none: a
+	// Send waits until the writer takes the frame.
+	ControlQueue, StreamQueue, BulkQueue int
+	// Sent, if set, is called by the writer after each frame it wrote
+	// (a device counts what it sent).
+	Sent func(*protocol.Frame)
+}
+
+// Pump is the only writer of one websocket connection: the frames of every
+// goroutine of a session go through it, highest priority first (a second
+// writer would corrupt the stream or panic in gorilla). It also owns the
+// end of the connection: Close, Fail and Done.
+//
+// Its callers see only Send, Offer, StreamChunks, Close and Done, never the
+// writer's goroutine or queues, so the pump may later run its writer only
+// while something waits to be sent without any caller changing.
+type Pump struct {
+	conn  *websocket.Conn
+	cfg   PumpConfig
+	queue [priorities]chan *protocol.Frame
+
+	done      chan struct{}
+	closeOnce sync.Once
+	writer    sync.WaitGroup
+
+	errMu sync.Mutex
+	err   error // why the session ended, if Fail said
+}
+
+// NewPump returns the pump of conn. Until Start, the caller may Write to
+// the connection itself (a handshake); from then on only the pump writes.
+func NewPump(conn *websocket.Conn, cfg PumpConfig) *Pump {
+	if cfg.WriteWait <= 0 {
+		cfg.WriteWait = 10 * time.Second
+	}
+	p := &Pump{conn: conn, cfg: cfg, done: make(chan struct{})}
+	for i, n := range []int{cfg.ControlQueue, cfg.StreamQueue, cfg.BulkQueue} {
+		p.queue[i] = make(chan *protocol.Frame, n)
+	}
+	return p
+}
+
+// Write writes one frame now, bounded by WriteWait. It is for the
+// handshake, before Start; afterwards frames go through Send.
+func (p *Pump) Write(f *protocol.Frame) error {
+	p.conn.SetWriteDeadline(time.Now().Add(p.cfg.WriteWait))
+	return p.conn.WriteMessage(websocket.BinaryMessage, protocol.AppendFrame(nil, f))
+}
+
+// Start starts the writer. It ends when the pump closes, when a write
+// fails (Fail with its error) or after it wrote an error frame, which is
+// always the last frame of a session.
+func (p *Pump) Start() {
+	p.writer.Add(1)
+	go func() {
+		defer p.writer.Done()
+		p.run()
+	}()
+}
+
+// Wait waits until the writer has ended; call Close first.
+func (p *Pump) Wait() { p.writer.Wait() }
+
+// Send queues f, waiting while its queue is full. It returns false when
+// the pump closed first.
+func (p *Pump) Send(pri Priority, f *protocol.Frame) bool {
+	select {
+	case p.queue[pri] <- f:
+		return true
+	case <-p.done:
+		return false
+	}
+}
+
+// Offer queues f if there is room, without waiting, for a caller that must
+// never block (the county's ingest loop). It returns false only when the
+// queue is full while the pump is open: the peer stopped reading.
+func (p *Pump) Offer(pri Priority, f *protocol.Frame) bool {
+	select {
+	case p.queue[pri] <- f:
+	case <-p.done:
+	default:
+		return false
+	}
+	return true
+}
+
+// StreamChunks sends the evidence file data from offset from, in chunks of
+// at most protocol.MaxChunkBytes at Bulk priority, from a goroutine of its
+// own that ends with the pump.
+func (p *Pump) StreamChunks(h protocol.Hash, from int64, data []byte) {
+	go func() {
+		for off := from; off < int64(len(data)); off += protocol.MaxChunkBytes {
+			end := min(off+protocol.MaxChunkBytes, int64(len(data)))
+			if !p.Send(Bulk, &protocol.Frame{Type: protocol.FrameEvidenceChunk, Hash: h, Offset: off, Body: data[off:end]}) {
+				return
+			}
+		}
+	}()
+}
+
+// Done is closed when the pump closes.
+func (p *Pump) Done() <-chan struct{} { return p.done }
+
+// Close ends the session: Done closes and so does the connection, which
+// ends its reader too. Closing again does nothing.
+func (p *Pump) Close() {
+	p.closeOnce.Do(func() {
+		close(p.done)
+		p.conn.Close()
+	})
+}
+
+// Fail records why the session ended, unless a reason is recorded
+// already (the first wins), and closes the pump.
+func (p *Pump) Fail(err error) {
+	p.errMu.Lock()
+	if p.err == nil {
+		p.err = err
+	}
+	p.errMu.Unlock()
+	p.Close()
+}
+
+// Err returns the reason Fail recorded, or nil.
+func (p *Pump) Err() error {
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
+	return p.err
+}
+
+func (p *Pump) run() {
+	var ping <-chan time.Time
+	if p.cfg.PingPeriod > 0 {
+		t := time.NewTicker(p.cfg.PingPeriod)
+		defer t.Stop()
+		ping = t.C
+	}
+	for {
+		f, ok := p.next(ping)
+		if !ok {
+			return
+		}
+		var err error
+		if f == nil {
+			p.conn.SetWriteDeadline(time.Now().Add(p.cfg.WriteWait))
+			err = p.conn.WriteMessage(websocket.PingMessage, nil)
+		} else {
+			err = p.Write(f)
+		}
+		if err != nil {
+			p.Fail(err)
+			return
+		}
+		if f == nil {
+			continue
+		}
+		if p.cfg.Sent != nil {
+			p.cfg.Sent(f)
+		}
+		if f.Type == protocol.FrameError {
+			p.Close()
+			return
+		}
+	}
+}
+
+// next waits for the frame to write next: a control frame if one waits,
+// else a stream frame, else whichever comes first of a control, stream or
+// bulk frame or a ping (f nil). ok is false when the pump closed.
+func (p *Pump) next(ping <-chan time.Time) (f *protocol.Frame, ok bool) {
+	ctrl, stream, bulk := p.queue[Control], p.queue[Stream], p.queue[Bulk]
+	select {
+	case f = <-ctrl:
+		return f, true
+	default:
+	}
+	select {
+	case f = <-ctrl:
+		return f, true
+	case f = <-stream:
+		return f, true
+	default:
+	}
+	select {
+	case f = <-ctrl:
+	case f = <-stream:
+	case f = <-bulk:
+	case <-ping:
+	case <-p.done:
+		return nil, false
+	}
+	return f, true
+}

@@ -1,0 +1,236 @@
+package wsconn
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"jiannuo/sync/protocol"
+)
+
+// pair returns the server side of a real websocket on loopback, for a
+// pump, and the client side, which the test reads.
+func pair(t *testing.T) (server, client *websocket.Conn) {
+	t.Helper()
+	conns := make(chan *websocket.Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			t.Error(err)
+			close(conns)
+			return
+		}
+		conns <- conn
+	}))
+	t.Cleanup(srv.Close)
+	client, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server = <-conns
+	if server == nil {
+		t.FailNow()
+	}
+	t.Cleanup(func() { server.Close() })
+	return server, client
+}
+
+func readFrame(t *testing.T, conn *websocket.Conn) *protocol.Frame {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, data, err := ReadMessage(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := protocol.DecodeFrame(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestPumpPriorities: whatever order frames are queued in, control frames
+// go first, then stream frames, bulk frames last, each in queue order; the
+// Sent hook sees every frame after it is written.
+func TestPumpPriorities(t *testing.T) {
+	server, client := pair(t)
+	var mu sync.Mutex
+	var sent []uint64
+	p := NewPump(server, PumpConfig{ControlQueue: 4, StreamQueue: 4, BulkQueue: 4, Sent: func(f *protocol.Frame) {
+		mu.Lock()
+		sent = append(sent, f.Pos)
+		mu.Unlock()
+	}})
+	defer p.Close()
+	queue := []struct {
+		pri Priority
+		pos uint64
+	}{{Bulk, 7}, {Stream, 4}, {Bulk, 8}, {Control, 1}, {Stream, 5}, {Control, 2}, {Stream, 6}, {Control, 3}}
+	for _, q := range queue {
+		if !p.Send(q.pri, &protocol.Frame{Type: protocol.FrameAck, Pos: q.pos}) {
+			t.Fatal("Send on an open pump returned false")
+		}
+	}
+	p.Start()
+	for want := uint64(1); want <= 8; want++ {
+		if f := readFrame(t, client); f.Type != protocol.FrameAck || f.Pos != want {
+			t.Fatalf("frame %d: got %s %d", want, f.Type, f.Pos)
+		}
+	}
+	// The last Sent call may run just after the client read the frame.
+	p.Close()
+	p.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sent) != 8 || sent[0] != 1 || sent[7] != 8 {
+		t.Fatalf("Sent saw %v", sent)
+	}
+}
+
+// TestPumpErrorFrameIsLast: the writer closes the connection after an
+// error frame; what was queued behind it is not sent.
+func TestPumpErrorFrameIsLast(t *testing.T) {
+	server, client := pair(t)
+	p := NewPump(server, PumpConfig{ControlQueue: 4, StreamQueue: 4})
+	p.Send(Control, &protocol.Frame{Type: protocol.FrameError, Code: protocol.CodeMalformed, Message: "bad"})
+	p.Send(Stream, &protocol.Frame{Type: protocol.FrameCaughtUp, Pos: 1})
+	p.Start()
+	if f := readFrame(t, client); f.Type != protocol.FrameError || f.Code != protocol.CodeMalformed {
+		t.Fatalf("got %s %s, want the error", f.Type, f.Code)
+	}
+	<-p.Done()
+	p.Wait()
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, _, err := client.ReadMessage(); err == nil {
+		t.Fatal("a frame after the error frame")
+	}
+	if p.Err() != nil {
+		t.Fatalf("an error frame is a clean end, got %v", p.Err())
+	}
+}
+
+// TestPumpOfferAndSend: Offer refuses only when the queue is full on an
+// open pump; once closed, Send reports it and Offer has nothing to do.
+func TestPumpOfferAndSend(t *testing.T) {
+	server, _ := pair(t)
+	p := NewPump(server, PumpConfig{ControlQueue: 1})
+	f := &protocol.Frame{Type: protocol.FrameAck}
+	if !p.Offer(Control, f) {
+		t.Fatal("Offer into an empty queue refused")
+	}
+	if p.Offer(Control, f) {
+		t.Fatal("Offer into a full queue accepted")
+	}
+	p.Close()
+	if !p.Offer(Control, f) {
+		t.Fatal("Offer on a closed pump reported a slow peer")
+	}
+	if p.Send(Control, f) {
+		t.Fatal("Send on a closed pump reported success")
+	}
+	p.Wait() // never started: returns at once
+}
+
+// TestPumpFailKeepsFirstReason: Fail closes and keeps the first reason; a
+// write that fails on a closed connection does not replace it.
+func TestPumpFailKeepsFirstReason(t *testing.T) {
+	server, _ := pair(t)
+	p := NewPump(server, PumpConfig{})
+	p.Start()
+	first := errors.New("store failed")
+	p.Fail(first)
+	p.Fail(errors.New("second"))
+	<-p.Done()
+	p.Wait()
+	if p.Err() != first {
+		t.Fatalf("Err: %v, want %v", p.Err(), first)
+	}
+}
+
+// TestPumpWriteFailure: a write the peer cannot take ends the pump with
+// the write's error.
+func TestPumpWriteFailure(t *testing.T) {
+	server, _ := pair(t)
+	p := NewPump(server, PumpConfig{StreamQueue: 1})
+	server.Close() // under the pump: its next write fails
+	p.Start()
+	p.Send(Stream, &protocol.Frame{Type: protocol.FrameAck})
+	<-p.Done()
+	p.Wait()
+	if p.Err() == nil {
+		t.Fatal("a failed write left no reason")
+	}
+}
+
+// TestPumpPings: with a PingPeriod the idle writer pings; without, it
+// never does.
+func TestPumpPings(t *testing.T) {
+	for _, period := range []time.Duration{0, time.Millisecond} {
+		server, client := pair(t)
+		pinged := make(chan struct{}, 1)
+		client.SetPingHandler(func(string) error {
+			select {
+			case pinged <- struct{}{}:
+			default:
+			}
+			return nil
+		})
+		p := NewPump(server, PumpConfig{PingPeriod: period, StreamQueue: 1})
+		p.Start()
+		// The client's reader handles pings; a frame sent after the pump
+		// would have pinged many times shows whether it did.
+		read := make(chan *protocol.Frame, 1)
+		go func() {
+			_, data, err := ReadMessage(client)
+			if err == nil {
+				f, _ := protocol.DecodeFrame(data)
+				read <- f
+			}
+			close(read)
+		}()
+		if period > 0 {
+			<-pinged
+		}
+		p.Send(Stream, &protocol.Frame{Type: protocol.FrameAck, Pos: 9})
+		if f := <-read; f == nil || f.Pos != 9 {
+			t.Fatalf("period %v: frame %v", period, f)
+		}
+		if period == 0 && len(pinged) > 0 {
+			t.Fatal("a pump without PingPeriod pinged")
+		}
+		p.Close()
+		p.Wait()
+	}
+}
+
+// TestPumpStreamChunks: a file goes out from the asked offset in chunks of
+// at most MaxChunkBytes, which put together are the file from there.
+func TestPumpStreamChunks(t *testing.T) {
+	server, client := pair(t)
+	p := NewPump(server, PumpConfig{BulkQueue: 2})
+	defer p.Close()
+	p.Start()
+	data := bytes.Repeat([]byte("证据"), protocol.MaxChunkBytes) // 6 chunks' worth
+	h := protocol.Hash{1}
+	from := int64(protocol.MaxChunkBytes + 5)
+	p.StreamChunks(h, from, data)
+	var got []byte
+	for int64(len(got)) < int64(len(data))-from {
+		f := readFrame(t, client)
+		if f.Type != protocol.FrameEvidenceChunk || f.Hash != h || f.Offset != from+int64(len(got)) || len(f.Body) > protocol.MaxChunkBytes {
+			t.Fatalf("chunk: %s %s offset %d, %d bytes", f.Type, f.Hash, f.Offset, len(f.Body))
+		}
+		got = append(got, f.Body...)
+	}
+	if !bytes.Equal(got, data[from:]) {
+		t.Fatal("the chunks are not the file from the offset")
+	}
+}
