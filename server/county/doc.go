@@ -23,9 +23,11 @@
 // its key; the server checks version, enrolment, revocation and signature,
 // then sends its view of the device's chain head. From then on three
 // goroutines serve the connection: a reader (pushes, acks, evidence), a
-// writer (control frames before feed frames before evidence chunks) and a
-// feeder (the office's change sets from the device's cursor, never more
-// than Window ahead of its acknowledgements). Pushes from every session go
+// writer (a wsconn.Pump: control frames before feed frames before evidence
+// chunks) and a feeder (streamFeed: the office's change sets from the
+// device's cursor, never more than Window ahead of its acknowledgements).
+// A municipal node's /upstream session runs the same writer and feeder
+// over the whole feed (upstream.go). Pushes from every session go
 // to one ingest goroutine that commits them in groups — one fsync for many
 // — and only then signs the receipts.
 //
