@@ -57,6 +57,8 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.seen(se.dev, false, nil) // last seen (overview.go); the opening is recorded at the hello
+	// Before the session is registered: from then on others use it.
+	se.log = s.log.With("device", se.dev, "office", string(se.rec.Office), "remote", se.remote)
 	s.mu.Lock()
 	if old := s.sessions[se.dev]; old != nil {
 		old.close() // the device reconnected; the old link is dead or stolen
@@ -77,7 +79,6 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		return
 	}
-	se.log = s.log.With("device", se.dev, "office", string(se.rec.Office), "remote", se.remote)
 	se.log.Info("session opened", "cursor", cursor)
 	se.run(&deviceFeed{se: se, revSent: map[protocol.DeviceID]bool{}}, cursor, se.readLoop)
 	s.mu.Lock()

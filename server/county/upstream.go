@@ -261,6 +261,7 @@ func (s *Server) serveUpstream(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
+	us.log = s.log.With("upstream", us.node.ID, "name", us.node.Name, "remote", us.remote)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -272,7 +273,6 @@ func (s *Server) serveUpstream(w http.ResponseWriter, r *http.Request) {
 	}
 	s.upstreams[us] = struct{}{}
 	s.mu.Unlock()
-	us.log = s.log.With("upstream", us.node.ID, "name", us.node.Name, "remote", us.remote)
 	us.log.Info("upstream session opened", "cursor", cursor)
 	us.run(&upstreamFeed{srv: s, cursor: cursor, revSent: map[protocol.DeviceID]bool{}}, cursor, us.readLoop)
 	s.mu.Lock()
