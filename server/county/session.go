@@ -471,10 +471,7 @@ func (se *session) sendDecisions(revSent map[protocol.DeviceID]bool, calSent *ui
 }
 
 func (se *session) inScope(o office.Code) bool {
-	if se.rec.Admin {
-		return se.rec.Office.Contains(o)
-	}
-	return o == se.rec.Office
+	return office.InScope(se.rec.Office, se.rec.Admin, o)
 }
 
 // fillCertificates puts each device's certificate into the placeholder
