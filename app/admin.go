@@ -24,10 +24,6 @@ import (
 // admin API with the admin's credential, asked for once and kept in memory
 // only; conflicts and the overview come from this device's own replica.
 
-// adminGo runs admin work off the UI goroutine; widget tests replace it to
-// run the work in place.
-var adminGo = func(f func()) { go f() }
-
 // adminTimeout bounds one admin API call.
 const adminTimeout = 30 * time.Second
 
@@ -173,8 +169,8 @@ func (a *adminScreens) login(st store.SyncSettings, f *loginForm) {
 	p := vm.NewPendingDevices(c)
 	f.errLine.SetText("")
 	f.button.Disable()
-	adminGo(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
+	a.u.goWork(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, adminTimeout)
 		defer cancel()
 		rows, err := p.Fetch(ctx)
 		fyne.Do(func() {
@@ -186,7 +182,7 @@ func (a *adminScreens) login(st store.SyncSettings, f *loginForm) {
 			p.Rows = rows
 			a.client, a.pending = c, p
 			a.devices, a.incidents = vm.NewDevices(c), vm.NewIncidents(c)
-			a.devices.Now = func() time.Time { return timeNow() } // "3 天前" counted from the screens' clock
+			a.devices.Now = func() time.Time { return a.u.now() } // "3 天前" counted from the screens' clock
 			a.renderPending()
 			a.loadDevices()
 			a.loadIncidents()
@@ -197,8 +193,8 @@ func (a *adminScreens) login(st store.SyncSettings, f *loginForm) {
 // apiCall runs an admin API call off the UI goroutine and then done on it;
 // a refused credential brings the prompt back.
 func (a *adminScreens) apiCall(call func(ctx context.Context) error, done func(err error)) {
-	adminGo(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
+	a.u.goWork(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, adminTimeout)
 		defer cancel()
 		err := call(ctx)
 		fyne.Do(func() {
@@ -676,8 +672,8 @@ func (a *adminScreens) loadOverview() {
 // loadLocalOverview computes the overview from this device's replica.
 func (a *adminScreens) loadLocalOverview() {
 	u := a.u
-	cfg := vm.OverviewConfig{County: u.se.Device().Office.County(), Today: u.today(), Now: timeNow(), Cal: u.cal, AllTownships: true}
-	adminGo(func() {
+	cfg := vm.OverviewConfig{County: u.se.Device().Office.County(), Today: u.today(), Now: u.now(), Cal: u.cal, AllTownships: true}
+	u.bg.spawn(func() {
 		ov, err := vm.LoadOverview(u.st, cfg)
 		fyne.Do(func() {
 			if err != nil {

@@ -71,7 +71,7 @@ func TestAdminDevicesScreenColumns(t *testing.T) {
 
 	u := newAdminTestUI(t, &store.SyncSettings{BaseURL: base.BaseURL, Fingerprint: base.Fingerprint, County: adminTestCounty})
 	// The screen's clock: three days and an hour after the device's session.
-	timeNow = func() time.Time { return time.Now().Add(3*24*time.Hour + time.Hour) }
+	u.bg.now = func() time.Time { return time.Now().Add(3*24*time.Hour + time.Hour) }
 	adm := u.main.admin
 	f := adm.logins[1] // the devices tab's prompt
 	test.Type(f.pass, adminTestPass)

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -27,13 +26,6 @@ const (
 	adminTestPass     = "县信用办-管理口令-2026"
 	adminTestKey      = "测试口令-2026"
 )
-
-// runAdminInPlace makes the admin screens run their work synchronously.
-func runAdminInPlace(t *testing.T) {
-	prev := adminGo
-	adminGo = func(f func()) { f() }
-	t.Cleanup(func() { adminGo = prev })
-}
 
 func openAdminTestStore(t *testing.T, name string) *store.Store {
 	t.Helper()
@@ -62,7 +54,6 @@ func startTestCounty(t *testing.T) (*county.Server, engine.Server) {
 // device of 栾川县, in Chinese.
 func newAdminTestUI(t *testing.T, settings *store.SyncSettings) *ui {
 	t.Helper()
-	runAdminInPlace(t)
 	fa := test.NewTempApp(t)
 	st := openAdminTestStore(t, "admin.db")
 	se, err := st.Setup(store.SetupConfig{Office: adminTestCounty, Admin: true, DeviceName: "县信用办-1", Name: adminTestName,
@@ -75,9 +66,8 @@ func newAdminTestUI(t *testing.T, settings *store.SyncSettings) *ui {
 			t.Fatal(err)
 		}
 	}
-	timeNow = func() time.Time { return time.Date(2026, 9, 30, 10, 0, 0, 0, time.Local) }
-	t.Cleanup(func() { timeNow = time.Now })
-	u := &ui{fa: fa, tr: assets.NewTranslator("zh-Hans"), cal: calendar.Default(), st: st, se: se, log: quietLog()}
+	u := &ui{fa: fa, tr: assets.NewTranslator("zh-Hans"), cal: calendar.Default(), st: st, se: se, log: quietLog(), bg: testBackground(t)}
+	runInPlace(u)
 	u.win = fa.NewWindow("践诺")
 	u.win.Resize(fyne.NewSize(1200, 760))
 	u.showMain()

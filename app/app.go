@@ -61,7 +61,8 @@ type ui struct {
 	county *demo.LocalCounty
 	sync   *syncer
 	log    *slog.Logger
-	cancel context.CancelFunc
+	bg     background         // the window's background work and clock
+	cancel context.CancelFunc // stops sync alone (for a re-key); bg.stop stops it too
 
 	main        *mainScreens
 	status      *statusBar
@@ -69,8 +70,33 @@ type ui struct {
 	lastReenrol *reenrolDialog   // the re-enrolment dialog last opened, for tests
 }
 
-// timeNow is the clock of "today"; widget tests replace it.
-var timeNow = time.Now
+// background is the window's work off the UI goroutine: the context it
+// runs under, cancelled when the window closes so nothing outlives it; how
+// it is started; and the clock it reads. newUI sets the real ones; widget
+// tests run the work in place and fix the clock.
+type background struct {
+	ctx   context.Context
+	stop  context.CancelFunc
+	spawn func(func())     // starts work off the UI goroutine
+	now   func() time.Time // "today", and the devices tab's "3 天前"
+}
+
+// newBackground is work on goroutines under a fresh context, on the
+// system clock.
+func newBackground() background {
+	ctx, stop := context.WithCancel(context.Background())
+	return background{ctx: ctx, stop: stop, spawn: func(f func()) { go f() }, now: time.Now}
+}
+
+// goWork runs f off the UI goroutine under the window's context; f
+// touches widgets only through fyne.Do.
+func (u *ui) goWork(f func(ctx context.Context)) {
+	ctx := u.bg.ctx
+	u.bg.spawn(func() { f(ctx) })
+}
+
+// now is the window's clock.
+func (u *ui) now() time.Time { return u.bg.now() }
 
 // T translates a key, formatting args with fmt verbs.
 func (u *ui) T(key string, args ...any) string { return u.tr.T(key, args...) }
@@ -97,7 +123,7 @@ func newUI(fa fyne.App, opts Options) (*ui, error) {
 	if lang == "" {
 		lang = fa.Preferences().StringWithFallback("lang", assets.ResolveLang(assets.LocaleFromEnv()))
 	}
-	u := &ui{opts: opts, fa: fa, tr: assets.NewTranslator(lang), cal: calendar.Default(), log: slog.Default()}
+	u := &ui{opts: opts, fa: fa, tr: assets.NewTranslator(lang), cal: calendar.Default(), log: slog.Default(), bg: newBackground()}
 	// Fyne's own dialog buttons follow LANGUAGE; our texts come from u.tr.
 	os.Setenv("LANGUAGE", assets.ResolveLang(lang))
 	fa.Settings().SetTheme(apptheme.New(apptheme.Variant(fa.Preferences().IntWithFallback("theme", int(apptheme.System)))))
@@ -105,6 +131,7 @@ func newUI(fa fyne.App, opts Options) (*ui, error) {
 	u.win = fa.NewWindow(u.T("app.name"))
 	u.win.Resize(fyne.NewSize(1200, 760))
 	u.win.SetMaster()
+	u.win.SetOnClosed(u.bg.stop)
 
 	if opts.Demo {
 		if err := u.openDemo(); err != nil {
@@ -168,6 +195,9 @@ func (u *ui) signedIn(se *store.Session) {
 }
 
 func (u *ui) close() {
+	if u.bg.stop != nil {
+		u.bg.stop()
+	}
 	if u.cancel != nil {
 		u.cancel()
 	}

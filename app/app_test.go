@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -43,9 +45,7 @@ func newTestUI(t *testing.T) *ui {
 	if err != nil {
 		t.Fatal(err)
 	}
-	timeNow = func() time.Time { return time.Date(2026, 9, 30, 10, 0, 0, 0, time.Local) }
-	t.Cleanup(func() { timeNow = time.Now })
-	u := &ui{fa: fa, tr: assets.NewTranslator("zh-Hans"), cal: calendar.Default(), st: st, se: se}
+	u := &ui{fa: fa, tr: assets.NewTranslator("zh-Hans"), cal: calendar.Default(), st: st, se: se, bg: testBackground(t)}
 	u.log = quietLog()
 	u.win = fa.NewWindow("践诺")
 	u.win.Resize(fyne.NewSize(1200, 760))
@@ -185,6 +185,32 @@ func TestStatusBar(t *testing.T) {
 	}
 }
 
+// TestClosingTheWindowStopsBackgroundWork: work started under the
+// window's context (admin API calls, enrolment polling, sync) ends when the
+// window closes, not when the process does.
+func TestClosingTheWindowStopsBackgroundWork(t *testing.T) {
+	t.Setenv("LANGUAGE", "") // newUI sets it for Fyne's dialogs
+	u, err := newUI(test.NewTempApp(t), Options{DataDir: t.TempDir(), Lang: "zh-Hans", KDF: auth.TestParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(u.close)
+	ended := make(chan error, 1)
+	u.goWork(func(ctx context.Context) {
+		<-ctx.Done()
+		ended <- ctx.Err()
+	})
+	u.win.Close()
+	select {
+	case err := <-ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("the work ended with %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the work went on after the window closed")
+	}
+}
+
 func containsText(o fyne.CanvasObject, s string) bool {
 	switch w := o.(type) {
 	case *widget.Label:
@@ -200,5 +226,19 @@ func containsText(o fyne.CanvasObject, s string) bool {
 }
 
 func storageFileURI(path string) fyne.URI { return storage.NewFileURI(path) }
+
+// testBackground is the window's background work in a widget test: on
+// goroutines, on a clock fixed at 2026-09-30 10:00, stopped when the test
+// ends.
+func testBackground(t testing.TB) background {
+	bg := newBackground()
+	bg.now = func() time.Time { return time.Date(2026, 9, 30, 10, 0, 0, 0, time.Local) }
+	t.Cleanup(bg.stop)
+	return bg
+}
+
+// runInPlace makes the window's background work run synchronously, so a
+// test sees its outcome as soon as the tap returns.
+func runInPlace(u *ui) { u.bg.spawn = func(f func()) { f() } }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

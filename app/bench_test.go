@@ -103,7 +103,7 @@ func BenchmarkStartup(b *testing.B) {
 			b.Fatal(err)
 		}
 		fa := test.NewApp()
-		u := &ui{fa: fa, tr: assets.NewTranslator("zh-Hans"), cal: calendar.Default(), st: st, se: se, log: quietLog()}
+		u := &ui{fa: fa, tr: assets.NewTranslator("zh-Hans"), cal: calendar.Default(), st: st, se: se, log: quietLog(), bg: newBackground()}
 		u.win = fa.NewWindow("践诺")
 		u.win.Resize(fyne.NewSize(1200, 760))
 		u.showMain()
@@ -116,6 +116,7 @@ func BenchmarkStartup(b *testing.B) {
 		runtime.ReadMemStats(&m)
 		b.ReportMetric(float64(m.HeapInuse)/(1<<20), "heap-MiB")
 		u.win.Close()
+		u.bg.stop()
 		st.Close()
 		fa.Quit()
 	}
@@ -141,7 +142,8 @@ func BenchmarkSearchTyping(b *testing.B) {
 	}
 	fa := test.NewApp()
 	defer fa.Quit()
-	u := &ui{fa: fa, tr: assets.NewTranslator("zh-Hans"), cal: calendar.Default(), st: st, se: se, log: quietLog()}
+	u := &ui{fa: fa, tr: assets.NewTranslator("zh-Hans"), cal: calendar.Default(), st: st, se: se, log: quietLog(), bg: newBackground()}
+	defer u.bg.stop()
 	u.win = fa.NewWindow("践诺")
 	u.showMain()
 	titles := make([]string, 0, benchRows)

@@ -31,8 +31,8 @@ type overviewState struct {
 // failure falls back to the replica.
 func (a *adminScreens) loadServerOverview() {
 	u, c := a.u, a.client
-	adminGo(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
+	u.goWork(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, adminTimeout)
 		defer cancel()
 		ov, err := c.Overview(ctx)
 		fyne.Do(func() {
@@ -46,7 +46,7 @@ func (a *adminScreens) loadServerOverview() {
 				return
 			}
 			a.ovx = overviewState{server: ov}
-			a.renderOverview(vm.ServerOverview(ov, timeNow()))
+			a.renderOverview(vm.ServerOverview(ov, u.now()))
 		})
 	})
 }
@@ -90,7 +90,7 @@ func (a *adminScreens) openOverviewExport() {
 func (a *adminScreens) exportOverview(w io.WriteCloser) {
 	u := a.u
 	ov := a.overviewReport()
-	adminGo(func() {
+	u.bg.spawn(func() {
 		var err error
 		if ov != nil {
 			err = report.WriteOverviewXLSX(w, ov, u.tr)

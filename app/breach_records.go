@@ -158,7 +158,7 @@ func (b *breachScreens) openStep(r vm.DishonestyRow, step protocol.DishonestySte
 func (b *breachScreens) attach(sd *stepDialog, name string, r io.Reader) {
 	u := b.a.u
 	sd.ok.Disable()
-	adminGo(func() {
+	u.bg.spawn(func() {
 		h, err := vm.AddStepEvidence(u.se, sd.office, name, r)
 		if c, ok := r.(io.Closer); ok {
 			c.Close()
@@ -221,7 +221,7 @@ func (b *breachScreens) openExport() {
 func (b *breachScreens) export(w io.WriteCloser) {
 	u := b.a.u
 	recs, county, today := b.list.Records, u.se.Device().Office.County(), u.today()
-	adminGo(func() {
+	u.bg.spawn(func() {
 		err := report.WriteDishonestyXLSX(w, county, recs, today, u.tr)
 		if cerr := w.Close(); err == nil {
 			err = cerr

@@ -149,7 +149,7 @@ func TestBreachRecordsTab(t *testing.T) {
 	if containsText(b.box, "整改已逾期") {
 		t.Fatal("flagged overdue before its deadline")
 	}
-	timeNow = func() time.Time { return time.Date(2027, 1, 5, 10, 0, 0, 0, time.Local) }
+	u.bg.now = func() time.Time { return time.Date(2027, 1, 5, 10, 0, 0, 0, time.Local) }
 	b.load()
 	if !containsText(b.box, u.T("breachui.list.overdue", 5)) {
 		t.Fatal("overdue rectification not flagged")

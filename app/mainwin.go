@@ -23,7 +23,7 @@ type mainScreens struct {
 	admin  *adminScreens // county-admin devices only
 }
 
-func (u *ui) today() calendar.Date { return calendar.DateOf(timeNow()) }
+func (u *ui) today() calendar.Date { return calendar.DateOf(u.now()) }
 
 // showMain builds the main window: commitments (list and detail), the
 // dashboard, the toolbar and menus, and the status bar; then starts sync.

@@ -36,8 +36,8 @@ func (u *ui) showReenrol() *reenrolDialog {
 		se := u.se
 		rd.ask.Disable()
 		rd.check.Disable()
-		adminGo(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		u.goWork(func(ctx context.Context) {
+			ctx, cancel := context.WithTimeout(ctx, time.Minute)
 			defer cancel()
 			res, err := vm.Reenrol(ctx, se, srv, request)
 			fyne.Do(func() {

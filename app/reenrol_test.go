@@ -21,11 +21,11 @@ import (
 // server, shows the new device ID to read to the admin, and after the
 // admin's approval switches the app to the new key and syncs again.
 func TestReenrolFromStatusBar(t *testing.T) {
-	runAdminInPlace(t)
 	srv, base := startTestCounty(t)
 	ctx := context.Background()
 
 	u := newTestUI(t)
+	runInPlace(u)
 	oldID := u.se.Device().ID
 	if _, err := engine.RequestEnrolment(ctx, base, u.se); err != nil {
 		t.Fatal(err)

@@ -140,7 +140,7 @@ func (u *ui) showEnrol(wz *vm.Wizard) {
 			return
 		}
 		enrol.Disable()
-		go u.pollEnrolment(wz, srv, state, func() { enrol.Enable() })
+		u.goWork(func(ctx context.Context) { u.pollEnrolment(ctx, wz, srv, state, func() { enrol.Enable() }) })
 	})
 	enrol.Importance = widget.HighImportance
 	skip := widget.NewButton(u.T("app.wizard.skip"), func() { u.showMain() })
@@ -151,9 +151,9 @@ func (u *ui) showEnrol(wz *vm.Wizard) {
 
 // pollEnrolment asks the county to enrol the device and shows pending →
 // approved as it happens, checking every few seconds until approved or
-// refused.
-func (u *ui) pollEnrolment(wz *vm.Wizard, srv engine.Server, state *widget.Label, done func()) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+// refused, for at most half an hour or until the window closes (ctx).
+func (u *ui) pollEnrolment(ctx context.Context, wz *vm.Wizard, srv engine.Server, state *widget.Label, done func()) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 	defer cancel()
 	tick := time.NewTicker(3 * time.Second)
 	defer tick.Stop()

@@ -31,7 +31,7 @@ func (u *ui) startSync() {
 	}
 	// The county may have sent a newer official holiday schedule.
 	u.cal = engine.Calendar(u.st, st.CountyKey)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(u.bg.ctx)
 	u.cancel = cancel
 	// What the store knows (the last receipt, what waits) until the
 	// engine's first report.

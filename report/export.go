@@ -63,12 +63,6 @@ type table struct {
 	notes    []string        // full-width rows at the end
 }
 
-// inScope reports whether a commitment belongs to the office being
-// exported: the office itself or, for a county or city, any office in it.
-func inScope(o office.Unit, c office.Code) bool {
-	return c == o.Code || o.Code.Contains(c)
-}
-
 // InNotice reports whether c belongs on the public-notice list: its public
 // flag is set and it has been published, that is, its status is neither
 // draft nor withdrawn. (A withdrawn commitment may have been withdrawn as a
@@ -107,7 +101,7 @@ func noticeRows(cs []store.Commitment, o office.Unit, cal *calendar.Calendar) []
 	var rows []noticeRow
 	for i := range cs {
 		c := &cs[i]
-		if !InNotice(c) || !inScope(o, c.Office) {
+		if !InNotice(c) || !o.Code.Contains(c.Office) {
 			continue
 		}
 		r := noticeRow{c: c, cat: len(order), start: c.Start()}
@@ -233,7 +227,7 @@ func noticeTable(cs []store.Commitment, o office.Unit, today calendar.Date, cal 
 func annualTable(cs []store.Commitment, o office.Unit, year int, today calendar.Date, cal *calendar.Calendar, tr *assets.Translator) table {
 	var mine []store.Commitment
 	for i := range cs {
-		if inScope(o, cs[i].Office) {
+		if o.Code.Contains(cs[i].Office) { // the office itself or, for a county or city, any office in it
 			mine = append(mine, cs[i])
 		}
 	}

@@ -78,13 +78,9 @@ func (se *Session) act(build func(tx *bolt.Tx) (*protocol.Op, error)) (protocol.
 	return id, err
 }
 
-// inScope mirrors the receiver's rule: a township device writes for its own
-// office, a county-admin device for any office of its county.
+// inScope is the receiver's rule (office.InScope) for this session's device.
 func (se *Session) inScope(o office.Code) bool {
-	if se.rec.Admin {
-		return se.rec.Office.Contains(o)
-	}
-	return o == se.rec.Office
+	return office.InScope(se.rec.Office, se.rec.Admin, o)
 }
 
 // pendingOp is an operation acted but not yet sealed into a change set.

@@ -73,192 +73,230 @@ func (s *Store) Dump() (map[string]string, error) {
 //
 // It reads the whole file; tests call it after every crash and at cleanup.
 func (s *Store) Check() error {
-	var problems []string
-	bad := func(format string, args ...any) {
-		if len(problems) < 10 {
-			problems = append(problems, fmt.Sprintf(format, args...))
-		}
-	}
+	c := &checker{expect: make(map[string]protocol.OpID), heads: make(map[protocol.DeviceID]protocol.Head)}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		ops := make(map[protocol.OpID]*protocol.Op)
-		expect := make(map[string]protocol.OpID) // effect key -> op
-
-		addEffects := func(dev protocol.DeviceID, op *protocol.Op) {
-			id := op.ID(dev)
-			ops[id] = op
-			ref := Ref{Office: op.Office, ID: op.Target}
-			switch op.Kind {
-			case protocol.OpEvidence:
-				expect[string(bEvidence)+string(opKey(append([]byte(nil), op.Meta.Hash[:]...), id))] = id
-			case protocol.OpFulfil:
-				expect[string(bEntries)+string(entryKey(ref, op.HLC, id))] = id
-			case protocol.OpDishonesty, protocol.OpDishonestyStep:
-				expect[string(bDishonestyLog)+string(entryKey(dishonestyKey(op), op.HLC, id))] = id
-			default:
-				for _, w := range op.Writes {
-					expect[string(bVersions)+string(versionKey(ref, w.Field, id))] = id
-				}
-				if op.Kind == protocol.OpAmend {
-					expect[string(bAmendments)+string(opKey(refKey(ref), id))] = id
-				}
-			}
-		}
-
-		// The log: chains gapless and linked, heads right; a partial chain
-		// (protocol.PartialChains) may skip, but only forward.
-		partial := func(dev protocol.DeviceID) bool {
-			info, err := txView{tx}.Device(dev)
-			return err == nil && txView{tx}.Partial(info)
-		}
-		heads := make(map[protocol.DeviceID]protocol.Head)
-		err := tx.Bucket(bLog).ForEach(func(k, v []byte) error {
-			cs, err := protocol.Decode(v)
-			if err != nil {
-				bad("log %x: %v", k, err)
-				return nil
-			}
-			if !bytes.Equal(k, logKey(cs.Device, cs.Seq)) {
-				bad("log key %x holds %s/%d", k, cs.Device.Short(), cs.Seq)
-			}
-			prev := heads[cs.Device]
-			switch {
-			case cs.Seq == prev.Seq+1:
-				if cs.Prev != prev.Hash || cs.FirstOp() != prev.LastOp+1 {
-					bad("chain of %s broken at %d", cs.Device.Short(), cs.Seq)
-				}
-			case partial(cs.Device) && cs.Seq > prev.Seq && cs.FirstOp() > prev.LastOp:
-				// A county-admin device's change sets for other offices
-				// never reach a township replica.
-			default:
-				bad("chain of %s broken at %d", cs.Device.Short(), cs.Seq)
-			}
-			heads[cs.Device] = protocol.Head{Seq: cs.Seq, Hash: cs.Hash(), LastOp: cs.LastOp()}
-			for i := range cs.Ops {
-				addEffects(cs.Device, &cs.Ops[i])
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		stored := make(map[protocol.DeviceID]bool)
-		err = tx.Bucket(bChains).ForEach(func(k, v []byte) error {
-			var id protocol.DeviceID
-			copy(id[:], k)
-			stored[id] = true
-			h, err := decodeHead(v)
-			if err != nil || h != heads[id] {
-				bad("chain head of %s does not match its log", id.Short())
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for id := range heads {
-			if !stored[id] {
-				bad("device %s has a log but no chain head", id.Short())
-			}
-		}
-
-		// The outbox and the pending operations of this device.
-		if self := selfTx(tx); !self.IsZero() {
-			err = tx.Bucket(bOutbox).ForEach(func(k, _ []byte) error {
-				if tx.Bucket(bLog).Get(append(append([]byte(nil), self[:]...), k...)) == nil {
-					bad("outbox names change set %x that is not in the log", k)
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			next := heads[self].LastOp + 1
-			err = tx.Bucket(bPending).ForEach(func(k, v []byte) error {
-				var p pendingOp
-				if err := unmarshal(v, &p); err != nil {
-					return err
-				}
-				op, err := protocol.DecodeOp(p.Op)
-				if err != nil {
-					bad("pending %x: %v", k, err)
-					return nil
-				}
-				if op.Num != next || binary.BigEndian.Uint64(k) != op.Num {
-					bad("pending operation %d where %d was due", op.Num, next)
-				}
-				next = op.Num + 1
-				addEffects(self, &op)
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			if got := getU64(tx.Bucket(bMeta), kNextOp); got != next {
-				bad("next operation number is %d, operations end at %d", got, next-1)
-			}
-		}
-
-		// Every effect has its operation and every operation its effects.
-		for _, name := range [][]byte{bVersions, bEntries, bEvidence, bAmendments, bDishonestyLog} {
-			err := tx.Bucket(name).ForEach(func(k, _ []byte) error {
-				key := string(name) + string(k)
-				if _, ok := expect[key]; !ok {
-					bad("%s record %x has no operation in the log or outbox", name, k)
-				}
-				delete(expect, key)
-				return nil
-			})
-			if err != nil {
+		c.tx = tx
+		// In this order: the log and the queue say which effects to expect
+		// before the state is compared with them.
+		for _, step := range []func() error{
+			c.log,
+			c.chainHeads,
+			c.queue,
+			c.effects,
+			func() error { return checkDishonesty(tx, c.bad) }, // records are what their events derive
+			c.views,
+		} {
+			if err := step(); err != nil {
 				return err
 			}
 		}
-		for _, id := range expect {
-			bad("operation %s has an effect missing from the state", id)
-		}
-
-		// Dishonesty records are what their events derive.
-		if err := checkDishonesty(tx, bad); err != nil {
-			return err
-		}
-
-		// Views and conflicts are what the versions derive.
-		return tx.Bucket(bCommitments).ForEach(func(k, v []byte) error {
-			var c Commitment
-			if err := unmarshal(v, &c); err != nil {
-				return err
-			}
-			var conflicted []domain.Field
-			for _, f := range domain.Fields() {
-				all, err := fieldVersions(tx, c.Ref, f)
-				if err != nil {
-					return err
-				}
-				heads := currentVersions(all)
-				if len(heads) == 0 {
-					continue
-				}
-				if c.Get(f) != heads[0].Value {
-					bad("%s: %s shows %q, versions give %q", c.Ref, f, c.Get(f), heads[0].Value)
-				}
-				hasConflict := tx.Bucket(bConflicts).Get(fieldKey(c.Ref, f)) != nil
-				if hasConflict != (len(heads) > 1) {
-					bad("%s: %s conflict record %v, %d current versions", c.Ref, f, hasConflict, len(heads))
-				}
-				if len(heads) > 1 {
-					conflicted = append(conflicted, f)
-				}
-			}
-			if !slices.Equal(conflicted, c.Conflicted) {
-				bad("%s: conflicted fields %v, versions give %v", c.Ref, c.Conflicted, conflicted)
-			}
-			return nil
-		})
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%w: %s", ErrInvariant, problems)
+	if len(c.problems) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvariant, c.problems)
 	}
 	return nil
+}
+
+// checker is one run of Check inside one read transaction.
+type checker struct {
+	tx       *bolt.Tx
+	problems []string                            // the first ten found
+	expect   map[string]protocol.OpID            // effect key (bucket name + key) -> the operation that made it
+	heads    map[protocol.DeviceID]protocol.Head // each device's chain as the log gives it
+}
+
+// bad records a violation; a broken store gives many, the first few say enough.
+func (c *checker) bad(format string, args ...any) {
+	if len(c.problems) < 10 {
+		c.problems = append(c.problems, fmt.Sprintf(format, args...))
+	}
+}
+
+// addEffects notes the records op must have left in the state.
+func (c *checker) addEffects(dev protocol.DeviceID, op *protocol.Op) {
+	id := op.ID(dev)
+	ref := Ref{Office: op.Office, ID: op.Target}
+	switch op.Kind {
+	case protocol.OpEvidence:
+		c.expect[string(bEvidence)+string(opKey(append([]byte(nil), op.Meta.Hash[:]...), id))] = id
+	case protocol.OpFulfil:
+		c.expect[string(bEntries)+string(entryKey(ref, op.HLC, id))] = id
+	case protocol.OpDishonesty, protocol.OpDishonestyStep:
+		c.expect[string(bDishonestyLog)+string(entryKey(dishonestyKey(op), op.HLC, id))] = id
+	default:
+		for _, w := range op.Writes {
+			c.expect[string(bVersions)+string(versionKey(ref, w.Field, id))] = id
+		}
+		if op.Kind == protocol.OpAmend {
+			c.expect[string(bAmendments)+string(opKey(refKey(ref), id))] = id
+		}
+	}
+}
+
+// log checks that chains are gapless and linked; a partial chain
+// (protocol.PartialChains) may skip, but only forward.
+func (c *checker) log() error {
+	tx := c.tx
+	partial := func(dev protocol.DeviceID) bool {
+		info, err := txView{tx}.Device(dev)
+		return err == nil && txView{tx}.Partial(info)
+	}
+	return tx.Bucket(bLog).ForEach(func(k, v []byte) error {
+		cs, err := protocol.Decode(v)
+		if err != nil {
+			c.bad("log %x: %v", k, err)
+			return nil
+		}
+		if !bytes.Equal(k, logKey(cs.Device, cs.Seq)) {
+			c.bad("log key %x holds %s/%d", k, cs.Device.Short(), cs.Seq)
+		}
+		prev := c.heads[cs.Device]
+		switch {
+		case cs.Seq == prev.Seq+1:
+			if cs.Prev != prev.Hash || cs.FirstOp() != prev.LastOp+1 {
+				c.bad("chain of %s broken at %d", cs.Device.Short(), cs.Seq)
+			}
+		case partial(cs.Device) && cs.Seq > prev.Seq && cs.FirstOp() > prev.LastOp:
+			// A county-admin device's change sets for other offices
+			// never reach a township replica.
+		default:
+			c.bad("chain of %s broken at %d", cs.Device.Short(), cs.Seq)
+		}
+		c.heads[cs.Device] = protocol.Head{Seq: cs.Seq, Hash: cs.Hash(), LastOp: cs.LastOp()}
+		for i := range cs.Ops {
+			c.addEffects(cs.Device, &cs.Ops[i])
+		}
+		return nil
+	})
+}
+
+// chainHeads checks that the stored chain heads are the ones the log gives.
+func (c *checker) chainHeads() error {
+	stored := make(map[protocol.DeviceID]bool)
+	err := c.tx.Bucket(bChains).ForEach(func(k, v []byte) error {
+		var id protocol.DeviceID
+		copy(id[:], k)
+		stored[id] = true
+		h, err := decodeHead(v)
+		if err != nil || h != c.heads[id] {
+			c.bad("chain head of %s does not match its log", id.Short())
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for id := range c.heads {
+		if !stored[id] {
+			c.bad("device %s has a log but no chain head", id.Short())
+		}
+	}
+	return nil
+}
+
+// queue checks the outbox and the pending operations of this device: the
+// outbox names logged change sets, and operation numbers run on from the
+// log through the pending queue to the next number.
+func (c *checker) queue() error {
+	tx := c.tx
+	self := selfTx(tx)
+	if self.IsZero() {
+		return nil
+	}
+	err := tx.Bucket(bOutbox).ForEach(func(k, _ []byte) error {
+		if tx.Bucket(bLog).Get(append(append([]byte(nil), self[:]...), k...)) == nil {
+			c.bad("outbox names change set %x that is not in the log", k)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	next := c.heads[self].LastOp + 1
+	err = tx.Bucket(bPending).ForEach(func(k, v []byte) error {
+		var p pendingOp
+		if err := unmarshal(v, &p); err != nil {
+			return err
+		}
+		op, err := protocol.DecodeOp(p.Op)
+		if err != nil {
+			c.bad("pending %x: %v", k, err)
+			return nil
+		}
+		if op.Num != next || binary.BigEndian.Uint64(k) != op.Num {
+			c.bad("pending operation %d where %d was due", op.Num, next)
+		}
+		next = op.Num + 1
+		c.addEffects(self, &op)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if got := getU64(tx.Bucket(bMeta), kNextOp); got != next {
+		c.bad("next operation number is %d, operations end at %d", got, next-1)
+	}
+	return nil
+}
+
+// effects checks that every effect has its operation and every operation
+// its effects.
+func (c *checker) effects() error {
+	for _, name := range [][]byte{bVersions, bEntries, bEvidence, bAmendments, bDishonestyLog} {
+		err := c.tx.Bucket(name).ForEach(func(k, _ []byte) error {
+			key := string(name) + string(k)
+			if _, ok := c.expect[key]; !ok {
+				c.bad("%s record %x has no operation in the log or outbox", name, k)
+			}
+			delete(c.expect, key)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, id := range c.expect {
+		c.bad("operation %s has an effect missing from the state", id)
+	}
+	return nil
+}
+
+// views checks that views and conflicts are what the versions derive.
+func (c *checker) views() error {
+	tx := c.tx
+	return tx.Bucket(bCommitments).ForEach(func(k, v []byte) error {
+		var cm Commitment
+		if err := unmarshal(v, &cm); err != nil {
+			return err
+		}
+		var conflicted []domain.Field
+		for _, f := range domain.Fields() {
+			all, err := fieldVersions(tx, cm.Ref, f)
+			if err != nil {
+				return err
+			}
+			heads := currentVersions(all)
+			if len(heads) == 0 {
+				continue
+			}
+			if cm.Get(f) != heads[0].Value {
+				c.bad("%s: %s shows %q, versions give %q", cm.Ref, f, cm.Get(f), heads[0].Value)
+			}
+			hasConflict := tx.Bucket(bConflicts).Get(fieldKey(cm.Ref, f)) != nil
+			if hasConflict != (len(heads) > 1) {
+				c.bad("%s: %s conflict record %v, %d current versions", cm.Ref, f, hasConflict, len(heads))
+			}
+			if len(heads) > 1 {
+				conflicted = append(conflicted, f)
+			}
+		}
+		if !slices.Equal(conflicted, cm.Conflicted) {
+			c.bad("%s: conflicted fields %v, versions give %v", cm.Ref, cm.Conflicted, conflicted)
+		}
+		return nil
+	})
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -19,6 +20,10 @@ import (
 
 const crashChildEnv = "JIANNUO_STORE_CRASH_CHILD"
 
+// crashChildFailed is the child's exit code when an action fails, so the
+// parent can tell a failure from its own kill.
+const crashChildFailed = 3
+
 func TestMain(m *testing.M) {
 	if path := os.Getenv(crashChildEnv); path != "" {
 		crashChild(path)
@@ -32,16 +37,20 @@ func TestMain(m *testing.M) {
 func crashChild(path string) {
 	fail := func(err error) {
 		fmt.Fprintln(os.Stderr, "child:", err)
-		os.Exit(3)
+		os.Exit(crashChildFailed)
 	}
 	s, err := Open(path, &Options{KDF: auth.TestParams(), Logger: quietLogger()})
 	if err != nil {
 		fail(err)
 	}
+	// The first child sets the device up, the later ones sign in; any
+	// other answer, and a failed set-up or sign-in, ends the child.
 	var se *Session
-	if _, err := s.Device(); err != nil {
+	_, err = s.Device()
+	switch {
+	case errors.Is(err, ErrNotSetUp):
 		se, err = s.Setup(SetupConfig{Office: township, Name: "user", Role: domain.RoleLeader, Passphrase: testPass})
-	} else {
+	case err == nil:
 		se, err = s.SignIn("user", testPass)
 	}
 	if err != nil {
@@ -126,6 +135,9 @@ func TestCrashKeepsStateAndOutboxTogether(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd.Wait()
+		if cmd.ProcessState.ExitCode() == crashChildFailed {
+			t.Fatalf("kill %d: the child failed before it was killed (its error is above)", k)
+		}
 
 		s, err := Open(path, &Options{KDF: auth.TestParams(), Logger: quietLogger()})
 		if err != nil {

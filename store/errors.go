@@ -1,12 +1,18 @@
 package store
 
-import "errors"
+import (
+	"errors"
+
+	"jiannuo/sync/protocol"
+)
 
 // Errors returned by the store. Domain and protocol errors (domain.Err…,
 // protocol.Err…) pass through wrapped, so errors.Is works on them too.
 var (
-	// ErrNotFound means the record does not exist on this replica.
-	ErrNotFound = errors.New("not found")
+	// ErrNotFound means the record does not exist on this replica. It is
+	// protocol.ErrNotFound, so one errors.Is test covers a record missing
+	// here and one a peer reported missing, and both map to code not_found.
+	ErrNotFound = protocol.ErrNotFound
 	// ErrNotSetUp means the replica has no device identity yet (see Setup).
 	ErrNotSetUp = errors.New("device not set up")
 	// ErrAlreadySetUp means Setup was called on a replica that has a device.
@@ -27,8 +33,9 @@ var (
 	ErrWrongPassword = errors.New("wrong name or password")
 	// ErrEvidenceTooLarge means an evidence file exceeds the size limit.
 	ErrEvidenceTooLarge = errors.New("evidence file too large")
-	// ErrEvidenceMismatch means evidence bytes do not hash to the expected value.
-	ErrEvidenceMismatch = errors.New("evidence content does not match its hash")
+	// ErrEvidenceMismatch means evidence bytes do not hash to the expected
+	// value. It is protocol.ErrEvidenceMismatch (code evidence_mismatch).
+	ErrEvidenceMismatch = protocol.ErrEvidenceMismatch
 	// ErrInvariant means a consistency check (Check) found the store broken.
 	ErrInvariant = errors.New("store invariant violated")
 )

@@ -235,12 +235,14 @@ func TestEvidenceStoredOnce(t *testing.T) {
 	if _, err := r.se.AddEvidence("扫描件.pdf", "application/pdf", big); !errors.Is(err, ErrEvidenceTooLarge) {
 		t.Fatalf("oversized evidence: %v", err)
 	}
-	if err := r.PutEvidenceContent(protocol.HashOf([]byte("x")), []byte("y")); !errors.Is(err, ErrEvidenceMismatch) {
-		t.Fatalf("mismatched evidence: %v", err)
+	// The store's sentinels are the protocol's: one errors.Is test and one
+	// stable code whichever side found the problem.
+	if err := r.PutEvidenceContent(protocol.HashOf([]byte("x")), []byte("y")); !errors.Is(err, ErrEvidenceMismatch) || protocol.CodeOf(err) != protocol.CodeEvidenceMismatch {
+		t.Fatalf("mismatched evidence: %v (code %q)", err, protocol.CodeOf(err))
 	}
 	missing := protocol.HashOf([]byte("never added"))
-	if _, err := r.se.LogFulfilment(ref, EntryInput{Date: calendar.NewDate(2026, 10, 9), Evidence: []protocol.Hash{missing}}); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("entry citing unknown evidence: %v", err)
+	if _, err := r.se.LogFulfilment(ref, EntryInput{Date: calendar.NewDate(2026, 10, 9), Evidence: []protocol.Hash{missing}}); !errors.Is(err, ErrNotFound) || protocol.CodeOf(err) != protocol.CodeNotFound {
+		t.Fatalf("entry citing unknown evidence: %v (code %q)", err, protocol.CodeOf(err))
 	}
 }
 

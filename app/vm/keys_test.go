@@ -6,7 +6,6 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -118,18 +117,4 @@ func TestEveryKeyExists(t *testing.T) {
 		}
 	}
 	t.Logf("%d keys checked", len(keys))
-}
-
-// TestNoFyne keeps the view-models testable without a display: package vm
-// must not depend on Fyne, directly or not.
-func TestNoFyne(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", ".").CombinedOutput()
-	if err != nil {
-		t.Skipf("go list: %v\n%s", err, out)
-	}
-	for _, p := range strings.Fields(string(out)) {
-		if strings.HasPrefix(p, "fyne.io/") || p == "jiannuo/app" {
-			t.Errorf("package vm depends on %s", p)
-		}
-	}
 }

@@ -153,9 +153,9 @@ func ErrorMessage(err error) Message {
 		return Msg("error.weak_passphrase")
 	case errors.Is(err, store.ErrEvidenceTooLarge):
 		return Msg("error.evidence_too_large")
-	case errors.Is(err, store.ErrEvidenceMismatch), errors.Is(err, protocol.ErrEvidenceMismatch):
+	case errors.Is(err, protocol.ErrEvidenceMismatch): // store's is the same sentinel
 		return Msg("error.evidence_mismatch")
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, protocol.ErrNotFound):
+	case errors.Is(err, protocol.ErrNotFound): // store's is the same sentinel
 		return Msg("error.not_found")
 	case errors.Is(err, store.ErrNotSetUp):
 		return Msg("ui.error.not_set_up")

@@ -178,6 +178,18 @@ func (c Code) Contains(o Code) bool {
 	return false
 }
 
+// InScope reports whether a device enrolled for office own may write a
+// record of office o, and so be sent it: a township device its own office
+// only, a county-admin device (admin) any office of its county. The writer
+// (store), the receiver (protocol.Verify) and the county's feed filter all
+// ask this one question, so a record one of them takes the others take too.
+func InScope(own Code, admin bool, o Code) bool {
+	if admin {
+		return own.Contains(o)
+	}
+	return o == own
+}
+
 // County returns the county-level code of a township or county, and "" for
 // provinces, cities and invalid codes. Most reports are grouped by county.
 func (c Code) County() Code {

@@ -168,6 +168,30 @@ func TestContains(t *testing.T) {
 	}
 }
 
+func TestInScope(t *testing.T) {
+	for _, tc := range []struct {
+		own   Code
+		admin bool
+		o     Code
+		want  bool
+	}{
+		{"410324101", false, "410324101", true},
+		{"410324101", false, "410324102", false},
+		{"410324101", false, "410324", false},
+		{"410324", false, "410324101", false}, // a county code without admin: itself only
+		{"410324", false, "410324", true},
+		{"410324", true, "410324101", true},
+		{"410324", true, "410324", true},
+		{"410324", true, "410325101", false},
+		{"410324101", true, "410324102", false}, // admin of a township reaches no neighbour
+		{"", true, "", false},
+	} {
+		if got := InScope(tc.own, tc.admin, tc.o); got != tc.want {
+			t.Errorf("InScope(%q, %v, %q) = %v, want %v", tc.own, tc.admin, tc.o, got, tc.want)
+		}
+	}
+}
+
 func TestTextMarshaling(t *testing.T) {
 	type rec struct {
 		Office Code `json:"office"`

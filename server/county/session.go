@@ -261,8 +261,5 @@ func (v *deviceFeed) settled() []*protocol.Frame {
 }
 
 func (se *session) inScope(o office.Code) bool {
-	if se.rec.Admin {
-		return se.rec.Office.Contains(o)
-	}
-	return o == se.rec.Office
+	return office.InScope(se.rec.Office, se.rec.Admin, o)
 }

@@ -45,9 +45,10 @@ func quiet() *slog.Logger {
 }
 
 // eventTimeout bounds every wait on cluster events and convergence: serf
-// usually converges in well under a second on loopback, but perf-notes
-// measured full-state syncs of 12–42 s, so waits are generous and wake on
-// events, never on fixed sleeps.
+// usually converges in well under a second on loopback, but 9 of 82 runs
+// with 10 nodes took 12–42 s to a full-state sync (docs/benchmarks.md,
+// reference figures), so waits are generous and wake on events, never on
+// fixed sleeps.
 const eventTimeout = 90 * time.Second
 
 // countyNode is a county server with its cluster member.

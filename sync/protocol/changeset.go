@@ -362,7 +362,7 @@ func Verify(raw []byte, reg Registry, chains Chains, from DeviceID) (*ChangeSet,
 	var lastHLC HLC
 	for i := range cs.Ops {
 		op := &cs.Ops[i]
-		if !inScope(dev, op.Office) {
+		if !office.InScope(dev.Office, dev.Admin, op.Office) {
 			return nil, errorf(ErrOutOfScope, "op %d writes for %s, device enrolled for %s", op.Num, op.Office, dev.Office)
 		}
 		if op.Office != cs.Ops[0].Office {
@@ -379,15 +379,6 @@ func Verify(raw []byte, reg Registry, chains Chains, from DeviceID) (*ChangeSet,
 		lastHLC = op.HLC
 	}
 	return cs, nil
-}
-
-// inScope reports whether a device may write a record of office o: its own
-// office, or for a county-admin device any office of its county.
-func inScope(dev DeviceInfo, o office.Code) bool {
-	if dev.Admin {
-		return dev.Office.Contains(o)
-	}
-	return o == dev.Office
 }
 
 func checkChain(cs *ChangeSet, chains Chains, partial bool) error {

@@ -134,6 +134,34 @@ func (op *Op) ID(dev DeviceID) OpID { return OpID{Device: dev, Num: op.Num} }
 // author with the given role on a device of the given kind. Errors wrap
 // ErrInvalidOperation or ErrNotAuthorized.
 func (op *Op) Validate(role domain.Role, admin bool) error {
+	if err := op.validateCommon(admin); err != nil {
+		return err
+	}
+	switch op.Kind {
+	case OpCreate:
+		return op.validateCreate()
+	case OpEdit:
+		return op.validateEdit()
+	case OpAmend:
+		return op.validateAmend(role)
+	case OpTransition:
+		return op.validateTransition(role, admin)
+	case OpFulfil:
+		return op.validateFulfil()
+	case OpEvidence:
+		return op.validateEvidence()
+	case OpResolve:
+		return op.validateResolve(role)
+	case OpDishonesty, OpDishonestyStep:
+		return op.validateDishonesty(role)
+	}
+	return errorf(ErrInvalidOperation, "op %d: unknown kind %d", op.Num, op.Kind)
+}
+
+// validateCommon checks what every kind shares: the stamp, the office, the
+// device kind, the target, which parts are set for the kind, the reason's
+// text and the field writes.
+func (op *Op) validateCommon(admin bool) error {
 	if op.HLC == 0 {
 		return errorf(ErrInvalidOperation, "op %d: no clock stamp", op.Num)
 	}
@@ -156,78 +184,85 @@ func (op *Op) Validate(role domain.Role, admin bool) error {
 	if err := domain.CheckText("reason", op.Reason, domain.MaxShortBytes); err != nil {
 		return errorf(ErrInvalidOperation, "op %d: %v", op.Num, err)
 	}
-	if err := op.validateWrites(); err != nil {
-		return err
+	return op.validateWrites()
+}
+
+func (op *Op) validateEdit() error {
+	if len(op.Writes) != 1 || !op.Writes[0].Field.Content() || len(op.Writes[0].Base) != 1 || op.Reason != "" {
+		return errorf(ErrInvalidOperation, "op %d: edit must change one content field over one version", op.Num)
 	}
-	switch op.Kind {
-	case OpCreate:
-		return op.validateCreate()
-	case OpEdit:
-		if len(op.Writes) != 1 || !op.Writes[0].Field.Content() || len(op.Writes[0].Base) != 1 || op.Reason != "" {
-			return errorf(ErrInvalidOperation, "op %d: edit must change one content field over one version", op.Num)
+	return nil
+}
+
+func (op *Op) validateAmend(role domain.Role) error {
+	if len(op.Writes) == 0 || !domain.NonBlank(op.Reason) {
+		return errorf(ErrInvalidOperation, "op %d: amendment needs changes and a reason", op.Num)
+	}
+	if !role.AtLeast(domain.RoleLeader) {
+		return errorf(ErrNotAuthorized, "op %d: only a leader amends a commitment", op.Num)
+	}
+	for _, w := range op.Writes {
+		if !w.Field.Content() || len(w.Base) != 1 {
+			return errorf(ErrInvalidOperation, "op %d: amendment of %s must change content over one version", op.Num, w.Field)
 		}
-	case OpAmend:
-		if len(op.Writes) == 0 || !domain.NonBlank(op.Reason) {
-			return errorf(ErrInvalidOperation, "op %d: amendment needs changes and a reason", op.Num)
+	}
+	return nil
+}
+
+func (op *Op) validateTransition(role domain.Role, admin bool) error {
+	if len(op.Writes) != 1 || op.Writes[0].Field != domain.FieldStatus || len(op.Writes[0].Base) != 1 {
+		return errorf(ErrInvalidOperation, "op %d: transition must write the status over one version", op.Num)
+	}
+	to := domain.Status(op.Writes[0].Value)
+	if err := domain.CheckTransition(op.From, to, role, op.Reason); err != nil {
+		// Only a role too low is an authorisation failure; an illegal
+		// transition or a missing reason is a broken rule.
+		if errors.Is(err, domain.ErrNotAllowed) {
+			return errorf(ErrNotAuthorized, "op %d: %v", op.Num, err)
 		}
-		if !role.AtLeast(domain.RoleLeader) {
-			return errorf(ErrNotAuthorized, "op %d: only a leader amends a commitment", op.Num)
-		}
-		for _, w := range op.Writes {
-			if !w.Field.Content() || len(w.Base) != 1 {
-				return errorf(ErrInvalidOperation, "op %d: amendment of %s must change content over one version", op.Num, w.Field)
-			}
-		}
-	case OpTransition:
-		if len(op.Writes) != 1 || op.Writes[0].Field != domain.FieldStatus || len(op.Writes[0].Base) != 1 {
-			return errorf(ErrInvalidOperation, "op %d: transition must write the status over one version", op.Num)
-		}
-		to := domain.Status(op.Writes[0].Value)
-		if err := domain.CheckTransition(op.From, to, role, op.Reason); err != nil {
-			// Only a role too low is an authorisation failure; an illegal
-			// transition or a missing reason is a broken rule.
-			if errors.Is(err, domain.ErrNotAllowed) {
-				return errorf(ErrNotAuthorized, "op %d: %v", op.Num, err)
-			}
-			return errorf(ErrInvalidOperation, "op %d: %v", op.Num, err)
-		}
-		if to == domain.StatusBreached && !admin {
-			return errorf(ErrNotAuthorized, "op %d: only a county-admin device confirms a breach", op.Num)
-		}
-	case OpFulfil:
-		if len(op.Writes) != 0 || op.Reason != "" {
-			return errorf(ErrInvalidOperation, "op %d: fulfilment carries writes", op.Num)
-		}
-		e := op.Entry
-		if e.Date.IsZero() || e.Progress > 100 || len(e.Evidence) > MaxEvidencePerEntry {
-			return errorf(ErrInvalidOperation, "op %d: fulfilment entry date, progress or evidence count", op.Num)
-		}
-		if !slices.IsSortedFunc(e.Evidence, compareHash) || len(slices.Compact(slices.Clone(e.Evidence))) != len(e.Evidence) {
-			// One encoding per content: evidence is a set, kept sorted.
-			return errorf(ErrInvalidOperation, "op %d: evidence not sorted and distinct", op.Num)
-		}
-		if err := domain.CheckText("note", e.Note, domain.MaxNoteBytes); err != nil {
-			return errorf(ErrInvalidOperation, "op %d: %v", op.Num, err)
-		}
-	case OpEvidence:
-		m := op.Meta
-		if len(op.Writes) != 0 || op.Reason != "" || m.Hash.IsZero() || m.Size <= 0 || m.Size > MaxEvidenceBytes {
-			return errorf(ErrInvalidOperation, "op %d: evidence metadata", op.Num)
-		}
-		if !domain.NonBlank(m.Name) || domain.CheckText("name", m.Name, MaxNameBytes) != nil || domain.CheckText("mime", m.MIME, MaxNameBytes) != nil {
-			return errorf(ErrInvalidOperation, "op %d: evidence name or type", op.Num)
-		}
-	case OpResolve:
-		if role != domain.RoleCountyAdmin {
-			return errorf(ErrNotAuthorized, "op %d: only a county admin reconciles a conflict", op.Num)
-		}
-		if len(op.Writes) != 1 || len(op.Writes[0].Base) < 2 || !domain.NonBlank(op.Reason) {
-			return errorf(ErrInvalidOperation, "op %d: resolution must settle one field over its competing versions, with a reason", op.Num)
-		}
-	case OpDishonesty, OpDishonestyStep:
-		return op.validateDishonesty(role)
-	default:
-		return errorf(ErrInvalidOperation, "op %d: unknown kind %d", op.Num, op.Kind)
+		return errorf(ErrInvalidOperation, "op %d: %v", op.Num, err)
+	}
+	if to == domain.StatusBreached && !admin {
+		return errorf(ErrNotAuthorized, "op %d: only a county-admin device confirms a breach", op.Num)
+	}
+	return nil
+}
+
+func (op *Op) validateFulfil() error {
+	if len(op.Writes) != 0 || op.Reason != "" {
+		return errorf(ErrInvalidOperation, "op %d: fulfilment carries writes", op.Num)
+	}
+	e := op.Entry
+	if e.Date.IsZero() || e.Progress > 100 || len(e.Evidence) > MaxEvidencePerEntry {
+		return errorf(ErrInvalidOperation, "op %d: fulfilment entry date, progress or evidence count", op.Num)
+	}
+	if !slices.IsSortedFunc(e.Evidence, compareHash) || len(slices.Compact(slices.Clone(e.Evidence))) != len(e.Evidence) {
+		// One encoding per content: evidence is a set, kept sorted.
+		return errorf(ErrInvalidOperation, "op %d: evidence not sorted and distinct", op.Num)
+	}
+	if err := domain.CheckText("note", e.Note, domain.MaxNoteBytes); err != nil {
+		return errorf(ErrInvalidOperation, "op %d: %v", op.Num, err)
+	}
+	return nil
+}
+
+func (op *Op) validateEvidence() error {
+	m := op.Meta
+	if len(op.Writes) != 0 || op.Reason != "" || m.Hash.IsZero() || m.Size <= 0 || m.Size > MaxEvidenceBytes {
+		return errorf(ErrInvalidOperation, "op %d: evidence metadata", op.Num)
+	}
+	if !domain.NonBlank(m.Name) || domain.CheckText("name", m.Name, MaxNameBytes) != nil || domain.CheckText("mime", m.MIME, MaxNameBytes) != nil {
+		return errorf(ErrInvalidOperation, "op %d: evidence name or type", op.Num)
+	}
+	return nil
+}
+
+func (op *Op) validateResolve(role domain.Role) error {
+	if role != domain.RoleCountyAdmin {
+		return errorf(ErrNotAuthorized, "op %d: only a county admin reconciles a conflict", op.Num)
+	}
+	if len(op.Writes) != 1 || len(op.Writes[0].Base) < 2 || !domain.NonBlank(op.Reason) {
+		return errorf(ErrInvalidOperation, "op %d: resolution must settle one field over its competing versions, with a reason", op.Num)
 	}
 	return nil
 }
