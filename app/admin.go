@@ -17,6 +17,7 @@ import (
 	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 )
 
 // Admin mode (县信用办): five more tabs in the main window of a county-admin
@@ -34,7 +35,7 @@ const adminTimeout = 30 * time.Second
 // adminScreens holds the admin tabs.
 type adminScreens struct {
 	u      *ui
-	client *vm.AdminClient // nil until the admin signs in to the API
+	client *countyapi.Client // nil until the admin signs in to the API
 
 	pending   *vm.PendingDevices
 	devices   *vm.Devices
@@ -202,7 +203,7 @@ func (a *adminScreens) apiCall(call func(ctx context.Context) error, done func(e
 		defer cancel()
 		err := call(ctx)
 		fyne.Do(func() {
-			if vm.IsAdminCredentialError(err) {
+			if countyapi.IsCredentialError(err) {
 				a.client = nil
 				a.showLogin()
 				a.status.SetText(a.u.msg(vm.ErrorMessage(err)))
@@ -291,7 +292,7 @@ func (a *adminScreens) openApprove(r vm.PendingRow) *approveDialog {
 		c, p := a.client, a.pending
 		rows := p.Rows // kept if the re-read fails
 		a.apiCall(func(ctx context.Context) error {
-			if err := c.Approve(ctx, r.Device, o, admin); err != nil {
+			if _, err := c.Approve(ctx, r.Device, countyapi.ApproveRequest{Office: o, Admin: admin}); err != nil {
 				return err
 			}
 			rows = refetch(ctx, p.Fetch, rows)
@@ -684,7 +685,7 @@ func (a *adminScreens) loadLocalOverview() {
 				u.showError(err)
 				return
 			}
-			a.ovx = overviewState{local: ov, cfg: cfg}
+			a.ovx = overviewState{local: ov}
 			a.renderOverview(ov)
 		})
 	})

@@ -18,6 +18,8 @@ import (
 // exports. The county server computes the overview (it knows the devices
 // and keeps the snapshots) and serves it as JSON at GET /admin/overview in
 // exactly this shape; clients decode it into Overview and export it here.
+// The admin device computes one from its replica in the same shape when
+// the server cannot answer.
 
 // DeviceSeen is a device of an office and when it last talked to the county.
 type DeviceSeen struct {
@@ -71,6 +73,20 @@ type Overview struct {
 	StaleDays int           `json:"stale_days"`
 	Rows      []OverviewRow `json:"rows"`
 	Warnings  int           `json:"warnings"` // total over the rows
+}
+
+// NewOverviewRow is office o's row of the overview with its figures t:
+// the on-time rate and the overdue share derived from them (nil where
+// undefined), no device and no warning yet.
+func NewOverviewRow(o office.Code, name string, t Tally) OverviewRow {
+	r := OverviewRow{Office: o, Name: name, Tally: t, Devices: []DeviceSeen{}, Warnings: []Warning{}}
+	if rate, ok := t.OnTimeRate(); ok {
+		r.OnTimeRate = &rate
+	}
+	if share, ok := t.OverdueShare(); ok {
+		r.OverdueShare = &share
+	}
+	return r
 }
 
 func pct(p *float64, tr *assets.Translator) any {

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"jiannuo/domain"
-	"jiannuo/server/county"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -21,7 +21,7 @@ func (c *testCounty) syncer(t *testing.T, se *store.Session) func() {
 	t.Helper()
 	ctx := context.Background()
 	c.request(t, se)
-	if _, err := c.srv.Approve(se.Device().ID, county.ApproveRequest{Admin: se.Device().Admin}, testAdmin); err != nil {
+	if _, err := c.srv.Approve(se.Device().ID, countyapi.ApproveRequest{Admin: se.Device().Admin}, testAdmin); err != nil {
 		t.Fatal(err)
 	}
 	en, err := engine.EnrolmentStatus(ctx, c.base, se)

@@ -19,6 +19,7 @@ import (
 	"jiannuo/report"
 	"jiannuo/server/county"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -149,7 +150,7 @@ func (h *ovHarness) device(o office.Code, role domain.Role) *ovDevice {
 	if _, err := engine.RequestEnrolment(ctx, h.base, se); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.srv.Approve(se.Device().ID, county.ApproveRequest{Admin: admin}, "admin"); err != nil {
+	if _, err := h.srv.Approve(se.Device().ID, countyapi.ApproveRequest{Admin: admin}, "admin"); err != nil {
 		t.Fatal(err)
 	}
 	en, err := engine.EnrolmentStatus(ctx, h.base, se)
