@@ -23,6 +23,8 @@
 //     sides of a connection, and the municipal platform verifying records
 //     independently, share it without pulling in storage.
 //  4. store depends on neither jiannuo/server nor app.
+//  5. app/vm imports no net/http itself: the view-models call the county
+//     server through sync/countyapi's client, never HTTP directly.
 //
 // A rule's folder that has no Go package yet is skipped. To change a rule,
 // change the table in layers_test.go and this comment together.

@@ -25,6 +25,7 @@ var layerPatterns = []string{
 	module + "/store/...",
 	module + "/sync/...",
 	module + "/server/...",
+	module + "/app/vm/...",
 }
 
 // A rule forbids packages under any of the forbidden import-path prefixes
@@ -35,6 +36,9 @@ type rule struct {
 	name      string
 	from      []string
 	forbidden []string
+	// direct applies the rule to the package's own imports only, not to
+	// what those import in turn.
+	direct bool
 }
 
 var rules = []rule{
@@ -58,6 +62,12 @@ var rules = []rule{
 		from:      []string{"jiannuo/store"},
 		forbidden: []string{"jiannuo/server", "jiannuo/app"},
 	},
+	{
+		name:      "app/vm speaks no HTTP: the county's API is sync/countyapi's",
+		from:      []string{"jiannuo/app/vm"},
+		forbidden: []string{"net/http"},
+		direct:    true,
+	},
 }
 
 // under reports whether import path p is prefix itself or below it.
@@ -70,16 +80,22 @@ func underAny(p string, prefixes []string) bool {
 }
 
 // violations returns one line for each dependency of pkg that a rule forbids,
-// in the order of deps. deps are pkg's transitive imports, as in
-// `go list -deps` or the Deps field of `go list -json`.
-func violations(pkg string, deps []string) []string {
+// in the order of deps, then of imports. deps are pkg's transitive imports,
+// as in `go list -deps` or the Deps field of `go list -json`, checked by
+// the rules that are not direct; imports are its own (the Imports field),
+// checked by the direct ones.
+func violations(pkg string, deps, imports []string) []string {
+	return append(violationsOf(pkg, deps, false), violationsOf(pkg, imports, true)...)
+}
+
+func violationsOf(pkg string, deps []string, direct bool) []string {
 	var out []string
 	for _, dep := range deps {
 		if dep == pkg {
 			continue
 		}
 		for _, r := range rules {
-			if underAny(pkg, r.from) && underAny(dep, r.forbidden) {
+			if r.direct == direct && underAny(pkg, r.from) && underAny(dep, r.forbidden) {
 				out = append(out, fmt.Sprintf("%s depends on %s: %s", pkg, dep, r.name))
 				break
 			}
@@ -125,7 +141,7 @@ func TestViolations(t *testing.T) {
 		{"jiannuo/store", []string{"jiannuo/server"}, []string{"jiannuo/server"}},
 		{"jiannuo/store/migrate", []string{"jiannuo/sync/protocol", "jiannuo/server/api"}, []string{"jiannuo/server/api"}},
 	} {
-		got := violations(tc.pkg, tc.deps)
+		got := violations(tc.pkg, tc.deps, nil)
 		if len(got) != len(tc.want) {
 			t.Errorf("violations(%s, %v):\n got %q\nwant %d naming %v", tc.pkg, tc.deps, got, len(tc.want), tc.want)
 			continue
@@ -135,6 +151,22 @@ func TestViolations(t *testing.T) {
 				t.Errorf("violations(%s, ...)[%d] = %q, want it to name %s", tc.pkg, i, got[i], dep)
 			}
 		}
+	}
+}
+
+// TestDirectViolations: a direct rule looks at a package's own imports,
+// not at what they import.
+func TestDirectViolations(t *testing.T) {
+	deps := []string{"net/http", "jiannuo/sync/countyapi"}
+	if got := violations("jiannuo/app/vm", deps, []string{"jiannuo/sync/countyapi"}); got != nil {
+		t.Errorf("net/http through sync/countyapi: %q", got)
+	}
+	got := violations("jiannuo/app/vm", deps, []string{"net/http"})
+	if len(got) != 1 || !strings.HasPrefix(got[0], "jiannuo/app/vm depends on net/http: ") {
+		t.Errorf("net/http imported by app/vm: %q", got)
+	}
+	if got := violations("jiannuo/app", nil, []string{"net/http"}); got != nil {
+		t.Errorf("net/http imported by app: %q", got)
 	}
 }
 
@@ -156,6 +188,7 @@ func goBinary(t *testing.T) string {
 type listedPackage struct {
 	ImportPath string
 	Deps       []string
+	Imports    []string
 	Error      *struct{ Err string }
 	DepsErrors []*struct{ Err string }
 }
@@ -175,7 +208,7 @@ func noPackageYet(msg string) bool {
 func layerProblems(goBin, dir string, env []string) ([]string, error) {
 	var problems []string
 	for _, pattern := range layerPatterns {
-		cmd := exec.Command(goBin, "list", "-e", "-json=ImportPath,Deps,Error,DepsErrors", pattern)
+		cmd := exec.Command(goBin, "list", "-e", "-json=ImportPath,Deps,Imports,Error,DepsErrors", pattern)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), env...)
 		var stderr bytes.Buffer
@@ -201,7 +234,7 @@ func layerProblems(goBin, dir string, env []string) ([]string, error) {
 			for _, e := range p.DepsErrors {
 				problems = append(problems, fmt.Sprintf("%s: go list (dependency): %s", p.ImportPath, e.Err))
 			}
-			problems = append(problems, violations(p.ImportPath, p.Deps)...)
+			problems = append(problems, violations(p.ImportPath, p.Deps, p.Imports)...)
 		}
 	}
 	return problems, nil
