@@ -8,6 +8,7 @@ import (
 
 	"jiannuo/assets"
 
+	"jiannuo/domain"
 	"jiannuo/domain/calendar"
 	"jiannuo/domain/office"
 	"jiannuo/store"
@@ -178,7 +179,7 @@ func dishonestyTable(county office.Code, recs []store.DishonestyRecord, today ca
 		rows: func(yield func([]any) bool) {
 			for i, r := range recs {
 				if !yield([]any{i + 1, string(r.Office), tr.T("admin.type_" + string(r.Type)), r.Official, r.Reason,
-					cmp.Or(r.Deadline, "—"), r.Explanation, tr.T("admin.step_" + string(cmp.Or(r.Status, protocol.StepRecorded))),
+					cmp.Or(r.Deadline, "—"), r.Explanation, tr.T("admin.step_" + string(cmp.Or(r.Status, domain.StepRecorded))),
 					r.RecordedBy, r.Commitment.String(), r.ID.String()}) {
 					return
 				}

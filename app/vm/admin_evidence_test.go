@@ -81,7 +81,7 @@ func TestAdminEvidenceThroughScreens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.TakeStep(l.Rows[0], StepForm{Step: protocol.StepRectified, Reason: "已补走访并建立台账", Evidence: []protocol.Hash{ev}}, testToday); err != nil {
+	if err := l.TakeStep(l.Rows[0], StepForm{Step: domain.StepRectified, Reason: "已补走访并建立台账", Evidence: []protocol.Hash{ev}}, testToday); err != nil {
 		t.Fatal(err)
 	}
 	decision := []byte("JPEG 信用修复决定书")
@@ -89,7 +89,7 @@ func TestAdminEvidenceThroughScreens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.TakeStep(l.Rows[0], StepForm{Step: protocol.StepRepaired, Reason: "信用修复", Evidence: []protocol.Hash{ev2}}, testToday); err != nil {
+	if err := l.TakeStep(l.Rows[0], StepForm{Step: domain.StepRepaired, Reason: "信用修复", Evidence: []protocol.Hash{ev2}}, testToday); err != nil {
 		t.Fatal(err)
 	}
 	syncTown()

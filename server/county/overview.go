@@ -11,6 +11,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"jiannuo/domain"
 	"jiannuo/domain/calendar"
 	"jiannuo/domain/office"
 	"jiannuo/report"
@@ -287,7 +288,7 @@ func (s *Server) serveOverview(w http.ResponseWriter, r *http.Request, _ string)
 // serveDishonesty answers GET /admin/dishonesty[?office=CODE][&open=1][&type=T].
 func (s *Server) serveDishonesty(w http.ResponseWriter, r *http.Request, _ string) {
 	q := r.URL.Query()
-	f := store.DishonestyFilter{Office: office.Code(q.Get("office")), Type: protocol.DishonestyType(q.Get("type"))}
+	f := store.DishonestyFilter{Office: office.Code(q.Get("office")), Type: domain.DishonestyType(q.Get("type"))}
 	f.OpenOnly, _ = strconv.ParseBool(q.Get("open"))
 	if f.Office != "" && !s.id.County.Contains(f.Office) {
 		s.writeErr(w, r, http.StatusBadRequest, fmt.Errorf("%w: office %s is not in county %s", protocol.ErrOutOfScope, f.Office, s.id.County))

@@ -3,6 +3,7 @@ package countyapi
 import (
 	"time"
 
+	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
@@ -174,7 +175,7 @@ type UpstreamRequest struct {
 // DishonestyQuery selects the records of GET /admin/dishonesty; the zero
 // value selects every record of the county.
 type DishonestyQuery struct {
-	Office   office.Code             // a township, or the county; empty: the county
-	OpenOnly bool                    // only records not yet closed by credit repair
-	Type     protocol.DishonestyType // only records of this type; empty: every type
+	Office   office.Code           // a township, or the county; empty: the county
+	OpenOnly bool                  // only records not yet closed by credit repair
+	Type     domain.DishonestyType // only records of this type; empty: every type
 }
