@@ -49,8 +49,8 @@ type adminScreens struct {
 
 	tabPending, tabDevices, tabConflicts, tabIncidents, tabOverview *container.TabItem
 
-	breach *breachScreens // 失信记录 (breach_records.go)
-	ovx    overviewState  // where the overview shown came from, for its export (breach_overview.go)
+	breach *breachScreens // 失信记录 (dishonesty.go)
+	ovx    overviewState  // where the overview shown came from, for its export (overview.go)
 }
 
 // addAdminTabs adds the admin tabs to the main window's tabs.
@@ -668,7 +668,7 @@ func (a *adminScreens) submitResolve(it vm.ConflictItem, rd *resolveDialog, merg
 
 func (a *adminScreens) loadOverview() {
 	if a.client != nil {
-		a.loadServerOverview() // breach_overview.go; falls back to loadLocalOverview
+		a.loadServerOverview() // overview.go; falls back to loadLocalOverview
 		return
 	}
 	a.loadLocalOverview()

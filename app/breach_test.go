@@ -285,10 +285,11 @@ func TestOverviewTabServerAndExport(t *testing.T) {
 	}
 }
 
-// TestBreachUIKeysExist: every "breachui." key literal of the breach
-// screens exists in both languages (the vm package checks its own).
+// TestBreachUIKeysExist: every "breachui." key literal of the screens (the
+// breach dialog, dishonesty records, incidents, overview) exists in both
+// languages (the vm package checks its own).
 func TestBreachUIKeysExist(t *testing.T) {
-	files, err := filepath.Glob("breach*.go")
+	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
