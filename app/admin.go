@@ -17,6 +17,7 @@ import (
 	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 )
 
 // Admin mode (县信用办): five more tabs in the main window of a county-admin
@@ -30,7 +31,7 @@ const adminTimeout = 30 * time.Second
 // adminScreens holds the admin tabs.
 type adminScreens struct {
 	u      *ui
-	client *vm.AdminClient // nil until the admin signs in to the API
+	client *countyapi.Client // nil until the admin signs in to the API
 
 	pending   *vm.PendingDevices
 	devices   *vm.Devices
@@ -44,8 +45,8 @@ type adminScreens struct {
 
 	tabPending, tabDevices, tabConflicts, tabIncidents, tabOverview *container.TabItem
 
-	breach *breachScreens // 失信记录 (breach_records.go)
-	ovx    overviewState  // where the overview shown came from, for its export (breach_overview.go)
+	breach *breachScreens // 失信记录 (dishonesty.go)
+	ovx    overviewState  // where the overview shown came from, for its export (overview.go)
 }
 
 // addAdminTabs adds the admin tabs to the main window's tabs.
@@ -198,7 +199,7 @@ func (a *adminScreens) apiCall(call func(ctx context.Context) error, done func(e
 		defer cancel()
 		err := call(ctx)
 		fyne.Do(func() {
-			if vm.IsAdminCredentialError(err) {
+			if countyapi.IsCredentialError(err) {
 				a.client = nil
 				a.showLogin()
 				a.status.SetText(a.u.msg(vm.ErrorMessage(err)))
@@ -287,7 +288,7 @@ func (a *adminScreens) openApprove(r vm.PendingRow) *approveDialog {
 		c, p := a.client, a.pending
 		rows := p.Rows // kept if the re-read fails
 		a.apiCall(func(ctx context.Context) error {
-			if err := c.Approve(ctx, r.Device, o, admin); err != nil {
+			if _, err := c.Approve(ctx, r.Device, countyapi.ApproveRequest{Office: o, Admin: admin}); err != nil {
 				return err
 			}
 			rows = refetch(ctx, p.Fetch, rows)
@@ -663,7 +664,7 @@ func (a *adminScreens) submitResolve(it vm.ConflictItem, rd *resolveDialog, merg
 
 func (a *adminScreens) loadOverview() {
 	if a.client != nil {
-		a.loadServerOverview() // breach_overview.go; falls back to loadLocalOverview
+		a.loadServerOverview() // overview.go; falls back to loadLocalOverview
 		return
 	}
 	a.loadLocalOverview()
@@ -680,7 +681,7 @@ func (a *adminScreens) loadLocalOverview() {
 				u.showError(err)
 				return
 			}
-			a.ovx = overviewState{local: ov, cfg: cfg}
+			a.ovx = overviewState{local: ov}
 			a.renderOverview(ov)
 		})
 	})

@@ -10,8 +10,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"github.com/gorilla/websocket"
 
-	"jiannuo/server/county"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -63,7 +63,7 @@ func TestAdminDevicesScreenColumns(t *testing.T) {
 		if _, err := engine.RequestEnrolment(context.Background(), base, se); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := srv.Approve(se.Device().ID, county.ApproveRequest{}, adminTestName); err != nil {
+		if _, err := srv.Approve(se.Device().ID, countyapi.ApproveRequest{}, adminTestName); err != nil {
 			t.Fatal(err)
 		}
 	}

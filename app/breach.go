@@ -8,7 +8,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"jiannuo/app/vm"
-	"jiannuo/sync/protocol"
+	"jiannuo/domain"
 )
 
 // Breach confirmation on a county-admin device (§四(二)–(三)): the detail
@@ -33,7 +33,7 @@ func (s *detailScreen) addBreachAction(box *fyne.Container) {
 // breachDialog is the breach confirmation dialog.
 type breachDialog struct {
 	types       *widget.Select
-	typeOf      map[string]protocol.DishonestyType // label → type
+	typeOf      map[string]domain.DishonestyType // label → type
 	official    *widget.Entry
 	deadline    *widget.Entry
 	explanation *widget.Entry
@@ -46,11 +46,11 @@ type breachDialog struct {
 func (s *detailScreen) openBreach() *breachDialog {
 	u, c := s.u, s.d.C
 	form := vm.NewBreachForm(c, u.today())
-	bd := &breachDialog{typeOf: map[string]protocol.DishonestyType{}, official: widget.NewEntry(), deadline: widget.NewEntry(),
+	bd := &breachDialog{typeOf: map[string]domain.DishonestyType{}, official: widget.NewEntry(), deadline: widget.NewEntry(),
 		explanation: widget.NewMultiLineEntry(), reason: widget.NewMultiLineEntry(), errLine: widget.NewLabel("")}
 	var labels []string
 	sel := ""
-	for _, t := range protocol.DishonestyTypes() {
+	for _, t := range domain.DishonestyTypes() {
 		l := u.msg(vm.DishonestyTypeMessage(t))
 		labels = append(labels, l)
 		bd.typeOf[l] = t

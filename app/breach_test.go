@@ -76,7 +76,7 @@ func confirmBreachUI(t *testing.T, u *ui, ref store.Ref) protocol.EntityID {
 		t.Fatal("no breach action on the admin device")
 	}
 	bd := u.main.detail.openBreach()
-	if bd.official.Text != "王建国" || bd.typeOf[bd.types.Selected] != protocol.DishonestyBreach || len(bd.types.Options) != 6 {
+	if bd.official.Text != "王建国" || bd.typeOf[bd.types.Selected] != domain.DishonestyBreach || len(bd.types.Options) != 6 {
 		t.Fatalf("dialog prefilled with %q, %q, %d types", bd.official.Text, bd.types.Selected, len(bd.types.Options))
 	}
 	test.Type(bd.deadline, "2026-12-31")
@@ -158,7 +158,7 @@ func TestBreachRecordsTab(t *testing.T) {
 		t.Fatal("credit repair offered before rectification")
 	}
 
-	sd := b.openStep(b.list.Rows[0], protocol.StepExplained)
+	sd := b.openStep(b.list.Rows[0], domain.StepExplained)
 	test.Type(sd.reason, "收到书面说明")
 	test.Tap(sd.ok)
 	if sd.errLine.Text != u.T("breachui.step.explanation_required") {
@@ -166,11 +166,11 @@ func TestBreachRecordsTab(t *testing.T) {
 	}
 	test.Type(sd.explanation, "人员调整导致遗漏")
 	test.Tap(sd.ok)
-	if sd.errLine.Text != "" || b.list.Rows[0].Step != protocol.StepExplained {
+	if sd.errLine.Text != "" || b.list.Rows[0].Step != domain.StepExplained {
 		t.Fatalf("explanation: %q %+v", sd.errLine.Text, b.list.Rows[0])
 	}
 
-	sd = b.openStep(b.list.Rows[0], protocol.StepRectified)
+	sd = b.openStep(b.list.Rows[0], domain.StepRectified)
 	test.Type(sd.reason, "已补走访并建立台账")
 	test.Tap(sd.ok)
 	if sd.errLine.Text != u.T("breachui.step.evidence_required") {
@@ -181,11 +181,11 @@ func TestBreachRecordsTab(t *testing.T) {
 		t.Fatalf("files %q", sd.files.Text)
 	}
 	test.Tap(sd.ok)
-	if sd.errLine.Text != "" || b.list.Rows[0].Step != protocol.StepRectified || containsText(b.box, "整改已逾期") {
+	if sd.errLine.Text != "" || b.list.Rows[0].Step != domain.StepRectified || containsText(b.box, "整改已逾期") {
 		t.Fatalf("rectification: %q %+v", sd.errLine.Text, b.list.Rows[0])
 	}
 
-	sd = b.openStep(b.list.Rows[0], protocol.StepRepaired)
+	sd = b.openStep(b.list.Rows[0], domain.StepRepaired)
 	test.Type(sd.reason, "信用修复")
 	b.attach(sd, "修复决定.jpg", strings.NewReader("JPEG"))
 	test.Tap(sd.ok)
@@ -285,10 +285,11 @@ func TestOverviewTabServerAndExport(t *testing.T) {
 	}
 }
 
-// TestBreachUIKeysExist: every "breachui." key literal of the breach
-// screens exists in both languages (the vm package checks its own).
+// TestBreachUIKeysExist: every "breachui." key literal of the screens (the
+// breach dialog, dishonesty records, incidents, overview) exists in both
+// languages (the vm package checks its own).
 func TestBreachUIKeysExist(t *testing.T) {
-	files, err := filepath.Glob("breach*.go")
+	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 
 	"jiannuo/domain"
 	"jiannuo/domain/calendar"
-	"jiannuo/server/county"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -30,7 +30,7 @@ func TestReenrolFromStatusBar(t *testing.T) {
 	if _, err := engine.RequestEnrolment(ctx, base, u.se); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.Approve(oldID, county.ApproveRequest{}, "admin"); err != nil {
+	if _, err := srv.Approve(oldID, countyapi.ApproveRequest{}, "admin"); err != nil {
 		t.Fatal(err)
 	}
 	if err := u.st.SetSyncSettings(store.SyncSettings{BaseURL: base.BaseURL, Fingerprint: base.Fingerprint, County: adminTestCounty,
@@ -66,7 +66,7 @@ func TestReenrolFromStatusBar(t *testing.T) {
 	if u.se.Device().ID != oldID || !strings.Contains(rd.status.Text, "等待县信用办批准") {
 		t.Fatalf("while pending: device %s, %q", u.se.Device().ID.Short(), rd.status.Text)
 	}
-	if _, err := srv.Approve(newID, county.ApproveRequest{}, "admin"); err != nil {
+	if _, err := srv.Approve(newID, countyapi.ApproveRequest{}, "admin"); err != nil {
 		t.Fatal(err)
 	}
 	// Keep the background engine from starting after the re-key: under

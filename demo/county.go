@@ -12,6 +12,7 @@ import (
 	"jiannuo/auth"
 	"jiannuo/server/county"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 )
 
@@ -61,11 +62,11 @@ func StartCounty(dir string, kdf auth.Params, sessions ...*store.Session) (*Loca
 
 func (c *LocalCounty) enrol(ctx context.Context, base engine.Server, se *store.Session) error {
 	en, err := engine.EnrolmentStatus(ctx, base, se)
-	if err != nil || en.Status != "approved" {
+	if err != nil || en.Status != countyapi.EnrolApproved {
 		if _, err := engine.RequestEnrolment(ctx, base, se); err != nil {
 			return fmt.Errorf("demo enrolment: %w", err)
 		}
-		if _, err := c.Server.Approve(se.Device().ID, county.ApproveRequest{Admin: se.Device().Admin}, Admin); err != nil {
+		if _, err := c.Server.Approve(se.Device().ID, countyapi.ApproveRequest{Admin: se.Device().Admin}, Admin); err != nil {
 			return fmt.Errorf("demo approval: %w", err)
 		}
 		if en, err = engine.EnrolmentStatus(ctx, base, se); err != nil {
@@ -73,7 +74,7 @@ func (c *LocalCounty) enrol(ctx context.Context, base engine.Server, se *store.S
 		}
 	}
 	return se.Store().SetSyncSettings(store.SyncSettings{BaseURL: base.BaseURL, Fingerprint: base.Fingerprint,
-		County: en.County, CountyKey: ed25519.PublicKey(en.CountyKey), Enrolled: en.Status == "approved"})
+		County: en.County, CountyKey: ed25519.PublicKey(en.CountyKey), Enrolled: en.Status == countyapi.EnrolApproved})
 }
 
 // Close stops the server.

@@ -1,7 +1,8 @@
 // Package domain holds the vocabulary of public commitments (公开承诺) and
 // their fulfilment (践诺) that every layer of Jiannuo shares: categories,
-// statuses and the state machine between them, deadlines, roles and the
-// editable fields of a commitment.
+// statuses and the state machine between them, deadlines, roles, the
+// editable fields of a commitment, and the types and steps of government
+// dishonesty records (政务失信记录).
 //
 // # Basics
 //

@@ -1,6 +1,7 @@
-package report
+package report_test
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"testing"
@@ -9,6 +10,8 @@ import (
 	"jiannuo/auth"
 	"jiannuo/demo"
 	"jiannuo/domain"
+	"jiannuo/domain/office"
+	"jiannuo/report"
 	"jiannuo/store"
 )
 
@@ -35,7 +38,7 @@ func demoData(t testing.TB) ([]store.Commitment, *demo.Demo) {
 
 func TestComputeOnDemo(t *testing.T) {
 	cs, d := demoData(t)
-	s := Compute(cs, d.Today, d.Calendar)
+	s := report.Compute(cs, d.Today, d.Calendar)
 
 	if s.All.Total != len(cs) || s.All.Unknown != 0 {
 		t.Fatalf("total %d of %d, unknown %d", s.All.Total, len(cs), s.All.Unknown)
@@ -61,7 +64,7 @@ func TestComputeOnDemo(t *testing.T) {
 		case domain.DueSoon:
 			soon++
 		}
-		if HasVerdict(c.Status) {
+		if report.HasVerdict(c.Status) {
 			verdicts++
 			if c.Status == domain.StatusFulfilledOnTime {
 				onTime++
@@ -111,9 +114,9 @@ func TestComputeOnDemo(t *testing.T) {
 	}
 
 	// One office: ByOffice is Compute.
-	by := ByOffice(cs, d.Today, d.Calendar)
+	by := report.ByOffice(cs, d.Today, d.Calendar)
 	if len(by) != 1 || by[demo.Township].All.Total != s.All.Total || len(by[demo.Township].Overdue) != overdue {
-		t.Errorf("ByOffice on the demo: %v", Offices(by))
+		t.Errorf("ByOffice on the demo: %v", report.Offices(by))
 	}
 
 	// The county admin's replica holds the same data.
@@ -121,7 +124,60 @@ func TestComputeOnDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cs2 := Compute(county, d.Today, d.Calendar); cs2.All.Total != s.All.Total || cs2.All.Breached != s.All.Breached {
+	if cs2 := report.Compute(county, d.Today, d.Calendar); cs2.All.Total != s.All.Total || cs2.All.Breached != s.All.Breached {
 		t.Errorf("county replica: %+v", cs2.All)
+	}
+}
+
+func TestAnnualOnDemo(t *testing.T) {
+	cs, d := demoData(t)
+	u := office.Unit{Code: demo.Township, Name: "赤土店镇"}
+	year := d.Today.Year
+	var xb, cb bytes.Buffer
+	if err := report.WriteAnnualXLSX(&xb, cs, u, year, d.Today, d.Calendar, report.Zh); err != nil {
+		t.Fatal(err)
+	}
+	if err := report.WriteAnnualCSV(&cb, cs, u, year, d.Today, d.Calendar, report.Zh); err != nil {
+		t.Fatal(err)
+	}
+	f, sheet, _ := report.OpenXLSX(t, xb.Bytes())
+	s := report.Annual(cs, year, d.Today, d.Calendar)
+	report.CheckAnnual(t, report.Pad(report.RawRows(t, f, sheet), len(report.AnnualHeadersZh)), s, report.Zh)
+	if s.All.Total == 0 || s.All.Closed() == 0 || s.All.Overdue == 0 {
+		t.Errorf("demo annual report is thin: %+v", s.All)
+	}
+	// Against the dashboard on the same data: every non-draft,
+	// non-withdrawn demo commitment is in force this year, and overdue is
+	// judged on the same day.
+	dash := report.Compute(cs, d.Today, d.Calendar)
+	if s.All.Closed() != dash.All.Closed() || s.All.Open != dash.All.Open || s.All.Overdue != dash.All.Overdue ||
+		s.All.Total != dash.All.Total-dash.All.ByStatus[domain.StatusDraft]-dash.All.ByStatus[domain.StatusWithdrawn] {
+		t.Errorf("annual %+v\ndashboard %+v", s.All, dash.All)
+	}
+	if recs := report.ReadCSV(t, cb.Bytes()); len(recs) != 3+len(s.ByCategory)+2 {
+		t.Errorf("CSV rows %d", len(recs))
+	}
+
+	// The notice of the demo: no drafts, every row public.
+	var nb bytes.Buffer
+	if err := report.WriteNoticeXLSX(&nb, cs, u, d.Today, d.Calendar, report.Zh); err != nil {
+		t.Fatal(err)
+	}
+	_, _, rows := report.OpenXLSX(t, nb.Bytes())
+	want := 0
+	for i := range cs {
+		if report.InNotice(&cs[i]) {
+			want++
+		}
+		if cs[i].Status == domain.StatusDraft {
+			for _, r := range rows[2:] {
+				if r[3] == cs[i].Title {
+					t.Errorf("draft %q on the public notice", r[3])
+				}
+			}
+		}
+	}
+	if len(rows)-2 != want || want == 0 {
+		t.Errorf("notice has %d rows, want %d", len(rows)-2, want)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"jiannuo/assets"
-	"jiannuo/demo"
 	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/store"
@@ -330,59 +329,6 @@ func TestAnnualXLSXAndCSV(t *testing.T) {
 	}
 	if got := recs[3+len(s.ByCategory)]; got[0] != "合计" || got[8] != "25%" {
 		t.Errorf("CSV totals %q", got)
-	}
-}
-
-func TestAnnualOnDemo(t *testing.T) {
-	cs, d := demoData(t)
-	u := office.Unit{Code: demo.Township, Name: "赤土店镇"}
-	year := d.Today.Year
-	var xb, cb bytes.Buffer
-	if err := WriteAnnualXLSX(&xb, cs, u, year, d.Today, d.Calendar, zh); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteAnnualCSV(&cb, cs, u, year, d.Today, d.Calendar, zh); err != nil {
-		t.Fatal(err)
-	}
-	f, sheet, _ := openXLSX(t, xb.Bytes())
-	s := Annual(cs, year, d.Today, d.Calendar)
-	checkAnnual(t, pad(rawRows(t, f, sheet), len(annualHeadersZh)), s, zh)
-	if s.All.Total == 0 || s.All.Closed() == 0 || s.All.Overdue == 0 {
-		t.Errorf("demo annual report is thin: %+v", s.All)
-	}
-	// Against the dashboard on the same data: every non-draft,
-	// non-withdrawn demo commitment is in force this year, and overdue is
-	// judged on the same day.
-	dash := Compute(cs, d.Today, d.Calendar)
-	if s.All.Closed() != dash.All.Closed() || s.All.Open != dash.All.Open || s.All.Overdue != dash.All.Overdue ||
-		s.All.Total != dash.All.Total-dash.All.ByStatus[domain.StatusDraft]-dash.All.ByStatus[domain.StatusWithdrawn] {
-		t.Errorf("annual %+v\ndashboard %+v", s.All, dash.All)
-	}
-	if recs := readCSV(t, cb.Bytes()); len(recs) != 3+len(s.ByCategory)+2 {
-		t.Errorf("CSV rows %d", len(recs))
-	}
-
-	// The notice of the demo: no drafts, every row public.
-	var nb bytes.Buffer
-	if err := WriteNoticeXLSX(&nb, cs, u, d.Today, d.Calendar, zh); err != nil {
-		t.Fatal(err)
-	}
-	_, _, rows := openXLSX(t, nb.Bytes())
-	want := 0
-	for i := range cs {
-		if InNotice(&cs[i]) {
-			want++
-		}
-		if cs[i].Status == domain.StatusDraft {
-			for _, r := range rows[2:] {
-				if r[3] == cs[i].Title {
-					t.Errorf("draft %q on the public notice", r[3])
-				}
-			}
-		}
-	}
-	if len(rows)-2 != want || want == 0 {
-		t.Errorf("notice has %d rows, want %d", len(rows)-2, want)
 	}
 }
 

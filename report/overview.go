@@ -8,6 +8,7 @@ import (
 
 	"jiannuo/assets"
 
+	"jiannuo/domain"
 	"jiannuo/domain/calendar"
 	"jiannuo/domain/office"
 	"jiannuo/store"
@@ -18,6 +19,8 @@ import (
 // exports. The county server computes the overview (it knows the devices
 // and keeps the snapshots) and serves it as JSON at GET /admin/overview in
 // exactly this shape; clients decode it into Overview and export it here.
+// The admin device computes one from its replica in the same shape when
+// the server cannot answer.
 
 // DeviceSeen is a device of an office and when it last talked to the county.
 type DeviceSeen struct {
@@ -71,6 +74,20 @@ type Overview struct {
 	StaleDays int           `json:"stale_days"`
 	Rows      []OverviewRow `json:"rows"`
 	Warnings  int           `json:"warnings"` // total over the rows
+}
+
+// NewOverviewRow is office o's row of the overview with its figures t:
+// the on-time rate and the overdue share derived from them (nil where
+// undefined), no device and no warning yet.
+func NewOverviewRow(o office.Code, name string, t Tally) OverviewRow {
+	r := OverviewRow{Office: o, Name: name, Tally: t, Devices: []DeviceSeen{}, Warnings: []Warning{}}
+	if rate, ok := t.OnTimeRate(); ok {
+		r.OnTimeRate = &rate
+	}
+	if share, ok := t.OverdueShare(); ok {
+		r.OverdueShare = &share
+	}
+	return r
 }
 
 func pct(p *float64, tr *assets.Translator) any {
@@ -162,7 +179,7 @@ func dishonestyTable(county office.Code, recs []store.DishonestyRecord, today ca
 		rows: func(yield func([]any) bool) {
 			for i, r := range recs {
 				if !yield([]any{i + 1, string(r.Office), tr.T("admin.type_" + string(r.Type)), r.Official, r.Reason,
-					cmp.Or(r.Deadline, "—"), r.Explanation, tr.T("admin.step_" + string(cmp.Or(r.Status, protocol.StepRecorded))),
+					cmp.Or(r.Deadline, "—"), r.Explanation, tr.T("admin.step_" + string(cmp.Or(r.Status, domain.StepRecorded))),
 					r.RecordedBy, r.Commitment.String(), r.ID.String()}) {
 					return
 				}

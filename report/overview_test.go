@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"jiannuo/domain"
 	"jiannuo/domain/calendar"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
@@ -60,8 +61,8 @@ func TestOverviewExports(t *testing.T) {
 
 func TestDishonestyExports(t *testing.T) {
 	recs := []store.DishonestyRecord{{Office: "410324101", ID: protocol.EntityID{1}, Commitment: store.Ref{Office: "410324101", ID: protocol.EntityID{2}},
-		Recorded: true, Type: protocol.DishonestyBreach, Official: "王建国", Deadline: "2026-12-31", Reason: "逾期未走访",
-		Explanation: "人手不足", RecordedBy: "张伟", Status: protocol.StepRectified}}
+		Recorded: true, Type: domain.DishonestyBreach, Official: "王建国", Deadline: "2026-12-31", Reason: "逾期未走访",
+		Explanation: "人手不足", RecordedBy: "张伟", Status: domain.StepRectified}}
 	var xb, cb bytes.Buffer
 	if err := WriteDishonestyXLSX(&xb, "410324", recs, calendar.NewDate(2026, 11, 25), zh); err != nil {
 		t.Fatal(err)
@@ -86,12 +87,12 @@ func TestDishonestyExports(t *testing.T) {
 		if tr.name == "en" {
 			t2 = en
 		}
-		for _, ty := range protocol.DishonestyTypes() {
+		for _, ty := range domain.DishonestyTypes() {
 			if k := "admin.type_" + string(ty); t2.T(k) == k {
 				t.Errorf("%s: no %s", tr.name, k)
 			}
 		}
-		for _, st := range []protocol.DishonestyStep{protocol.StepRecorded, protocol.StepExplained, protocol.StepRectified, protocol.StepRepaired} {
+		for _, st := range []domain.DishonestyStep{domain.StepRecorded, domain.StepExplained, domain.StepRectified, domain.StepRepaired} {
 			if k := "admin.step_" + string(st); t2.T(k) == k {
 				t.Errorf("%s: no %s", tr.name, k)
 			}

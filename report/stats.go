@@ -358,8 +358,35 @@ func ByOffice(cs []store.Commitment, today calendar.Date, cal *calendar.Calendar
 	return out
 }
 
-// Offices returns the keys of a ByOffice result in code order, for a table.
-func Offices(m map[office.Code]Stats) []office.Code {
+// TallyByOffice counts cs by office, each office's Tally as Compute's All
+// for that office's commitments alone, without the rest of Stats: the
+// county overview's figures.
+func TallyByOffice(cs []store.Commitment, today calendar.Date, cal *calendar.Calendar) map[office.Code]Tally {
+	today = calendar.NewDate(today.Year, today.Month, today.Day) // normalised, as Compute
+	counters := map[office.Code]*counter{}
+	for i := range cs {
+		c := &cs[i]
+		state := domain.DueNone
+		if c.Status.Open() {
+			state = domain.ComputeDue(c.Status, c.Start(), c.DeadlineValue(), today, cal).State
+		}
+		k := counters[c.Office]
+		if k == nil {
+			k = &counter{}
+			counters[c.Office] = k
+		}
+		k.add(c, state)
+	}
+	out := make(map[office.Code]Tally, len(counters))
+	for o, k := range counters {
+		out[o] = k.tally()
+	}
+	return out
+}
+
+// Offices returns the keys of a ByOffice (or TallyByOffice) result in code
+// order, for a table.
+func Offices[V any](m map[office.Code]V) []office.Code {
 	out := make([]office.Code, 0, len(m))
 	for o := range m {
 		out = append(out, o)

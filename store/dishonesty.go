@@ -18,19 +18,19 @@ import (
 // bytes.
 
 // DishonestyEvent is one operation on a dishonesty record: its creation
-// (Step protocol.StepRecorded) or a later step.
+// (Step domain.StepRecorded) or a later step.
 type DishonestyEvent struct {
-	Op          protocol.OpID           `json:"op"`
-	HLC         protocol.HLC            `json:"hlc"`
-	Author      string                  `json:"author"`
-	Commitment  Ref                     `json:"commitment"`
-	Step        protocol.DishonestyStep `json:"step"`
-	Reason      string                  `json:"reason"`
-	Type        protocol.DishonestyType `json:"type,omitempty"`
-	Official    string                  `json:"official,omitempty"`
-	Deadline    string                  `json:"deadline,omitempty"` // YYYY-MM-DD
-	Explanation string                  `json:"explanation,omitempty"`
-	Evidence    []protocol.Hash         `json:"evidence,omitempty"`
+	Op          protocol.OpID         `json:"op"`
+	HLC         protocol.HLC          `json:"hlc"`
+	Author      string                `json:"author"`
+	Commitment  Ref                   `json:"commitment"`
+	Step        domain.DishonestyStep `json:"step"`
+	Reason      string                `json:"reason"`
+	Type        domain.DishonestyType `json:"type,omitempty"`
+	Official    string                `json:"official,omitempty"`
+	Deadline    string                `json:"deadline,omitempty"` // YYYY-MM-DD
+	Explanation string                `json:"explanation,omitempty"`
+	Evidence    []protocol.Hash       `json:"evidence,omitempty"`
 }
 
 // DishonestyRecord is the current view of a government dishonesty record.
@@ -40,18 +40,18 @@ type DishonestyRecord struct {
 	Commitment Ref               `json:"commitment"`
 	// Recorded is false while only later steps have arrived (they may
 	// overtake the record itself on the way).
-	Recorded    bool                    `json:"recorded"`
-	Type        protocol.DishonestyType `json:"type,omitempty"`
-	Official    string                  `json:"official,omitempty"` // 惩戒到人
-	Deadline    string                  `json:"deadline,omitempty"` // rectification deadline, YYYY-MM-DD
-	Reason      string                  `json:"reason,omitempty"`   // the facts recorded
-	Explanation string                  `json:"explanation,omitempty"`
-	RecordedBy  string                  `json:"recorded_by,omitempty"`
-	RecordedAt  protocol.HLC            `json:"recorded_at,omitempty"`
+	Recorded    bool                  `json:"recorded"`
+	Type        domain.DishonestyType `json:"type,omitempty"`
+	Official    string                `json:"official,omitempty"` // 惩戒到人
+	Deadline    string                `json:"deadline,omitempty"` // rectification deadline, YYYY-MM-DD
+	Reason      string                `json:"reason,omitempty"`   // the facts recorded
+	Explanation string                `json:"explanation,omitempty"`
+	RecordedBy  string                `json:"recorded_by,omitempty"`
+	RecordedAt  protocol.HLC          `json:"recorded_at,omitempty"`
 	// Status is the furthest step reached; StepRepaired closes the record.
-	Status    protocol.DishonestyStep `json:"status"`
-	Closed    bool                    `json:"closed"`
-	UpdatedAt protocol.HLC            `json:"updated_at"`
+	Status    domain.DishonestyStep `json:"status"`
+	Closed    bool                  `json:"closed"`
+	UpdatedAt protocol.HLC          `json:"updated_at"`
 
 	// History is every event, oldest first (filled by the queries, not
 	// stored in the view).
@@ -60,7 +60,7 @@ type DishonestyRecord struct {
 
 // DishonestyInput is a new dishonesty record.
 type DishonestyInput struct {
-	Type protocol.DishonestyType
+	Type domain.DishonestyType
 	// Official is the responsible official; empty means the commitment's.
 	Official    string
 	Deadline    calendar.Date // rectification deadline; zero if none
@@ -73,7 +73,7 @@ type DishonestyInput struct {
 type DishonestyFilter struct {
 	Office     office.Code // this office and every office under it
 	Commitment *Ref
-	Type       protocol.DishonestyType
+	Type       domain.DishonestyType
 	OpenOnly   bool // leave out closed (credit-repaired) records
 }
 
@@ -89,7 +89,7 @@ func eventOf(dev protocol.DeviceID, author string, op *protocol.Op) DishonestyEv
 	e := DishonestyEvent{Op: op.ID(dev), HLC: op.HLC, Author: author, Commitment: Ref{Office: op.Office, ID: op.Target},
 		Step: d.Step, Reason: op.Reason, Type: d.Type, Official: d.Official, Explanation: d.Explanation, Evidence: d.Evidence}
 	if op.Kind == protocol.OpDishonesty {
-		e.Step = protocol.StepRecorded
+		e.Step = domain.StepRecorded
 	}
 	if !d.Deadline.IsZero() {
 		e.Deadline = d.Deadline.String()
@@ -139,7 +139,7 @@ func deriveDishonesty(tx *bolt.Tx, rk Ref) (*DishonestyRecord, error) {
 		if rec.Commitment == (Ref{}) {
 			rec.Commitment = e.Commitment
 		}
-		if e.Step == protocol.StepRecorded && !rec.Recorded {
+		if e.Step == domain.StepRecorded && !rec.Recorded {
 			rec.Recorded, rec.Commitment = true, e.Commitment
 			rec.Type, rec.Official, rec.Deadline, rec.Reason = e.Type, e.Official, e.Deadline, e.Reason
 			rec.RecordedBy, rec.RecordedAt = e.Author, e.HLC
@@ -152,7 +152,7 @@ func deriveDishonesty(tx *bolt.Tx, rk Ref) (*DishonestyRecord, error) {
 		}
 		rec.UpdatedAt = max(rec.UpdatedAt, e.HLC)
 	}
-	rec.Closed = rec.Status == protocol.StepRepaired
+	rec.Closed = rec.Status == domain.StepRepaired
 	return rec, nil
 }
 
@@ -237,7 +237,7 @@ func (se *Session) RecordDishonesty(ref Ref, in DishonestyInput) (protocol.Entit
 // received (explanation required), rectified or credit repaired (evidence
 // required; repair closes it). Steps only go forward; a closed record
 // takes none.
-func (se *Session) DishonestyStep(o office.Code, id protocol.EntityID, step protocol.DishonestyStep, reason, explanation string, evidence []protocol.Hash) error {
+func (se *Session) DishonestyStep(o office.Code, id protocol.EntityID, step domain.DishonestyStep, reason, explanation string, evidence []protocol.Hash) error {
 	if !se.rec.Admin || se.acct.Role != domain.RoleCountyAdmin {
 		return fmt.Errorf("%w: only a county admin moves a dishonesty record on", domain.ErrNotAllowed)
 	}

@@ -28,11 +28,11 @@ func TestDishonestyRecords(t *testing.T) {
 	deliver(t, adminB, townSets...)
 
 	// A township user cannot record one through the session.
-	if _, err := town.se.RecordDishonesty(ref, DishonestyInput{Type: protocol.DishonestyBreach, Reason: "x"}); !errors.Is(err, domain.ErrNotAllowed) {
+	if _, err := town.se.RecordDishonesty(ref, DishonestyInput{Type: domain.DishonestyBreach, Reason: "x"}); !errors.Is(err, domain.ErrNotAllowed) {
 		t.Fatalf("township RecordDishonesty: %v", err)
 	}
 
-	rec, err := adminA.se.RecordDishonesty(ref, DishonestyInput{Type: protocol.DishonestyBreach, Reason: "逾期三个月未走访",
+	rec, err := adminA.se.RecordDishonesty(ref, DishonestyInput{Type: domain.DishonestyBreach, Reason: "逾期三个月未走访",
 		Deadline: calendar.NewDate(2026, 12, 31)})
 	if err != nil {
 		t.Fatal(err)
@@ -40,18 +40,18 @@ func TestDishonestyRecords(t *testing.T) {
 	a1 := adminA.seal(t, 0)
 	deliver(t, adminB, a1...)
 	// Concurrently: B records the explanation, A the rectification.
-	if err := adminB.se.DishonestyStep(township, rec, protocol.StepExplained, "收到书面说明", "人员调整导致遗漏", nil); err != nil {
+	if err := adminB.se.DishonestyStep(township, rec, domain.StepExplained, "收到书面说明", "人员调整导致遗漏", nil); err != nil {
 		t.Fatal(err)
 	}
 	ev, err := adminA.se.AddEvidence("整改报告.pdf", "application/pdf", bytes.NewReader([]byte("%PDF 整改报告")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := adminA.se.DishonestyStep(township, rec, protocol.StepRectified, "已补走访并建立台账", "", []protocol.Hash{ev}); err != nil {
+	if err := adminA.se.DishonestyStep(township, rec, domain.StepRectified, "已补走访并建立台账", "", []protocol.Hash{ev}); err != nil {
 		t.Fatal(err)
 	}
 	// Steps only go forward.
-	if err := adminA.se.DishonestyStep(township, rec, protocol.StepExplained, "迟到的说明", "说明", nil); !errors.Is(err, ErrNotEditable) {
+	if err := adminA.se.DishonestyStep(township, rec, domain.StepExplained, "迟到的说明", "说明", nil); !errors.Is(err, ErrNotEditable) {
 		t.Fatalf("backward step: %v", err)
 	}
 	a2 := adminA.seal(t, uint64(len(a1)))
@@ -88,20 +88,20 @@ func TestDishonestyRecords(t *testing.T) {
 		t.Fatalf("records: %+v, %v", got, err)
 	}
 	r := got[0]
-	if !r.Recorded || r.Commitment != ref || r.Type != protocol.DishonestyBreach || r.Official != "王建国" ||
-		r.Deadline != "2026-12-31" || r.Status != protocol.StepRectified || r.Closed || r.Explanation != "人员调整导致遗漏" || len(r.History) != 3 {
+	if !r.Recorded || r.Commitment != ref || r.Type != domain.DishonestyBreach || r.Official != "王建国" ||
+		r.Deadline != "2026-12-31" || r.Status != domain.StepRectified || r.Closed || r.Explanation != "人员调整导致遗漏" || len(r.History) != 3 {
 		t.Fatalf("record: %+v", r)
 	}
 
 	// Filters.
-	for _, f := range []DishonestyFilter{{Office: township2}, {Type: protocol.DishonestyCourtJudgment}, {Commitment: &Ref{Office: township}}} {
+	for _, f := range []DishonestyFilter{{Office: township2}, {Type: domain.DishonestyCourtJudgment}, {Commitment: &Ref{Office: township}}} {
 		if got, _ := t1.DishonestyRecords(f); len(got) != 0 {
 			t.Errorf("filter %+v selects %d", f, len(got))
 		}
 	}
 
 	// Credit repair closes it.
-	if err := adminA.se.DishonestyStep(township, rec, protocol.StepRepaired, "整改到位，准予信用修复", "", []protocol.Hash{ev}); err != nil {
+	if err := adminA.se.DishonestyStep(township, rec, domain.StepRepaired, "整改到位，准予信用修复", "", []protocol.Hash{ev}); err != nil {
 		t.Fatal(err)
 	}
 	deliver(t, t1, adminA.seal(t, uint64(len(a1)+len(a2)))...)
@@ -109,10 +109,10 @@ func TestDishonestyRecords(t *testing.T) {
 		t.Fatalf("closed record still open: %+v", got)
 	}
 	r, err = t1.DishonestyRecord(township, rec)
-	if err != nil || !r.Closed || r.Status != protocol.StepRepaired || len(r.History) != 4 {
+	if err != nil || !r.Closed || r.Status != domain.StepRepaired || len(r.History) != 4 {
 		t.Fatalf("after repair: %+v, %v", r, err)
 	}
-	if err := adminA.se.DishonestyStep(township, rec, protocol.StepRepaired, "again", "", []protocol.Hash{ev}); !errors.Is(err, ErrNotEditable) {
+	if err := adminA.se.DishonestyStep(township, rec, domain.StepRepaired, "again", "", []protocol.Hash{ev}); !errors.Is(err, ErrNotEditable) {
 		t.Fatalf("step on a closed record: %v", err)
 	}
 }
@@ -131,9 +131,9 @@ func TestDishonestyForgedByTownship(t *testing.T) {
 	head := mustHead(t, town)
 	for _, kind := range []protocol.OpKind{protocol.OpDishonesty, protocol.OpDishonestyStep} {
 		op := protocol.Op{Num: head.LastOp + 1, HLC: protocol.HLC(1 << 40), Kind: kind, Office: township, Target: ref.ID,
-			Reason: "伪造", Dishonesty: &protocol.Dishonesty{Record: protocol.NewEntityID(), Type: protocol.DishonestyBreach, Official: "王"}}
+			Reason: "伪造", Dishonesty: &protocol.Dishonesty{Record: protocol.NewEntityID(), Type: domain.DishonestyBreach, Official: "王"}}
 		if kind == protocol.OpDishonestyStep {
-			op.Dishonesty = &protocol.Dishonesty{Record: op.Dishonesty.Record, Step: protocol.StepRepaired, Evidence: []protocol.Hash{{1}}}
+			op.Dishonesty = &protocol.Dishonesty{Record: op.Dishonesty.Record, Step: domain.StepRepaired, Evidence: []protocol.Hash{{1}}}
 		}
 		for _, role := range []domain.Role{domain.RoleLeader, domain.RoleCountyAdmin} {
 			cs := &protocol.ChangeSet{Device: town.se.Device().ID, Office: township, Author: "user", AuthorRole: role,

@@ -1,15 +1,9 @@
 package vm
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -19,245 +13,24 @@ import (
 	"jiannuo/domain/office"
 	"jiannuo/report"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
-// County admin mode (县信用办): the admin API client and the view-models of
-// the admin screens. Pending enrolments, devices and incidents come from the
-// county server's admin API (HTTP basic authentication with the admin's
+// County admin mode (县信用办): the view-models of the admin screens.
+// Pending enrolments, devices and incidents come from the county server's
+// admin API (countyapi.Client: HTTP basic authentication with the admin's
 // credential, TLS pinned to the fingerprint saved at enrolment); conflicts
 // and the county overview come from the admin device's own replica, which
 // receives every township of the county.
 
-// AdminClient talks to the county server's admin API. The credential is
-// kept in memory only, for the session. It is safe for concurrent use.
-type AdminClient struct {
-	base string
-	name string
-	pass string
-	hc   *http.Client
-}
-
-// NewAdminClient returns a client for the server in settings (BaseURL and
-// the pinned Fingerprint), authenticating as name with password.
-func NewAdminClient(settings store.SyncSettings, name, password string) *AdminClient {
-	tr := &http.Transport{TLSClientConfig: protocol.PinnedTLSConfig(settings.Fingerprint), ResponseHeaderTimeout: 30 * time.Second}
-	return &AdminClient{base: strings.TrimSuffix(settings.BaseURL, "/"), name: name, pass: password,
-		hc: &http.Client{Transport: tr, Timeout: time.Minute}}
-}
-
-// AdminClientFor reads the device's sync settings from st and returns a
-// client for its county server; ErrNotEnrolledAdmin if the device has no
-// server yet.
-func AdminClientFor(st *store.Store, name, password string) (*AdminClient, error) {
-	s, ok, err := st.SyncSettings()
-	if err != nil {
-		return nil, err
-	}
-	if !ok || s.BaseURL == "" {
-		return nil, fmt.Errorf("%w: this device has no county server", protocol.ErrNotEnrolled)
-	}
-	return NewAdminClient(s, name, password), nil
-}
-
-// Name is the admin name the client authenticates as.
-func (c *AdminClient) Name() string { return c.name }
-
-// AdminError is a refusal by the admin API: the HTTP status and the stable
-// code and message of its JSON body. It unwraps to the protocol's sentinel
-// error for the code, so ErrorMessage shows "error.<code>".
-type AdminError struct {
-	Status  int
-	Code    protocol.Code
-	Message string
-}
-
-func (e *AdminError) Error() string {
-	return fmt.Sprintf("admin API: %d %s: %s", e.Status, e.Code, e.Message)
-}
-
-// Unwrap returns the sentinel error of the code (protocol.ErrNotAuthorized, …).
-func (e *AdminError) Unwrap() error {
-	if e.Code == "" {
-		return nil
-	}
-	return protocol.ErrorFor(e.Code)
-}
-
-func (c *AdminClient) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.SetBasicAuth(c.name, c.pass)
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		ae := &AdminError{Status: resp.StatusCode}
-		var wire struct {
-			Code    protocol.Code `json:"code"`
-			Message string        `json:"message"`
-		}
-		if json.Unmarshal(raw, &wire) == nil {
-			ae.Code, ae.Message = wire.Code, wire.Message
-		}
-		if ae.Code == "" {
-			switch resp.StatusCode {
-			case http.StatusUnauthorized, http.StatusForbidden:
-				ae.Code = protocol.CodeNotAuthorized
-			case http.StatusNotFound:
-				ae.Code = protocol.CodeNotFound
-			default:
-				ae.Code = protocol.CodeInternal
-			}
-			ae.Message = resp.Status
-		}
-		return ae
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("%w: admin API answer: %v", protocol.ErrMalformed, err)
-	}
-	return nil
-}
-
-// Enrolment is a row of GET /admin/enrolments.
-type Enrolment struct {
-	Device     protocol.DeviceID `json:"device"`
-	Office     office.Code       `json:"office"`
-	DeviceName string            `json:"device_name"`
-	Staff      string            `json:"staff"`
-	Status     string            `json:"status"` // pending, approved, rejected, revoked
-	Reason     string            `json:"reason,omitempty"`
-	Admin      bool              `json:"admin"`
-	Requested  time.Time         `json:"requested"`
-	Decided    time.Time         `json:"decided,omitzero"`
-	DecidedBy  string            `json:"decided_by,omitempty"`
-	// A re-enrolment after a fork: the device replaced, the first of its
-	// change sets the county does not hold as the device has it, and how
-	// many the device will carry over.
-	Replaces  protocol.DeviceID `json:"replaces,omitzero"`
-	CarryFrom uint64            `json:"carry_from,omitempty"`
-	Carried   int               `json:"carried,omitempty"`
-}
-
-// AdminDevice is a row of GET /admin/devices (county.DeviceInfo; the JSON
-// is described in docs/county-admin.md).
-type AdminDevice struct {
-	store.DeviceRecord
-	LastSeq  uint64    `json:"last_seq"`
-	Online   bool      `json:"online"`
-	LastSeen time.Time `json:"last_seen,omitzero"`
-	// What the device last reported of itself, at Reported (zero: never).
-	Reported   time.Time `json:"reported,omitzero"`
-	Version    string    `json:"version,omitempty"`
-	DeviceSeq  uint64    `json:"device_seq"`
-	PendingOps uint64    `json:"pending_ops"`
-	Gap        uint64    `json:"gap"`
-	Unsealed   bool      `json:"unsealed"`
-}
-
-// Incident is a row of GET /admin/incidents: refused input kept for the
-// county admin.
-type Incident struct {
-	ID      string            `json:"id,omitempty"` // for AckIncident
-	Time    time.Time         `json:"time"`
-	Device  protocol.DeviceID `json:"device"`
-	Seq     uint64            `json:"seq,omitempty"`
-	Code    protocol.Code     `json:"code"`
-	Message string            `json:"message"`
-	Remote  string            `json:"remote,omitempty"`
-	// Acknowledged by a county admin: who, when, with what note.
-	Acknowledged bool      `json:"acknowledged,omitempty"`
-	AckedBy      string    `json:"acked_by,omitempty"`
-	AckedAt      time.Time `json:"acked_at,omitzero"`
-	AckNote      string    `json:"ack_note,omitempty"`
-}
-
-// Enrolments lists the pending enrolment requests (every request when all).
-func (c *AdminClient) Enrolments(ctx context.Context, all bool) ([]Enrolment, error) {
-	p := "/admin/enrolments"
-	if all {
-		p += "?all=1"
-	}
-	var out []Enrolment
-	return out, c.do(ctx, http.MethodGet, p, nil, &out)
-}
-
-// Approve enrols a pending device for office (empty: the office it asked
-// for), as a county-admin device when admin.
-func (c *AdminClient) Approve(ctx context.Context, dev protocol.DeviceID, o office.Code, admin bool) error {
-	body := struct {
-		Office office.Code `json:"office,omitempty"`
-		Admin  bool        `json:"admin,omitempty"`
-	}{o, admin}
-	return c.do(ctx, http.MethodPost, "/admin/enrolments/"+url.PathEscape(dev.String())+"/approve", body, nil)
-}
-
-// Reject refuses a pending enrolment; the reason is required and the
-// requesting device's user sees it.
-func (c *AdminClient) Reject(ctx context.Context, dev protocol.DeviceID, reason string) error {
-	if !domain.NonBlank(reason) {
-		return fmt.Errorf("%w: a rejection needs a reason", domain.ErrReasonRequired)
-	}
-	return c.do(ctx, http.MethodPost, "/admin/enrolments/"+url.PathEscape(dev.String())+"/reject", map[string]string{"reason": reason}, nil)
-}
-
-// Devices lists every enrolled device.
-func (c *AdminClient) Devices(ctx context.Context) ([]AdminDevice, error) {
-	var out []AdminDevice
-	return out, c.do(ctx, http.MethodGet, "/admin/devices", nil, &out)
-}
-
-// Revoke revokes a device; the reason is required and the device's user
-// sees it on its next message.
-func (c *AdminClient) Revoke(ctx context.Context, dev protocol.DeviceID, reason string) error {
-	if !domain.NonBlank(reason) {
-		return fmt.Errorf("%w: a revocation needs a reason", domain.ErrReasonRequired)
-	}
-	return c.do(ctx, http.MethodPost, "/admin/devices/"+url.PathEscape(dev.String())+"/revoke", map[string]string{"reason": reason}, nil)
-}
-
-// Conflicts lists the conflicts on the county server's replica.
-func (c *AdminClient) Conflicts(ctx context.Context) ([]store.Conflict, error) {
-	var out []store.Conflict
-	return out, c.do(ctx, http.MethodGet, "/admin/conflicts", nil, &out)
-}
-
-// Incidents lists the server's incidents, newest first.
-func (c *AdminClient) Incidents(ctx context.Context) ([]Incident, error) {
-	var out []Incident
-	return out, c.do(ctx, http.MethodGet, "/admin/incidents", nil, &out)
-}
-
-// AckIncident acknowledges the incident id (Incident.ID) with a note
-// (required here: the audit trail keeps why) and returns it as stored.
-func (c *AdminClient) AckIncident(ctx context.Context, id, note string) (Incident, error) {
-	if !domain.NonBlank(note) {
-		return Incident{}, fmt.Errorf("%w: an acknowledgement needs a note", domain.ErrReasonRequired)
-	}
-	var out Incident
-	return out, c.do(ctx, http.MethodPost, "/admin/incidents/"+url.PathEscape(id)+"/ack", map[string]string{"reason": strings.TrimSpace(note)}, &out)
+// NewAdminClient returns a client of the admin API of the server in
+// settings (BaseURL and the pinned Fingerprint), authenticating as name
+// with password. The credential is kept in memory only, for the session.
+func NewAdminClient(settings store.SyncSettings, name, password string) *countyapi.Client {
+	cfg := countyapi.DefaultConfig(settings.BaseURL, settings.Fingerprint)
+	cfg.Admin, cfg.Password = name, password
+	return countyapi.New(cfg)
 }
 
 // officeName names an office from the Luoyang directory, or its code.
@@ -300,12 +73,12 @@ type PendingRow struct {
 // PendingDevices is the 设备注册 screen: enrolment requests waiting for the
 // county admin.
 type PendingDevices struct {
-	c    *AdminClient
+	c    *countyapi.Client
 	Rows []PendingRow
 }
 
 // NewPendingDevices returns the view-model over client c.
-func NewPendingDevices(c *AdminClient) *PendingDevices { return &PendingDevices{c: c} }
+func NewPendingDevices(c *countyapi.Client) *PendingDevices { return &PendingDevices{c: c} }
 
 // Load reads the pending requests into Rows, oldest first.
 func (p *PendingDevices) Load(ctx context.Context) error {
@@ -326,7 +99,7 @@ func (p *PendingDevices) Fetch(ctx context.Context) ([]PendingRow, error) {
 	}
 	rows := make([]PendingRow, 0, len(es))
 	for _, e := range es {
-		if e.Status != "pending" {
+		if e.Status != countyapi.EnrolPending {
 			continue
 		}
 		rows = append(rows, PendingRow{Device: e.Device, DeviceID: e.Device.String(), Office: e.Office, OfficeName: officeName(e.Office),
@@ -337,7 +110,7 @@ func (p *PendingDevices) Fetch(ctx context.Context) ([]PendingRow, error) {
 	return rows, nil
 }
 
-func replacement(e Enrolment) Message {
+func replacement(e countyapi.Enrolment) Message {
 	if e.Replaces.IsZero() {
 		return Message{}
 	}
@@ -347,7 +120,7 @@ func replacement(e Enrolment) Message {
 // Approve enrols a pending device for o (empty: the office it asked for),
 // as a county-admin device when admin, and reloads.
 func (p *PendingDevices) Approve(ctx context.Context, dev protocol.DeviceID, o office.Code, admin bool) error {
-	if err := p.c.Approve(ctx, dev, o, admin); err != nil {
+	if _, err := p.c.Approve(ctx, dev, countyapi.ApproveRequest{Office: o, Admin: admin}); err != nil {
 		return err
 	}
 	return p.Load(ctx)
@@ -394,14 +167,14 @@ type DeviceRow struct {
 
 // Devices is the 终端 screen: every enrolled device of the county.
 type Devices struct {
-	c    *AdminClient
+	c    *countyapi.Client
 	Rows []DeviceRow
 	// Now is the clock "3 days ago" is counted from; nil means time.Now.
 	Now func() time.Time
 }
 
 // NewDevices returns the view-model over client c.
-func NewDevices(c *AdminClient) *Devices { return &Devices{c: c} }
+func NewDevices(c *countyapi.Client) *Devices { return &Devices{c: c} }
 
 // Load reads the devices into Rows, by office then name; revoked devices
 // last.
@@ -526,12 +299,12 @@ type IncidentRow struct {
 
 // Incidents is the 安全事件 screen.
 type Incidents struct {
-	c    *AdminClient
+	c    *countyapi.Client
 	Rows []IncidentRow
 }
 
 // NewIncidents returns the view-model over client c.
-func NewIncidents(c *AdminClient) *Incidents { return &Incidents{c: c} }
+func NewIncidents(c *countyapi.Client) *Incidents { return &Incidents{c: c} }
 
 // Load reads the incidents into Rows, newest first.
 func (in *Incidents) Load(ctx context.Context) error {
@@ -562,7 +335,7 @@ func (in *Incidents) Ack(ctx context.Context, r IncidentRow, note string) error 
 }
 
 // IncidentRows turns incidents into rows, newest first.
-func IncidentRows(is []Incident) []IncidentRow {
+func IncidentRows(is []countyapi.Incident) []IncidentRow {
 	rows := make([]IncidentRow, 0, len(is))
 	for _, x := range is {
 		r := IncidentRow{Time: x.Time, When: adminTime(x.Time), Device: x.Device, Seq: x.Seq, Code: x.Code,
@@ -718,7 +491,8 @@ type OverviewConfig struct {
 	AllTownships bool
 }
 
-// OverviewRow is one township of the county overview.
+// OverviewRow is one township of the 辖区概况 screen: a row of
+// report.Overview as the screen shows it.
 type OverviewRow struct {
 	Office     office.Code
 	Name       string
@@ -730,8 +504,9 @@ type OverviewRow struct {
 	DueSoon    int
 	// OverdueShare is overdue ÷ open.
 	OverdueShare float64
-	// LastChange is the newest stamp of any operation from the township on
-	// this replica; zero if none.
+	// LastChange is the township's last sync with the county (the server's
+	// overview), or the newest stamp of any operation from it on this
+	// replica (the local one); zero if none.
 	LastChange time.Time
 	LastWhen   string
 	SilentDays int // whole days since LastChange; -1 when none
@@ -745,6 +520,34 @@ func (r OverviewRow) Warned() bool { return len(r.Warnings) > 0 }
 type Overview struct {
 	Rows  []OverviewRow
 	Total report.Tally // the county as a whole
+	// Report is the overview the rows show, in the shape the county server
+	// serves and report.WriteOverviewXLSX exports.
+	Report *report.Overview
+}
+
+// overviewRow is r as the screen shows it, without warnings: those say
+// different things for the server's overview and the replica's. now is
+// for the days since the last sync.
+func overviewRow(r report.OverviewRow, now time.Time) OverviewRow {
+	name := r.Name
+	if name == "" {
+		name = officeName(r.Office)
+	}
+	row := OverviewRow{Office: r.Office, Name: name, Tally: r.Tally, Overdue: r.Tally.Overdue, DueSoon: r.Tally.DueSoon, SilentDays: -1}
+	if r.OnTimeRate != nil {
+		row.OnTimeRate, row.HasRate = *r.OnTimeRate, true
+		row.Rate = Msg("adminui.overview.rate", *r.OnTimeRate*100)
+	} else {
+		row.Rate = Msg("adminui.overview.no_rate")
+	}
+	if r.OverdueShare != nil {
+		row.OverdueShare = *r.OverdueShare
+	}
+	if !r.LastSync.IsZero() {
+		row.LastChange, row.LastWhen = r.LastSync, adminTime(r.LastSync)
+		row.SilentDays = max(0, int(now.Sub(r.LastSync)/(24*time.Hour))) // a clock behind the stamps counts as today
+	}
+	return row
 }
 
 // LoadOverview computes the county overview by township from the replica st
@@ -757,7 +560,12 @@ func LoadOverview(st *store.Store, cfg OverviewConfig) (*Overview, error) {
 	return ComputeOverview(cs, cfg), nil
 }
 
-// ComputeOverview is LoadOverview over commitments already read.
+// ComputeOverview is LoadOverview over commitments already read. The
+// replica keeps no snapshots and knows no device's last sync, so Report has
+// no device list and no earlier share, the township's newest operation
+// stands for its last sync, and a township from which nothing has arrived
+// for the silent days carries the not-synced warning; the screen's rows
+// warn of an overdue share above the threshold and of silence.
 func ComputeOverview(cs []store.Commitment, cfg OverviewConfig) *Overview {
 	if cfg.OverdueWarning <= 0 {
 		cfg.OverdueWarning = DefaultOverdueWarning
@@ -782,7 +590,7 @@ func ComputeOverview(cs []store.Commitment, cfg OverviewConfig) *Overview {
 			last[c.Office] = w
 		}
 	}
-	by := report.ByOffice(scoped, cfg.Today, cfg.Cal)
+	by := report.TallyByOffice(scoped, cfg.Today, cfg.Cal)
 	offices := report.Offices(by)
 	if cfg.AllTownships && cfg.County != "" {
 		for _, u := range office.Luoyang().Townships(cfg.County) {
@@ -792,36 +600,31 @@ func ComputeOverview(cs []store.Commitment, cfg OverviewConfig) *Overview {
 		}
 		slices.Sort(offices)
 	}
-	out := &Overview{Total: report.Compute(scoped, cfg.Today, cfg.Cal).All}
+	rep := &report.Overview{County: cfg.County, Today: cfg.Today, StaleDays: cfg.SilentDays, Rows: []report.OverviewRow{}}
+	out := &Overview{Total: report.Compute(scoped, cfg.Today, cfg.Cal).All, Report: rep}
 	for _, o := range offices {
-		s, ok := by[o]
-		t := s.All
+		t, ok := by[o]
 		if !ok {
 			t = report.Compute(nil, cfg.Today, cfg.Cal).All
 		}
-		r := OverviewRow{Office: o, Name: officeName(o), Tally: t, Overdue: t.Overdue, DueSoon: t.DueSoon, SilentDays: -1}
-		r.OnTimeRate, r.HasRate = t.OnTimeRate()
-		if r.HasRate {
-			r.Rate = Msg("adminui.overview.rate", r.OnTimeRate*100)
-		} else {
-			r.Rate = Msg("adminui.overview.no_rate")
+		m := report.NewOverviewRow(o, officeName(o), t)
+		m.LastSync = last[o]
+		r := overviewRow(m, cfg.Now)
+		if m.OverdueShare != nil && *m.OverdueShare > cfg.OverdueWarning {
+			r.Warnings = append(r.Warnings, Msg("adminui.overview.warn_overdue", *m.OverdueShare*100))
 		}
-		if sh, ok := t.OverdueShare(); ok {
-			r.OverdueShare = sh
-			if sh > cfg.OverdueWarning {
-				r.Warnings = append(r.Warnings, Msg("adminui.overview.warn_overdue", sh*100))
-			}
-		}
-		if lc, ok := last[o]; ok {
-			r.LastChange, r.LastWhen = lc, adminTime(lc)
-			r.SilentDays = max(0, int(cfg.Now.Sub(lc)/(24*time.Hour))) // a clock behind the stamps counts as today
-			if r.SilentDays >= cfg.SilentDays {
-				r.Warnings = append(r.Warnings, Msg("adminui.overview.warn_silent", r.SilentDays))
-			}
-		} else {
+		switch {
+		case r.SilentDays < 0:
 			r.Warnings = append(r.Warnings, Msg("adminui.overview.warn_never"))
+		case r.SilentDays >= cfg.SilentDays:
+			r.Warnings = append(r.Warnings, Msg("adminui.overview.warn_silent", r.SilentDays))
+		}
+		if r.SilentDays < 0 || r.SilentDays >= cfg.SilentDays {
+			m.Warnings = append(m.Warnings, report.Warning{Kind: report.WarnNotSynced})
+			rep.Warnings++
 		}
 		out.Rows = append(out.Rows, r)
+		rep.Rows = append(rep.Rows, m)
 	}
 	return out
 }
@@ -840,11 +643,4 @@ func StatusCounts(t report.Tally) []StatusCount {
 		out = append(out, StatusCount{s, StatusMessage(s), t.ByStatus[s]})
 	}
 	return out
-}
-
-// IsAdminCredentialError reports whether err is the admin API refusing the
-// credential, so that the screen asks for it again.
-func IsAdminCredentialError(err error) bool {
-	var ae *AdminError
-	return errors.As(err, &ae) && ae.Status == http.StatusUnauthorized
 }

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"jiannuo/domain"
-	"jiannuo/server/county"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -21,7 +21,7 @@ func (c *testCounty) syncer(t *testing.T, se *store.Session) func() {
 	t.Helper()
 	ctx := context.Background()
 	c.request(t, se)
-	if _, err := c.srv.Approve(se.Device().ID, county.ApproveRequest{Admin: se.Device().Admin}, testAdmin); err != nil {
+	if _, err := c.srv.Approve(se.Device().ID, countyapi.ApproveRequest{Admin: se.Device().Admin}, testAdmin); err != nil {
 		t.Fatal(err)
 	}
 	en, err := engine.EnrolmentStatus(ctx, c.base, se)
@@ -81,7 +81,7 @@ func TestAdminEvidenceThroughScreens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.TakeStep(l.Rows[0], StepForm{Step: protocol.StepRectified, Reason: "已补走访并建立台账", Evidence: []protocol.Hash{ev}}, testToday); err != nil {
+	if err := l.TakeStep(l.Rows[0], StepForm{Step: domain.StepRectified, Reason: "已补走访并建立台账", Evidence: []protocol.Hash{ev}}, testToday); err != nil {
 		t.Fatal(err)
 	}
 	decision := []byte("JPEG 信用修复决定书")
@@ -89,7 +89,7 @@ func TestAdminEvidenceThroughScreens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.TakeStep(l.Rows[0], StepForm{Step: protocol.StepRepaired, Reason: "信用修复", Evidence: []protocol.Hash{ev2}}, testToday); err != nil {
+	if err := l.TakeStep(l.Rows[0], StepForm{Step: domain.StepRepaired, Reason: "信用修复", Evidence: []protocol.Hash{ev2}}, testToday); err != nil {
 		t.Fatal(err)
 	}
 	syncTown()

@@ -18,6 +18,7 @@ import (
 	"jiannuo/server/county"
 	"jiannuo/server/county/countytest"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -39,7 +40,7 @@ func startTestCounty(t *testing.T) *testCounty {
 	return &testCounty{srv: c.Server, base: c.Base}
 }
 
-func (c *testCounty) client(pass string) *AdminClient {
+func (c *testCounty) client(pass string) *countyapi.Client {
 	return NewAdminClient(store.SyncSettings{BaseURL: c.base.BaseURL, Fingerprint: c.base.Fingerprint, County: countyCode}, testAdmin, pass)
 }
 
@@ -131,7 +132,8 @@ func TestAdminDevicesRevoke(t *testing.T) {
 	a := newTownship(t)
 	c.request(t, a.leader)
 	cl := c.client(testAdminPass)
-	must(t, cl.Approve(ctx, a.leader.Device().ID, "", false))
+	_, err := cl.Approve(ctx, a.leader.Device().ID, countyapi.ApproveRequest{})
+	must(t, err)
 
 	d := NewDevices(cl)
 	must(t, d.Load(ctx))
@@ -171,10 +173,10 @@ func TestAdminWrongPassword(t *testing.T) {
 	bad := c.client("不是这个口令-2026")
 	err := NewPendingDevices(bad).Load(ctx)
 	wantKey(t, err, "error.not_authorized")
-	if !IsAdminCredentialError(err) {
+	if !countyapi.IsCredentialError(err) {
 		t.Fatalf("%v is not a credential error", err)
 	}
-	var ae *AdminError
+	var ae *countyapi.APIError
 	if !errors.As(err, &ae) || ae.Code != protocol.CodeNotAuthorized || !errors.Is(err, protocol.ErrNotAuthorized) {
 		t.Fatalf("error %#v", err)
 	}
@@ -201,7 +203,7 @@ func TestAdminWrongPassword(t *testing.T) {
 
 func TestIncidentRowsNewestFirst(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 9, 0, 0, 0, cst)
-	rows := IncidentRows([]Incident{
+	rows := IncidentRows([]countyapi.Incident{
 		{Time: t0, Code: protocol.CodeFork, Device: protocol.DeviceID{1}},
 		{Time: t0.Add(time.Hour), Code: protocol.CodeBadSignature},
 		{Time: t0.Add(-time.Hour), Code: "something_new"},

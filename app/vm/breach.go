@@ -27,11 +27,11 @@ const (
 
 // BreachForm is the breach confirmation dialog as the admin filled it.
 type BreachForm struct {
-	Type        protocol.DishonestyType // one of protocol.DishonestyTypes()
-	Official    string                  // the responsible official (惩戒到人), one line
-	Deadline    string                  // rectification deadline (整改期限), a date as Form accepts it
-	Explanation string                  // written explanation received (书面说明), optional
-	Reason      string                  // the facts: judgment, decision or finding; required
+	Type        domain.DishonestyType // one of domain.DishonestyTypes()
+	Official    string                // the responsible official (惩戒到人), one line
+	Deadline    string                // rectification deadline (整改期限), a date as Form accepts it
+	Explanation string                // written explanation received (书面说明), optional
+	Reason      string                // the facts: judgment, decision or finding; required
 	// Today, when set, refuses a rectification deadline before it.
 	Today calendar.Date
 }
@@ -39,17 +39,17 @@ type BreachForm struct {
 // NewBreachForm returns the form for commitment c: type 未践诺, the
 // commitment's responsible official.
 func NewBreachForm(c store.Commitment, today calendar.Date) BreachForm {
-	return BreachForm{Type: protocol.DishonestyBreach, Official: strings.TrimSpace(c.Responsible), Today: today}
+	return BreachForm{Type: domain.DishonestyBreach, Official: strings.TrimSpace(c.Responsible), Today: today}
 }
 
 // DishonestyTypeMessage names a dishonesty type ("breachui.type.<type>").
-func DishonestyTypeMessage(t protocol.DishonestyType) Message {
+func DishonestyTypeMessage(t domain.DishonestyType) Message {
 	return Msg("breachui.type." + string(t))
 }
 
 // DishonestyStepMessage names a dishonesty record's step
 // ("breachui.step.<step>").
-func DishonestyStepMessage(s protocol.DishonestyStep) Message {
+func DishonestyStepMessage(s domain.DishonestyStep) Message {
 	if s.Rank() == 0 {
 		return Msg("breachui.step.pending")
 	}

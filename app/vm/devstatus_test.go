@@ -10,6 +10,7 @@ import (
 
 	"jiannuo/domain/calendar"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -98,7 +99,8 @@ func TestAdminDevicesLastSeenVersionGap(t *testing.T) {
 	a, b := newTownship(t), newTownship(t)
 	for _, d := range []*townshipDevice{a, b} {
 		c.request(t, d.leader)
-		must(t, cl.Approve(ctx, d.leader.Device().ID, "", false))
+		_, err := cl.Approve(ctx, d.leader.Device().ID, countyapi.ApproveRequest{})
+		must(t, err)
 	}
 	en, err := engine.EnrolmentStatus(ctx, c.base, a.leader)
 	must(t, err)

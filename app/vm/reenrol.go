@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -50,7 +51,7 @@ func Reenrol(ctx context.Context, se *store.Session, srv engine.Server, request 
 		switch {
 		case err == nil && nse != nil:
 			return ReenrolResult{Status: Msg("ui.reenrol.done", res.Carried, res.Forked), Session: nse, Rekey: res}, nil
-		case err == nil && got.Status == "rejected":
+		case err == nil && got.Status == countyapi.EnrolRejected:
 			return ReenrolResult{Status: Msg("ui.reenrol.rejected", got.Reason)}, nil
 		case errors.Is(err, protocol.ErrUnknownDevice) || errors.Is(err, protocol.ErrNotFound):
 			request = true // the county has no such request (restored from a backup): ask again

@@ -12,8 +12,8 @@ import (
 	"jiannuo/auth"
 	"jiannuo/domain"
 	"jiannuo/domain/calendar"
-	"jiannuo/server/county"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -34,7 +34,7 @@ func TestReenrolAfterFork(t *testing.T) {
 	must(t, err)
 	_, _, err = EnrolNow(ctx, se, base, true)
 	must(t, err)
-	_, err = srv.Approve(se.Device().ID, county.ApproveRequest{}, "admin")
+	_, err = srv.Approve(se.Device().ID, countyapi.ApproveRequest{}, "admin")
 	must(t, err)
 	_, ok, err := EnrolNow(ctx, se, base, false)
 	if err != nil || !ok {
@@ -81,7 +81,7 @@ func TestReenrolAfterFork(t *testing.T) {
 	if res, err := Reenrol(ctx, rse, base, false); err != nil || res.Status.Key != "ui.reenrol.pending" {
 		t.Fatalf("checking while pending: %+v %v", res, err)
 	}
-	_, err = srv.Approve(newID, county.ApproveRequest{}, "admin")
+	_, err = srv.Approve(newID, countyapi.ApproveRequest{}, "admin")
 	must(t, err)
 	res, err = Reenrol(ctx, rse, base, false)
 	if err != nil || res.Session == nil || res.Session.Device().ID != newID || res.Status.Key != "ui.reenrol.done" {

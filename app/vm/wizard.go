@@ -15,6 +15,7 @@ import (
 	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -270,7 +271,7 @@ func EnrolNow(ctx context.Context, se *store.Session, srv engine.Server, request
 	if err != nil {
 		return Message{}, false, err
 	}
-	approved := en.Status == "approved" && en.Certificate != nil
+	approved := en.Status == countyapi.EnrolApproved && en.Certificate != nil
 	err = se.Store().SetSyncSettings(store.SyncSettings{BaseURL: srv.BaseURL, Fingerprint: srv.Fingerprint,
 		County: en.County, CountyKey: ed25519.PublicKey(en.CountyKey), Enrolled: approved})
 	if err != nil {
@@ -279,11 +280,11 @@ func EnrolNow(ctx context.Context, se *store.Session, srv engine.Server, request
 	switch {
 	case approved:
 		return Msg("ui.enrol.approved"), true, nil
-	case en.Status == "pending":
+	case en.Status == countyapi.EnrolPending:
 		return Msg("ui.enrol.pending"), false, nil
-	case en.Status == "rejected":
+	case en.Status == countyapi.EnrolRejected:
 		return Msg("ui.enrol.rejected", en.Reason), false, nil
-	case en.Status == "revoked":
+	case en.Status == countyapi.EnrolRevoked:
 		return Msg("error.revoked_device"), false, nil
 	}
 	return Msg("ui.enrol.unknown", en.Status), false, nil
@@ -311,29 +312,9 @@ func ParseServer(address, fingerprint string) (engine.Server, map[string]Message
 	case u.Scheme != "https" && u.Scheme != "http":
 		out[FieldServerURL] = Msg("ui.enrol.url_invalid")
 	}
-	hex := strings.Map(func(r rune) rune {
-		switch {
-		case r >= '0' && r <= '9', r >= 'A' && r <= 'F':
-			return r
-		case r >= 'a' && r <= 'f':
-			return r - 'a' + 'A'
-		case r == ':' || r == ' ' || r == '-':
-			return -1
-		}
-		return '!'
-	}, fold(fingerprint))
-	var fp string
-	if len(hex) != 64 || strings.Contains(hex, "!") {
+	fp, err := countyapi.ParseFingerprint(fold(fingerprint))
+	if err != nil {
 		out[FieldFingerprint] = Msg("ui.enrol.fingerprint_invalid")
-	} else {
-		var b strings.Builder
-		for i := 0; i < len(hex); i += 2 {
-			if i > 0 {
-				b.WriteByte(':')
-			}
-			b.WriteString(hex[i : i+2])
-		}
-		fp = b.String()
 	}
 	if len(out) > 0 {
 		return engine.Server{}, out

@@ -9,8 +9,8 @@ import (
 
 	"jiannuo/domain"
 	"jiannuo/domain/office"
-	"jiannuo/server/county"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 )
 
@@ -230,7 +230,7 @@ func TestWizardEnrol(t *testing.T) {
 	if m, ok, err := w.Enrol(ctx, base); err != nil || ok || m.Key != "ui.enrol.pending" {
 		t.Fatalf("poll: %v %v %v", m, ok, err)
 	}
-	if _, err := srv.Approve(se.Device().ID, county.ApproveRequest{}, "admin"); err != nil {
+	if _, err := srv.Approve(se.Device().ID, countyapi.ApproveRequest{}, "admin"); err != nil {
 		t.Fatal(err)
 	}
 	m, ok, err = w.Enrol(ctx, base)

@@ -34,6 +34,8 @@
 //     depends on demo.
 //  7. app/vm depends on neither Fyne nor the rest of jiannuo/app, so the
 //     view-models are tested without a display.
+//  8. app/vm imports no net/http itself: the view-models call the county
+//     server through sync/countyapi's client, never HTTP directly.
 //
 // A rule's folder that has no Go package yet is skipped. A broken build is
 // a failure, and so is a missing go command: nothing is skipped silently.

@@ -28,6 +28,9 @@ type rule struct {
 	from      []string
 	forbidden []string
 	allowed   []string
+	// direct applies the rule to the package's own imports only, not to
+	// what those import in turn.
+	direct bool
 }
 
 var rules = []rule{
@@ -72,15 +75,18 @@ var rules = []rule{
 		forbidden: []string{"jiannuo/demo"},
 	},
 	{
-		// TODO(#16): once the county's HTTP API client lives in its own
-		// package, forbid app/vm to import "net/http" itself: HTTP leaves
-		// the view-model layer. (A direct import only: the packages it
-		// calls, sync/engine and that client, use HTTP below it, so this
-		// needs a rule over Imports, not Deps.)
 		name:      "app/vm must not depend on Fyne or the app's screens",
 		from:      []string{"jiannuo/app/vm"},
 		forbidden: []string{"fyne.io", "jiannuo/app"},
 		allowed:   []string{"jiannuo/app/vm"},
+	},
+	{
+		// A direct import only: the packages app/vm calls (sync/engine,
+		// sync/countyapi) use HTTP below it, which is where it belongs.
+		name:      "app/vm speaks no HTTP: the county's API is sync/countyapi's",
+		from:      []string{"jiannuo/app/vm"},
+		forbidden: []string{"net/http"},
+		direct:    true,
 	},
 }
 
@@ -132,8 +138,22 @@ func violations(pkg string, deps []string) []violation {
 			continue
 		}
 		for i, r := range rules {
-			if r.applies(pkg) && r.forbids(dep) {
+			if !r.direct && r.applies(pkg) && r.forbids(dep) {
 				out = append(out, violation{rule: i, pkg: pkg, dep: dep})
+			}
+		}
+	}
+	return out
+}
+
+// directViolations returns every import of pkg's own that a direct rule
+// forbids; imports is the Imports field of `go list -json`.
+func directViolations(pkg string, imports []string) []violation {
+	var out []violation
+	for _, imp := range imports {
+		for i, r := range rules {
+			if r.direct && r.applies(pkg) && r.forbids(imp) {
+				out = append(out, violation{rule: i, pkg: pkg, dep: imp})
 			}
 		}
 	}
@@ -174,7 +194,7 @@ func summarise(pkgs map[string]*listedPackage, found []violation) []string {
 				switch {
 				case r.forbids(imp):
 					causes = append(causes, pkg+" imports "+imp)
-				case pkgs[imp] == nil:
+				case pkgs[imp] == nil, r.direct:
 				case under(imp, module):
 					walk(imp) // the trouble starts further down in this module
 				default:
@@ -205,6 +225,25 @@ func summarise(pkgs map[string]*listedPackage, found []violation) []string {
 		out = append(out, msg)
 	}
 	return out
+}
+
+// TestDirectViolations: a direct rule looks at a package's own imports,
+// not at what they import.
+func TestDirectViolations(t *testing.T) {
+	deps := []string{"net/http", "jiannuo/sync/countyapi"}
+	if got := violations("jiannuo/app/vm", deps); got != nil {
+		t.Errorf("net/http through sync/countyapi: %+v", got)
+	}
+	if got := directViolations("jiannuo/app/vm", []string{"jiannuo/sync/countyapi"}); got != nil {
+		t.Errorf("app/vm importing sync/countyapi: %+v", got)
+	}
+	got := directViolations("jiannuo/app/vm", []string{"net/http"})
+	if len(got) != 1 || got[0].dep != "net/http" || !rules[got[0].rule].direct {
+		t.Errorf("net/http imported by app/vm: %+v", got)
+	}
+	if got := directViolations("jiannuo/app", []string{"net/http"}); got != nil {
+		t.Errorf("net/http imported by app: %+v", got)
+	}
 }
 
 func TestViolations(t *testing.T) {
@@ -360,6 +399,7 @@ func layerProblems(goBin, dir string, env []string) ([]string, error) {
 			listErr(p.ImportPath, e.Err)
 		}
 		found = append(found, violations(p.ImportPath, p.Deps)...)
+		found = append(found, directViolations(p.ImportPath, p.Imports)...)
 	}
 	var problems []string
 	for _, msg := range errs {

@@ -2,7 +2,6 @@ package county
 
 import (
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,8 +14,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"jiannuo/domain"
-	"jiannuo/domain/office"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -24,33 +23,6 @@ import (
 // enrolled with POST /enrol and polls GET /enrol/{device}; county admins use
 // /admin/… with HTTP basic authentication (the credential made by init, or
 // added since), from the server command or the admin screens.
-
-// EnrolStatus is what GET /enrol/{device} answers.
-type EnrolStatus struct {
-	Status      EnrolmentStatus `json:"status"`
-	Reason      string          `json:"reason,omitempty"`
-	County      office.Code     `json:"county"`
-	CountyKey   []byte          `json:"county_key"`            // ed25519 public key: verifies receipts and certificates
-	Certificate []byte          `json:"certificate,omitempty"` // when approved
-	// Replaces and CarryFrom answer a re-enrolment (POST /enrol/replace):
-	// the device replaced, and the first of its change sets the device
-	// must carry over to the new key (store.Session.Rekey).
-	Replaces  protocol.DeviceID `json:"replaces,omitzero"`
-	CarryFrom uint64            `json:"carry_from,omitempty"`
-}
-
-// apiError is the JSON body of every refused HTTP request: a stable code
-// and a message for logs.
-type apiError struct {
-	Code    protocol.Code `json:"code"`
-	Message string        `json:"message"`
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
 
 func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, status int, err error) {
 	code := protocol.CodeOf(err)
@@ -62,10 +34,10 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, status int, er
 	} else {
 		s.log.Info("request refused", "path", r.URL.Path, "code", string(code), "err", err, "remote", r.RemoteAddr)
 	}
-	writeJSON(w, status, apiError{Code: code, Message: err.Error()})
+	countyapi.WriteJSON(w, status, countyapi.ErrorBody{Code: code, Message: err.Error()})
 }
 
-func (s *Server) enrolment(dev protocol.DeviceID, e *Enrolment) (bool, error) {
+func (s *Server) enrolment(dev protocol.DeviceID, e *countyapi.Enrolment) (bool, error) {
 	var found bool
 	err := s.st.View(func(tx *bolt.Tx) error {
 		var err error
@@ -86,22 +58,22 @@ func (s *Server) serveEnrol(w http.ResponseWriter, r *http.Request) {
 		err = fmt.Errorf("%w: office %s is not in county %s", protocol.ErrOutOfScope, req.Office, s.id.County)
 	}
 	if err != nil {
-		s.incident(Incident{Code: protocol.CodeOf(err), Message: "enrolment request: " + err.Error(), Remote: r.RemoteAddr})
+		s.incident(countyapi.Incident{Code: protocol.CodeOf(err), Message: "enrolment request: " + err.Error(), Remote: r.RemoteAddr})
 		s.writeErr(w, r, http.StatusBadRequest, err)
 		return
 	}
 	dev := req.Device()
 	err = s.st.Update(func(tx *bolt.Tx) error {
-		var old Enrolment
+		var old countyapi.Enrolment
 		found, err := getJSON(tx, bEnrolments, dev[:], &old)
 		if err != nil {
 			return err
 		}
-		if found && old.Status != EnrolRejected {
+		if found && old.Status != countyapi.EnrolRejected {
 			return nil // asked again: nothing changes
 		}
-		e := Enrolment{Device: dev, Office: req.Office, DeviceName: req.DeviceName, Staff: req.Staff,
-			Status: EnrolPending, Requested: s.cfg.Now().UTC(), Request: body}
+		e := countyapi.Enrolment{Device: dev, Office: req.Office, DeviceName: req.DeviceName, Staff: req.Staff,
+			Status: countyapi.EnrolPending, Requested: s.cfg.Now().UTC(), Request: body}
 		return putJSON(tx, bEnrolments, dev[:], e)
 	})
 	if err != nil {
@@ -122,7 +94,7 @@ func (s *Server) serveEnrolStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveEnrolStatusOf(w http.ResponseWriter, r *http.Request, dev protocol.DeviceID, status int) {
-	var e Enrolment
+	var e countyapi.Enrolment
 	found, err := s.enrolment(dev, &e)
 	if err != nil {
 		s.writeErr(w, r, http.StatusInternalServerError, err)
@@ -132,12 +104,12 @@ func (s *Server) serveEnrolStatusOf(w http.ResponseWriter, r *http.Request, dev 
 		s.writeErr(w, r, http.StatusNotFound, fmt.Errorf("%w: no enrolment request from %s", protocol.ErrUnknownDevice, dev))
 		return
 	}
-	out := EnrolStatus{Status: e.Status, Reason: e.Reason, County: s.id.County, CountyKey: s.id.Key.Public().(ed25519.PublicKey),
+	out := countyapi.EnrolStatus{Status: e.Status, Reason: e.Reason, County: s.id.County, CountyKey: s.id.Key.Public().(ed25519.PublicKey),
 		Replaces: e.Replaces, CarryFrom: e.CarryFrom}
-	if e.Status == EnrolApproved {
+	if e.Status == countyapi.EnrolApproved {
 		out.Certificate = s.certificate(dev)
 	}
-	writeJSON(w, status, out)
+	countyapi.WriteJSON(w, status, out)
 }
 
 // adminRoutes registers the admin API.
@@ -160,7 +132,7 @@ func (s *Server) admin(h adminHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		name, pass, ok := r.BasicAuth()
 		if !ok || checkAdmin(s.st, name, pass) != nil {
-			s.incident(Incident{Code: protocol.CodeNotAuthorized, Message: "admin API: bad credential for " + name, Remote: r.RemoteAddr})
+			s.incident(countyapi.Incident{Code: protocol.CodeNotAuthorized, Message: "admin API: bad credential for " + name, Remote: r.RemoteAddr})
 			w.Header().Set("WWW-Authenticate", `Basic realm="jiannuo county admin"`)
 			s.writeErr(w, r, http.StatusUnauthorized, fmt.Errorf("%w: %v", protocol.ErrNotAuthorized, ErrBadCredential))
 			return
@@ -171,16 +143,16 @@ func (s *Server) admin(h adminHandler) http.HandlerFunc {
 
 // Enrolments lists the pending enrolment requests, or with all every
 // enrolment ever asked for, in device ID order, without the signed request.
-func (s *Server) Enrolments(all bool) ([]Enrolment, error) {
-	out := []Enrolment{}
+func (s *Server) Enrolments(all bool) ([]countyapi.Enrolment, error) {
+	out := []countyapi.Enrolment{}
 	err := s.st.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bEnrolments).ForEach(func(_, v []byte) error {
-			var e Enrolment
+			var e countyapi.Enrolment
 			if err := json.Unmarshal(v, &e); err != nil {
 				return err
 			}
 			e.Request = nil
-			if all || e.Status == EnrolPending {
+			if all || e.Status == countyapi.EnrolPending {
 				out = append(out, e)
 			}
 			return nil
@@ -195,21 +167,7 @@ func (s *Server) listEnrolments(w http.ResponseWriter, r *http.Request, _ string
 		s.writeErr(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// ApproveRequest is the body of POST /admin/enrolments/{device}/approve.
-type ApproveRequest struct {
-	// Office binds the device to an office; empty means the one it asked
-	// for. It must lie in the county.
-	Office office.Code `json:"office,omitempty"`
-	// Admin makes it a county-admin device (office must be the county).
-	Admin bool `json:"admin,omitempty"`
-}
-
-// ReasonRequest is the body of reject and revoke.
-type ReasonRequest struct {
-	Reason string `json:"reason"`
+	countyapi.WriteJSON(w, http.StatusOK, out)
 }
 
 func readBody(r *http.Request, v any) error {
@@ -223,7 +181,7 @@ func readBody(r *http.Request, v any) error {
 
 func (s *Server) approve(w http.ResponseWriter, r *http.Request, who string) {
 	dev, err := protocol.ParseDeviceID(r.PathValue("device"))
-	var body ApproveRequest
+	var body countyapi.ApproveRequest
 	if err == nil {
 		err = readBody(r, &body)
 	}
@@ -236,23 +194,23 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, who string) {
 		s.writeErr(w, r, statusFor(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": string(EnrolApproved), "certificate": base64.StdEncoding.EncodeToString(cert)})
+	countyapi.WriteJSON(w, http.StatusOK, countyapi.Decision{Status: countyapi.EnrolApproved, Certificate: cert})
 }
 
 // Approve enrols a device whose request is pending, binding it to an office
 // (the requested one if req.Office is empty), and returns its signed
 // certificate. who is the approving admin, for the audit trail.
-func (s *Server) Approve(dev protocol.DeviceID, body ApproveRequest, who string) ([]byte, error) {
+func (s *Server) Approve(dev protocol.DeviceID, body countyapi.ApproveRequest, who string) ([]byte, error) {
 	var cert []byte
 	var replaced *revocation
 	err := s.st.Update(func(tx *bolt.Tx) error {
 		replaced = nil
-		var e Enrolment
+		var e countyapi.Enrolment
 		found, err := getJSON(tx, bEnrolments, dev[:], &e)
 		if err != nil {
 			return err
 		}
-		if !found || e.Status != EnrolPending {
+		if !found || e.Status != countyapi.EnrolPending {
 			return fmt.Errorf("%w: no pending enrolment for %s", store.ErrNotFound, dev)
 		}
 		req, err := protocol.OpenEnrolRequest(e.Request)
@@ -283,8 +241,8 @@ func (s *Server) Approve(dev protocol.DeviceID, body ApproveRequest, who string)
 		if err := store.PutDeviceTx(tx, store.DeviceRecord{ID: dev, Key: req.Key, Office: o, Name: req.DeviceName, Admin: body.Admin}); err != nil {
 			return err
 		}
-		e.Status, e.Office, e.Admin, e.Decided, e.DecidedBy = EnrolApproved, o, body.Admin, now, who
-		if err := putAudit(tx, AuditEntry{Time: now, Who: who, Action: AuditApprove, Target: dev.String(),
+		e.Status, e.Office, e.Admin, e.Decided, e.DecidedBy = countyapi.EnrolApproved, o, body.Admin, now, who
+		if err := putAudit(tx, countyapi.AuditEntry{Time: now, Who: who, Action: AuditApprove, Target: dev.String(),
 			Detail: fmt.Sprintf("office %s, admin device %v", o, body.Admin)}); err != nil {
 			return err
 		}
@@ -312,7 +270,7 @@ func statusFor(err error) int {
 
 func (s *Server) reject(w http.ResponseWriter, r *http.Request, who string) {
 	dev, err := protocol.ParseDeviceID(r.PathValue("device"))
-	var body ReasonRequest
+	var body countyapi.ReasonRequest
 	if err == nil {
 		err = readBody(r, &body)
 	}
@@ -324,16 +282,16 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, who string) {
 		return
 	}
 	err = s.st.Update(func(tx *bolt.Tx) error {
-		var e Enrolment
+		var e countyapi.Enrolment
 		found, err := getJSON(tx, bEnrolments, dev[:], &e)
 		if err != nil {
 			return err
 		}
-		if !found || e.Status != EnrolPending {
+		if !found || e.Status != countyapi.EnrolPending {
 			return fmt.Errorf("%w: no pending enrolment for %s", store.ErrNotFound, dev)
 		}
-		e.Status, e.Reason, e.Decided, e.DecidedBy = EnrolRejected, body.Reason, s.cfg.Now().UTC(), who
-		if err := putAudit(tx, AuditEntry{Time: e.Decided, Who: who, Action: AuditReject, Target: dev.String(), Reason: body.Reason}); err != nil {
+		e.Status, e.Reason, e.Decided, e.DecidedBy = countyapi.EnrolRejected, body.Reason, s.cfg.Now().UTC(), who
+		if err := putAudit(tx, countyapi.AuditEntry{Time: e.Decided, Who: who, Action: AuditReject, Target: dev.String(), Reason: body.Reason}); err != nil {
 			return err
 		}
 		return putJSON(tx, bEnrolments, dev[:], e)
@@ -342,29 +300,7 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, who string) {
 		s.writeErr(w, r, statusFor(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": string(EnrolRejected)})
-}
-
-// DeviceInfo is a row of GET /admin/devices.
-type DeviceInfo struct {
-	store.DeviceRecord
-	LastSeq uint64 `json:"last_seq"` // the device's last change set the county holds
-	Online  bool   `json:"online"`
-	// LastSeen is when a session of the device last opened or closed (now
-	// while online); zero if it never connected.
-	LastSeen time.Time `json:"last_seen,omitzero"`
-	// What the device said of itself in its last hello that carried it
-	// (protocol.HelloStatus), at Reported; all zero for an app older than
-	// that, or a device that never connected. Advisory: as reported.
-	Reported   time.Time `json:"reported,omitzero"`
-	Version    string    `json:"version,omitempty"` // the app's software version
-	DeviceSeq  uint64    `json:"device_seq"`        // the last change set it had sealed
-	PendingOps uint64    `json:"pending_ops"`       // its operations not sealed yet
-	// Gap is how many change sets the device had sealed that the county
-	// does not hold: DeviceSeq − LastSeq, never negative. Unsealed is
-	// PendingOps > 0: work on the device not even in a change set yet.
-	Gap      uint64 `json:"gap"`
-	Unsealed bool   `json:"unsealed"`
+	countyapi.WriteJSON(w, http.StatusOK, countyapi.Decision{Status: countyapi.EnrolRejected})
 }
 
 func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, _ string) {
@@ -392,11 +328,11 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, _ string) {
 	}
 	now := s.cfg.Now().UTC()
 	s.mu.Lock()
-	out := make([]DeviceInfo, 0, len(devs))
+	out := make([]countyapi.DeviceInfo, 0, len(devs))
 	for _, d := range devs {
 		_, online := s.sessions[d.ID]
 		l := seen[d.ID]
-		di := DeviceInfo{DeviceRecord: d, LastSeq: heads[d.ID].Seq, Online: online, LastSeen: l.Latest(),
+		di := countyapi.DeviceInfo{DeviceRecord: d, LastSeq: heads[d.ID].Seq, Online: online, LastSeen: l.Latest(),
 			Reported: l.Reported, Version: l.Version, DeviceSeq: l.DeviceSeq, PendingOps: l.PendingOps, Unsealed: l.PendingOps > 0}
 		if online {
 			di.LastSeen = now // as the overview counts it
@@ -407,7 +343,7 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, _ string) {
 		out = append(out, di)
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	countyapi.WriteJSON(w, http.StatusOK, out)
 }
 
 // Revoke revokes a device with a reason: its next message is refused with
@@ -453,15 +389,15 @@ func (s *Server) revokeTx(tx *bolt.Tx, dev protocol.DeviceID, reason, who string
 		if strings.HasPrefix(who, recoveryPrefix) {
 			action = AuditRecoverRevoke
 		}
-		if err := putAudit(tx, AuditEntry{Time: now, Who: who, Action: action, Target: dev.String(), Reason: reason,
+		if err := putAudit(tx, countyapi.AuditEntry{Time: now, Who: who, Action: action, Target: dev.String(), Reason: reason,
 			Detail: "office " + string(d.Office)}); err != nil {
 			return err
 		}
-		var e Enrolment
+		var e countyapi.Enrolment
 		if found, err := getJSON(tx, bEnrolments, dev[:], &e); err != nil || !found {
 			return err
 		}
-		e.Status, e.Reason, e.Decided, e.DecidedBy = EnrolRevoked, reason, now, who
+		e.Status, e.Reason, e.Decided, e.DecidedBy = countyapi.EnrolRevoked, reason, now, who
 		return putJSON(tx, bEnrolments, dev[:], e)
 	}
 }
@@ -483,7 +419,7 @@ func (s *Server) revoked(dev protocol.DeviceID, reason, who string) {
 
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request, who string) {
 	dev, err := protocol.ParseDeviceID(r.PathValue("device"))
-	var body ReasonRequest
+	var body countyapi.ReasonRequest
 	if err == nil {
 		err = readBody(r, &body)
 	}
@@ -494,7 +430,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request, who string) {
 		s.writeErr(w, r, statusFor(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": string(EnrolRevoked)})
+	countyapi.WriteJSON(w, http.StatusOK, countyapi.Decision{Status: countyapi.EnrolRevoked})
 }
 
 func (s *Server) listConflicts(w http.ResponseWriter, r *http.Request, _ string) {
@@ -506,15 +442,15 @@ func (s *Server) listConflicts(w http.ResponseWriter, r *http.Request, _ string)
 	if cs == nil {
 		cs = []store.Conflict{}
 	}
-	writeJSON(w, http.StatusOK, cs)
+	countyapi.WriteJSON(w, http.StatusOK, cs)
 }
 
 // Incidents returns the recorded incidents, newest first.
-func (s *Server) Incidents() ([]Incident, error) {
-	var out []Incident
+func (s *Server) Incidents() ([]countyapi.Incident, error) {
+	var out []countyapi.Incident
 	err := s.st.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bIncidents).ForEach(func(k, v []byte) error {
-			var in Incident
+			var in countyapi.Incident
 			if err := json.Unmarshal(v, &in); err != nil {
 				return err
 			}
@@ -534,9 +470,9 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ string)
 		return
 	}
 	if in == nil {
-		in = []Incident{}
+		in = []countyapi.Incident{}
 	}
-	writeJSON(w, http.StatusOK, in)
+	countyapi.WriteJSON(w, http.StatusOK, in)
 }
 
 // AuditAckIncident is the audit action of an incident acknowledged by a
@@ -544,18 +480,18 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ string)
 const AuditAckIncident = "ack_incident"
 
 // AckIncident records that the admin who acknowledged the incident id
-// (Incident.ID), with an optional note, and audits it in the same
+// (countyapi.Incident.ID), with an optional note, and audits it in the same
 // transaction. The incident itself is kept as it was. Acknowledging it
 // again changes nothing and returns the first acknowledgement.
-func (s *Server) AckIncident(id, who, note string) (Incident, error) {
+func (s *Server) AckIncident(id, who, note string) (countyapi.Incident, error) {
 	k, ok := incidentKey(id)
 	if !ok {
-		return Incident{}, fmt.Errorf("%w: incident ID %q", protocol.ErrMalformed, id)
+		return countyapi.Incident{}, fmt.Errorf("%w: incident ID %q", protocol.ErrMalformed, id)
 	}
 	if err := domain.CheckText("note", note, domain.MaxShortBytes); err != nil {
-		return Incident{}, fmt.Errorf("%w: %v", protocol.ErrMalformed, err)
+		return countyapi.Incident{}, fmt.Errorf("%w: %v", protocol.ErrMalformed, err)
 	}
-	var in Incident
+	var in countyapi.Incident
 	err := s.st.Update(func(tx *bolt.Tx) error {
 		found, err := getJSON(tx, bIncidents, k, &in)
 		if err != nil {
@@ -572,7 +508,7 @@ func (s *Server) AckIncident(id, who, note string) (Incident, error) {
 		if err := putJSON(tx, bIncidents, k, in); err != nil {
 			return err
 		}
-		return putAudit(tx, AuditEntry{Time: now, Who: who, Action: AuditAckIncident, Target: id, Reason: in.AckNote, Detail: string(in.Code)})
+		return putAudit(tx, countyapi.AuditEntry{Time: now, Who: who, Action: AuditAckIncident, Target: id, Reason: in.AckNote, Detail: string(in.Code)})
 	})
 	in.ID = id
 	if err == nil {
@@ -582,9 +518,9 @@ func (s *Server) AckIncident(id, who, note string) (Incident, error) {
 }
 
 func (s *Server) ackIncident(w http.ResponseWriter, r *http.Request, who string) {
-	var body ReasonRequest
+	var body countyapi.ReasonRequest
 	err := readBody(r, &body)
-	var in Incident
+	var in countyapi.Incident
 	if err == nil {
 		in, err = s.AckIncident(r.PathValue("id"), who, body.Reason)
 	}
@@ -592,7 +528,7 @@ func (s *Server) ackIncident(w http.ResponseWriter, r *http.Request, who string)
 		s.writeErr(w, r, statusFor(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, in)
+	countyapi.WriteJSON(w, http.StatusOK, in)
 }
 
 // publishCalendar is POST /admin/calendar: the body is a calendar overlay
@@ -602,7 +538,7 @@ func (s *Server) publishCalendar(w http.ResponseWriter, r *http.Request, who str
 	if err == nil {
 		var version uint64
 		if version, err = s.PublishCalendar(body, who); err == nil {
-			writeJSON(w, http.StatusOK, map[string]uint64{"version": version})
+			countyapi.WriteJSON(w, http.StatusOK, countyapi.CalendarVersion{Version: version})
 			return
 		}
 	}

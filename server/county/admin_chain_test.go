@@ -30,7 +30,7 @@ func TestAdminWorkAcrossTownshipsReachesEach(t *testing.T) {
 
 	var want = map[store.Ref]protocol.EntityID{}
 	for _, ref := range []store.Ref{refB1, refA, refB2} {
-		id, err := adm.se.RecordDishonesty(ref, store.DishonestyInput{Type: protocol.DishonestyBreach, Reason: "逾期未兑现",
+		id, err := adm.se.RecordDishonesty(ref, store.DishonestyInput{Type: domain.DishonestyBreach, Reason: "逾期未兑现",
 			Deadline: calendar.NewDate(2026, 12, 31)})
 		if err != nil {
 			t.Fatal(err)

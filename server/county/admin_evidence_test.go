@@ -41,7 +41,7 @@ func TestAdminEvidenceReachesTownship(t *testing.T) {
 	if err := adm.se.Transition(ref, domain.StatusBreached, facts); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := adm.se.RecordDishonesty(ref, store.DishonestyInput{Type: protocol.DishonestyBreach, Reason: facts,
+	rec, err := adm.se.RecordDishonesty(ref, store.DishonestyInput{Type: domain.DishonestyBreach, Reason: facts,
 		Deadline: calendar.NewDate(2026, 12, 31)})
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func TestAdminEvidenceReachesTownship(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := adm.se.DishonestyStep(ref.Office, rec, protocol.StepRectified, "已补走访并建立台账", "", []protocol.Hash{ev}); err != nil {
+	if err := adm.se.DishonestyStep(ref.Office, rec, domain.StepRectified, "已补走访并建立台账", "", []protocol.Hash{ev}); err != nil {
 		t.Fatal(err)
 	}
 	adm.sync()
@@ -68,7 +68,7 @@ func TestAdminEvidenceReachesTownship(t *testing.T) {
 	town.sync()
 	wantEvidence(t, town, ev, "整改报告.pdf", report)
 	r, err := town.st.DishonestyRecord(ref.Office, rec)
-	if err != nil || r.Status != protocol.StepRectified || len(r.History) != 2 || !slices.Contains(r.History[1].Evidence, ev) {
+	if err != nil || r.Status != domain.StepRectified || len(r.History) != 2 || !slices.Contains(r.History[1].Evidence, ev) {
 		t.Fatalf("rectification on the township device: %+v, %v", r, err)
 	}
 
@@ -79,7 +79,7 @@ func TestAdminEvidenceReachesTownship(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := adm.se.DishonestyStep(ref.Office, rec, protocol.StepRepaired, "整改到位，准予信用修复", "", []protocol.Hash{ev2}); err != nil {
+	if err := adm.se.DishonestyStep(ref.Office, rec, domain.StepRepaired, "整改到位，准予信用修复", "", []protocol.Hash{ev2}); err != nil {
 		t.Fatal(err)
 	}
 	adm.sync()

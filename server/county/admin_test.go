@@ -19,6 +19,7 @@ import (
 
 	"jiannuo/auth"
 	"jiannuo/domain/office"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -132,13 +133,13 @@ func (f *adminFixture) wantError(status int, body []byte, wantStatus int, wantCo
 	}
 }
 
-func (f *adminFixture) status(dev protocol.DeviceID) EnrolStatus {
+func (f *adminFixture) status(dev protocol.DeviceID) countyapi.EnrolStatus {
 	f.t.Helper()
 	code, body := f.do("GET", "/enrol/"+dev.String(), "", "", nil)
 	if code != http.StatusOK {
 		f.t.Fatalf("GET /enrol/%s: %d %s", dev, code, body)
 	}
-	var st EnrolStatus
+	var st countyapi.EnrolStatus
 	if err := json.Unmarshal(body, &st); err != nil {
 		f.t.Fatal(err)
 	}
@@ -170,30 +171,30 @@ func (f *adminFixture) enrol(d testDevice) {
 	if code != http.StatusAccepted {
 		f.t.Fatalf("POST /enrol: %d %s", code, body)
 	}
-	var st EnrolStatus
+	var st countyapi.EnrolStatus
 	if err := json.Unmarshal(body, &st); err != nil {
 		f.t.Fatal(err)
 	}
-	if st.Status != EnrolPending || st.Certificate != nil {
+	if st.Status != countyapi.EnrolPending || st.Certificate != nil {
 		f.t.Fatalf("after POST /enrol: %+v, want pending without certificate", st)
 	}
 }
 
-func (f *adminFixture) incidents() []Incident {
+func (f *adminFixture) incidents() []countyapi.Incident {
 	f.t.Helper()
 	code, body := f.admin("GET", "/admin/incidents", nil)
 	if code != http.StatusOK {
 		f.t.Fatalf("GET /admin/incidents: %d %s", code, body)
 	}
-	var in []Incident
+	var in []countyapi.Incident
 	if err := json.Unmarshal(body, &in); err != nil {
 		f.t.Fatal(err)
 	}
 	return in
 }
 
-func hasIncident(in []Incident, code protocol.Code, contains string) bool {
-	return slices.ContainsFunc(in, func(i Incident) bool { return i.Code == code && strings.Contains(i.Message, contains) })
+func hasIncident(in []countyapi.Incident, code protocol.Code, contains string) bool {
+	return slices.ContainsFunc(in, func(i countyapi.Incident) bool { return i.Code == code && strings.Contains(i.Message, contains) })
 }
 
 const chitudian = office.Code("410324101") // 栾川县赤土店镇
@@ -204,7 +205,7 @@ func TestEnrolApproveRevoke(t *testing.T) {
 	f.enrol(d)
 
 	st := f.status(d.id)
-	if st.Status != EnrolPending || st.County != "410324" || len(st.CountyKey) != ed25519.PublicKeySize {
+	if st.Status != countyapi.EnrolPending || st.County != "410324" || len(st.CountyKey) != ed25519.PublicKeySize {
 		t.Fatalf("GET /enrol: %+v", st)
 	}
 	// Asking again changes nothing.
@@ -215,36 +216,36 @@ func TestEnrolApproveRevoke(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("GET /admin/enrolments: %d %s", code, body)
 	}
-	var pending []Enrolment
+	var pending []countyapi.Enrolment
 	if err := json.Unmarshal(body, &pending); err != nil {
 		t.Fatal(err)
 	}
 	if len(pending) != 1 || pending[0].Device != d.id || pending[0].Office != chitudian ||
-		pending[0].Staff != "李娜" || pending[0].DeviceName != d.name || pending[0].Status != EnrolPending {
+		pending[0].Staff != "李娜" || pending[0].DeviceName != d.name || pending[0].Status != countyapi.EnrolPending {
 		t.Fatalf("pending enrolments %+v", pending)
 	}
 	if pending[0].Request != nil {
 		t.Error("the list carries the raw signed request")
 	}
 
-	code, body = f.admin("POST", "/admin/enrolments/"+d.id.String()+"/approve", ApproveRequest{})
+	code, body = f.admin("POST", "/admin/enrolments/"+d.id.String()+"/approve", countyapi.ApproveRequest{})
 	if code != http.StatusOK {
 		t.Fatalf("approve: %d %s", code, body)
 	}
 	var approved struct {
-		Status      EnrolmentStatus `json:"status"`
-		Certificate string          `json:"certificate"`
+		Status      countyapi.EnrolmentStatus `json:"status"`
+		Certificate string                    `json:"certificate"`
 	}
 	if err := json.Unmarshal(body, &approved); err != nil {
 		t.Fatal(err)
 	}
-	if approved.Status != EnrolApproved {
+	if approved.Status != countyapi.EnrolApproved {
 		t.Fatalf("approve answered %+v", approved)
 	}
 
 	// The device polls and verifies its certificate with the county key.
 	st = f.status(d.id)
-	if st.Status != EnrolApproved {
+	if st.Status != countyapi.EnrolApproved {
 		t.Fatalf("after approve: %+v", st)
 	}
 	cert, err := protocol.OpenCertificate(st.Certificate, st.CountyKey)
@@ -274,13 +275,13 @@ func TestEnrolApproveRevoke(t *testing.T) {
 	}
 
 	// Revocation needs a reason.
-	code, body = f.admin("POST", "/admin/devices/"+d.id.String()+"/revoke", ReasonRequest{Reason: "  "})
+	code, body = f.admin("POST", "/admin/devices/"+d.id.String()+"/revoke", countyapi.ReasonRequest{Reason: "  "})
 	f.wantError(code, body, http.StatusBadRequest, protocol.CodeInvalidOperation)
 	if rec, err := f.srv.Store().DeviceRecord(d.id); err != nil || rec.Revoked {
 		t.Fatalf("after a refused revocation: %+v %v", rec, err)
 	}
 
-	code, body = f.admin("POST", "/admin/devices/"+d.id.String()+"/revoke", ReasonRequest{Reason: "笔记本丢失"})
+	code, body = f.admin("POST", "/admin/devices/"+d.id.String()+"/revoke", countyapi.ReasonRequest{Reason: "笔记本丢失"})
 	if code != http.StatusOK {
 		t.Fatalf("revoke: %d %s", code, body)
 	}
@@ -291,7 +292,7 @@ func TestEnrolApproveRevoke(t *testing.T) {
 	if !rec.Revoked || rec.Reason != "笔记本丢失" {
 		t.Fatalf("device record after revoke: %+v", rec)
 	}
-	if st := f.status(d.id); st.Status != EnrolRevoked || st.Reason != "笔记本丢失" {
+	if st := f.status(d.id); st.Status != countyapi.EnrolRevoked || st.Reason != "笔记本丢失" {
 		t.Fatalf("GET /enrol after revoke: %+v", st)
 	}
 	if devs := f.devices(); len(devs) != 1 || !devs[0].Revoked {
@@ -309,17 +310,17 @@ func TestEnrolApproveRevoke(t *testing.T) {
 
 	// Revoking an unknown device is a not-found refusal.
 	other := newTestDevice(t, chitudian, "x", "y")
-	code, body = f.admin("POST", "/admin/devices/"+other.id.String()+"/revoke", ReasonRequest{Reason: "test"})
+	code, body = f.admin("POST", "/admin/devices/"+other.id.String()+"/revoke", countyapi.ReasonRequest{Reason: "test"})
 	f.wantError(code, body, http.StatusNotFound, protocol.CodeNotFound)
 }
 
-func (f *adminFixture) devices() []DeviceInfo {
+func (f *adminFixture) devices() []countyapi.DeviceInfo {
 	f.t.Helper()
 	code, body := f.admin("GET", "/admin/devices", nil)
 	if code != http.StatusOK {
 		f.t.Fatalf("GET /admin/devices: %d %s", code, body)
 	}
-	var out []DeviceInfo
+	var out []countyapi.DeviceInfo
 	if err := json.Unmarshal(body, &out); err != nil {
 		f.t.Fatal(err)
 	}
@@ -333,19 +334,19 @@ func TestApproveScope(t *testing.T) {
 	path := "/admin/enrolments/" + d.id.String() + "/approve"
 
 	// Another county's township, and an admin device for a township.
-	code, body := f.admin("POST", path, ApproveRequest{Office: "410325101"})
+	code, body := f.admin("POST", path, countyapi.ApproveRequest{Office: "410325101"})
 	f.wantError(code, body, http.StatusBadRequest, protocol.CodeOutOfScope)
-	code, body = f.admin("POST", path, ApproveRequest{Admin: true})
+	code, body = f.admin("POST", path, countyapi.ApproveRequest{Admin: true})
 	f.wantError(code, body, http.StatusBadRequest, protocol.CodeOutOfScope)
 	// Unknown fields are refused rather than ignored.
 	code, body = f.admin("POST", path, []byte(`{"offfice":"410324"}`))
 	f.wantError(code, body, http.StatusBadRequest, protocol.CodeMalformed)
-	if st := f.status(d.id); st.Status != EnrolPending {
+	if st := f.status(d.id); st.Status != countyapi.EnrolPending {
 		t.Fatalf("after refused approvals: %+v", st)
 	}
 
 	// The admin may bind it to the county itself as an admin device.
-	code, body = f.admin("POST", path, ApproveRequest{Office: "410324", Admin: true})
+	code, body = f.admin("POST", path, countyapi.ApproveRequest{Office: "410324", Admin: true})
 	if code != http.StatusOK {
 		t.Fatalf("approve as admin device: %d %s", code, body)
 	}
@@ -371,18 +372,18 @@ func TestRejectNeedsReason(t *testing.T) {
 
 	code, body := f.admin("POST", path, nil)
 	f.wantError(code, body, http.StatusBadRequest, protocol.CodeInvalidOperation)
-	code, body = f.admin("POST", path, ReasonRequest{Reason: ""})
+	code, body = f.admin("POST", path, countyapi.ReasonRequest{Reason: ""})
 	f.wantError(code, body, http.StatusBadRequest, protocol.CodeInvalidOperation)
-	if st := f.status(d.id); st.Status != EnrolPending {
+	if st := f.status(d.id); st.Status != countyapi.EnrolPending {
 		t.Fatalf("after refused rejections: %+v", st)
 	}
 
-	code, body = f.admin("POST", path, ReasonRequest{Reason: "电话核对设备号不一致"})
+	code, body = f.admin("POST", path, countyapi.ReasonRequest{Reason: "电话核对设备号不一致"})
 	if code != http.StatusOK {
 		t.Fatalf("reject: %d %s", code, body)
 	}
 	st := f.status(d.id)
-	if st.Status != EnrolRejected || st.Reason != "电话核对设备号不一致" || st.Certificate != nil {
+	if st.Status != countyapi.EnrolRejected || st.Reason != "电话核对设备号不一致" || st.Certificate != nil {
 		t.Fatalf("after reject: %+v", st)
 	}
 	if _, err := f.srv.Store().DeviceRecord(d.id); err == nil {
@@ -431,7 +432,7 @@ func TestAdminWrongPassword(t *testing.T) {
 	f.enrol(d)
 	code, body := f.do("POST", "/admin/enrolments/"+d.id.String()+"/approve", "zhangwei", "guess guess", nil)
 	f.wantError(code, body, http.StatusUnauthorized, protocol.CodeNotAuthorized)
-	if st := f.status(d.id); st.Status != EnrolPending {
+	if st := f.status(d.id); st.Status != countyapi.EnrolPending {
 		t.Fatalf("approved with a wrong password: %+v", st)
 	}
 }
@@ -482,7 +483,7 @@ func TestEnrolRefusals(t *testing.T) {
 	if !hasIncident(in, protocol.CodeOutOfScope, "410325101") {
 		t.Errorf("no out_of_scope incident in %+v", in)
 	}
-	if n := len(slices.DeleteFunc(slices.Clone(in), func(i Incident) bool { return i.Code != protocol.CodeBadSignature })); n != 2 {
+	if n := len(slices.DeleteFunc(slices.Clone(in), func(i countyapi.Incident) bool { return i.Code != protocol.CodeBadSignature })); n != 2 {
 		t.Errorf("%d bad_signature incidents, want 2: %+v", n, in)
 	}
 }

@@ -8,11 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"jiannuo/auth"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -29,23 +29,10 @@ import (
 // device and kept, with author and reason, in the replicated history.
 
 var (
-	bAudit     = []byte("x-audit")     // seq -> AuditEntry
-	bAuditHead = []byte("x-audithead") // "head" -> AuditEntry of the last
+	bAudit     = []byte("x-audit")     // seq -> countyapi.AuditEntry
+	bAuditHead = []byte("x-audithead") // "head" -> countyapi.AuditEntry of the last
 	kAuditHead = []byte("head")
 )
-
-// AuditEntry is one admin action.
-type AuditEntry struct {
-	Seq    uint64    `json:"seq"`
-	Time   time.Time `json:"time"`
-	Who    string    `json:"who"`              // the admin credential used
-	Action string    `json:"action"`           // one of the Audit… constants
-	Target string    `json:"target"`           // the device (or other thing) acted on
-	Reason string    `json:"reason,omitempty"` // why
-	Detail string    `json:"detail,omitempty"` // e.g. the office a device was bound to
-	Prev   string    `json:"prev"`             // hex SHA-256 of the previous entry; empty for the first
-	Hash   string    `json:"hash"`             // hex SHA-256 of this entry with Hash empty
-}
 
 // The audited actions.
 const (
@@ -60,7 +47,9 @@ const (
 // ErrAuditBroken means the audit trail was altered.
 var ErrAuditBroken = errors.New("audit trail altered")
 
-func (e AuditEntry) digest() string {
+// auditDigest is the hash an entry is chained by: of the entry with Hash
+// empty.
+func auditDigest(e countyapi.AuditEntry) string {
 	e.Hash = ""
 	b, _ := json.Marshal(e)
 	h := sha256.Sum256(b)
@@ -68,7 +57,7 @@ func (e AuditEntry) digest() string {
 }
 
 // putAudit appends an entry inside the action's own transaction.
-func putAudit(tx *bolt.Tx, e AuditEntry) error {
+func putAudit(tx *bolt.Tx, e countyapi.AuditEntry) error {
 	b, err := tx.CreateBucketIfNotExists(bAudit)
 	if err != nil {
 		return err
@@ -77,14 +66,14 @@ func putAudit(tx *bolt.Tx, e AuditEntry) error {
 	if err != nil {
 		return err
 	}
-	var head AuditEntry
+	var head countyapi.AuditEntry
 	if v := hb.Get(kAuditHead); v != nil {
 		if err := json.Unmarshal(v, &head); err != nil {
 			return fmt.Errorf("%w: head: %v", ErrAuditBroken, err)
 		}
 	}
 	e.Seq, e.Prev, e.Time = head.Seq+1, head.Hash, e.Time.UTC()
-	e.Hash = e.digest()
+	e.Hash = auditDigest(e)
 	raw, _ := json.Marshal(e)
 	if err := b.Put(binary.BigEndian.AppendUint64(nil, e.Seq), raw); err != nil {
 		return err
@@ -93,15 +82,15 @@ func putAudit(tx *bolt.Tx, e AuditEntry) error {
 }
 
 // Audit returns the audit trail, oldest first.
-func (s *Server) Audit() ([]AuditEntry, error) {
-	out := []AuditEntry{}
+func (s *Server) Audit() ([]countyapi.AuditEntry, error) {
+	out := []countyapi.AuditEntry{}
 	err := s.st.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bAudit)
 		if b == nil {
 			return nil
 		}
 		return b.ForEach(func(_, v []byte) error {
-			var e AuditEntry
+			var e countyapi.AuditEntry
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("%w: %v", ErrAuditBroken, err)
 			}
@@ -120,10 +109,10 @@ func (s *Server) VerifyAudit() error {
 }
 
 func verifyAuditTx(tx *bolt.Tx) error {
-	var last AuditEntry
+	var last countyapi.AuditEntry
 	if b := tx.Bucket(bAudit); b != nil {
 		err := b.ForEach(func(k, v []byte) error {
-			var e AuditEntry
+			var e countyapi.AuditEntry
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("%w: entry %x does not decode: %v", ErrAuditBroken, k, err)
 			}
@@ -132,7 +121,7 @@ func verifyAuditTx(tx *bolt.Tx) error {
 				return fmt.Errorf("%w: entry %d out of sequence after %d", ErrAuditBroken, e.Seq, last.Seq)
 			case e.Prev != last.Hash:
 				return fmt.Errorf("%w: entry %d does not follow entry %d", ErrAuditBroken, e.Seq, last.Seq)
-			case e.digest() != e.Hash:
+			case auditDigest(e) != e.Hash:
 				return fmt.Errorf("%w: entry %d was edited", ErrAuditBroken, e.Seq)
 			}
 			last = e
@@ -142,7 +131,7 @@ func verifyAuditTx(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	var head AuditEntry
+	var head countyapi.AuditEntry
 	if hb := tx.Bucket(bAuditHead); hb != nil {
 		if v := hb.Get(kAuditHead); v != nil {
 			if err := json.Unmarshal(v, &head); err != nil {
@@ -156,26 +145,17 @@ func verifyAuditTx(tx *bolt.Tx) error {
 	return nil
 }
 
-// AuditReport is the body of GET /admin/audit.
-type AuditReport struct {
-	Entries []AuditEntry `json:"entries"`
-	// Verified is true when the chain is intact; Problem says where it is
-	// not.
-	Verified bool   `json:"verified"`
-	Problem  string `json:"problem,omitempty"`
-}
-
 func (s *Server) serveAudit(w http.ResponseWriter, r *http.Request, _ string) {
 	entries, err := s.Audit()
 	if err != nil {
 		s.writeErr(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	rep := AuditReport{Entries: entries, Verified: true}
+	rep := countyapi.AuditReport{Entries: entries, Verified: true}
 	if err := s.VerifyAudit(); err != nil {
 		rep.Verified, rep.Problem = false, err.Error()
 	}
-	writeJSON(w, http.StatusOK, rep)
+	countyapi.WriteJSON(w, http.StatusOK, rep)
 }
 
 // recoveryPrefix marks the audit entries of revocations made with the
@@ -230,7 +210,7 @@ func RecoverRevoke(cfg Config, dev protocol.DeviceID, name, password, reason str
 		}
 	}
 	if err != nil {
-		s.incident(Incident{Code: protocol.CodeNotAuthorized, Message: "recovery revocation: " + err.Error()})
+		s.incident(countyapi.Incident{Code: protocol.CodeNotAuthorized, Message: "recovery revocation: " + err.Error()})
 		return fmt.Errorf("%w: %w", protocol.ErrNotAuthorized, err)
 	}
 	return s.Revoke(dev, reason, recoveryPrefix+name)

@@ -15,18 +15,19 @@ import (
 	"time"
 
 	"jiannuo/auth"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-func (f *adminFixture) audit() AuditReport {
+func (f *adminFixture) audit() countyapi.AuditReport {
 	f.t.Helper()
 	code, body := f.admin("GET", "/admin/audit", nil)
 	if code != http.StatusOK {
 		f.t.Fatalf("GET /admin/audit: %d %s", code, body)
 	}
-	var rep AuditReport
+	var rep countyapi.AuditReport
 	if err := json.Unmarshal(body, &rep); err != nil {
 		f.t.Fatal(err)
 	}
@@ -42,13 +43,13 @@ func TestAuditTrail(t *testing.T) {
 	b := newTestDevice(t, chitudian, "赤土店镇-2", "王芳")
 	f.enrol(a)
 	f.enrol(b)
-	if code, body := f.admin("POST", "/admin/enrolments/"+a.id.String()+"/approve", ApproveRequest{}); code != http.StatusOK {
+	if code, body := f.admin("POST", "/admin/enrolments/"+a.id.String()+"/approve", countyapi.ApproveRequest{}); code != http.StatusOK {
 		t.Fatalf("approve: %d %s", code, body)
 	}
-	if code, body := f.admin("POST", "/admin/enrolments/"+b.id.String()+"/reject", ReasonRequest{Reason: "非本单位设备"}); code != http.StatusOK {
+	if code, body := f.admin("POST", "/admin/enrolments/"+b.id.String()+"/reject", countyapi.ReasonRequest{Reason: "非本单位设备"}); code != http.StatusOK {
 		t.Fatalf("reject: %d %s", code, body)
 	}
-	if code, body := f.admin("POST", "/admin/devices/"+a.id.String()+"/revoke", ReasonRequest{Reason: "笔记本丢失"}); code != http.StatusOK {
+	if code, body := f.admin("POST", "/admin/devices/"+a.id.String()+"/revoke", countyapi.ReasonRequest{Reason: "笔记本丢失"}); code != http.StatusOK {
 		t.Fatalf("revoke: %d %s", code, body)
 	}
 	rep := f.audit()
@@ -93,7 +94,7 @@ func TestAuditTruncationDetected(t *testing.T) {
 	f := startAdminFixture(t)
 	a := newTestDevice(t, chitudian, "赤土店镇-1", "李明")
 	f.enrol(a)
-	if code, body := f.admin("POST", "/admin/enrolments/"+a.id.String()+"/approve", ApproveRequest{}); code != http.StatusOK {
+	if code, body := f.admin("POST", "/admin/enrolments/"+a.id.String()+"/approve", countyapi.ApproveRequest{}); code != http.StatusOK {
 		t.Fatalf("approve: %d %s", code, body)
 	}
 	if err := f.srv.Revoke(a.id, "调岗", "zhangwei"); err != nil {
@@ -158,7 +159,7 @@ func TestRecoverRevoke(t *testing.T) {
 	f, stop := startStoppable(t, dir)
 	laptop := newTestDevice(t, "410324", "县信用办笔记本", "张伟")
 	f.enrol(laptop)
-	if code, body := f.admin("POST", "/admin/enrolments/"+laptop.id.String()+"/approve", ApproveRequest{Admin: true}); code != http.StatusOK {
+	if code, body := f.admin("POST", "/admin/enrolments/"+laptop.id.String()+"/approve", countyapi.ApproveRequest{Admin: true}); code != http.StatusOK {
 		t.Fatalf("approve: %d %s", code, body)
 	}
 	// A second admin credential, not the recovery one.

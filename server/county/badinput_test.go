@@ -16,7 +16,7 @@ import (
 
 	"jiannuo/domain"
 	"jiannuo/domain/office"
-	"jiannuo/server/county"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -77,11 +77,11 @@ func (h *harness) rawRequestEnrolment(t *testing.T, d *rawDevice) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var st county.EnrolStatus
+	var st countyapi.EnrolStatus
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != http.StatusAccepted || st.Status != county.EnrolPending {
+	if resp.StatusCode != http.StatusAccepted || st.Status != countyapi.EnrolPending {
 		t.Fatalf("enrolment request: %s %+v", resp.Status, st)
 	}
 }
@@ -91,7 +91,7 @@ func (h *harness) rawEnrolled(t *testing.T, o office.Code) *rawDevice {
 	t.Helper()
 	d := newRawDevice(t, o)
 	h.rawRequestEnrolment(t, d)
-	if _, err := h.srv.Approve(d.id, county.ApproveRequest{}, "admin"); err != nil {
+	if _, err := h.srv.Approve(d.id, countyapi.ApproveRequest{}, "admin"); err != nil {
 		t.Fatal(err)
 	}
 	return d
@@ -341,7 +341,7 @@ func (h *harness) wantUnchanged(t *testing.T, before replicaState) {
 	}
 }
 
-func (h *harness) incidentList(t *testing.T) []county.Incident {
+func (h *harness) incidentList(t *testing.T) []countyapi.Incident {
 	t.Helper()
 	in, err := h.srv.Incidents()
 	if err != nil {
@@ -351,7 +351,7 @@ func (h *harness) incidentList(t *testing.T) []county.Incident {
 }
 
 // wantIncident checks an incident with the code was recorded for dev.
-func (h *harness) wantIncidentFor(t *testing.T, dev protocol.DeviceID, code protocol.Code) county.Incident {
+func (h *harness) wantIncidentFor(t *testing.T, dev protocol.DeviceID, code protocol.Code) countyapi.Incident {
 	t.Helper()
 	in := h.incidentList(t)
 	for _, i := range in {
@@ -363,7 +363,7 @@ func (h *harness) wantIncidentFor(t *testing.T, dev protocol.DeviceID, code prot
 		}
 	}
 	t.Fatalf("no %s incident for %s among %d: %+v", code, dev.Short(), len(in), in)
-	return county.Incident{}
+	return countyapi.Incident{}
 }
 
 func (h *harness) wantNoIncident(t *testing.T) {
@@ -396,7 +396,7 @@ func TestBadInput(t *testing.T) {
 			rc := h.dialRaw(t)
 			rc.hello(d, protocol.ProtocolVersion, rc.sign(d))
 			f := rc.wantError(protocol.CodeNotEnrolled)
-			if !strings.Contains(f.Message, string(county.EnrolPending)) {
+			if !strings.Contains(f.Message, string(countyapi.EnrolPending)) {
 				t.Fatalf("message %q does not say the enrolment is pending", f.Message)
 			}
 			h.wantUnchanged(t, before)

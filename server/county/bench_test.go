@@ -63,6 +63,7 @@ import (
 	"jiannuo/server/county"
 	"jiannuo/server/loadgen"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -72,7 +73,7 @@ const benchOps = store.DefaultMaxOpsPerChangeSet
 // approver approves enrolments in process, as a county admin would.
 func (h *harness) approver() func(context.Context, protocol.DeviceID) error {
 	return func(_ context.Context, d protocol.DeviceID) error {
-		_, err := h.srv.Approve(d, county.ApproveRequest{}, "admin")
+		_, err := h.srv.Approve(d, countyapi.ApproveRequest{}, "admin")
 		return err
 	}
 }
@@ -415,7 +416,7 @@ func BenchmarkIdleMemory(b *testing.B) {
 	start := time.Now()
 	lg, err := loadgen.New(loadgen.Config{URL: base, Fingerprint: srv.Identity().Fingerprint, County: countyCode,
 		SetupConcurrency: 64, Approve: func(_ context.Context, d protocol.DeviceID) error {
-			_, err := srv.Approve(d, county.ApproveRequest{}, "admin")
+			_, err := srv.Approve(d, countyapi.ApproveRequest{}, "admin")
 			return err
 		}})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"jiannuo/domain/calendar"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -39,7 +40,7 @@ func (s *Server) PublishCalendar(overlay []byte, who string) (uint64, error) {
 		}
 		version++
 		u := protocol.CalendarUpdate{County: s.id.County, Version: version, Overlay: overlay, Time: s.cfg.Now().UnixMilli()}
-		if err := putAudit(tx, AuditEntry{Time: s.cfg.Now(), Who: who, Action: AuditCalendar, Target: fmt.Sprintf("calendar v%d", version),
+		if err := putAudit(tx, countyapi.AuditEntry{Time: s.cfg.Now(), Who: who, Action: AuditCalendar, Target: fmt.Sprintf("calendar v%d", version),
 			Detail: fmt.Sprintf("overlay sha256 %s", protocol.HashOf(overlay))}); err != nil {
 			return err
 		}

@@ -14,8 +14,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"jiannuo/domain"
-	"jiannuo/server/county"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -25,7 +25,7 @@ import (
 // (so the gap the county has yet to receive) and its unsealed operations.
 
 // adminDevices reads GET /admin/devices as the county admin does.
-func (h *harness) adminDevices(t *testing.T) []county.DeviceInfo {
+func (h *harness) adminDevices(t *testing.T) []countyapi.DeviceInfo {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, h.base.BaseURL+"/admin/devices", nil)
 	if err != nil {
@@ -40,7 +40,7 @@ func (h *harness) adminDevices(t *testing.T) []county.DeviceInfo {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /admin/devices: %s", resp.Status)
 	}
-	var out []county.DeviceInfo
+	var out []countyapi.DeviceInfo
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func (h *harness) adminDevices(t *testing.T) []county.DeviceInfo {
 }
 
 // adminDevice is the row of dev in the admin's device list.
-func (h *harness) adminDevice(t *testing.T, dev protocol.DeviceID) county.DeviceInfo {
+func (h *harness) adminDevice(t *testing.T, dev protocol.DeviceID) countyapi.DeviceInfo {
 	t.Helper()
 	for _, d := range h.adminDevices(t) {
 		if d.ID == dev {
@@ -56,7 +56,7 @@ func (h *harness) adminDevice(t *testing.T, dev protocol.DeviceID) county.Device
 		}
 	}
 	t.Fatalf("device %s is not listed", dev.Short())
-	return county.DeviceInfo{}
+	return countyapi.DeviceInfo{}
 }
 
 // pausable is an engine whose next session can be held just after the
@@ -123,7 +123,7 @@ func (p *pausable) sync(t *testing.T) {
 }
 
 // wantStatus checks the figures of a device's row.
-func wantStatus(t *testing.T, when string, d county.DeviceInfo, version string, lastSeq, deviceSeq, pending, gap uint64) {
+func wantStatus(t *testing.T, when string, d countyapi.DeviceInfo, version string, lastSeq, deviceSeq, pending, gap uint64) {
 	t.Helper()
 	if d.Version != version || d.LastSeq != lastSeq || d.DeviceSeq != deviceSeq || d.PendingOps != pending || d.Gap != gap ||
 		d.Unsealed != (pending > 0) || d.LastSeen.IsZero() || d.Reported.IsZero() {

@@ -17,6 +17,7 @@ import (
 	"jiannuo/domain/office"
 	"jiannuo/server/county"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -143,7 +144,7 @@ func (h *harness) deviceVia(o office.Code, role domain.Role, url string) *device
 	if en.Status != "pending" {
 		t.Fatalf("new enrolment is %s", en.Status)
 	}
-	if _, err := h.srv.Approve(se.Device().ID, county.ApproveRequest{Admin: admin}, "admin"); err != nil {
+	if _, err := h.srv.Approve(se.Device().ID, countyapi.ApproveRequest{Admin: admin}, "admin"); err != nil {
 		t.Fatal(err)
 	}
 	en, err = engine.EnrolmentStatus(ctx, h.base, se)

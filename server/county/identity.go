@@ -163,6 +163,26 @@ func LoadIdentity(dir string) (*Identity, error) {
 	return &Identity{County: info.County, Key: key, TLS: cert, Fingerprint: protocol.Fingerprint(cert.Certificate[0])}, nil
 }
 
+// FingerprintOf reads the TLS certificate in the data directory dir and
+// returns its fingerprint, the one devices pin; it needs no access to the
+// private keys, so an admin command or the load generator on the server
+// machine can pin the server by its directory.
+func FingerprintOf(dir string) (string, error) {
+	path := filepath.Join(dir, fileTLSCert)
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("%s has no %s: not an initialised county data directory (run init, or pass -dir)", dir, fileTLSCert)
+	}
+	if err != nil {
+		return "", err
+	}
+	block, _ := pem.Decode(raw)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return "", fmt.Errorf("%s: no certificate in it", path)
+	}
+	return protocol.Fingerprint(block.Bytes), nil
+}
+
 // selfSigned makes a TLS certificate for the hosts. Devices do not trust it
 // through a CA: they pin its fingerprint at enrolment, read out by the
 // county admin, which suits offices with no PKI.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -39,7 +40,7 @@ func TestAckIncident(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("ack: %d %s", code, body)
 	}
-	var got Incident
+	var got countyapi.Incident
 	if err := json.Unmarshal(body, &got); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func TestAckIncident(t *testing.T) {
 		t.Fatalf("second ack: %d %s", code, body)
 	}
 	all := f.incidents()
-	var acked *Incident
+	var acked *countyapi.Incident
 	for i := range all {
 		if all[i].ID == id {
 			acked = &all[i]

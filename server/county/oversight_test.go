@@ -19,6 +19,7 @@ import (
 	"jiannuo/report"
 	"jiannuo/server/county"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -149,7 +150,7 @@ func (h *ovHarness) device(o office.Code, role domain.Role) *ovDevice {
 	if _, err := engine.RequestEnrolment(ctx, h.base, se); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.srv.Approve(se.Device().ID, county.ApproveRequest{Admin: admin}, "admin"); err != nil {
+	if _, err := h.srv.Approve(se.Device().ID, countyapi.ApproveRequest{Admin: admin}, "admin"); err != nil {
 		t.Fatal(err)
 	}
 	en, err := engine.EnrolmentStatus(ctx, h.base, se)
@@ -219,7 +220,7 @@ func TestDishonestyAndOverview(t *testing.T) {
 	}
 
 	// The admin confirms the breach and records the dishonesty record.
-	rec, err := adm.se.RecordDishonesty(ref, store.DishonestyInput{Type: protocol.DishonestyBreach, Reason: "未按承诺走访",
+	rec, err := adm.se.RecordDishonesty(ref, store.DishonestyInput{Type: domain.DishonestyBreach, Reason: "未按承诺走访",
 		Deadline: calendar.NewDate(2026, 12, 31), Explanation: "人手不足"})
 	if err != nil {
 		t.Fatal(err)
@@ -292,9 +293,9 @@ func TestForgedDishonestyRefused(t *testing.T) {
 	rec := protocol.NewEntityID()
 	forgeries := []protocol.Op{
 		{Kind: protocol.OpDishonesty, Office: townA, Target: create.Target, Reason: "伪造的失信记录",
-			Dishonesty: &protocol.Dishonesty{Record: rec, Type: protocol.DishonestyBreach, Official: "王建国"}},
+			Dishonesty: &protocol.Dishonesty{Record: rec, Type: domain.DishonestyBreach, Official: "王建国"}},
 		{Kind: protocol.OpDishonestyStep, Office: townA, Target: create.Target, Reason: "伪造的信用修复",
-			Dishonesty: &protocol.Dishonesty{Record: rec, Step: protocol.StepRepaired, Evidence: []protocol.Hash{protocol.HashOf([]byte("x"))}}},
+			Dishonesty: &protocol.Dishonesty{Record: rec, Step: domain.StepRepaired, Evidence: []protocol.Hash{protocol.HashOf([]byte("x"))}}},
 	}
 	for _, op := range forgeries {
 		for _, role := range []domain.Role{domain.RoleLeader, domain.RoleCountyAdmin} {

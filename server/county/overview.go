@@ -14,124 +14,11 @@ import (
 	"jiannuo/domain"
 	"jiannuo/domain/calendar"
 	"jiannuo/domain/office"
+	"jiannuo/report"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
-
-// The overview's types have the JSON shape of report.Overview, which the
-// command line and the desktop app decode it into and export from. This
-// package cannot import report (report's tests build the demo, which runs
-// a county server), so the figures are counted here by report.Compute's
-// rules, and a test checks the two agree.
-
-// DeviceSeen is a device of an office and when it last talked to the county.
-type DeviceSeen struct {
-	Device   protocol.DeviceID `json:"device"`
-	Name     string            `json:"name"`
-	Admin    bool              `json:"admin,omitempty"`
-	Revoked  bool              `json:"revoked,omitempty"`
-	Online   bool              `json:"online"`
-	LastSeen time.Time         `json:"last_seen,omitzero"` // zero: never synced
-	LastSeq  uint64            `json:"last_seq"`
-}
-
-// Warning kinds of the early warning (§三(四)), as in report.
-const (
-	WarnOverdueRising = "overdue_rising" // overdue share higher than 30 days before
-	WarnNotSynced     = "not_synced"     // a device has not synced for StaleDays
-)
-
-// Warning is one early warning on an office.
-type Warning struct {
-	Kind    string `json:"kind"`
-	Message string `json:"message"` // English, for logs; screens translate Kind
-}
-
-// Figures are an office's commitments counted as report.Tally counts them.
-type Figures struct {
-	Total      int                   `json:"total"`
-	ByStatus   map[domain.Status]int `json:"by_status"`
-	OnTime     int                   `json:"on_time"`
-	Late       int                   `json:"late"`
-	Partly     int                   `json:"partly"`
-	Breached   int                   `json:"breached"`
-	Open       int                   `json:"open"`
-	Overdue    int                   `json:"overdue"`
-	DueSoon    int                   `json:"due_soon"` // within domain.DueSoonWorkdays working days
-	Conflicted int                   `json:"conflicted"`
-}
-
-// OverviewRow is one office of the county overview.
-type OverviewRow struct {
-	Office office.Code `json:"office"`
-	Name   string      `json:"name,omitempty"`
-	Tally  Figures     `json:"tally"`
-	// OnTimeRate (on time ÷ closed with a verdict) and OverdueShare
-	// (overdue ÷ open) are nil when undefined.
-	OnTimeRate   *float64 `json:"on_time_rate"`
-	OverdueShare *float64 `json:"overdue_share"`
-	// OverdueShareBefore is the share of the latest snapshot at least 30
-	// days old (BeforeDate), nil if none.
-	OverdueShareBefore *float64     `json:"overdue_share_before"`
-	BeforeDate         string       `json:"before_date,omitempty"`
-	Devices            []DeviceSeen `json:"devices"`
-	LastSync           time.Time    `json:"last_sync,omitzero"`
-	Warnings           []Warning    `json:"warnings"`
-}
-
-// Overview is the county overview on one day (GET /admin/overview).
-type Overview struct {
-	County    office.Code   `json:"county"`
-	Today     calendar.Date `json:"today"`
-	StaleDays int           `json:"stale_days"`
-	Rows      []OverviewRow `json:"rows"`
-	Warnings  int           `json:"warnings"`
-}
-
-func ratioPtr(n, d int) *float64 {
-	if d == 0 {
-		return nil
-	}
-	v := float64(n) / float64(d)
-	return &v
-}
-
-// figures counts commitments by office, by report.Compute's rules.
-func figures(cs []store.Commitment, today calendar.Date, cal *calendar.Calendar) map[office.Code]*Figures {
-	out := map[office.Code]*Figures{}
-	for i := range cs {
-		c := &cs[i]
-		f := out[c.Office]
-		if f == nil {
-			f = &Figures{ByStatus: map[domain.Status]int{}}
-			for _, st := range domain.Statuses() {
-				f.ByStatus[st] = 0
-			}
-			out[c.Office] = f
-		}
-		f.Total++
-		if _, ok := f.ByStatus[c.Status]; ok {
-			f.ByStatus[c.Status]++
-		}
-		if c.Status.Open() {
-			f.Open++
-			switch domain.ComputeDue(c.Status, c.Start(), c.DeadlineValue(), today, cal).State {
-			case domain.DueOverdue:
-				f.Overdue++
-			case domain.DueSoon:
-				f.DueSoon++
-			}
-		}
-		if len(c.Conflicted) > 0 {
-			f.Conflicted++
-		}
-	}
-	for _, f := range out {
-		f.OnTime, f.Late = f.ByStatus[domain.StatusFulfilledOnTime], f.ByStatus[domain.StatusFulfilledLate]
-		f.Partly, f.Breached = f.ByStatus[domain.StatusPartlyFulfilled], f.ByStatus[domain.StatusBreached]
-	}
-	return out
-}
 
 // County oversight: the overview by township with early warnings (§三(四)),
 // the dishonesty register, and the audit trail, over the admin API.
@@ -195,6 +82,15 @@ type snapshot struct {
 	Overdue int `json:"overdue"`
 }
 
+// share is the snapshot's overdue share, nil with nothing open.
+func (sn snapshot) share() *float64 {
+	if sn.Open == 0 {
+		return nil
+	}
+	v := float64(sn.Overdue) / float64(sn.Open)
+	return &v
+}
+
 func snapshotKey(o office.Code, d calendar.Date) []byte {
 	return []byte(string(o) + "|" + d.String())
 }
@@ -204,12 +100,12 @@ func snapshotKey(o office.Code, d calendar.Date) []byte {
 const DefaultStaleDays = 7
 
 // Overview computes the county overview for today: every township with
-// commitments or devices, its figures over the county replica (counted as
-// report.ByOffice counts them), the last sync of each device, and early
-// warnings. It takes
-// today's snapshot of each township's overdue share if there is none yet,
-// and compares with the latest one at least 30 days old.
-func (s *Server) Overview() (*Overview, error) {
+// commitments or devices, its figures over the county replica
+// (report.TallyByOffice), the last sync of each device, and early
+// warnings. It takes today's snapshot of each township's overdue share if
+// there is none yet, and compares with the latest one at least 30 days
+// old.
+func (s *Server) Overview() (*report.Overview, error) {
 	now := s.cfg.Now()
 	today := calendar.DateOf(now.In(cst))
 	cal := s.cfg.Calendar
@@ -224,7 +120,7 @@ func (s *Server) Overview() (*Overview, error) {
 	if err != nil {
 		return nil, err
 	}
-	byOffice := figures(cs, today, cal)
+	byOffice := report.TallyByOffice(cs, today, cal)
 	devs, err := s.st.Devices()
 	if err != nil {
 		return nil, err
@@ -234,23 +130,21 @@ func (s *Server) Overview() (*Overview, error) {
 		return nil, err
 	}
 	dir := office.Luoyang()
-	rows := map[office.Code]*OverviewRow{}
-	row := func(o office.Code) *OverviewRow {
+	rows := map[office.Code]*report.OverviewRow{}
+	row := func(o office.Code) *report.OverviewRow {
 		if r := rows[o]; r != nil {
 			return r
 		}
-		r := &OverviewRow{Office: o, Devices: []DeviceSeen{}, Warnings: []Warning{}}
+		var name string
 		if u, ok := dir.Lookup(o); ok {
-			r.Name = u.Name
+			name = u.Name
 		}
-		rows[o] = r
-		return r
+		r := report.NewOverviewRow(o, name, byOffice[o])
+		rows[o] = &r
+		return &r
 	}
-	for o, f := range byOffice {
-		r := row(o)
-		r.Tally = *f
-		r.OnTimeRate = ratioPtr(f.OnTime, f.OnTime+f.Late+f.Partly+f.Breached)
-		r.OverdueShare = ratioPtr(f.Overdue, f.Open)
+	for o := range byOffice {
+		row(o)
 	}
 	s.mu.Lock()
 	online := make(map[protocol.DeviceID]bool, len(s.sessions))
@@ -270,7 +164,7 @@ func (s *Server) Overview() (*Overview, error) {
 				return err
 			}
 			r := row(d.Office)
-			ds := DeviceSeen{Device: d.ID, Name: d.Name, Admin: d.Admin, Revoked: d.Revoked, Online: online[d.ID],
+			ds := report.DeviceSeen{Device: d.ID, Name: d.Name, Admin: d.Admin, Revoked: d.Revoked, Online: online[d.ID],
 				LastSeen: l.Latest(), LastSeq: heads[d.ID].Seq}
 			if ds.Online {
 				ds.LastSeen = now.UTC()
@@ -284,7 +178,7 @@ func (s *Server) Overview() (*Overview, error) {
 				if ds.LastSeen.IsZero() {
 					msg = fmt.Sprintf("device %s (%s) has never synced", d.ID.Short(), d.Name)
 				}
-				r.Warnings = append(r.Warnings, Warning{Kind: WarnNotSynced, Message: msg})
+				r.Warnings = append(r.Warnings, report.Warning{Kind: report.WarnNotSynced, Message: msg})
 			}
 		}
 		b := tx.Bucket(bSnapshots)
@@ -300,13 +194,13 @@ func (s *Server) Overview() (*Overview, error) {
 				continue
 			}
 			r.BeforeDate = date
-			r.OverdueShareBefore = ratioPtr(old.Overdue, old.Open)
+			r.OverdueShareBefore = old.share()
 			if r.OverdueShare != nil && *r.OverdueShare > 0 && (r.OverdueShareBefore == nil || *r.OverdueShare > *r.OverdueShareBefore) {
 				before := 0.0
 				if r.OverdueShareBefore != nil {
 					before = *r.OverdueShareBefore
 				}
-				r.Warnings = append(r.Warnings, Warning{Kind: WarnOverdueRising,
+				r.Warnings = append(r.Warnings, report.Warning{Kind: report.WarnOverdueRising,
 					Message: fmt.Sprintf("overdue share %.0f%%, was %.0f%% on %s", 100**r.OverdueShare, 100*before, date)})
 			}
 		}
@@ -315,7 +209,7 @@ func (s *Server) Overview() (*Overview, error) {
 	if err != nil {
 		return nil, err
 	}
-	ov := &Overview{County: s.id.County, Today: today, StaleDays: stale, Rows: []OverviewRow{}}
+	ov := &report.Overview{County: s.id.County, Today: today, StaleDays: stale, Rows: []report.OverviewRow{}}
 	codes := make([]office.Code, 0, len(rows))
 	for o := range rows {
 		codes = append(codes, o)
@@ -323,7 +217,7 @@ func (s *Server) Overview() (*Overview, error) {
 	slices.Sort(codes)
 	for _, o := range codes {
 		r := rows[o]
-		slices.SortFunc(r.Devices, func(a, b DeviceSeen) int { return slices.Compare(a.Device[:], b.Device[:]) })
+		slices.SortFunc(r.Devices, func(a, b report.DeviceSeen) int { return slices.Compare(a.Device[:], b.Device[:]) })
 		ov.Warnings += len(r.Warnings)
 		ov.Rows = append(ov.Rows, *r)
 	}
@@ -388,13 +282,13 @@ func (s *Server) serveOverview(w http.ResponseWriter, r *http.Request, _ string)
 		s.writeErr(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ov)
+	countyapi.WriteJSON(w, http.StatusOK, ov)
 }
 
 // serveDishonesty answers GET /admin/dishonesty[?office=CODE][&open=1][&type=T].
 func (s *Server) serveDishonesty(w http.ResponseWriter, r *http.Request, _ string) {
 	q := r.URL.Query()
-	f := store.DishonestyFilter{Office: office.Code(q.Get("office")), Type: protocol.DishonestyType(q.Get("type"))}
+	f := store.DishonestyFilter{Office: office.Code(q.Get("office")), Type: domain.DishonestyType(q.Get("type"))}
 	f.OpenOnly, _ = strconv.ParseBool(q.Get("open"))
 	if f.Office != "" && !s.id.County.Contains(f.Office) {
 		s.writeErr(w, r, http.StatusBadRequest, fmt.Errorf("%w: office %s is not in county %s", protocol.ErrOutOfScope, f.Office, s.id.County))
@@ -405,5 +299,5 @@ func (s *Server) serveDishonesty(w http.ResponseWriter, r *http.Request, _ strin
 		s.writeErr(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, recs)
+	countyapi.WriteJSON(w, http.StatusOK, recs)
 }

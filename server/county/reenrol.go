@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -44,12 +45,12 @@ func (s *Server) serveReenrol(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		rr, req, err = protocol.OpenReenrolRequest(body)
 	}
-	var e Enrolment
+	var e countyapi.Enrolment
 	if err == nil {
 		e, err = s.reenrolment(rr, req)
 	}
 	if err != nil {
-		in := Incident{Code: protocol.CodeOf(err), Message: "re-enrolment request: " + err.Error(), Remote: r.RemoteAddr}
+		in := countyapi.Incident{Code: protocol.CodeOf(err), Message: "re-enrolment request: " + err.Error(), Remote: r.RemoteAddr}
 		if rr != nil {
 			in.Device = rr.OldDevice()
 		}
@@ -62,16 +63,16 @@ func (s *Server) serveReenrol(w http.ResponseWriter, r *http.Request) {
 
 // reenrolment records a verified re-enrolment request as pending, or finds
 // the one recorded before.
-func (s *Server) reenrolment(rr *protocol.ReenrolRequest, req *protocol.EnrolRequest) (Enrolment, error) {
+func (s *Server) reenrolment(rr *protocol.ReenrolRequest, req *protocol.EnrolRequest) (countyapi.Enrolment, error) {
 	old, dev := rr.OldDevice(), req.Device()
-	var e Enrolment
+	var e countyapi.Enrolment
 	var asked bool
 	err := s.st.Update(func(tx *bolt.Tx) error {
 		found, err := getJSON(tx, bEnrolments, dev[:], &e)
 		if err != nil {
 			return err
 		}
-		if found && e.Status != EnrolRejected {
+		if found && e.Status != countyapi.EnrolRejected {
 			if e.Replaces != old {
 				return fmt.Errorf("%w: %s is enrolled on its own", protocol.ErrInvalidOperation, dev)
 			}
@@ -105,20 +106,20 @@ func (s *Server) reenrolment(rr *protocol.ReenrolRequest, req *protocol.EnrolReq
 			}
 			carry++
 		}
-		e = Enrolment{Device: dev, Office: req.Office, DeviceName: req.DeviceName, Staff: req.Staff,
-			Status: EnrolPending, Admin: d.Admin, Requested: s.cfg.Now().UTC(), Request: rr.Enrol,
+		e = countyapi.Enrolment{Device: dev, Office: req.Office, DeviceName: req.DeviceName, Staff: req.Staff,
+			Status: countyapi.EnrolPending, Admin: d.Admin, Requested: s.cfg.Now().UTC(), Request: rr.Enrol,
 			Replaces: old, CarryFrom: carry, Carried: int(rr.From + uint64(len(rr.Held)) - carry), CountyHead: head.Seq}
 		asked = true
 		return putJSON(tx, bEnrolments, dev[:], e)
 	})
 	if err != nil {
-		return Enrolment{}, err
+		return countyapi.Enrolment{}, err
 	}
 	if asked {
 		// The admin sees the fork as an incident whether or not the county
 		// refused a change set of it: a restored device stops before it
 		// sends one.
-		s.incident(Incident{Device: old, Seq: e.CarryFrom, Code: protocol.CodeFork, Message: fmt.Sprintf(
+		s.incident(countyapi.Incident{Device: old, Seq: e.CarryFrom, Code: protocol.CodeFork, Message: fmt.Sprintf(
 			"asks to be re-enrolled as %s: the county holds change sets up to %d, the device holds %d of its own from %d that the county does not",
 			dev, e.CountyHead, e.Carried, e.CarryFrom)})
 		s.log.Warn("re-enrolment requested", "old", old, "new", dev, "carry_from", e.CarryFrom, "carried", e.Carried)
@@ -130,7 +131,7 @@ func (s *Server) reenrolment(rr *protocol.ReenrolRequest, req *protocol.EnrolReq
 // the old one's office and kind, the old key is revoked unless it already
 // is, and the old device's fork incidents are marked settled. It returns
 // the revocation to announce after the commit, if any.
-func (s *Server) replaceTx(tx *bolt.Tx, e *Enrolment, body *ApproveRequest, who string) (*revocation, error) {
+func (s *Server) replaceTx(tx *bolt.Tx, e *countyapi.Enrolment, body *countyapi.ApproveRequest, who string) (*revocation, error) {
 	d, err := store.DeviceRecordTx(tx, e.Replaces)
 	if err != nil {
 		return nil, err
@@ -150,7 +151,7 @@ func (s *Server) replaceTx(tx *bolt.Tx, e *Enrolment, body *ApproveRequest, who 
 	}
 	note := "settled by re-enrolment as " + e.Device.String()
 	err = tx.Bucket(bIncidents).ForEach(func(k, v []byte) error {
-		var in Incident
+		var in countyapi.Incident
 		if err := json.Unmarshal(v, &in); err != nil {
 			return err
 		}
@@ -161,11 +162,11 @@ func (s *Server) replaceTx(tx *bolt.Tx, e *Enrolment, body *ApproveRequest, who 
 		if err := putJSON(tx, bIncidents, k, in); err != nil {
 			return err
 		}
-		return putAudit(tx, AuditEntry{Time: now, Who: who, Action: AuditAckIncident, Target: incidentID(k), Reason: note, Detail: string(in.Code)})
+		return putAudit(tx, countyapi.AuditEntry{Time: now, Who: who, Action: AuditAckIncident, Target: incidentID(k), Reason: note, Detail: string(in.Code)})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return rv, putAudit(tx, AuditEntry{Time: now, Who: who, Action: AuditReenrol, Target: e.Device.String(),
+	return rv, putAudit(tx, countyapi.AuditEntry{Time: now, Who: who, Action: AuditReenrol, Target: e.Device.String(),
 		Detail: fmt.Sprintf("replaces %s of office %s; its change sets from %d (%d held by the device) are carried over", e.Replaces, d.Office, e.CarryFrom, e.Carried)})
 }

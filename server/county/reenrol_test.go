@@ -20,6 +20,7 @@ import (
 	"jiannuo/domain/calendar"
 	"jiannuo/server/county"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -103,10 +104,10 @@ func TestForkSettledByReenrolment(t *testing.T) {
 		t.Fatalf("completing a pending re-enrolment: %v %+v %v", nse, en, err)
 	}
 	// The admin may not move the device to another office on the way.
-	if _, err := h.srv.Approve(newID, county.ApproveRequest{Office: townB}, "admin"); !errors.Is(err, protocol.ErrInvalidOperation) {
+	if _, err := h.srv.Approve(newID, countyapi.ApproveRequest{Office: townB}, "admin"); !errors.Is(err, protocol.ErrInvalidOperation) {
 		t.Fatalf("approving into another office: %v", err)
 	}
-	if _, err := h.srv.Approve(newID, county.ApproveRequest{}, "admin"); err != nil {
+	if _, err := h.srv.Approve(newID, countyapi.ApproveRequest{}, "admin"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -153,13 +154,13 @@ func TestForkSettledByReenrolment(t *testing.T) {
 	}
 }
 
-func openForks(t *testing.T, h *harness, dev protocol.DeviceID) []county.Incident {
+func openForks(t *testing.T, h *harness, dev protocol.DeviceID) []countyapi.Incident {
 	t.Helper()
 	all, err := h.srv.Incidents()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []county.Incident
+	var out []countyapi.Incident
 	for _, in := range all {
 		if in.Device == dev && in.Code == protocol.CodeFork && !in.Acknowledged {
 			out = append(out, in)

@@ -17,6 +17,7 @@ import (
 	"jiannuo/auth"
 	"jiannuo/domain/calendar"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -310,7 +311,7 @@ func (s *Server) commit(batch []*pushReq) {
 				}
 			}
 			refused[i] = r
-			in := Incident{Time: now, Device: r.Device, Seq: r.Seq, Code: r.Code, Message: errString(r.Err), Remote: batch[i].from.remote}
+			in := countyapi.Incident{Time: now, Device: r.Device, Seq: r.Seq, Code: r.Code, Message: protocol.MessageOf(r.Err), Remote: batch[i].from.remote}
 			if r.Device.IsZero() {
 				in.Device = batch[i].from.dev
 			}
@@ -348,7 +349,7 @@ func (s *Server) commit(batch []*pushReq) {
 			req.from.send(&protocol.Frame{Type: protocol.FrameReceipt, Body: rc.Sign(s.id.Key)})
 		default:
 			s.log.Warn("change set refused", "device", req.from.dev, "seq", refused[i].Seq, "code", string(r.Code), "err", r.Err, "remote", req.from.remote)
-			req.from.send(&protocol.Frame{Type: protocol.FrameRefused, Device: refused[i].Device, Seq: refused[i].Seq, Code: r.Code, Message: errString(r.Err)})
+			req.from.send(&protocol.Frame{Type: protocol.FrameRefused, Device: refused[i].Device, Seq: refused[i].Seq, Code: r.Code, Message: protocol.MessageOf(r.Err)})
 		}
 	}
 	if advanced {
@@ -356,16 +357,9 @@ func (s *Server) commit(batch []*pushReq) {
 	}
 }
 
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
 // incident records refused input outside the ingest path (sessions,
 // enrolment, evidence).
-func (s *Server) incident(in Incident) {
+func (s *Server) incident(in countyapi.Incident) {
 	if in.Time.IsZero() {
 		in.Time = s.cfg.Now()
 	}

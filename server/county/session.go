@@ -11,6 +11,7 @@ import (
 
 	"jiannuo/domain/office"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 	"jiannuo/sync/wsconn"
 )
@@ -102,9 +103,9 @@ func (se *session) handshake() (cursor uint64, err error) {
 	}
 	rec, err := s.st.DeviceRecord(hello.Device)
 	if errors.Is(err, store.ErrNotFound) {
-		var e Enrolment
+		var e countyapi.Enrolment
 		found, _ := se.srv.enrolment(hello.Device, &e)
-		if found && (e.Status == EnrolPending || e.Status == EnrolRejected) {
+		if found && (e.Status == countyapi.EnrolPending || e.Status == countyapi.EnrolRejected) {
 			return 0, se.refuse(hello.Device, fmt.Errorf("%w: enrolment %s", protocol.ErrNotEnrolled, e.Status))
 		}
 		return 0, se.refuse(hello.Device, fmt.Errorf("%w: %s", protocol.ErrUnknownDevice, hello.Device))
@@ -138,7 +139,7 @@ func (se *session) handshake() (cursor uint64, err error) {
 // tooBig records an oversize message, then closes the websocket with code
 // 1009 (message too big). WriteControl may run beside the writer.
 func (se *session) tooBig() {
-	se.srv.incident(Incident{Device: se.dev, Code: protocol.CodeOversize, Message: "frame over the read limit", Remote: se.remote})
+	se.srv.incident(countyapi.Incident{Device: se.dev, Code: protocol.CodeOversize, Message: "frame over the read limit", Remote: se.remote})
 	se.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseMessageTooBig, ""),
 		time.Now().Add(se.srv.cfg.WriteWait))
 }
@@ -149,7 +150,7 @@ func (se *session) tooBig() {
 // waits until the writer has sent it and closed the session.
 func (se *session) abort(err error) {
 	code := protocol.CodeOf(err)
-	se.srv.incident(Incident{Device: se.dev, Code: code, Message: err.Error(), Remote: se.remote})
+	se.srv.incident(countyapi.Incident{Device: se.dev, Code: code, Message: err.Error(), Remote: se.remote})
 	se.fail(code, err.Error())
 	<-se.done()
 }
@@ -167,7 +168,7 @@ func (se *session) refuse(dev protocol.DeviceID, err error) error {
 		}
 	}
 	if code != protocol.CodeNotEnrolled {
-		se.srv.incident(Incident{Device: dev, Code: code, Message: err.Error(), Remote: se.remote})
+		se.srv.incident(countyapi.Incident{Device: dev, Code: code, Message: err.Error(), Remote: se.remote})
 	}
 	se.pump.Write(&protocol.Frame{Type: protocol.FrameError, Code: code, Message: msg})
 	return err
@@ -196,7 +197,7 @@ func (se *session) readLoop() {
 		case protocol.FramePush:
 			if from, ok := protocol.PeekDevice(f.Body); ok && from != se.dev {
 				err := fmt.Errorf("%w: change set of %s sent by %s", protocol.ErrWrongDevice, from, se.dev)
-				s.incident(Incident{Device: se.dev, Code: protocol.CodeWrongDevice, Message: err.Error(), Remote: se.remote})
+				s.incident(countyapi.Incident{Device: se.dev, Code: protocol.CodeWrongDevice, Message: err.Error(), Remote: se.remote})
 				se.send(&protocol.Frame{Type: protocol.FrameRefused, Device: from, Code: protocol.CodeWrongDevice, Message: err.Error()})
 				continue
 			}

@@ -11,13 +11,13 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gorilla/websocket"
 	bolt "go.etcd.io/bbolt"
 
 	"jiannuo/domain"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 	"jiannuo/sync/wsconn"
 )
@@ -32,21 +32,12 @@ import (
 // describes it.
 
 var (
-	bUpstream = []byte("x-upstream") // node ID -> UpstreamNode: who may pull the feed
+	bUpstream = []byte("x-upstream") // node ID -> countyapi.UpstreamNode: who may pull the feed
 	bRevPos   = []byte("x-revpos")   // device -> feed position (8 bytes) its revocation took effect at
 )
 
-// UpstreamNode is a municipal node the county admin has authorised to pull
-// the county's feed. Its ID is derived from its key as a device ID is.
-type UpstreamNode struct {
-	ID      protocol.DeviceID `json:"id"`
-	Key     string            `json:"key"` // ed25519 public key, hex
-	Name    string            `json:"name"`
-	Added   time.Time         `json:"added"`
-	AddedBy string            `json:"added_by,omitempty"`
-}
-
-func (n UpstreamNode) publicKey() ed25519.PublicKey {
+// upstreamKey is the node's public key; nil if it does not decode.
+func upstreamKey(n countyapi.UpstreamNode) ed25519.PublicKey {
 	k, err := hex.DecodeString(n.Key)
 	if err != nil || len(k) != ed25519.PublicKeySize {
 		return nil
@@ -62,17 +53,17 @@ func (s *Server) AuthoriseUpstream(key ed25519.PublicKey, name string) error {
 	return err
 }
 
-func (s *Server) authoriseUpstream(key ed25519.PublicKey, name, who string) (UpstreamNode, error) {
+func (s *Server) authoriseUpstream(key ed25519.PublicKey, name, who string) (countyapi.UpstreamNode, error) {
 	if len(key) != ed25519.PublicKeySize {
-		return UpstreamNode{}, fmt.Errorf("%w: an upstream node key is %d bytes of ed25519 public key, not %d", protocol.ErrMalformed, ed25519.PublicKeySize, len(key))
+		return countyapi.UpstreamNode{}, fmt.Errorf("%w: an upstream node key is %d bytes of ed25519 public key, not %d", protocol.ErrMalformed, ed25519.PublicKeySize, len(key))
 	}
 	if !domain.NonBlank(name) || domain.CheckText("name", name, protocol.MaxNameBytes) != nil {
-		return UpstreamNode{}, fmt.Errorf("%w: an upstream node needs a name of at most %d bytes", protocol.ErrInvalidOperation, protocol.MaxNameBytes)
+		return countyapi.UpstreamNode{}, fmt.Errorf("%w: an upstream node needs a name of at most %d bytes", protocol.ErrInvalidOperation, protocol.MaxNameBytes)
 	}
 	id := protocol.DeviceIDFromKey(key)
-	n := UpstreamNode{ID: id, Key: hex.EncodeToString(key), Name: name, Added: s.cfg.Now().UTC(), AddedBy: who}
+	n := countyapi.UpstreamNode{ID: id, Key: hex.EncodeToString(key), Name: name, Added: s.cfg.Now().UTC(), AddedBy: who}
 	err := s.st.Update(func(tx *bolt.Tx) error {
-		var old UpstreamNode
+		var old countyapi.UpstreamNode
 		found, err := getJSON(tx, bUpstream, id[:], &old)
 		if err != nil {
 			return err
@@ -80,24 +71,24 @@ func (s *Server) authoriseUpstream(key ed25519.PublicKey, name, who string) (Ups
 		if found {
 			n.Added, n.AddedBy = old.Added, old.AddedBy
 		}
-		if err := putAudit(tx, AuditEntry{Time: s.cfg.Now(), Who: who, Action: AuditUpstream, Target: id.String(), Detail: name}); err != nil {
+		if err := putAudit(tx, countyapi.AuditEntry{Time: s.cfg.Now(), Who: who, Action: AuditUpstream, Target: id.String(), Detail: name}); err != nil {
 			return err
 		}
 		return putJSON(tx, bUpstream, id[:], n)
 	})
 	if err != nil {
-		return UpstreamNode{}, err
+		return countyapi.UpstreamNode{}, err
 	}
 	s.log.Info("upstream node authorised", "node", id, "name", name, "by", who)
 	return n, nil
 }
 
 // Upstreams lists the authorised municipal nodes in ID order.
-func (s *Server) Upstreams() ([]UpstreamNode, error) {
-	out := []UpstreamNode{}
+func (s *Server) Upstreams() ([]countyapi.UpstreamNode, error) {
+	out := []countyapi.UpstreamNode{}
 	err := s.st.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bUpstream).ForEach(func(_, v []byte) error {
-			var n UpstreamNode
+			var n countyapi.UpstreamNode
 			if err := json.Unmarshal(v, &n); err != nil {
 				return err
 			}
@@ -108,8 +99,8 @@ func (s *Server) Upstreams() ([]UpstreamNode, error) {
 	return out, err
 }
 
-func (s *Server) upstreamNode(id protocol.DeviceID) (UpstreamNode, bool, error) {
-	var n UpstreamNode
+func (s *Server) upstreamNode(id protocol.DeviceID) (countyapi.UpstreamNode, bool, error) {
+	var n countyapi.UpstreamNode
 	var found bool
 	err := s.st.View(func(tx *bolt.Tx) error {
 		var err error
@@ -202,14 +193,8 @@ func (s *Server) upstreamRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/upstream", s.admin(s.addUpstream))
 }
 
-// UpstreamRequest is the body of POST /admin/upstream.
-type UpstreamRequest struct {
-	Key  string `json:"key"` // the node's ed25519 public key, 64 hex digits
-	Name string `json:"name"`
-}
-
 func (s *Server) addUpstream(w http.ResponseWriter, r *http.Request, who string) {
-	var body UpstreamRequest
+	var body countyapi.UpstreamRequest
 	err := readBody(r, &body)
 	var key []byte
 	if err == nil {
@@ -218,7 +203,7 @@ func (s *Server) addUpstream(w http.ResponseWriter, r *http.Request, who string)
 			err = fmt.Errorf("%w: key is not hex: %v", protocol.ErrMalformed, err)
 		}
 	}
-	var n UpstreamNode
+	var n countyapi.UpstreamNode
 	if err == nil {
 		n, err = s.authoriseUpstream(key, body.Name, who)
 	}
@@ -226,7 +211,7 @@ func (s *Server) addUpstream(w http.ResponseWriter, r *http.Request, who string)
 		s.writeErr(w, r, statusFor(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, n)
+	countyapi.WriteJSON(w, http.StatusOK, n)
 }
 
 func (s *Server) listUpstream(w http.ResponseWriter, r *http.Request, _ string) {
@@ -235,7 +220,7 @@ func (s *Server) listUpstream(w http.ResponseWriter, r *http.Request, _ string) 
 		s.writeErr(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list)
+	countyapi.WriteJSON(w, http.StatusOK, list)
 }
 
 // upstreamQueues sizes an upstream session's writer: errors first, then
@@ -246,7 +231,7 @@ var upstreamQueues = wsconn.PumpConfig{ControlQueue: 4, StreamQueue: 64}
 // writer and a feeder, like a device session but read-only.
 type upstreamSession struct {
 	peer
-	node UpstreamNode
+	node countyapi.UpstreamNode
 }
 
 func (s *Server) serveUpstream(w http.ResponseWriter, r *http.Request) {
@@ -307,7 +292,7 @@ func (us *upstreamSession) handshake() (uint64, error) {
 	if !found {
 		return 0, us.refuse(hello.Device, fmt.Errorf("%w: node %s is not authorised for the upstream feed (jiannuo-server upstream add)", protocol.ErrNotAuthorized, hello.Device))
 	}
-	if !protocol.VerifyChallenge(node.publicKey(), nonce, s.id.Fingerprint, hello.Sig) {
+	if !protocol.VerifyChallenge(upstreamKey(node), nonce, s.id.Fingerprint, hello.Sig) {
 		return 0, us.refuse(hello.Device, fmt.Errorf("%w: upstream session challenge", protocol.ErrBadSignature))
 	}
 	us.node = node
@@ -327,7 +312,7 @@ func (us *upstreamSession) handshake() (uint64, error) {
 // refuse is session.refuse for the handshake of an upstream session.
 func (us *upstreamSession) refuse(node protocol.DeviceID, err error) error {
 	code := protocol.CodeOf(err)
-	us.srv.incident(Incident{Device: node, Code: code, Message: "upstream: " + err.Error(), Remote: us.remote})
+	us.srv.incident(countyapi.Incident{Device: node, Code: code, Message: "upstream: " + err.Error(), Remote: us.remote})
 	us.pump.Write(&protocol.Frame{Type: protocol.FrameError, Code: code, Message: err.Error()})
 	return err
 }
@@ -348,7 +333,7 @@ func (us *upstreamSession) readLoop() {
 			err = fmt.Errorf("%w: unexpected %s frame on the upstream feed", protocol.ErrMalformed, f.Type)
 		}
 		if err != nil {
-			s.incident(Incident{Device: us.node.ID, Code: protocol.CodeOf(err), Message: "upstream: " + err.Error(), Remote: us.remote})
+			s.incident(countyapi.Incident{Device: us.node.ID, Code: protocol.CodeOf(err), Message: "upstream: " + err.Error(), Remote: us.remote})
 			us.fail(protocol.CodeOf(err), err.Error())
 			<-us.done()
 			return

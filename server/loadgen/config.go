@@ -68,7 +68,7 @@ type Config struct {
 	// API: for a server in the same process, e.g.
 	//
 	//	func(_ context.Context, d protocol.DeviceID) error {
-	//		_, err := srv.Approve(d, county.ApproveRequest{}, "loadgen")
+	//		_, err := srv.Approve(d, countyapi.ApproveRequest{}, "loadgen")
 	//		return err
 	//	}
 	Approve func(ctx context.Context, dev protocol.DeviceID) error

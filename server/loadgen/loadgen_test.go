@@ -14,6 +14,7 @@ import (
 	"jiannuo/server/county/countytest"
 	"jiannuo/server/loadgen"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -82,7 +83,7 @@ func TestChangeSetsChainAndVerify(t *testing.T) {
 	lg, err := loadgen.New(loadgen.Config{URL: url, Fingerprint: srv.Identity().Fingerprint, County: countyCode,
 		Devices: 2, ChangeSets: 3, Ops: 40, Offices: 1,
 		Approve: func(_ context.Context, d protocol.DeviceID) error {
-			_, err := srv.Approve(d, county.ApproveRequest{}, "test")
+			_, err := srv.Approve(d, countyapi.ApproveRequest{}, "test")
 			return err
 		}})
 	if err != nil {

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"jiannuo/domain/office"
-	"jiannuo/server/county"
 	"jiannuo/server/loadgen"
 	"jiannuo/server/municipal"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -64,7 +64,7 @@ func BenchmarkMunicipalConverge(b *testing.B) {
 			lg, err := loadgen.New(loadgen.Config{URL: "https://" + c.addr, Fingerprint: c.fp, County: c.code,
 				Devices: nt, Offices: nt, ChangeSets: sets, Ops: perSet, Logger: quiet(),
 				Approve: func(_ context.Context, d protocol.DeviceID) error {
-					_, err := srv.Approve(d, county.ApproveRequest{}, "bench")
+					_, err := srv.Approve(d, countyapi.ApproveRequest{}, "bench")
 					return err
 				}})
 			if err != nil {

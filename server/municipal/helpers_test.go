@@ -23,6 +23,7 @@ import (
 	"jiannuo/server/county"
 	"jiannuo/server/municipal"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -355,7 +356,7 @@ func (c *countyNode) device(o office.Code, role domain.Role) *device {
 	if _, err := engine.RequestEnrolment(ctx, base, se); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.srv.Approve(se.Device().ID, county.ApproveRequest{Admin: admin}, "admin"); err != nil {
+	if _, err := c.srv.Approve(se.Device().ID, countyapi.ApproveRequest{Admin: admin}, "admin"); err != nil {
 		t.Fatal(err)
 	}
 	en, err := engine.EnrolmentStatus(ctx, base, se)

@@ -1,9 +1,11 @@
 package municipal
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
+
+	"jiannuo/sync/countyapi"
+	"jiannuo/sync/protocol"
 )
 
 // Handler returns the public routes: the public page and feed at / (from
@@ -26,7 +28,9 @@ func (n *Node) Handler() http.Handler {
 // /pull (pull every alive county now).
 func (n *Node) OpsHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, n.Status()) })
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+		countyapi.WriteIndentedJSON(w, http.StatusOK, n.Status())
+	})
 	mux.HandleFunc("GET /incidents", func(w http.ResponseWriter, r *http.Request) {
 		in, err := n.Incidents()
 		if err != nil {
@@ -36,7 +40,7 @@ func (n *Node) OpsHandler() http.Handler {
 		if l, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && l > 0 && l < len(in) {
 			in = in[:l]
 		}
-		writeJSON(w, http.StatusOK, in)
+		countyapi.WriteIndentedJSON(w, http.StatusOK, in)
 	})
 	mux.HandleFunc("GET /digest", func(w http.ResponseWriter, _ *http.Request) {
 		d, err := n.st.Digest()
@@ -45,11 +49,11 @@ func (n *Node) OpsHandler() http.Handler {
 			return
 		}
 		head, _ := n.st.FeedHead()
-		writeJSON(w, http.StatusOK, map[string]any{"digest": d.String(), "change_sets": head})
+		countyapi.WriteIndentedJSON(w, http.StatusOK, map[string]any{"digest": d.String(), "change_sets": head})
 	})
 	mux.HandleFunc("POST /pull", func(w http.ResponseWriter, _ *http.Request) {
 		n.Refresh()
-		writeJSON(w, http.StatusAccepted, map[string]string{"status": "pulling"})
+		countyapi.WriteIndentedJSON(w, http.StatusAccepted, map[string]string{"status": "pulling"})
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	return mux
@@ -62,20 +66,12 @@ func (n *Node) serveStats(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
-	writeJSON(w, http.StatusOK, s)
+	countyapi.WriteIndentedJSON(w, http.StatusOK, s)
 }
 
 func (n *Node) serverError(w http.ResponseWriter, err error) {
 	n.log.Error("request failed", "err", err)
-	writeJSON(w, http.StatusInternalServerError, map[string]string{"code": "internal", "message": "the municipal node could not read its data"})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	countyapi.WriteIndentedJSON(w, http.StatusInternalServerError, countyapi.ErrorBody{Code: protocol.CodeInternal, Message: "the municipal node could not read its data"})
 }
 
 // placeholder stands in for the public page when the node was built

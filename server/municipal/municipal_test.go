@@ -76,7 +76,7 @@ func TestCityConvergesOnTheUnion(t *testing.T) {
 	if err := adm.se.Transition(refs[1], domain.StatusBreached, "逾期未修复，群众投诉三次"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := adm.se.RecordDishonesty(refs[1], store.DishonestyInput{Type: protocol.DishonestyBreach, Reason: "承诺期限内未修复路灯"}); err != nil {
+	if _, err := adm.se.RecordDishonesty(refs[1], store.DishonestyInput{Type: domain.DishonestyBreach, Reason: "承诺期限内未修复路灯"}); err != nil {
 		t.Fatal(err)
 	}
 	adm.sync()
@@ -154,7 +154,7 @@ func TestCityConvergesOnTheUnion(t *testing.T) {
 		st.Counties[0].Breaches[0].Reason != "逾期未修复，群众投诉三次" || len(st.Counties[0].Townships) != 2 {
 		t.Fatalf("county figures: %+v", st.Counties)
 	}
-	if d := st.Counties[0].Dishonesty; d.Records != 1 || d.Open != 1 || d.ByType[protocol.DishonestyBreach] != 1 || st.Counties[1].Dishonesty.Records != 0 {
+	if d := st.Counties[0].Dishonesty; d.Records != 1 || d.Open != 1 || d.ByType[domain.DishonestyBreach] != 1 || st.Counties[1].Dishonesty.Records != 0 {
 		t.Fatalf("dishonesty records: %+v / %+v", d, st.Counties[1].Dishonesty)
 	}
 	today := calendar.DateOf(time.Now().In(time.FixedZone("CST", 8*3600)))

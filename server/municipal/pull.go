@@ -430,7 +430,7 @@ func (p *puller) flush(rev *verifiedRevocation) error {
 		e := p.pending[bad]
 		p.pending = nil
 		p.setApplied(prefix)
-		return p.refuse(Incident{Device: e.dev, Seq: e.seq, Pos: e.pos, Code: res.Code, Message: "change set: " + errString(res.Err)}, StateTampered)
+		return p.refuse(Incident{Device: e.dev, Seq: e.seq, Pos: e.pos, Code: res.Code, Message: "change set: " + protocol.MessageOf(res.Err)}, StateTampered)
 	}
 	p.pending = p.pending[:0]
 	p.setApplied(cursor)
@@ -440,13 +440,6 @@ func (p *puller) flush(rev *verifiedRevocation) error {
 func (p *puller) setApplied(pos uint64) {
 	p.applied = pos
 	p.n.update(p.c, func(c *county) { c.applied = pos })
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
 
 var errRefusedInBatch = errors.New("a change set of the batch was refused")

@@ -11,7 +11,6 @@ import (
 	"jiannuo/domain/calendar"
 	"jiannuo/domain/office"
 	"jiannuo/store"
-	"jiannuo/sync/protocol"
 )
 
 // City statistics (§五(七): how offices keep their commitments counts in
@@ -113,10 +112,10 @@ type CountyStats struct {
 
 // DishonestyCounts summarise dishonesty records.
 type DishonestyCounts struct {
-	Records int                             `json:"records"`
-	Open    int                             `json:"open"` // not yet closed by credit repair
-	ByType  map[protocol.DishonestyType]int `json:"by_type"`
-	ByStep  map[protocol.DishonestyStep]int `json:"by_step"`
+	Records int                           `json:"records"`
+	Open    int                           `json:"open"` // not yet closed by credit repair
+	ByType  map[domain.DishonestyType]int `json:"by_type"`
+	ByStep  map[domain.DishonestyStep]int `json:"by_step"`
 }
 
 // TownshipStats are one office's figures (a township or street, or the
@@ -280,7 +279,7 @@ func ComputeStats(st *store.Store, today calendar.Date, cal *calendar.Calendar, 
 		}
 		d := &acc.cs.Dishonesty
 		if d.ByType == nil {
-			d.ByType, d.ByStep = map[protocol.DishonestyType]int{}, map[protocol.DishonestyStep]int{}
+			d.ByType, d.ByStep = map[domain.DishonestyType]int{}, map[domain.DishonestyStep]int{}
 		}
 		d.Records++
 		if !r.Closed {
@@ -303,7 +302,7 @@ func ComputeStats(st *store.Store, today calendar.Date, cal *calendar.Calendar, 
 			acc.cs.Breaches = []Breach{}
 		}
 		if acc.cs.Dishonesty.ByType == nil {
-			acc.cs.Dishonesty.ByType, acc.cs.Dishonesty.ByStep = map[protocol.DishonestyType]int{}, map[protocol.DishonestyStep]int{}
+			acc.cs.Dishonesty.ByType, acc.cs.Dishonesty.ByStep = map[domain.DishonestyType]int{}, map[domain.DishonestyStep]int{}
 		}
 		slices.SortFunc(acc.cs.Breaches, func(a, b Breach) int {
 			if c := a.Recorded.Compare(b.Recorded); c != 0 {

@@ -259,7 +259,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		backoff = min(2*backoff, e.cfg.MaxBackoff)
 		e.log.Info("sync interrupted", "err", err, "retry_in", wait)
 		e.update(func(s *Status) {
-			s.State, s.Retry, s.Code, s.Err = StateOffline, time.Now().Add(wait), protocol.CodeOf(err), errString(err)
+			s.State, s.Retry, s.Code, s.Err = StateOffline, time.Now().Add(wait), protocol.CodeOf(err), protocol.MessageOf(err)
 		})
 		t := time.NewTimer(wait)
 		select {
@@ -279,13 +279,6 @@ func (e *Engine) Run(ctx context.Context) error {
 // when all of it is done.
 func (e *Engine) SyncOnce(ctx context.Context) error { return e.session(ctx, true) }
 
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
 // dial opens the websocket with the pinned certificate.
 func (e *Engine) dial(ctx context.Context) (*websocket.Conn, error) {
 	d := websocket.Dialer{
@@ -300,7 +293,7 @@ func (e *Engine) dial(ctx context.Context) (*websocket.Conn, error) {
 	}
 	conn, resp, err := d.DialContext(ctx, e.cfg.URL, http.Header{"User-Agent": {"jiannuo-device/1"}})
 	if err != nil {
-		if errors.Is(err, protocol.ErrWrongServer) || strings.Contains(err.Error(), "pinned fingerprint") {
+		if errors.Is(err, protocol.ErrWrongServer) {
 			return nil, &FatalError{Code: protocol.CodeWrongServer, Message: err.Error()}
 		}
 		if resp != nil {

@@ -1,19 +1,17 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
 	"jiannuo/domain/calendar"
 	"jiannuo/domain/office"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -39,14 +37,15 @@ func (s Server) SyncURL() string {
 	return u + "/sync"
 }
 
-func (s Server) client() *http.Client {
-	tr := &http.Transport{TLSClientConfig: protocol.PinnedTLSConfig(s.Fingerprint), ResponseHeaderTimeout: 30 * time.Second}
-	return &http.Client{Transport: tr, Timeout: time.Minute}
+// client is the county API client for the server, without an admin
+// credential: a device only asks about its own enrolment.
+func (s Server) client() *countyapi.Client {
+	return countyapi.New(countyapi.DefaultConfig(s.BaseURL, s.Fingerprint))
 }
 
 // Enrolment is what the county says about this device's enrolment.
 type Enrolment struct {
-	Status    string // pending, approved, rejected, revoked
+	Status    countyapi.EnrolmentStatus
 	Reason    string // of a rejection or revocation
 	County    office.Code
 	CountyKey ed25519.PublicKey
@@ -59,73 +58,35 @@ type Enrolment struct {
 	CarryFrom uint64
 }
 
-type enrolStatus struct {
-	Status      string            `json:"status"`
-	Reason      string            `json:"reason"`
-	County      office.Code       `json:"county"`
-	CountyKey   []byte            `json:"county_key"`
-	Certificate []byte            `json:"certificate"`
-	Replaces    protocol.DeviceID `json:"replaces"`
-	CarryFrom   uint64            `json:"carry_from"`
-}
-
-type apiError struct {
-	Code    protocol.Code `json:"code"`
-	Message string        `json:"message"`
-}
-
 // RequestEnrolment asks the county to enrol this device. It is safe to call
 // again: a pending request stays pending.
 func RequestEnrolment(ctx context.Context, srv Server, se *store.Session) (*Enrolment, error) {
-	body := se.EnrolRequest(time.Now())
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(srv.BaseURL, "/")+"/enrol", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	return doEnrol(srv, req, se.Device())
+	st, err := srv.client().Enrol(ctx, se.EnrolRequest(time.Now()))
+	return enrolment(st, err, se.Device())
 }
 
 // EnrolmentStatus asks where this device's enrolment stands; the app polls
 // it to show pending → approved live. When approved, it also registers the
 // device's certificate in the store.
 func EnrolmentStatus(ctx context.Context, srv Server, se *store.Session) (*Enrolment, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(srv.BaseURL, "/")+"/enrol/"+se.Device().ID.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-	return doEnrol(srv, req, se.Device())
+	st, err := srv.client().EnrolmentStatus(ctx, se.Device().ID)
+	return enrolment(st, err, se.Device())
 }
 
-// doEnrol sends an enrolment request or status query and, when the answer
-// is an approval, checks that the certificate is for rec: its key, office
-// and kind.
-func doEnrol(srv Server, req *http.Request, rec store.DeviceRecord) (*Enrolment, error) {
-	resp, err := srv.client().Do(req)
+// enrolment turns the county's answer to an enrolment request or status
+// query into an Enrolment and, when it is an approval, checks that the
+// certificate is for rec: its key, office and kind. A server that is not
+// the pinned one stops the device (FatalError, wrong_server).
+func enrolment(st *countyapi.EnrolStatus, err error, rec store.DeviceRecord) (*Enrolment, error) {
+	if errors.Is(err, protocol.ErrWrongServer) {
+		return nil, &FatalError{Code: protocol.CodeWrongServer, Message: err.Error()}
+	}
 	if err != nil {
-		if strings.Contains(err.Error(), "pinned fingerprint") {
-			return nil, &FatalError{Code: protocol.CodeWrongServer, Message: err.Error()}
-		}
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 300 {
-		var ae apiError
-		if json.Unmarshal(raw, &ae) == nil && ae.Code != "" {
-			return nil, fmt.Errorf("enrolment: %w: %s", protocol.ErrorFor(ae.Code), ae.Message)
-		}
-		return nil, fmt.Errorf("enrolment: %s", resp.Status)
-	}
-	var st enrolStatus
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return nil, fmt.Errorf("enrolment: %w: %v", protocol.ErrMalformed, err)
+		return nil, fmt.Errorf("enrolment: %w", err)
 	}
 	out := &Enrolment{Status: st.Status, Reason: st.Reason, County: st.County, CountyKey: st.CountyKey,
 		Replaces: st.Replaces, CarryFrom: st.CarryFrom}
-	if st.Status == "approved" {
+	if st.Status == countyapi.EnrolApproved {
 		cert, err := protocol.OpenCertificate(st.Certificate, st.CountyKey)
 		if err != nil {
 			return nil, fmt.Errorf("enrolment certificate: %w", err)

@@ -1,15 +1,13 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"strings"
 	"time"
 
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -24,11 +22,8 @@ func RequestReenrolment(ctx context.Context, srv Server, se *store.Session) (*En
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(srv.BaseURL, "/")+"/enrol/replace", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	return doEnrol(srv, req, successorRecord(se, id))
+	st, err := srv.client().Reenrol(ctx, body)
+	return enrolment(st, err, successorRecord(se, id))
 }
 
 // ReenrolmentStatus asks where this device's re-enrolment stands.
@@ -40,11 +35,8 @@ func ReenrolmentStatus(ctx context.Context, srv Server, se *store.Session) (*Enr
 	if !ok {
 		return nil, ErrNoReenrolment
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(srv.BaseURL, "/")+"/enrol/"+id.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-	return doEnrol(srv, req, successorRecord(se, id))
+	st, err := srv.client().EnrolmentStatus(ctx, id)
+	return enrolment(st, err, successorRecord(se, id))
 }
 
 // CompleteReenrolment re-keys the device once the county has approved its
@@ -54,7 +46,7 @@ func ReenrolmentStatus(ctx context.Context, srv Server, se *store.Session) (*Enr
 // or was rejected it returns a nil session and the enrolment as it stands.
 func CompleteReenrolment(ctx context.Context, srv Server, se *store.Session) (*store.Session, *Enrolment, store.Rekey, error) {
 	en, err := ReenrolmentStatus(ctx, srv, se)
-	if err != nil || en.Status != "approved" {
+	if err != nil || en.Status != countyapi.EnrolApproved {
 		return nil, en, store.Rekey{}, err
 	}
 	if en.Replaces != se.Device().ID || en.CarryFrom == 0 {

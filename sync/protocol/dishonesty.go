@@ -7,67 +7,16 @@ import (
 	"jiannuo/domain/calendar"
 )
 
-// Government dishonesty records (政务失信记录, §四(二)–(四)). A county admin
-// records one against a commitment with OpDishonesty and moves it on with
-// OpDishonestyStep: explanation received, rectified, credit repaired. Both
-// are admin-only and travel like every operation: with the commitment's
-// office, down to that township's devices and up to the municipal platform.
+// Government dishonesty records (政务失信记录, §四(二)–(四)); their types and
+// steps are domain's (domain.DishonestyType, domain.DishonestyStep). A
+// county admin records one against a commitment with OpDishonesty and moves
+// it on with OpDishonestyStep: explanation received, rectified, credit
+// repaired. Both are admin-only and travel like every operation: with the
+// commitment's office, down to that township's devices and up to the
+// municipal platform.
 //
 // Encoding: the body is appended after the evidence metadata for these two
 // kinds only, so the bytes of every older kind are unchanged.
-
-// DishonestyType is where a dishonesty record comes from. The values are
-// part of the signed format and never change.
-type DishonestyType string
-
-// The dishonesty types of §四(二).
-const (
-	DishonestyCourtJudgment       DishonestyType = "court_judgment"          // 法院判决
-	DishonestyNonProsecution      DishonestyType = "non_prosecution"         // 不起诉决定
-	DishonestyAdministrativePenal DishonestyType = "administrative_penalty"  // 行政处罚
-	DishonestyDisciplinary        DishonestyType = "disciplinary_sanction"   // 纪律处分
-	DishonestyAccountability      DishonestyType = "accountability_decision" // 问责决定
-	DishonestyBreach              DishonestyType = "breach_of_commitment"    // 未践诺
-)
-
-// DishonestyTypes lists the types in display order.
-func DishonestyTypes() []DishonestyType {
-	return []DishonestyType{DishonestyCourtJudgment, DishonestyNonProsecution, DishonestyAdministrativePenal,
-		DishonestyDisciplinary, DishonestyAccountability, DishonestyBreach}
-}
-
-// Valid reports whether t is one of DishonestyTypes.
-func (t DishonestyType) Valid() bool { return slices.Contains(DishonestyTypes(), t) }
-
-// DishonestyStep is a later step on a dishonesty record. The values are part
-// of the signed format and never change.
-type DishonestyStep string
-
-// The steps, in the order a record normally goes through them. The record's
-// status is the furthest step it has reached; credit repair closes it.
-const (
-	// StepRecorded is the record's own creation (OpDishonesty); it is not a
-	// value of OpDishonestyStep.
-	StepRecorded  DishonestyStep = "recorded"
-	StepExplained DishonestyStep = "explained" // written explanation received (书面说明)
-	StepRectified DishonestyStep = "rectified" // rectification done (整改)
-	StepRepaired  DishonestyStep = "repaired"  // credit repaired (信用修复): closes the record
-)
-
-// Rank orders the steps; 0 for an unknown one.
-func (s DishonestyStep) Rank() int {
-	switch s {
-	case StepRecorded:
-		return 1
-	case StepExplained:
-		return 2
-	case StepRectified:
-		return 3
-	case StepRepaired:
-		return 4
-	}
-	return 0
-}
 
 // Dishonesty is the body of OpDishonesty and OpDishonestyStep. Op.Target is
 // the commitment, Op.Office its office, Op.Reason the facts (for a record:
@@ -76,7 +25,7 @@ type Dishonesty struct {
 	Record EntityID // the dishonesty record
 
 	// OpDishonesty only.
-	Type     DishonestyType
+	Type     domain.DishonestyType
 	Official string        // the responsible official (惩戒到人)
 	Deadline calendar.Date // rectification deadline (整改期限); zero if none
 
@@ -84,7 +33,7 @@ type Dishonesty struct {
 	// on a record, required for StepExplained.
 	Explanation string
 	// Step is the step taken (OpDishonestyStep only).
-	Step DishonestyStep
+	Step domain.DishonestyStep
 	// Evidence files, sorted and distinct: rectification and credit repair
 	// need at least one.
 	Evidence []Hash
@@ -115,7 +64,7 @@ func appendDishonesty(e *encoder, d *Dishonesty) {
 func decodeDishonesty(d *decoder) *Dishonesty {
 	out := &Dishonesty{}
 	d.raw(out.Record[:])
-	out.Type = DishonestyType(d.str(64))
+	out.Type = domain.DishonestyType(d.str(64))
 	out.Official = d.str(domain.MaxShortBytes)
 	if date := d.str(10); date != "" && d.err == nil {
 		var err error
@@ -124,7 +73,7 @@ func decodeDishonesty(d *decoder) *Dishonesty {
 		}
 	}
 	out.Explanation = d.str(domain.MaxNoteBytes)
-	out.Step = DishonestyStep(d.str(32))
+	out.Step = domain.DishonestyStep(d.str(32))
 	if n := d.count(MaxEvidencePerEntry, 32); n > 0 {
 		out.Evidence = make([]Hash, n)
 		for j := range out.Evidence {
@@ -162,11 +111,11 @@ func (op *Op) validateDishonesty(role domain.Role) error {
 		return errorf(ErrInvalidOperation, "op %d: a step does not change the record's type, official or deadline", op.Num)
 	}
 	switch d.Step {
-	case StepExplained:
+	case domain.StepExplained:
 		if !domain.NonBlank(d.Explanation) {
 			return errorf(ErrInvalidOperation, "op %d: explanation step without the explanation", op.Num)
 		}
-	case StepRectified, StepRepaired:
+	case domain.StepRectified, domain.StepRepaired:
 		if len(d.Evidence) == 0 {
 			return errorf(ErrInvalidOperation, "op %d: %s needs evidence", op.Num, d.Step)
 		}

@@ -121,6 +121,15 @@ func CodeOf(err error) Code {
 	return CodeInternal
 }
 
+// MessageOf is the message that goes with err's code on the wire and in
+// incidents: its text, or nothing for nil.
+func MessageOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
 // ErrorFor returns the sentinel error of a code, for a peer that received a
 // code on the wire; unknown codes map to an error carrying the code text.
 func ErrorFor(c Code) error {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,14 +11,15 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"jiannuo/server/county"
 	"jiannuo/server/loadgen"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -108,13 +107,13 @@ func (o *options) config(getenv func(string) string) (loadgen.Config, error) {
 	}
 	switch {
 	case o.fingerprint != "":
-		fp, err := normFingerprint(o.fingerprint)
+		fp, err := countyapi.ParseFingerprint(o.fingerprint)
 		if err != nil {
-			return cfg, err
+			return cfg, fmt.Errorf("-fingerprint: %w", err)
 		}
 		cfg.Fingerprint = fp
 	case o.dir != "":
-		fp, err := fingerprintOf(o.dir)
+		fp, err := county.FingerprintOf(o.dir)
 		if err != nil {
 			return cfg, err
 		}
@@ -187,7 +186,7 @@ func (o *options) runIdle(ctx context.Context, lg *loadgen.Loadgen, stdout io.Wr
 	online, oerr := lg.Online(ctx)
 	county, _ := lg.County()
 	if o.asJSON {
-		err = writeJSON(stdout, map[string]any{"url": lg.Config().URL, "county": county, "idle_devices": idle.Len(),
+		err = countyapi.PrintJSON(stdout, map[string]any{"url": lg.Config().URL, "county": county, "idle_devices": idle.Len(),
 			"online": online, "connect_seconds": idle.Connect.Seconds(),
 			"handshake_bytes_sent": idle.BytesSent, "handshake_bytes_received": idle.BytesReceived})
 	} else {
@@ -228,7 +227,7 @@ func (o *options) runIdle(ctx context.Context, lg *loadgen.Loadgen, stdout io.Wr
 func (o *options) print(stdout io.Writer, lg *loadgen.Loadgen, r *loadgen.Result) error {
 	county, _ := lg.County()
 	if o.asJSON {
-		return writeJSON(stdout, map[string]any{
+		return countyapi.PrintJSON(stdout, map[string]any{
 			"url": lg.Config().URL, "county": county, "gomaxprocs": runtime.GOMAXPROCS(0),
 			"devices": r.Devices, "change_sets_per_device": r.ChangeSetsPerDevice, "ops_per_change_set": r.OpsPerChangeSet,
 			"change_sets_acknowledged": r.ChangeSets, "ops_acknowledged": r.Ops, "refused": r.Refused, "unacknowledged": r.Unacknowledged,
@@ -292,42 +291,3 @@ func writeKeys(path string, keys []ed25519.PrivateKey) error {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
-}
-
-// fingerprintOf reads the server certificate of a county data directory.
-func fingerprintOf(dir string) (string, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, "tls.crt"))
-	if err != nil {
-		return "", fmt.Errorf("-dir %s: %w (is it a county data directory made by jiannuo-server init?)", dir, err)
-	}
-	block, _ := pem.Decode(raw)
-	if block == nil || block.Type != "CERTIFICATE" {
-		return "", fmt.Errorf("%s: no certificate in it", filepath.Join(dir, "tls.crt"))
-	}
-	return protocol.Fingerprint(block.Bytes), nil
-}
-
-// normFingerprint accepts a fingerprint as typed (any case, with or
-// without colons or spaces) and returns the pinned form.
-func normFingerprint(s string) (string, error) {
-	h := strings.NewReplacer(":", "", " ", "", "-", "").Replace(strings.TrimSpace(s))
-	raw, err := hex.DecodeString(h)
-	if err != nil || len(raw) != 32 {
-		return "", fmt.Errorf("-fingerprint %q is not a SHA-256 fingerprint (32 hex pairs, as jiannuo-server fingerprint prints it)", s)
-	}
-	h = strings.ToUpper(h)
-	var b strings.Builder
-	for i := 0; i < len(h); i += 2 {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.WriteString(h[i : i+2])
-	}
-	return b.String(), nil
-}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"jiannuo/server/county"
 	"jiannuo/server/county/countytest"
 )
 
@@ -50,7 +51,7 @@ func TestPushJSON(t *testing.T) {
 
 func TestPushTableWithFingerprint(t *testing.T) {
 	dir, url := serve(t)
-	fp, err := fingerprintOf(dir)
+	fp, err := county.FingerprintOf(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,14 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -19,7 +17,7 @@ import (
 	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/server/county"
-	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -46,30 +44,18 @@ func (c *cli) adminFlags(fs *flag.FlagSet) *adminFlags {
 	return a
 }
 
-// client talks to the admin API of one county server.
+// client is the admin API client of one command: the shared pinned
+// client, the command's context (each call is bounded by the client's
+// Timeout), and the server's address for what a failure to reach it means.
 type client struct {
-	base       *url.URL
-	http       *http.Client
-	user, pass string
-}
-
-// apiError is a refusal from the server, with its stable code.
-type apiError struct {
-	Status  int
-	Code    protocol.Code `json:"code"`
-	Message string        `json:"message"`
-}
-
-func (e *apiError) Error() string {
-	code := string(e.Code)
-	if code == "" {
-		code = "?"
-	}
-	return fmt.Sprintf("server refused (HTTP %d, %s): %s", e.Status, code, e.Message)
+	*countyapi.Client
+	ctx  context.Context
+	base *url.URL
 }
 
 // client makes the admin API client: it pins the server's certificate by
-// fingerprint, exactly as devices do, so no CA is trusted.
+// fingerprint, exactly as devices do, so no CA is trusted. With -json the
+// server's answers, refusals included, go to stdout as they are.
 func (c *cli) client(a *adminFlags) (*client, error) {
 	u, err := url.Parse(strings.TrimRight(a.url, "/"))
 	if err != nil || u.Host == "" {
@@ -78,19 +64,16 @@ func (c *cli) client(a *adminFlags) (*client, error) {
 	if strings.TrimSpace(a.admin) == "" {
 		return nil, usagef("-admin NAME is required (or set %s)", envAdmin)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil // a county intranet proxy must not see admin credentials
+	var fp string
 	switch u.Scheme {
 	case "https":
-		fp := a.fingerprint
-		if fp != "" {
-			if fp, err = normFingerprint(fp); err != nil {
+		if a.fingerprint != "" {
+			if fp, err = countyapi.ParseFingerprint(a.fingerprint); err != nil {
 				return nil, usagef("-fingerprint: %v", err)
 			}
-		} else if fp, err = fingerprintOf(a.dir); err != nil {
+		} else if fp, err = county.FingerprintOf(a.dir); err != nil {
 			return nil, fmt.Errorf("%w (or pass -fingerprint)", err)
 		}
-		tr.TLSClientConfig = protocol.PinnedTLSConfig(fp)
 	case "http":
 		if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
 			return nil, usagef("-url %s: plain http only to a loopback address (a -insecure-loopback server); use https", a.url)
@@ -102,79 +85,33 @@ func (c *cli) client(a *adminFlags) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &client{base: u, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, user: a.admin, pass: pass}, nil
-}
-
-// call sends a request and returns the body of a 2xx answer; any other
-// answer is an *apiError.
-func (cl *client) call(method, path string, query url.Values, body any) ([]byte, error) {
-	u := *cl.base
-	u.Path += path
-	u.RawQuery = query.Encode()
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(raw)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
-	if err != nil {
-		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.SetBasicAuth(cl.user, cl.pass)
-	resp, err := cl.http.Do(req)
-	if err != nil {
-		if errors.Is(err, protocol.ErrWrongServer) || strings.Contains(err.Error(), "fingerprint") {
-			return nil, fmt.Errorf("%s is not the county server you pinned: its certificate does not match the fingerprint (check -dir or -fingerprint): %w", cl.base.Host, err)
-		}
-		return nil, fmt.Errorf("cannot reach the county server at %s (is it running? see -url): %w", cl.base, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode/100 != 2 {
-		e := &apiError{Status: resp.StatusCode}
-		if json.Unmarshal(raw, e) != nil || e.Message == "" {
-			e.Message = strings.TrimSpace(string(raw))
-			if e.Message == "" {
-				e.Message = http.StatusText(resp.StatusCode)
+	cfg := countyapi.DefaultConfig(u.String(), fp)
+	cfg.Admin, cfg.Password, cfg.Timeout = a.admin, pass, 30*time.Second
+	if a.json {
+		cfg.RawAnswer = func(raw []byte) {
+			if json.Valid(raw) {
+				c.writeRaw(raw)
 			}
 		}
-		return raw, e
 	}
-	return raw, nil
+	ctx := c.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return &client{Client: countyapi.New(cfg), ctx: ctx, base: u}, nil
 }
 
-// get calls the API and decodes the answer into v, or prints it as is
-// with -json (v is then left alone).
-func (c *cli) get(cl *client, a *adminFlags, path string, query url.Values, v any) (printed bool, err error) {
-	raw, err := cl.call("GET", path, query, nil)
-	if err != nil {
-		return false, c.refused(a, raw, err)
+// explain says what a call that did not reach the server means at the
+// terminal; a refusal by the server says so itself (countyapi.APIError).
+func (cl *client) explain(err error) error {
+	var ae *countyapi.APIError
+	switch {
+	case err == nil, errors.As(err, &ae), errors.Is(err, protocol.ErrMalformed):
+		return err
+	case errors.Is(err, protocol.ErrWrongServer):
+		return fmt.Errorf("%s is not the county server you pinned: its certificate does not match the fingerprint (check -dir or -fingerprint): %w", cl.base.Host, err)
 	}
-	if a.json {
-		return true, c.writeRaw(raw)
-	}
-	return false, json.Unmarshal(raw, v)
-}
-
-// refused passes an API error on; with -json the server's error body goes
-// to stdout too, for scripts.
-func (c *cli) refused(a *adminFlags, raw []byte, err error) error {
-	var ae *apiError
-	if a.json && errors.As(err, &ae) && json.Valid(raw) {
-		c.writeRaw(raw)
-	}
-	return err
+	return fmt.Errorf("cannot reach the county server at %s (is it running? see -url): %w", cl.base, err)
 }
 
 func (c *cli) writeRaw(raw []byte) error {
@@ -188,25 +125,6 @@ func (c *cli) writeRaw(raw []byte) error {
 	return nil
 }
 
-// normFingerprint accepts a fingerprint as typed (any case, with or
-// without colons or spaces) and returns the pinned form.
-func normFingerprint(s string) (string, error) {
-	h := strings.NewReplacer(":", "", " ", "", "-", "").Replace(strings.TrimSpace(s))
-	raw, err := hex.DecodeString(h)
-	if err != nil || len(raw) != 32 {
-		return "", fmt.Errorf("%q is not a SHA-256 fingerprint (32 hex pairs, as printed by the fingerprint command)", s)
-	}
-	h = strings.ToUpper(h)
-	var b strings.Builder
-	for i := 0; i < len(h); i += 2 {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.WriteString(h[i : i+2])
-	}
-	return b.String(), nil
-}
-
 // parseDevice parses a device ID as typed by an admin who heard it over
 // the phone; its check characters catch a misheard character.
 func parseDevice(s string) (protocol.DeviceID, error) {
@@ -217,14 +135,14 @@ func parseDevice(s string) (protocol.DeviceID, error) {
 	return id, nil
 }
 
-var statusLabels = map[county.EnrolmentStatus]string{
-	county.EnrolPending:  "待审核 pending",
-	county.EnrolApproved: "已批准 approved",
-	county.EnrolRejected: "已拒绝 rejected",
-	county.EnrolRevoked:  "已吊销 revoked",
+var statusLabels = map[countyapi.EnrolmentStatus]string{
+	countyapi.EnrolPending:  "待审核 pending",
+	countyapi.EnrolApproved: "已批准 approved",
+	countyapi.EnrolRejected: "已拒绝 rejected",
+	countyapi.EnrolRevoked:  "已吊销 revoked",
 }
 
-func statusLabel(s county.EnrolmentStatus) string {
+func statusLabel(s countyapi.EnrolmentStatus) string {
 	if l, ok := statusLabels[s]; ok {
 		return l
 	}
@@ -248,13 +166,9 @@ func (c *cli) enrolmentsCmd(fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	q := url.Values{}
-	if *all {
-		q.Set("all", "1")
-	}
-	var list []county.Enrolment
-	if printed, err := c.get(cl, a, "/admin/enrolments", q, &list); printed || err != nil {
-		return err
+	list, err := cl.Enrolments(cl.ctx, *all)
+	if a.json || err != nil {
+		return cl.explain(err)
 	}
 	if len(list) == 0 {
 		if *all {
@@ -307,7 +221,7 @@ func (c *cli) approveCmd(fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	var req county.ApproveRequest
+	var req countyapi.ApproveRequest
 	if *officeFlag != "" {
 		if req.Office, err = office.Parse(*officeFlag); err != nil {
 			return usagef("-office: %v", err)
@@ -318,21 +232,13 @@ func (c *cli) approveCmd(fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	raw, err := cl.call("POST", "/admin/enrolments/"+dev.String()+"/approve", nil, req)
-	if err != nil {
-		return c.refused(a, raw, err)
-	}
-	if a.json {
-		return c.writeRaw(raw)
+	if _, err := cl.Approve(cl.ctx, dev, req); a.json || err != nil {
+		return cl.explain(err)
 	}
 	// Read the certificate back the way the device will, and check it.
-	raw, err = cl.call("GET", "/enrol/"+dev.String(), nil, nil)
+	st, err := cl.EnrolmentStatus(cl.ctx, dev)
 	if err != nil {
-		return fmt.Errorf("approved, but reading the certificate back failed: %w", err)
-	}
-	var st county.EnrolStatus
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return err
+		return fmt.Errorf("approved, but reading the certificate back failed: %w", cl.explain(err))
 	}
 	cert, err := protocol.OpenCertificate(st.Certificate, st.CountyKey)
 	if err != nil {
@@ -354,15 +260,16 @@ func (c *cli) approveCmd(fs *flag.FlagSet, args []string) error {
 }
 
 func (c *cli) rejectCmd(fs *flag.FlagSet, args []string) error {
-	return c.decide(fs, args, "rejection", "/admin/enrolments/%s/reject", "why the request is rejected (shown to the device)")
+	return c.decide(fs, args, "rejection", (*countyapi.Client).Reject, "why the request is rejected (shown to the device)")
 }
 
 func (c *cli) revokeCmd(fs *flag.FlagSet, args []string) error {
-	return c.decide(fs, args, "revocation", "/admin/devices/%s/revoke", "why the device is revoked (shown to its users)")
+	return c.decide(fs, args, "revocation", (*countyapi.Client).Revoke, "why the device is revoked (shown to its users)")
 }
 
 // decide is reject and revoke: a device and a reason.
-func (c *cli) decide(fs *flag.FlagSet, args []string, what, pathFormat, reasonHelp string) error {
+func (c *cli) decide(fs *flag.FlagSet, args []string, what string,
+	call func(*countyapi.Client, context.Context, protocol.DeviceID, string) error, reasonHelp string) error {
 	a := c.adminFlags(fs)
 	reason := fs.String("reason", "", reasonHelp+" (required)")
 	pos, err := parse(fs, args, "DEVICE")
@@ -380,12 +287,8 @@ func (c *cli) decide(fs *flag.FlagSet, args []string, what, pathFormat, reasonHe
 	if err != nil {
 		return err
 	}
-	raw, err := cl.call("POST", fmt.Sprintf(pathFormat, dev), nil, county.ReasonRequest{Reason: *reason})
-	if err != nil {
-		return c.refused(a, raw, err)
-	}
-	if a.json {
-		return c.writeRaw(raw)
+	if err := call(cl.Client, cl.ctx, dev, *reason); a.json || err != nil {
+		return cl.explain(err)
 	}
 	var t table
 	if what == "rejection" {
@@ -407,9 +310,9 @@ func (c *cli) devicesCmd(fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	var list []county.DeviceInfo
-	if printed, err := c.get(cl, a, "/admin/devices", nil, &list); printed || err != nil {
-		return err
+	list, err := cl.Devices(cl.ctx)
+	if a.json || err != nil {
+		return cl.explain(err)
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(c.stdout, "还没有已注册的设备 no enrolled devices yet")
@@ -441,7 +344,7 @@ func (c *cli) devicesCmd(fs *flag.FlagSet, args []string) error {
 // gapText is the devices table's GAP: the change sets the device had sealed
 // that the county does not hold, and its unsealed operations if any; "-"
 // when the device never reported them (an older app, or never connected).
-func gapText(d county.DeviceInfo) string {
+func gapText(d countyapi.DeviceInfo) string {
 	if d.Reported.IsZero() {
 		return "-"
 	}
@@ -461,9 +364,9 @@ func (c *cli) conflictsCmd(fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	var list []store.Conflict
-	if printed, err := c.get(cl, a, "/admin/conflicts", nil, &list); printed || err != nil {
-		return err
+	list, err := cl.Conflicts(cl.ctx)
+	if a.json || err != nil {
+		return cl.explain(err)
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(c.stdout, "没有待核定的冲突 no conflicts waiting for reconciliation")
@@ -495,9 +398,9 @@ func (c *cli) incidentsCmd(fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	var list []county.Incident
-	if printed, err := c.get(cl, a, "/admin/incidents", nil, &list); printed || err != nil {
-		return err
+	list, err := cl.Incidents(cl.ctx)
+	if a.json || err != nil {
+		return cl.explain(err)
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(c.stdout, "没有异常记录 no incidents")

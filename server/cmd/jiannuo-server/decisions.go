@@ -1,14 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 
 	"jiannuo/domain"
 	"jiannuo/domain/calendar"
-	"jiannuo/server/county"
 )
 
 // Commands for county decisions that reach devices (calendar updates) and
@@ -41,16 +39,11 @@ func (c *cli) calendarCmd(fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	out, err := cl.call("POST", "/admin/calendar", nil, json.RawMessage(raw))
-	if err != nil {
-		return c.refused(a, out, err)
+	version, err := cl.PublishCalendar(cl.ctx, raw)
+	if a.json || err != nil {
+		return cl.explain(err)
 	}
-	if a.json {
-		return c.writeRaw(out)
-	}
-	var v struct{ Version uint64 }
-	json.Unmarshal(out, &v)
-	fmt.Fprintf(c.stdout, "已发布节假日安排 calendar update published: version %d — devices receive it on their next sync\n", v.Version)
+	fmt.Fprintf(c.stdout, "已发布节假日安排 calendar update published: version %d — devices receive it on their next sync\n", version)
 	return nil
 }
 
@@ -68,12 +61,8 @@ func (c *cli) ackCmd(fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	out, err := cl.call("POST", "/admin/incidents/"+pos[0]+"/ack", nil, county.ReasonRequest{Reason: *reason})
-	if err != nil {
-		return c.refused(a, out, err)
-	}
-	if a.json {
-		return c.writeRaw(out)
+	if _, err := cl.AckIncident(cl.ctx, pos[0], *reason); a.json || err != nil {
+		return cl.explain(err)
 	}
 	fmt.Fprintf(c.stdout, "已确认 acknowledged: %s\n", pos[0])
 	return nil

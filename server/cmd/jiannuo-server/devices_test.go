@@ -14,7 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"jiannuo/domain/office"
-	"jiannuo/server/county"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -125,7 +125,7 @@ func TestDevicesLastSeenVersionGap(t *testing.T) {
 	}
 
 	r = h.must(0, admin("devices", "-json")...)
-	var devs []county.DeviceInfo
+	var devs []countyapi.DeviceInfo
 	if err := json.Unmarshal([]byte(r.stdout), &devs); err != nil {
 		t.Fatalf("devices -json: %v\n%s", err, r.stdout)
 	}

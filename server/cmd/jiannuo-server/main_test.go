@@ -20,6 +20,7 @@ import (
 	"jiannuo/auth"
 	"jiannuo/domain/office"
 	"jiannuo/server/county"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -345,7 +346,7 @@ func TestAdminCommands(t *testing.T) {
 	}
 
 	r = h.must(0, admin("devices", "-json")...)
-	var devs []county.DeviceInfo
+	var devs []countyapi.DeviceInfo
 	if err := json.Unmarshal([]byte(r.stdout), &devs); err != nil {
 		t.Fatalf("devices -json: %v\n%s", err, r.stdout)
 	}
@@ -412,7 +413,7 @@ func TestAdminCommands(t *testing.T) {
 		t.Errorf("incidents -limit 1:\n%s", r.stdout)
 	}
 	r = h.must(0, admin("incidents", "-json")...)
-	var in []county.Incident
+	var in []countyapi.Incident
 	if err := json.Unmarshal([]byte(r.stdout), &in); err != nil || len(in) < 2 {
 		t.Errorf("incidents -json: %s (%v)", r.stdout, err)
 	}
@@ -475,21 +476,6 @@ func TestServeNotInitialised(t *testing.T) {
 	}
 }
 
-func TestNormFingerprint(t *testing.T) {
-	want := strings.TrimSuffix(strings.Repeat("AB:", 32), ":")
-	for _, in := range []string{want, strings.ToLower(want), strings.Repeat("ab", 32), " " + strings.ReplaceAll(want, ":", " ") + " "} {
-		got, err := normFingerprint(in)
-		if err != nil || got != want {
-			t.Errorf("normFingerprint(%q) = %q, %v", in, got, err)
-		}
-	}
-	for _, in := range []string{"", "AB:CD", strings.Repeat("zz", 32), strings.Repeat("ab", 33)} {
-		if _, err := normFingerprint(in); err == nil {
-			t.Errorf("normFingerprint(%q) accepted", in)
-		}
-	}
-}
-
 // TestCalendarAndAck: the admin publishes next year's holiday schedule and
 // acknowledges an incident from the command line.
 func TestCalendarAndAck(t *testing.T) {
@@ -513,7 +499,7 @@ func TestCalendarAndAck(t *testing.T) {
 	h.must(1, admin("devices")...)
 	h.env[envPassword] = testPassword
 	r = h.must(0, admin("incidents", "-json")...)
-	var in []county.Incident
+	var in []countyapi.Incident
 	if err := json.Unmarshal([]byte(r.stdout), &in); err != nil || len(in) == 0 || in[0].ID == "" {
 		t.Fatalf("incidents -json: %s (%v)", r.stdout, err)
 	}

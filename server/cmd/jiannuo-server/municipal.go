@@ -22,6 +22,7 @@ import (
 	"jiannuo/server/municipal"
 	"jiannuo/server/public"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 )
 
 // The municipal role (市信用信息综合平台) and the cluster both roles join.
@@ -303,16 +304,9 @@ func (c *cli) upstreamCmd(fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	if sub == "add" {
-		raw, err := cl.call("POST", "/admin/upstream", nil, county.UpstreamRequest{Key: strings.TrimSpace(*key), Name: *name})
-		if err != nil {
-			return c.refused(a, raw, err)
-		}
-		if a.json {
-			return c.writeRaw(raw)
-		}
-		var n county.UpstreamNode
-		if err := json.Unmarshal(raw, &n); err != nil {
-			return err
+		n, err := cl.AuthoriseUpstream(cl.ctx, countyapi.UpstreamRequest{Key: strings.TrimSpace(*key), Name: *name})
+		if a.json || err != nil {
+			return cl.explain(err)
 		}
 		fmt.Fprintln(c.stdout, "已授权 authorised — the node may now pull this county's records")
 		var t table
@@ -320,9 +314,9 @@ func (c *cli) upstreamCmd(fs *flag.FlagSet, args []string) error {
 		t.row("节点号 node ID:", n.ID.String())
 		return t.write(c.stdout)
 	}
-	var list []county.UpstreamNode
-	if printed, err := c.get(cl, a, "/admin/upstream", nil, &list); printed || err != nil {
-		return err
+	list, err := cl.Upstreams(cl.ctx)
+	if a.json || err != nil {
+		return cl.explain(err)
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(c.stdout, "没有已授权的市级节点 no municipal node authorised")

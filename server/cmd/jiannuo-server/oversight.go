@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"cmp"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,9 +12,10 @@ import (
 	"strings"
 
 	"jiannuo/assets"
+	"jiannuo/domain/office"
 	"jiannuo/report"
 	"jiannuo/server/county"
-	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 )
 
 // County oversight commands: overview, dishonesty, audit and export use the
@@ -46,12 +45,6 @@ func pctText(p *float64) string {
 	return strconv.FormatFloat(100**p, 'f', 0, 64) + "%"
 }
 
-func (c *cli) fetchOverview(cl *client, a *adminFlags) (*report.Overview, bool, error) {
-	var ov report.Overview
-	printed, err := c.get(cl, a, "/admin/overview", nil, &ov)
-	return &ov, printed, err
-}
-
 func (c *cli) overviewCmd(fs *flag.FlagSet, args []string) error {
 	a := c.adminFlags(fs)
 	if _, err := parse(fs, args); err != nil {
@@ -61,9 +54,9 @@ func (c *cli) overviewCmd(fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	ov, printed, err := c.fetchOverview(cl, a)
-	if printed || err != nil {
-		return err
+	ov, err := cl.Overview(cl.ctx)
+	if a.json || err != nil {
+		return cl.explain(err)
 	}
 	fmt.Fprintf(c.stdout, "%s 截至 as of %s\n\n", officeLabel(ov.County), ov.Today)
 	if len(ov.Rows) == 0 {
@@ -93,18 +86,11 @@ func (c *cli) overviewCmd(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func (c *cli) dishonestyQuery(fs *flag.FlagSet) func() url.Values {
+func (c *cli) dishonestyQuery(fs *flag.FlagSet) func() countyapi.DishonestyQuery {
 	o := fs.String("office", "", "only this office (a township code, or the county)")
 	open := fs.Bool("open", false, "only records not yet closed by credit repair")
-	return func() url.Values {
-		q := url.Values{}
-		if *o != "" {
-			q.Set("office", *o)
-		}
-		if *open {
-			q.Set("open", "1")
-		}
-		return q
+	return func() countyapi.DishonestyQuery {
+		return countyapi.DishonestyQuery{Office: office.Code(*o), OpenOnly: *open}
 	}
 }
 
@@ -118,9 +104,9 @@ func (c *cli) dishonestyCmd(fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	var recs []store.DishonestyRecord
-	if printed, err := c.get(cl, a, "/admin/dishonesty", query(), &recs); printed || err != nil {
-		return err
+	recs, err := cl.Dishonesty(cl.ctx, query())
+	if a.json || err != nil {
+		return cl.explain(err)
 	}
 	if len(recs) == 0 {
 		fmt.Fprintln(c.stdout, "没有政务失信记录 no dishonesty records")
@@ -145,21 +131,15 @@ func (c *cli) auditCmd(fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	raw, err := cl.call("GET", "/admin/audit", nil, nil)
+	rep, err := cl.Audit(cl.ctx)
 	if err != nil {
-		return c.refused(a, raw, err)
+		return cl.explain(err)
 	}
-	var rep county.AuditReport
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		return err
-	}
-	if a.json {
-		if err := c.writeRaw(raw); err != nil {
-			return err
-		}
-	} else if len(rep.Entries) == 0 {
+	switch {
+	case a.json: // the client printed the answer as the server sent it
+	case len(rep.Entries) == 0:
 		fmt.Fprintln(c.stdout, "审计记录为空 the audit trail is empty")
-	} else {
+	default:
 		var t table
 		t.row("序号 SEQ", "时间 TIME", "操作人 WHO", "操作 ACTION", "对象 TARGET", "理由 WHY", "说明 DETAIL")
 		for _, e := range rep.Entries {
@@ -205,9 +185,9 @@ func (c *cli) exportCmd(fs *flag.FlagSet, args []string) error {
 	var n int
 	switch what {
 	case "overview":
-		ov, _, err := c.fetchOverview(cl, a)
+		ov, err := cl.Overview(cl.ctx)
 		if err != nil {
-			return err
+			return cl.explain(err)
 		}
 		n = len(ov.Rows)
 		if ext == ".xlsx" {
@@ -219,13 +199,13 @@ func (c *cli) exportCmd(fs *flag.FlagSet, args []string) error {
 			return err
 		}
 	case "dishonesty":
-		var recs []store.DishonestyRecord
-		if _, err := c.get(cl, a, "/admin/dishonesty", query(), &recs); err != nil {
-			return err
+		recs, err := cl.Dishonesty(cl.ctx, query())
+		if err != nil {
+			return cl.explain(err)
 		}
-		var ov report.Overview // for the county code and the day
-		if _, err := c.get(cl, a, "/admin/overview", nil, &ov); err != nil {
-			return err
+		ov, err := cl.Overview(cl.ctx) // for the county code and the day
+		if err != nil {
+			return cl.explain(err)
 		}
 		n = len(recs)
 		if ext == ".xlsx" {

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"jiannuo/report"
-	"jiannuo/server/county"
+	"jiannuo/sync/countyapi"
 )
 
 // serveStoppable runs `serve` like harness.serve and returns its address
@@ -70,7 +70,7 @@ func TestOversightCommands(t *testing.T) {
 		}
 	}
 	r = h.must(0, admin("audit", "-json")...)
-	var rep county.AuditReport
+	var rep countyapi.AuditReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || !rep.Verified || len(rep.Entries) != 3 {
 		t.Fatalf("audit -json: %v %s", err, r.stdout)
 	}
@@ -155,7 +155,7 @@ func TestRecoverRevokeCommand(t *testing.T) {
 	addr = h.serve()
 	base = "https://" + addr
 	r = h.must(0, admin("devices", "-json")...)
-	var devs []county.DeviceInfo
+	var devs []countyapi.DeviceInfo
 	if err := json.Unmarshal([]byte(r.stdout), &devs); err != nil || len(devs) != 1 || !devs[0].Revoked || devs[0].Reason != "笔记本丢失" {
 		t.Fatalf("devices after recovery: %v %s", err, r.stdout)
 	}

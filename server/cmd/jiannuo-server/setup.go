@@ -3,13 +3,10 @@ package main
 import (
 	"crypto/ed25519"
 	"encoding/hex"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,12 +14,8 @@ import (
 	"jiannuo/domain/office"
 	"jiannuo/server/cluster"
 	"jiannuo/server/county"
-	"jiannuo/sync/protocol"
+	"jiannuo/sync/countyapi"
 )
-
-// certFile is the TLS certificate county.Init writes into the data
-// directory (readable by the admins' accounts; the keys beside it are not).
-const certFile = "tls.crt"
 
 func (c *cli) initCmd(fs *flag.FlagSet, args []string) error {
 	dir := fs.String("dir", defaultDir, "data directory to create")
@@ -114,7 +107,7 @@ func (c *cli) fingerprintCmd(fs *flag.FlagSet, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	fp, err := fingerprintOf(*dir)
+	fp, err := county.FingerprintOf(*dir)
 	if err != nil {
 		return err
 	}
@@ -123,23 +116,6 @@ func (c *cli) fingerprintCmd(fs *flag.FlagSet, args []string) error {
 	}
 	fmt.Fprintln(c.stdout, fp)
 	return nil
-}
-
-// fingerprintOf reads the server certificate in dir; it needs no access to
-// the private keys.
-func fingerprintOf(dir string) (string, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, certFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("%s has no %s: not an initialised county data directory (run init, or pass -dir)", dir, certFile)
-	}
-	if err != nil {
-		return "", err
-	}
-	block, _ := pem.Decode(raw)
-	if block == nil || block.Type != "CERTIFICATE" {
-		return "", fmt.Errorf("%s: no certificate in it", filepath.Join(dir, certFile))
-	}
-	return protocol.Fingerprint(block.Bytes), nil
 }
 
 func (c *cli) serveCmd(fs *flag.FlagSet, args []string) error {
@@ -227,11 +203,7 @@ func checkLoopback(addr string) error {
 	return usagef("-insecure-loopback serves without TLS, so only on a loopback address such as 127.0.0.1:8080; -addr %s listens on %s", addr, host)
 }
 
-func (c *cli) printJSON(v any) error {
-	enc := json.NewEncoder(c.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
+func (c *cli) printJSON(v any) error { return countyapi.PrintJSON(c.stdout, v) }
 
 // officeLabel shows a code with its name from the Luoyang directory,
 // e.g. "410324101 赤土店镇".

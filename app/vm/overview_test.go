@@ -58,7 +58,7 @@ func TestServerOverview(t *testing.T) {
 	town := newTownship(t)
 	town.create(t, spec{title: "道路维修", status: domain.StatusInProgress})
 	local := ComputeOverview(mustAll(t, town), OverviewConfig{County: countyCode, Today: testToday, Now: now, AllTownships: true})
-	rep := ReportOverview(local, countyCode, testToday, 0)
+	rep := local.Report
 	if len(rep.Rows) != len(local.Rows) || rep.County != countyCode || rep.Warnings == 0 {
 		t.Fatalf("report overview %+v", rep)
 	}

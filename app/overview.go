@@ -12,6 +12,7 @@ import (
 
 	"jiannuo/app/vm"
 	"jiannuo/report"
+	"jiannuo/sync/countyapi"
 )
 
 // The 辖区概况 tab from the county server (GET /admin/overview) once the
@@ -19,11 +20,10 @@ import (
 // the server cannot answer; and its Excel export.
 
 // overviewState is where the overview shown came from: the server's
-// (server) or the replica's (local, computed with cfg).
+// (server) or the replica's (local).
 type overviewState struct {
 	server *report.Overview
 	local  *vm.Overview
-	cfg    vm.OverviewConfig
 }
 
 // loadServerOverview fetches the overview from the county server off the
@@ -37,7 +37,7 @@ func (a *adminScreens) loadServerOverview() {
 		ov, err := c.Overview(ctx)
 		fyne.Do(func() {
 			if err != nil {
-				if vm.IsAdminCredentialError(err) {
+				if countyapi.IsCredentialError(err) {
 					a.client = nil
 					a.showLogin()
 				}
@@ -68,7 +68,7 @@ func (a *adminScreens) overviewReport() *report.Overview {
 		return a.ovx.server
 	}
 	if a.ovx.local != nil {
-		return vm.ReportOverview(a.ovx.local, a.ovx.cfg.County, a.ovx.cfg.Today, a.ovx.cfg.SilentDays)
+		return a.ovx.local.Report
 	}
 	return nil
 }

@@ -11,9 +11,9 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"jiannuo/app/vm"
+	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/report"
-	"jiannuo/sync/protocol"
 )
 
 // The 失信记录 admin tab: the government dishonesty records on this
@@ -108,7 +108,7 @@ type stepDialog struct {
 	d           *dialog.CustomDialog
 }
 
-func (b *breachScreens) openStep(r vm.DishonestyRow, step protocol.DishonestyStep) *stepDialog {
+func (b *breachScreens) openStep(r vm.DishonestyRow, step domain.DishonestyStep) *stepDialog {
 	u := b.a.u
 	sd := &stepDialog{office: r.Office, form: vm.StepForm{Step: step}, reason: widget.NewMultiLineEntry(), explanation: widget.NewMultiLineEntry(),
 		files: widget.NewLabel(u.T("breachui.step.no_files")), errLine: widget.NewLabel("")}
@@ -118,7 +118,7 @@ func (b *breachScreens) openStep(r vm.DishonestyRow, step protocol.DishonestySte
 	sd.reason.SetMinRowsVisible(2)
 	items := []*widget.FormItem{widget.NewFormItem(u.T("breachui.step.field.reason"), sd.reason)}
 	switch step {
-	case protocol.StepExplained:
+	case domain.StepExplained:
 		sd.explanation.SetMinRowsVisible(3)
 		items = append(items, widget.NewFormItem(u.T("breachui.step.field.explanation"), sd.explanation))
 	default:

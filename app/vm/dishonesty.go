@@ -25,23 +25,23 @@ import (
 // explanation is not always given); from explained: the rectification;
 // from rectified: credit repair, which closes it. Credit repair always
 // follows a rectification.
-func NextDishonestySteps(r store.DishonestyRecord) []protocol.DishonestyStep {
+func NextDishonestySteps(r store.DishonestyRecord) []domain.DishonestyStep {
 	if !r.Recorded || r.Closed {
 		return nil
 	}
 	switch r.Status {
-	case protocol.StepRecorded, "":
-		return []protocol.DishonestyStep{protocol.StepExplained, protocol.StepRectified}
-	case protocol.StepExplained:
-		return []protocol.DishonestyStep{protocol.StepRectified}
-	case protocol.StepRectified:
-		return []protocol.DishonestyStep{protocol.StepRepaired}
+	case domain.StepRecorded, "":
+		return []domain.DishonestyStep{domain.StepExplained, domain.StepRectified}
+	case domain.StepExplained:
+		return []domain.DishonestyStep{domain.StepRectified}
+	case domain.StepRectified:
+		return []domain.DishonestyStep{domain.StepRepaired}
 	}
 	return nil
 }
 
 // DishonestyStepAction names the button for a step ("breachui.next.<step>").
-func DishonestyStepAction(s protocol.DishonestyStep) Message {
+func DishonestyStepAction(s domain.DishonestyStep) Message {
 	return Msg("breachui.next." + string(s))
 }
 
@@ -49,7 +49,7 @@ func DishonestyStepAction(s protocol.DishonestyStep) Message {
 // overdue on day today: its deadline passed and it is neither rectified
 // nor closed. 0 when it is not overdue.
 func RectificationOverdue(r store.DishonestyRecord, today calendar.Date) int {
-	if r.Deadline == "" || r.Closed || r.Status.Rank() >= protocol.StepRectified.Rank() || today.IsZero() {
+	if r.Deadline == "" || r.Closed || r.Status.Rank() >= domain.StepRectified.Rank() || today.IsZero() {
 		return 0
 	}
 	d, err := calendar.ParseDate(r.Deadline)
@@ -69,14 +69,14 @@ type DishonestyRow struct {
 	TypeName   Message
 	Official   string
 	Deadline   string // YYYY-MM-DD, "" when none
-	Step       protocol.DishonestyStep
+	Step       domain.DishonestyStep
 	StepName   Message
 	Closed     bool
 	// OverdueDays is how long the rectification is overdue (0: it is not);
 	// Overdue is its message, zero when not overdue.
 	OverdueDays int
 	Overdue     Message
-	Next        []protocol.DishonestyStep // NextDishonestySteps
+	Next        []domain.DishonestyStep // NextDishonestySteps
 }
 
 // DishonestyList is the 失信记录 screen over the admin device's replica.
@@ -151,7 +151,7 @@ const (
 
 // StepForm is one step on a dishonesty record as the admin filled it.
 type StepForm struct {
-	Step        protocol.DishonestyStep
+	Step        domain.DishonestyStep
 	Reason      string // why the step is taken; required
 	Explanation string // the written explanation, for StepExplained
 	Evidence    []protocol.Hash
@@ -167,11 +167,11 @@ func (f StepForm) Validate(r store.DishonestyRecord) map[string]Message {
 	}
 	checkText(out, StepFieldReason, f.Reason, "breachui.reason_required", domain.MaxShortBytes)
 	req := ""
-	if f.Step == protocol.StepExplained {
+	if f.Step == domain.StepExplained {
 		req = "breachui.step.explanation_required"
 	}
 	checkText(out, StepFieldExplanation, f.Explanation, req, domain.MaxNoteBytes)
-	if (f.Step == protocol.StepRectified || f.Step == protocol.StepRepaired) && len(f.Evidence) == 0 {
+	if (f.Step == domain.StepRectified || f.Step == domain.StepRepaired) && len(f.Evidence) == 0 {
 		out[StepFieldEvidence] = Msg("breachui.step.evidence_required")
 	}
 	if len(f.Evidence) > protocol.MaxEvidencePerEntry {
@@ -187,7 +187,7 @@ func (l *DishonestyList) TakeStep(row DishonestyRow, f StepForm, today calendar.
 		return &FormError{Fields: bad}
 	}
 	expl := ""
-	if f.Step == protocol.StepExplained {
+	if f.Step == domain.StepExplained {
 		expl = strings.TrimSpace(f.Explanation)
 	}
 	ev := protocol.SortHashes(f.Evidence)

@@ -1,0 +1,324 @@
+package countyapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"jiannuo/domain"
+	"jiannuo/report"
+	"jiannuo/store"
+	"jiannuo/sync/protocol"
+)
+
+// Config says how a Client reaches one county server. Zero durations mean
+// their defaults (DefaultConfig).
+type Config struct {
+	// BaseURL is https://host:port; http:// only for a server run with
+	// -insecure-loopback on this computer (callers check that: a plain
+	// connection would carry the admin password in the clear).
+	BaseURL string
+	// Fingerprint is the server certificate's SHA-256 fingerprint as
+	// protocol.Fingerprint prints it (ParseFingerprint makes a typed one
+	// so): the client trusts that certificate and no other, whoever signed
+	// it and whatever host it names.
+	Fingerprint string
+	// Admin and Password are the county admin credential, sent with the
+	// calls under /admin (HTTP basic authentication); the enrolment calls
+	// send none. The client keeps them in memory only.
+	Admin    string
+	Password string
+	// Timeout bounds one call, reading the answer included (default 1
+	// minute); the call's context may end it sooner.
+	Timeout time.Duration
+	// ResponseHeaderTimeout bounds the wait for the answer once the
+	// request is sent (default 30 seconds).
+	ResponseHeaderTimeout time.Duration
+	// MaxIdleConnsPerHost is how many idle connections to the server are
+	// kept for the next calls (default 2, as net/http).
+	MaxIdleConnsPerHost int
+	// DialContext, when set, opens the TCP connections (the load generator
+	// counts and limits them); nil dials directly, never through a proxy.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// RawAnswer, when set, is given the body of every answer as the server
+	// sent it, refusals included, before the client decodes it: a command's
+	// -json output prints it as is.
+	RawAnswer func(body []byte)
+}
+
+// DefaultConfig returns the defaults for the server at baseURL pinned to
+// fingerprint, without an admin credential; a new value each call.
+func DefaultConfig(baseURL, fingerprint string) Config {
+	return Config{BaseURL: baseURL, Fingerprint: fingerprint, Timeout: time.Minute, ResponseHeaderTimeout: 30 * time.Second,
+		MaxIdleConnsPerHost: http.DefaultMaxIdleConnsPerHost}
+}
+
+// The most an answer may hold: an enrolment status is small, an admin
+// list (every incident of a county, say) may be large.
+const (
+	maxEnrolAnswer = 64 << 10
+	maxAdminAnswer = 64 << 20
+)
+
+// Client calls one county server's API over TLS pinned to its certificate
+// fingerprint. It is safe for concurrent use.
+type Client struct {
+	cfg  Config
+	base string
+	hc   *http.Client
+}
+
+// New returns a client for the server cfg names.
+func New(cfg Config) *Client {
+	d := DefaultConfig(cfg.BaseURL, cfg.Fingerprint)
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = d.Timeout
+	}
+	if cfg.ResponseHeaderTimeout <= 0 {
+		cfg.ResponseHeaderTimeout = d.ResponseHeaderTimeout
+	}
+	if cfg.MaxIdleConnsPerHost <= 0 {
+		cfg.MaxIdleConnsPerHost = d.MaxIdleConnsPerHost
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil // a county intranet proxy must see neither credentials nor devices
+	tr.TLSClientConfig = protocol.PinnedTLSConfig(cfg.Fingerprint)
+	tr.ResponseHeaderTimeout = cfg.ResponseHeaderTimeout
+	tr.MaxIdleConnsPerHost = cfg.MaxIdleConnsPerHost
+	if cfg.DialContext != nil {
+		tr.DialContext = cfg.DialContext
+	}
+	return &Client{cfg: cfg, base: strings.TrimSuffix(cfg.BaseURL, "/"), hc: &http.Client{Transport: tr, Timeout: cfg.Timeout}}
+}
+
+// Admin is the admin name the client authenticates as.
+func (c *Client) Admin() string { return c.cfg.Admin }
+
+// CloseIdleConnections closes the connections kept for the next calls.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
+// call sends one request and decodes a 2xx answer into out (if not nil).
+// body is sent as is when it is []byte, as JSON otherwise (nil: no body).
+// A refusal is an *APIError; a server that is not the pinned one fails
+// with an error wrapping protocol.ErrWrongServer.
+func (c *Client) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	var rd io.Reader
+	var contentType string
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			return err
+		}
+		rd, contentType = bytes.NewReader(raw), "application/json"
+	}
+	u := c.base + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	limit := int64(maxEnrolAnswer)
+	if strings.HasPrefix(path, "/admin/") {
+		req.SetBasicAuth(c.cfg.Admin, c.cfg.Password)
+		limit = maxAdminAnswer
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if err != nil {
+		return err
+	}
+	if c.cfg.RawAnswer != nil {
+		c.cfg.RawAnswer(raw)
+	}
+	if resp.StatusCode >= 300 {
+		return refusal(resp.StatusCode, raw)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("%w: the answer to %s %s: %v", protocol.ErrMalformed, method, path, err)
+	}
+	return nil
+}
+
+// ---- Enrolment: a device asking, unauthenticated ----
+
+// Enrol sends a device's signed enrolment request (store.Session.EnrolRequest)
+// with POST /enrol. Asking again is harmless: a pending request stays
+// pending.
+func (c *Client) Enrol(ctx context.Context, signed []byte) (*EnrolStatus, error) {
+	var out EnrolStatus
+	if err := c.call(ctx, http.MethodPost, "/enrol", nil, signed, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Reenrol sends a signed re-enrolment request (protocol.ReenrolRequest)
+// with POST /enrol/replace: a new key in place of a forked device.
+func (c *Client) Reenrol(ctx context.Context, signed []byte) (*EnrolStatus, error) {
+	var out EnrolStatus
+	if err := c.call(ctx, http.MethodPost, "/enrol/replace", nil, signed, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// EnrolmentStatus asks where the enrolment of dev stands (GET
+// /enrol/{device}); a device the county never heard of is refused with
+// protocol.ErrUnknownDevice.
+func (c *Client) EnrolmentStatus(ctx context.Context, dev protocol.DeviceID) (*EnrolStatus, error) {
+	var out EnrolStatus
+	if err := c.call(ctx, http.MethodGet, "/enrol/"+url.PathEscape(dev.String()), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ---- Administration: a county admin, with the credential ----
+
+// Enrolments lists the pending enrolment requests, or with all every
+// request ever made, in device ID order.
+func (c *Client) Enrolments(ctx context.Context, all bool) ([]Enrolment, error) {
+	var q url.Values
+	if all {
+		q = url.Values{"all": {"1"}}
+	}
+	var out []Enrolment
+	return out, c.call(ctx, http.MethodGet, "/admin/enrolments", q, nil, &out)
+}
+
+// Approve enrols a pending device for req.Office (empty: the office it
+// asked for), as a county-admin device when req.Admin; the decision
+// carries its signed certificate.
+func (c *Client) Approve(ctx context.Context, dev protocol.DeviceID, req ApproveRequest) (Decision, error) {
+	var out Decision
+	return out, c.call(ctx, http.MethodPost, "/admin/enrolments/"+url.PathEscape(dev.String())+"/approve", nil, req, &out)
+}
+
+// Reject refuses a pending enrolment. The reason is required
+// (domain.ErrReasonRequired, before anything is sent); the requesting
+// device's user sees it.
+func (c *Client) Reject(ctx context.Context, dev protocol.DeviceID, reason string) error {
+	if !domain.NonBlank(reason) {
+		return fmt.Errorf("%w: a rejection needs a reason", domain.ErrReasonRequired)
+	}
+	return c.call(ctx, http.MethodPost, "/admin/enrolments/"+url.PathEscape(dev.String())+"/reject", nil, ReasonRequest{Reason: reason}, nil)
+}
+
+// Devices lists every enrolled device with when it was last seen and what
+// it last reported of itself.
+func (c *Client) Devices(ctx context.Context) ([]DeviceInfo, error) {
+	var out []DeviceInfo
+	return out, c.call(ctx, http.MethodGet, "/admin/devices", nil, nil, &out)
+}
+
+// Revoke revokes a device. The reason is required (domain.ErrReasonRequired)
+// and the device's user sees it on its next message.
+func (c *Client) Revoke(ctx context.Context, dev protocol.DeviceID, reason string) error {
+	if !domain.NonBlank(reason) {
+		return fmt.Errorf("%w: a revocation needs a reason", domain.ErrReasonRequired)
+	}
+	return c.call(ctx, http.MethodPost, "/admin/devices/"+url.PathEscape(dev.String())+"/revoke", nil, ReasonRequest{Reason: reason}, nil)
+}
+
+// Conflicts lists the conflicts on the county server's replica.
+func (c *Client) Conflicts(ctx context.Context) ([]store.Conflict, error) {
+	var out []store.Conflict
+	return out, c.call(ctx, http.MethodGet, "/admin/conflicts", nil, nil, &out)
+}
+
+// Incidents lists the server's incidents, newest first.
+func (c *Client) Incidents(ctx context.Context) ([]Incident, error) {
+	var out []Incident
+	return out, c.call(ctx, http.MethodGet, "/admin/incidents", nil, nil, &out)
+}
+
+// AckIncident acknowledges the incident id (Incident.ID) with a note,
+// required (domain.ErrReasonRequired): the audit trail keeps why. It
+// returns the incident as stored.
+func (c *Client) AckIncident(ctx context.Context, id, note string) (Incident, error) {
+	if !domain.NonBlank(note) {
+		return Incident{}, fmt.Errorf("%w: an acknowledgement needs a note", domain.ErrReasonRequired)
+	}
+	var out Incident
+	return out, c.call(ctx, http.MethodPost, "/admin/incidents/"+url.PathEscape(id)+"/ack", nil, ReasonRequest{Reason: strings.TrimSpace(note)}, &out)
+}
+
+// PublishCalendar sends a calendar overlay file (domain/calendar's JSON)
+// to be signed and sent to every device, and returns the version it got.
+func (c *Client) PublishCalendar(ctx context.Context, overlay []byte) (uint64, error) {
+	var out CalendarVersion
+	return out.Version, c.call(ctx, http.MethodPost, "/admin/calendar", nil, json.RawMessage(overlay), &out)
+}
+
+// Overview fetches the county overview by township with its early
+// warnings.
+func (c *Client) Overview(ctx context.Context) (*report.Overview, error) {
+	var out report.Overview
+	if err := c.call(ctx, http.MethodGet, "/admin/overview", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Dishonesty lists the county's government dishonesty records q selects.
+func (c *Client) Dishonesty(ctx context.Context, q DishonestyQuery) ([]store.DishonestyRecord, error) {
+	v := url.Values{}
+	if q.Office != "" {
+		v.Set("office", string(q.Office))
+	}
+	if q.OpenOnly {
+		v.Set("open", "1")
+	}
+	if q.Type != "" {
+		v.Set("type", string(q.Type))
+	}
+	var out []store.DishonestyRecord
+	return out, c.call(ctx, http.MethodGet, "/admin/dishonesty", v, nil, &out)
+}
+
+// Audit fetches the audit trail of admin actions, oldest first, and
+// whether its hash chain is intact.
+func (c *Client) Audit(ctx context.Context) (*AuditReport, error) {
+	var out AuditReport
+	if err := c.call(ctx, http.MethodGet, "/admin/audit", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Upstreams lists the municipal nodes authorised to pull the county's
+// feed.
+func (c *Client) Upstreams(ctx context.Context) ([]UpstreamNode, error) {
+	var out []UpstreamNode
+	return out, c.call(ctx, http.MethodGet, "/admin/upstream", nil, nil, &out)
+}
+
+// AuthoriseUpstream lets the municipal node holding req.Key pull the
+// county's feed; authorising a key again only renames it.
+func (c *Client) AuthoriseUpstream(ctx context.Context, req UpstreamRequest) (UpstreamNode, error) {
+	var out UpstreamNode
+	return out, c.call(ctx, http.MethodPost, "/admin/upstream", nil, req, &out)
+}

@@ -1,0 +1,181 @@
+package countyapi
+
+import (
+	"time"
+
+	"jiannuo/domain"
+	"jiannuo/domain/office"
+	"jiannuo/store"
+	"jiannuo/sync/protocol"
+)
+
+// EnrolmentStatus is where a device's enrolment stands.
+type EnrolmentStatus string
+
+// The enrolment statuses.
+const (
+	EnrolPending  EnrolmentStatus = "pending"
+	EnrolApproved EnrolmentStatus = "approved"
+	EnrolRejected EnrolmentStatus = "rejected"
+	EnrolRevoked  EnrolmentStatus = "revoked"
+)
+
+// EnrolStatus is what the county says of a device's enrolment: the answer
+// of POST /enrol, POST /enrol/replace and GET /enrol/{device}.
+type EnrolStatus struct {
+	Status      EnrolmentStatus `json:"status"`
+	Reason      string          `json:"reason,omitempty"`
+	County      office.Code     `json:"county"`
+	CountyKey   []byte          `json:"county_key"`            // ed25519 public key: verifies receipts and certificates
+	Certificate []byte          `json:"certificate,omitempty"` // when approved
+	// Replaces and CarryFrom answer a re-enrolment (POST /enrol/replace):
+	// the device replaced, and the first of its change sets the device
+	// must carry over to the new key (store.Session.Rekey).
+	Replaces  protocol.DeviceID `json:"replaces,omitzero"`
+	CarryFrom uint64            `json:"carry_from,omitempty"`
+}
+
+// Enrolment is a device's request and what the county decided: a row of
+// GET /admin/enrolments (without Request), and the server's record of it.
+type Enrolment struct {
+	Device     protocol.DeviceID `json:"device"`
+	Office     office.Code       `json:"office"` // requested, or as approved
+	DeviceName string            `json:"device_name"`
+	Staff      string            `json:"staff"`
+	Status     EnrolmentStatus   `json:"status"`
+	Reason     string            `json:"reason,omitempty"` // of a rejection or revocation
+	Admin      bool              `json:"admin"`            // approved as a county-admin device
+	Requested  time.Time         `json:"requested"`
+	Decided    time.Time         `json:"decided,omitzero"`
+	DecidedBy  string            `json:"decided_by,omitempty"`
+	Request    []byte            `json:"request"` // the signed EnrolRequest
+	// Re-enrolment after a fork: the device this one replaces, where the
+	// two branches part (CarryFrom: the first change set of the old device
+	// the county does not hold as the device has it), how many change sets
+	// the device holds from there on (Carried: they come back as new
+	// change sets of the new key), and the county's head for the old
+	// device when asked.
+	Replaces   protocol.DeviceID `json:"replaces,omitzero"`
+	CarryFrom  uint64            `json:"carry_from,omitempty"`
+	Carried    int               `json:"carried,omitempty"`
+	CountyHead uint64            `json:"county_head,omitempty"`
+}
+
+// ApproveRequest is the body of POST /admin/enrolments/{device}/approve.
+type ApproveRequest struct {
+	// Office binds the device to an office; empty means the one it asked
+	// for. It must lie in the county.
+	Office office.Code `json:"office,omitempty"`
+	// Admin makes it a county-admin device (office must be the county).
+	Admin bool `json:"admin,omitempty"`
+}
+
+// ReasonRequest is the body of reject, revoke and acknowledging an
+// incident (where the reason is the note).
+type ReasonRequest struct {
+	Reason string `json:"reason"`
+}
+
+// Decision is the answer of approve (with the signed certificate), reject
+// and revoke: the enrolment's status after it.
+type Decision struct {
+	Certificate []byte          `json:"certificate,omitempty"`
+	Status      EnrolmentStatus `json:"status"`
+}
+
+// DeviceInfo is a row of GET /admin/devices.
+type DeviceInfo struct {
+	store.DeviceRecord
+	LastSeq uint64 `json:"last_seq"` // the device's last change set the county holds
+	Online  bool   `json:"online"`
+	// LastSeen is when a session of the device last opened or closed (now
+	// while online); zero if it never connected.
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	// What the device said of itself in its last hello that carried it
+	// (protocol.HelloStatus), at Reported; all zero for an app older than
+	// that, or a device that never connected. Advisory: as reported.
+	Reported   time.Time `json:"reported,omitzero"`
+	Version    string    `json:"version,omitempty"` // the app's software version
+	DeviceSeq  uint64    `json:"device_seq"`        // the last change set it had sealed
+	PendingOps uint64    `json:"pending_ops"`       // its operations not sealed yet
+	// Gap is how many change sets the device had sealed that the county
+	// does not hold: DeviceSeq − LastSeq, never negative. Unsealed is
+	// PendingOps > 0: work on the device not even in a change set yet.
+	Gap      uint64 `json:"gap"`
+	Unsealed bool   `json:"unsealed"`
+}
+
+// Incident is refused input kept for the county admin (forks, scope
+// violations, forged signatures and every other refusal but a harmless
+// replay): a row of GET /admin/incidents, newest first, and the answer of
+// acknowledging one.
+type Incident struct {
+	// ID names the incident for POST /admin/incidents/{id}/ack. The server
+	// derives it from where it keeps the incident when it reads it.
+	ID      string            `json:"id,omitempty"`
+	Time    time.Time         `json:"time"`
+	Device  protocol.DeviceID `json:"device"`
+	Seq     uint64            `json:"seq,omitempty"`
+	Code    protocol.Code     `json:"code"`
+	Message string            `json:"message"`
+	Remote  string            `json:"remote,omitempty"`
+	// Acknowledged is set when a county admin has acknowledged the
+	// incident: who (the admin credential), when, and the note given.
+	Acknowledged bool      `json:"acknowledged,omitempty"`
+	AckedBy      string    `json:"acked_by,omitempty"`
+	AckedAt      time.Time `json:"acked_at,omitzero"`
+	AckNote      string    `json:"ack_note,omitempty"`
+}
+
+// CalendarVersion is the answer of POST /admin/calendar: the version the
+// published calendar update got.
+type CalendarVersion struct {
+	Version uint64 `json:"version"`
+}
+
+// AuditEntry is one admin action of the audit trail.
+type AuditEntry struct {
+	Seq    uint64    `json:"seq"`
+	Time   time.Time `json:"time"`
+	Who    string    `json:"who"`              // the admin credential used
+	Action string    `json:"action"`           // e.g. approve, revoke, publish_calendar
+	Target string    `json:"target"`           // the device (or other thing) acted on
+	Reason string    `json:"reason,omitempty"` // why
+	Detail string    `json:"detail,omitempty"` // e.g. the office a device was bound to
+	Prev   string    `json:"prev"`             // hex SHA-256 of the previous entry; empty for the first
+	Hash   string    `json:"hash"`             // hex SHA-256 of this entry with Hash empty
+}
+
+// AuditReport is the answer of GET /admin/audit.
+type AuditReport struct {
+	Entries []AuditEntry `json:"entries"`
+	// Verified is true when the chain is intact; Problem says where it is
+	// not.
+	Verified bool   `json:"verified"`
+	Problem  string `json:"problem,omitempty"`
+}
+
+// UpstreamNode is a municipal node the county admin has authorised to pull
+// the county's feed: a row of GET /admin/upstream and the answer of POST
+// /admin/upstream. Its ID is derived from its key as a device ID is.
+type UpstreamNode struct {
+	ID      protocol.DeviceID `json:"id"`
+	Key     string            `json:"key"` // ed25519 public key, hex
+	Name    string            `json:"name"`
+	Added   time.Time         `json:"added"`
+	AddedBy string            `json:"added_by,omitempty"`
+}
+
+// UpstreamRequest is the body of POST /admin/upstream.
+type UpstreamRequest struct {
+	Key  string `json:"key"` // the node's ed25519 public key, 64 hex digits
+	Name string `json:"name"`
+}
+
+// DishonestyQuery selects the records of GET /admin/dishonesty; the zero
+// value selects every record of the county.
+type DishonestyQuery struct {
+	Office   office.Code           // a township, or the county; empty: the county
+	OpenOnly bool                  // only records not yet closed by credit repair
+	Type     domain.DishonestyType // only records of this type; empty: every type
+}
