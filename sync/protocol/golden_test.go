@@ -179,6 +179,8 @@ type goldenOp struct {
 	Reason  string        `json:"reason,omitempty"`
 	Entry   *goldenEntry  `json:"entry,omitempty"`
 	Meta    *goldenMeta   `json:"evidence_meta,omitempty"`
+	Case    *goldenCase   `json:"case,omitempty"`      // kind 10
+	Step    *goldenStep   `json:"case_step,omitempty"` // kind 11
 }
 
 type goldenWrite struct {
@@ -222,39 +224,45 @@ func describeGolden(dev *device, sets ...*protocol.ChangeSet) goldenDoc {
 		},
 	}
 	for i, cs := range sets {
-		h := cs.Hash()
-		d := goldenCSDoc{
-			File: filepath.Base([]string{goldenSeq1, goldenSeq2}[i]), Size: len(cs.Bytes()), BodySize: len(cs.Bytes()) - ed25519.SignatureSize,
-			Seq: cs.Seq, PrevHex: cs.Prev.String(), Office: cs.Office, Author: cs.Author, AuthorRole: cs.AuthorRole,
-			HashHex: h.String(), SignedMessageHex: hex.EncodeToString(append([]byte(signContext), h[:]...)),
-			SignatureHex: hex.EncodeToString(cs.Sig[:]), FirstOp: cs.FirstOp(), LastOp: cs.LastOp(),
-		}
-		for _, op := range cs.Ops {
-			g := goldenOp{Num: op.Num, HLC: uint64(op.HLC), HLCHex: fmt.Sprintf("%016x", uint64(op.HLC)),
-				Wall: op.HLC.Wall().UTC().Format("2006-01-02T15:04:05.000Z"), Logical: op.HLC.Logical(),
-				Kind: op.Kind.String(), KindNum: uint8(op.Kind), Office: op.Office, Target: op.Target.String(),
-				From: string(op.From), Reason: op.Reason}
-			for _, w := range op.Writes {
-				gw := goldenWrite{Field: string(w.Field), Value: w.Value}
-				for _, b := range w.Base {
-					gw.Base = append(gw.Base, goldenOpID{Device: b.Device.String(), DeviceHex: hex.EncodeToString(b.Device[:]), Num: b.Num})
-				}
-				g.Writes = append(g.Writes, gw)
-			}
-			if e := op.Entry; e != nil {
-				g.Entry = &goldenEntry{Date: e.Date.String(), Progress: e.Progress, Note: e.Note}
-				for _, h := range e.Evidence {
-					g.Entry.Evidence = append(g.Entry.Evidence, h.String())
-				}
-			}
-			if m := op.Meta; m != nil {
-				g.Meta = &goldenMeta{HashHex: m.Hash.String(), Name: m.Name, MIME: m.MIME, Size: m.Size}
-			}
-			d.Ops = append(d.Ops, g)
-		}
-		doc.ChangeSets = append(doc.ChangeSets, d)
+		doc.ChangeSets = append(doc.ChangeSets, describeSet(filepath.Base([]string{goldenSeq1, goldenSeq2}[i]), cs))
 	}
 	return doc
+}
+
+// describeSet describes one change set, stored in file, field by field.
+func describeSet(file string, cs *protocol.ChangeSet) goldenCSDoc {
+	h := cs.Hash()
+	d := goldenCSDoc{
+		File: file, Size: len(cs.Bytes()), BodySize: len(cs.Bytes()) - ed25519.SignatureSize,
+		Seq: cs.Seq, PrevHex: cs.Prev.String(), Office: cs.Office, Author: cs.Author, AuthorRole: cs.AuthorRole,
+		HashHex: h.String(), SignedMessageHex: hex.EncodeToString(append([]byte(signContext), h[:]...)),
+		SignatureHex: hex.EncodeToString(cs.Sig[:]), FirstOp: cs.FirstOp(), LastOp: cs.LastOp(),
+	}
+	for _, op := range cs.Ops {
+		g := goldenOp{Num: op.Num, HLC: uint64(op.HLC), HLCHex: fmt.Sprintf("%016x", uint64(op.HLC)),
+			Wall: op.HLC.Wall().UTC().Format("2006-01-02T15:04:05.000Z"), Logical: op.HLC.Logical(),
+			Kind: op.Kind.String(), KindNum: uint8(op.Kind), Office: op.Office, Target: op.Target.String(),
+			From: string(op.From), Reason: op.Reason}
+		for _, w := range op.Writes {
+			gw := goldenWrite{Field: string(w.Field), Value: w.Value}
+			for _, b := range w.Base {
+				gw.Base = append(gw.Base, goldenOpID{Device: b.Device.String(), DeviceHex: hex.EncodeToString(b.Device[:]), Num: b.Num})
+			}
+			g.Writes = append(g.Writes, gw)
+		}
+		if e := op.Entry; e != nil {
+			g.Entry = &goldenEntry{Date: e.Date.String(), Progress: e.Progress, Note: e.Note}
+			for _, h := range e.Evidence {
+				g.Entry.Evidence = append(g.Entry.Evidence, h.String())
+			}
+		}
+		if m := op.Meta; m != nil {
+			g.Meta = &goldenMeta{HashHex: m.Hash.String(), Name: m.Name, MIME: m.MIME, Size: m.Size}
+		}
+		g.Case, g.Step = describeCase(op.Case), describeCaseStep(op.CaseStep)
+		d.Ops = append(d.Ops, g)
+	}
+	return d
 }
 
 func marshalGolden(tb testing.TB, doc goldenDoc) []byte {
@@ -448,6 +456,8 @@ type specOp struct {
 	MetaHash       string
 	Name, MIME     string
 	Size           uint64
+	Case           *goldenCase
+	Step           *goldenStep
 }
 
 func specOpsOf(ops []goldenOp) []specOp {
@@ -461,6 +471,7 @@ func specOpsOf(ops []goldenOp) []specOp {
 		if m := g.Meta; m != nil {
 			s.HasMeta, s.MetaHash, s.Name, s.MIME, s.Size = true, m.HashHex, m.Name, m.MIME, uint64(m.Size)
 		}
+		s.Case, s.Step = g.Case, g.Step
 		out = append(out, s)
 	}
 	return out
@@ -535,6 +546,30 @@ func specDecode(t *testing.T, b []byte) specCS {
 			op.MetaHash = hex.EncodeToString(take(32))
 			op.Name, op.MIME = str(), str()
 			op.Size = uv()
+		}
+		// The case bodies, for kinds 10 and 11 only (no presence flag).
+		switch op.Kind {
+		case 10:
+			c := &goldenCase{IDHex: hex.EncodeToString(take(16)), Kind: str(), Source: str(), Number: str(),
+				RecordHex: hex.EncodeToString(take(16)), Text: str()}
+			for range uv() {
+				c.Evidence = append(c.Evidence, hex.EncodeToString(take(32)))
+			}
+			c.Filed = int64(binary.BigEndian.Uint64(take(8)))
+			c.IntakeHex = hex.EncodeToString(take(int(uv())))
+			for range uv() {
+				c.Contact = append(c.Contact, goldenBox{DeviceHex: hex.EncodeToString(take(16)), BoxHex: hex.EncodeToString(take(int(uv())))})
+			}
+			op.Case = c
+		case 11:
+			s := &goldenStep{CaseHex: hex.EncodeToString(take(16)), Step: str(), Text: str()}
+			for range uv() {
+				s.Evidence = append(s.Evidence, hex.EncodeToString(take(32)))
+			}
+			s.RefDeviceHex, s.RefNum = hex.EncodeToString(take(16)), uv()
+			s.Finding, s.AckDue, s.AnswerDue = str(), str(), str()
+			s.RecordHex = hex.EncodeToString(take(16))
+			op.Step = s
 		}
 		cs.ops = append(cs.ops, op)
 	}
