@@ -91,6 +91,10 @@ const (
 	CaseWithdrawn CaseStep = "withdrawn"
 )
 
+// CaseOpened names the opening of a case (OpCase) in its history. It is
+// not a step one takes on a case: not in CaseSteps, not Valid.
+const CaseOpened CaseStep = "opened"
+
 var caseSteps = []CaseStep{CaseAssigned, CaseAcknowledged, CaseReply, CaseApproved, CaseAccepted,
 	CaseReturned, CaseDecided, CaseLinked, CaseWithdrawn}
 

@@ -99,8 +99,10 @@ func TestCaseStepRules(t *testing.T) {
 			t.Errorf("%s: findings %v, want %v", s, got, r.findings)
 		}
 	}
-	if CaseStep("forgiven").LeastRole() != "" || CaseStep("forgiven").AdminOnly() || CaseStep("forgiven").Fits(CaseComplaint) {
-		t.Error("an unknown step has rules")
+	for _, s := range []CaseStep{"forgiven", CaseOpened} {
+		if s.Valid() || s.LeastRole() != "" || s.AdminOnly() || s.Fits(CaseComplaint) || s.TextRequired() || s.Closes() {
+			t.Errorf("%q has rules of a step", s)
+		}
 	}
 	if CaseFindings("x") != nil {
 		t.Error("findings for an unknown kind")

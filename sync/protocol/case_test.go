@@ -2,6 +2,8 @@ package protocol_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"reflect"
 	"slices"
@@ -527,5 +529,39 @@ func TestOlderKindsUnchanged(t *testing.T) {
 		if !bytes.Equal(protocol.AppendOp(nil, &op), protocol.AppendOp(nil, &withBody)) {
 			t.Errorf("%s: a stray case body changes the encoding", op.Kind)
 		}
+	}
+}
+
+// TestPublicCaseOps: the operations the county signs for an intake are
+// valid for a county-admin device and open exactly the case filed.
+func TestPublicCaseOps(t *testing.T) {
+	w := newWorld(t)
+	in, raw := testIntake(t)
+	ops := protocol.PublicCaseOps(in, raw, publicCaseOp(t).Case.Contact, calendar.NewDate(2026, 3, 5), calendar.NewDate(2026, 3, 23))
+	if len(ops) != 3 || ops[0].Kind != protocol.OpEvidence || ops[1].Kind != protocol.OpCase || ops[2].Kind != protocol.OpCaseStep {
+		t.Fatalf("ops: %+v", ops)
+	}
+	if ops[0].Meta.Hash != in.Attachments[0].Hash || ops[2].CaseStep.Case != in.ID || ops[2].CaseStep.Step != domain.CaseAssigned {
+		t.Fatalf("ops: %+v", ops)
+	}
+	cs := w.set(t, w.admin, domain.RoleCountyAdmin, nil, ops...)
+	got, err := protocol.Verify(cs.Bytes(), w.reg, memChains{}, w.admin.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := protocol.CheckCaseIntake(&got.Ops[1], in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServerDeviceKey(t *testing.T) {
+	ck := wireCountyKey()
+	key := protocol.ServerDeviceKey(ck)
+	seed := sha256.Sum256(append([]byte("jiannuo/server-device/v1\x00"), ck.Seed()...))
+	if !bytes.Equal(key.Seed(), seed[:]) {
+		t.Fatal("server device seed is not SHA-256 of the context and the county seed")
+	}
+	if !bytes.Equal(protocol.ServerDeviceKey(ck), key) || bytes.Equal(key.Public().(ed25519.PublicKey), ck.Public().(ed25519.PublicKey)) {
+		t.Fatal("server device key not deterministic, or the county key itself")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/nacl/box"
 
 	"jiannuo/domain"
+	"jiannuo/domain/calendar"
 	"jiannuo/domain/office"
 )
 
@@ -312,4 +313,25 @@ func CheckTrackingCode(id EntityID, typed string, want Hash) bool {
 	}
 	got := TrackHash(id, code)
 	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
+}
+
+// PublicCaseOps returns the operations that open the case an intake
+// describes, as the county server signs them in one change set: the
+// metadata of each attachment (OpEvidence), the case itself (OpCase, with
+// raw, the intake's signed bytes, and the filer's contact sealed for the
+// handling office, SealContacts), and its assignment with the deadlines
+// (OpCaseStep assigned; ackDue zero for an objection). Num and HLC are left
+// for the signer.
+func PublicCaseOps(in *Intake, raw []byte, contact []ContactBox, ackDue, answerDue calendar.Date) []Op {
+	var ops []Op
+	for _, a := range in.Attachments {
+		ops = append(ops, Op{Kind: OpEvidence, Office: in.Office, Target: in.Commitment,
+			Meta: &EvidenceMeta{Hash: a.Hash, Name: a.Name, MIME: a.MIME, Size: a.Size}})
+	}
+	return append(ops,
+		Op{Kind: OpCase, Office: in.Office, Target: in.Commitment, Case: &Case{ID: in.ID, Kind: in.Kind,
+			Source: domain.CaseSourcePublic, Number: in.Number, Record: in.Record, Text: in.Text, Evidence: in.Evidence(),
+			Filed: in.Filed, Intake: raw, Contact: contact}},
+		Op{Kind: OpCaseStep, Office: in.Office, Target: in.Commitment, CaseStep: &CaseStep{Case: in.ID,
+			Step: domain.CaseAssigned, AckDue: ackDue, AnswerDue: answerDue}})
 }
