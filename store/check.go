@@ -69,7 +69,8 @@ func (s *Store) Dump() (map[string]string, error) {
 //     head matches;
 //   - operation numbers of this device continue without gaps from the log
 //     into the pending queue, and the next number follows the last;
-//   - every commitment view and conflict equals what its versions derive.
+//   - every commitment view and conflict equals what its versions derive,
+//     and every dishonesty record and case what its events derive.
 //
 // It reads the whole file; tests call it after every crash and at cleanup.
 func (s *Store) Check() error {
@@ -94,6 +95,8 @@ func (s *Store) Check() error {
 				expect[string(bEntries)+string(entryKey(ref, op.HLC, id))] = id
 			case protocol.OpDishonesty, protocol.OpDishonestyStep:
 				expect[string(bDishonestyLog)+string(entryKey(dishonestyKey(op), op.HLC, id))] = id
+			case protocol.OpCase, protocol.OpCaseStep:
+				expect[string(bCaseLog)+string(entryKey(caseKey(op), op.HLC, id))] = id
 			default:
 				for _, w := range op.Writes {
 					expect[string(bVersions)+string(versionKey(ref, w.Field, id))] = id
@@ -199,7 +202,7 @@ func (s *Store) Check() error {
 		}
 
 		// Every effect has its operation and every operation its effects.
-		for _, name := range [][]byte{bVersions, bEntries, bEvidence, bAmendments, bDishonestyLog} {
+		for _, name := range [][]byte{bVersions, bEntries, bEvidence, bAmendments, bDishonestyLog, bCaseLog} {
 			err := tx.Bucket(name).ForEach(func(k, _ []byte) error {
 				key := string(name) + string(k)
 				if _, ok := expect[key]; !ok {
@@ -216,8 +219,11 @@ func (s *Store) Check() error {
 			bad("operation %s has an effect missing from the state", id)
 		}
 
-		// Dishonesty records are what their events derive.
+		// Dishonesty records and cases are what their events derive.
 		if err := checkDishonesty(tx, bad); err != nil {
+			return err
+		}
+		if err := checkCases(tx, bad); err != nil {
 			return err
 		}
 
