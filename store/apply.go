@@ -233,6 +233,20 @@ func loadView(tx *bolt.Tx, ref Ref) (*Commitment, error) {
 	return &c, nil
 }
 
+// arrivedView returns a commitment whose create has arrived, or
+// ErrNotFound: later operations may overtake the create on the way, and
+// nothing is done to a commitment known only from them.
+func arrivedView(tx *bolt.Tx, ref Ref) (*Commitment, error) {
+	view, err := loadView(tx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !view.Created {
+		return nil, fmt.Errorf("%w: commitment %s has not fully arrived", ErrNotFound, ref)
+	}
+	return view, nil
+}
+
 func countPrefix(b *bolt.Bucket, prefix []byte) int {
 	n := 0
 	c := b.Cursor()

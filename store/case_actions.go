@@ -72,12 +72,8 @@ func (se *Session) OpenCase(in CaseInput) (protocol.EntityID, error) {
 		default:
 			return nil, fmt.Errorf("%w: case kind %q", domain.ErrInvalidValue, in.Kind)
 		}
-		view, err := loadView(tx, target)
-		if err != nil {
+		if _, err := arrivedView(tx, target); err != nil {
 			return nil, err
-		}
-		if !view.Created {
-			return nil, fmt.Errorf("%w: commitment %s has not fully arrived", ErrNotFound, target)
 		}
 		if err := haveBlobs(tx, in.Evidence); err != nil {
 			return nil, err

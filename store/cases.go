@@ -211,17 +211,7 @@ func applyCase(tx *bolt.Tx, dev protocol.DeviceID, author string, role domain.Ro
 }
 
 func caseEvents(tx *bolt.Tx, ck Ref) ([]CaseEvent, error) {
-	var out []CaseEvent
-	prefix := refKey(ck)
-	c := tx.Bucket(bCaseLog).Cursor()
-	for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-		var e CaseEvent
-		if err := unmarshal(v, &e); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	return eventsOf[CaseEvent](tx, bCaseLog, ck)
 }
 
 // deriveCase computes a case from its events in key order (stamp, then
@@ -453,31 +443,5 @@ func CaseOpenedTx(tx *bolt.Tx, o office.Code, id protocol.EntityID) (bool, error
 // checkCases verifies that every case is what its events derive and every
 // event belongs to a case (Check).
 func checkCases(tx *bolt.Tx, bad func(string, ...any)) error {
-	seen := make(map[string]bool)
-	err := tx.Bucket(bCases).ForEach(func(k, v []byte) error {
-		seen[string(k)] = true
-		ck, rest, ok := parseRefKey(k)
-		if !ok || len(rest) != 0 {
-			bad("case key %x", k)
-			return nil
-		}
-		want, err := deriveCase(tx, ck)
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(marshal(want), v) {
-			bad("case %s differs from what its events derive", ck)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return tx.Bucket(bCaseLog).ForEach(func(k, _ []byte) error {
-		ck, _, ok := parseRefKey(k)
-		if !ok || !seen[string(refKey(ck))] {
-			bad("case event %x has no case", k)
-		}
-		return nil
-	})
+	return checkDerivedViews(tx, bCases, bCaseLog, "case", deriveCase, bad)
 }
