@@ -15,7 +15,6 @@ import (
 	"reflect"
 	"slices"
 	"testing"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/box"
@@ -500,34 +499,12 @@ func mustHexFile(t *testing.T, name string) []byte {
 // version included, following docs/protocol.md only.
 func specDecodeIntake(t *testing.T, b []byte) goldenIntakeJS {
 	t.Helper()
-	fail := func(what string) { t.Fatalf("spec intake decoder: %s at %d bytes left", what, len(b)) }
-	take := func(n int) []byte {
-		if n < 0 || len(b) < n {
-			fail("truncated")
-		}
-		v := b[:n]
-		b = b[n:]
-		return v
-	}
-	uv := func() uint64 {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			fail("bad varint")
-		}
-		b = b[n:]
-		return v
-	}
-	str := func() string {
-		s := string(take(int(uv())))
-		if !utf8.ValidString(s) {
-			fail("not UTF-8")
-		}
-		return s
-	}
+	r := &specReader{t: t, name: "spec intake decoder", b: b}
+	fail, take, uv, str := r.fail, r.take, r.uv, r.str
 	if string(take(4)) != "JNCI" || take(1)[0] != 1 {
 		fail("magic or version")
 	}
-	g := goldenIntakeJS{File: filepath.Base(goldenIntake), Size: len(b) + 64, SignContext: "jiannuo/intake/v1\x00"}
+	g := goldenIntakeJS{File: filepath.Base(goldenIntake), SignContext: "jiannuo/intake/v1\x00"}
 	g.IDHex = hex.EncodeToString(take(16))
 	g.Number, g.Kind, g.Office = str(), str(), str()
 	g.CommitmentHex, g.RecordHex = hex.EncodeToString(take(16)), hex.EncodeToString(take(16))
@@ -539,7 +516,7 @@ func specDecodeIntake(t *testing.T, b []byte) goldenIntakeJS {
 	g.ContactHex = hex.EncodeToString(take(int(uv())))
 	g.Filed = int64(binary.BigEndian.Uint64(take(8)))
 	g.NodeHex = hex.EncodeToString(take(16))
-	if len(b) != 0 {
+	if len(r.b) != 0 {
 		fail("trailing bytes")
 	}
 	// What the decoder cannot know from the body alone comes from the file.

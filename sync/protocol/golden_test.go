@@ -481,30 +481,8 @@ func specOpsOf(ops []goldenOp) []specOp {
 // only. It checks the layout, not the canonical-form rules.
 func specDecode(t *testing.T, b []byte) specCS {
 	t.Helper()
-	fail := func(what string) { t.Fatalf("spec decoder: %s at %d bytes left", what, len(b)) }
-	take := func(n int) []byte {
-		if len(b) < n {
-			fail("truncated")
-		}
-		v := b[:n]
-		b = b[n:]
-		return v
-	}
-	uv := func() uint64 {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			fail("bad varint")
-		}
-		b = b[n:]
-		return v
-	}
-	str := func() string {
-		s := string(take(int(uv())))
-		if !utf8.ValidString(s) {
-			fail("not UTF-8")
-		}
-		return s
-	}
+	r := &specReader{t: t, name: "spec decoder", b: b}
+	fail, take, uv, str := r.fail, r.take, r.uv, r.str
 	var cs specCS
 	if string(take(4)) != "JNCS" {
 		fail("magic")
@@ -573,11 +551,49 @@ func specDecode(t *testing.T, b []byte) specCS {
 		}
 		cs.ops = append(cs.ops, op)
 	}
-	if len(b) != 0 {
+	if len(r.b) != 0 {
 		fail("trailing bytes")
 	}
 	if cs.version != 1 {
 		t.Fatalf("spec decoder: version %d", cs.version)
 	}
 	return cs
+}
+
+// specReader reads the primitive encodings of docs/changeset-format.md,
+// failing the test on anything it cannot read.
+type specReader struct {
+	t    *testing.T
+	name string
+	b    []byte
+}
+
+func (r *specReader) fail(what string) {
+	r.t.Fatalf("%s: %s at %d bytes left", r.name, what, len(r.b))
+}
+
+func (r *specReader) take(n int) []byte {
+	if n < 0 || len(r.b) < n {
+		r.fail("truncated")
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *specReader) uv() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail("bad varint")
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *specReader) str() string {
+	s := string(r.take(int(r.uv())))
+	if !utf8.ValidString(s) {
+		r.fail("not UTF-8")
+	}
+	return s
 }
