@@ -208,17 +208,7 @@ func currentVersions(all []Version) []Version {
 }
 
 func fieldVersions(tx *bolt.Tx, ref Ref, f domain.Field) ([]Version, error) {
-	var out []Version
-	prefix := fieldKey(ref, f)
-	c := tx.Bucket(bVersions).Cursor()
-	for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-		var ver Version
-		if err := unmarshal(v, &ver); err != nil {
-			return nil, err
-		}
-		out = append(out, ver)
-	}
-	return out, nil
+	return scanPrefix[Version](tx, bVersions, fieldKey(ref, f))
 }
 
 func loadView(tx *bolt.Tx, ref Ref) (*Commitment, error) {

@@ -198,20 +198,12 @@ func caseEventOf(dev protocol.DeviceID, author string, role domain.Role, op *pro
 
 // applyCase appends the event and derives the case again.
 func applyCase(tx *bolt.Tx, dev protocol.DeviceID, author string, role domain.Role, op *protocol.Op) error {
-	ck := caseKey(op)
 	e := caseEventOf(dev, author, role, op)
-	if err := tx.Bucket(bCaseLog).Put(entryKey(ck, op.HLC, e.Op), marshal(e)); err != nil {
-		return err
-	}
-	c, err := deriveCase(tx, ck)
-	if err != nil {
-		return err
-	}
-	return tx.Bucket(bCases).Put(refKey(ck), marshal(c))
+	return putEvent(tx, bCaseLog, bCases, caseKey(op), op.HLC, e.Op, e, deriveCase)
 }
 
 func caseEvents(tx *bolt.Tx, ck Ref) ([]CaseEvent, error) {
-	return eventsOf[CaseEvent](tx, bCaseLog, ck)
+	return scanPrefix[CaseEvent](tx, bCaseLog, refKey(ck))
 }
 
 // deriveCase computes a case from its events in key order (stamp, then

@@ -101,20 +101,12 @@ func dishonestyKey(op *protocol.Op) Ref { return Ref{Office: op.Office, ID: op.D
 
 // applyDishonesty appends the event and derives the record again.
 func applyDishonesty(tx *bolt.Tx, dev protocol.DeviceID, author string, op *protocol.Op) error {
-	rk := dishonestyKey(op)
 	e := eventOf(dev, author, op)
-	if err := tx.Bucket(bDishonestyLog).Put(entryKey(rk, op.HLC, e.Op), marshal(e)); err != nil {
-		return err
-	}
-	rec, err := deriveDishonesty(tx, rk)
-	if err != nil {
-		return err
-	}
-	return tx.Bucket(bDishonesty).Put(refKey(rk), marshal(rec))
+	return putEvent(tx, bDishonestyLog, bDishonesty, dishonestyKey(op), op.HLC, e.Op, e, deriveDishonesty)
 }
 
 func dishonestyEvents(tx *bolt.Tx, rk Ref) ([]DishonestyEvent, error) {
-	return eventsOf[DishonestyEvent](tx, bDishonestyLog, rk)
+	return scanPrefix[DishonestyEvent](tx, bDishonestyLog, refKey(rk))
 }
 
 // deriveDishonesty computes a record from its events in key order (stamp,

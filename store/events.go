@@ -4,19 +4,21 @@ import (
 	"bytes"
 
 	bolt "go.etcd.io/bbolt"
+
+	"jiannuo/sync/protocol"
 )
 
 // Dishonesty records and cases are kept the same way: each operation on a
 // record is an event in a log bucket, keyed office|record|hlc|op, and the
 // record's view in another bucket is derived from the set of its events.
-// These two helpers serve both.
+// These helpers serve both.
 
-// eventsOf returns the events of record rk from the log bucket logB, in key
-// order (stamp, then operation).
-func eventsOf[E any](tx *bolt.Tx, logB []byte, rk Ref) ([]E, error) {
+// scanPrefix decodes every value of bucket b whose key starts with prefix,
+// in key order: the events of one record (prefix refKey), the versions of
+// one field (fieldKey).
+func scanPrefix[E any](tx *bolt.Tx, b, prefix []byte) ([]E, error) {
 	var out []E
-	prefix := refKey(rk)
-	c := tx.Bucket(logB).Cursor()
+	c := tx.Bucket(b).Cursor()
 	for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
 		var e E
 		if err := unmarshal(v, &e); err != nil {
@@ -25,6 +27,20 @@ func eventsOf[E any](tx *bolt.Tx, logB []byte, rk Ref) ([]E, error) {
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// putEvent appends event e of record rk, made by operation id at stamp hlc,
+// to the log bucket logB, derives the record again and stores its view in
+// viewB.
+func putEvent[E, V any](tx *bolt.Tx, logB, viewB []byte, rk Ref, hlc protocol.HLC, id protocol.OpID, e E, derive func(*bolt.Tx, Ref) (V, error)) error {
+	if err := tx.Bucket(logB).Put(entryKey(rk, hlc, id), marshal(e)); err != nil {
+		return err
+	}
+	view, err := derive(tx, rk)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(viewB).Put(refKey(rk), marshal(view))
 }
 
 // checkDerivedViews verifies that every view in viewB is what derive makes

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -320,28 +319,7 @@ func goldenCaseFiles(tb testing.TB) map[string][]byte {
 
 // TestGoldenCaseVectors re-creates the case vectors and compares them byte
 // for byte with testdata/ (rewrites them with -update).
-func TestGoldenCaseVectors(t *testing.T) {
-	files := goldenCaseFiles(t)
-	for _, path := range slices.Sorted(maps.Keys(files)) {
-		want := files[path]
-		if *update {
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, want, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		got, err := os.ReadFile(path)
-		if err != nil {
-			t.Errorf("%v (run go test ./sync/protocol -run Golden -update to create it)", err)
-			continue
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from the re-created vector: the encoding changed", path)
-		}
-	}
-}
+func TestGoldenCaseVectors(t *testing.T) { checkGoldenFiles(t, goldenCaseFiles(t)) }
 
 // TestGoldenCaseVectorsVerify reads the files on disk as a verifier in
 // another language would: the intake's signature and fields, the sealed
@@ -349,13 +327,7 @@ func TestGoldenCaseVectors(t *testing.T) {
 // read by the spec decoder and verified after change sets 1 and 2.
 func TestGoldenCaseVectorsVerify(t *testing.T) {
 	var doc goldenCaseDoc
-	desc, err := os.ReadFile(goldenCases)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(desc, &doc); err != nil {
-		t.Fatal(err)
-	}
+	readJSON(t, goldenCases, &doc)
 	keys := map[string]goldenKey{}
 	for _, k := range doc.Keys {
 		seed := mustHex(t, k.SeedHex)

@@ -309,8 +309,12 @@ func goldenFiles(tb testing.TB) map[string][]byte {
 // byte with testdata/: any change to the encoding, the signing message or
 // the hash fails here. Run with -update to rewrite them after a deliberate
 // change (and a new FormatVersion).
-func TestGoldenVectors(t *testing.T) {
-	files := goldenFiles(t)
+func TestGoldenVectors(t *testing.T) { checkGoldenFiles(t, goldenFiles(t)) }
+
+// checkGoldenFiles compares each file with the content it must have, after
+// writing it with -update.
+func checkGoldenFiles(t *testing.T, files map[string][]byte) {
+	t.Helper()
 	paths := slices.Sorted(maps.Keys(files))
 	if *update {
 		for _, path := range paths {
@@ -342,18 +346,24 @@ func TestGoldenVectors(t *testing.T) {
 	}
 }
 
+// readJSON reads a JSON description from path into v.
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	desc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(desc, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestGoldenVectorsVerify checks the files on disk, not the re-created ones,
 // the way a verifier in another language would: hash and signature computed
 // from the bytes and the JSON description alone, then the full Verify.
 func TestGoldenVectorsVerify(t *testing.T) {
 	var doc goldenDoc
-	desc, err := os.ReadFile(goldenJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(desc, &doc); err != nil {
-		t.Fatal(err)
-	}
+	readJSON(t, goldenJSON, &doc)
 	seed, _ := hex.DecodeString(doc.Device.SeedHex)
 	pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
 	if hex.EncodeToString(pub) != doc.Device.PublicKeyHex {
