@@ -296,17 +296,10 @@ func goldenCaseFiles(tb testing.TB) map[string][]byte {
 		ChangeSet:    describeSet(filepath.Base(goldenSeq3), cs),
 		Intake:       describeIntake(in, raw),
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		tb.Fatal(err)
-	}
 	files := map[string][]byte{
 		goldenSeq3:   cs.Bytes(),
 		goldenIntake: raw,
-		goldenCases:  buf.Bytes(),
+		goldenCases:  marshalGolden(tb, doc),
 		"testdata/fuzz/FuzzDecode/golden-seq3-cases":    fuzzSeed(cs.Bytes()),
 		"testdata/fuzz/FuzzDecodeIntake/golden-intake":  fuzzSeed(raw),
 		"testdata/fuzz/FuzzDecodeIntake/golden-damaged": fuzzSeed(flipBit(raw, 40, 2)),

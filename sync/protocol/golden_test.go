@@ -265,7 +265,7 @@ func describeSet(file string, cs *protocol.ChangeSet) goldenCSDoc {
 	return d
 }
 
-func marshalGolden(tb testing.TB, doc goldenDoc) []byte {
+func marshalGolden(tb testing.TB, doc any) []byte {
 	tb.Helper()
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
