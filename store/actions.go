@@ -123,12 +123,9 @@ func (se *Session) Create(d Draft) (Ref, error) {
 // current returns the commitment and the current versions of field f,
 // refusing a conflicted field: it awaits the county admin.
 func current(tx *bolt.Tx, ref Ref, f domain.Field) (*Commitment, []protocol.OpID, error) {
-	view, err := loadView(tx, ref)
+	view, err := arrivedView(tx, ref)
 	if err != nil {
 		return nil, nil, err
-	}
-	if !view.Created {
-		return nil, nil, fmt.Errorf("%w: commitment %s has not fully arrived", ErrNotFound, ref)
 	}
 	all, err := fieldVersions(tx, ref, f)
 	if err != nil {

@@ -77,6 +77,9 @@ func applyOp(tx *bolt.Tx, views *viewCache, dev protocol.DeviceID, author string
 	if op.Kind == protocol.OpDishonesty || op.Kind == protocol.OpDishonestyStep {
 		return applyDishonesty(tx, dev, author, op)
 	}
+	if op.Kind == protocol.OpCase || op.Kind == protocol.OpCaseStep {
+		return applyCase(tx, dev, author, role, op)
+	}
 	ref := Ref{Office: op.Office, ID: op.Target}
 	view, fresh, err := views.get(tx, ref)
 	if err != nil {
@@ -205,17 +208,7 @@ func currentVersions(all []Version) []Version {
 }
 
 func fieldVersions(tx *bolt.Tx, ref Ref, f domain.Field) ([]Version, error) {
-	var out []Version
-	prefix := fieldKey(ref, f)
-	c := tx.Bucket(bVersions).Cursor()
-	for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-		var ver Version
-		if err := unmarshal(v, &ver); err != nil {
-			return nil, err
-		}
-		out = append(out, ver)
-	}
-	return out, nil
+	return scanPrefix[Version](tx, bVersions, fieldKey(ref, f))
 }
 
 func loadView(tx *bolt.Tx, ref Ref) (*Commitment, error) {
@@ -228,6 +221,20 @@ func loadView(tx *bolt.Tx, ref Ref) (*Commitment, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// arrivedView returns a commitment whose create has arrived, or
+// ErrNotFound: later operations may overtake the create on the way, and
+// nothing is done to a commitment known only from them.
+func arrivedView(tx *bolt.Tx, ref Ref) (*Commitment, error) {
+	view, err := loadView(tx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !view.Created {
+		return nil, fmt.Errorf("%w: commitment %s has not fully arrived", ErrNotFound, ref)
+	}
+	return view, nil
 }
 
 func countPrefix(b *bolt.Bucket, prefix []byte) int {

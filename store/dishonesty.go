@@ -101,30 +101,12 @@ func dishonestyKey(op *protocol.Op) Ref { return Ref{Office: op.Office, ID: op.D
 
 // applyDishonesty appends the event and derives the record again.
 func applyDishonesty(tx *bolt.Tx, dev protocol.DeviceID, author string, op *protocol.Op) error {
-	rk := dishonestyKey(op)
 	e := eventOf(dev, author, op)
-	if err := tx.Bucket(bDishonestyLog).Put(entryKey(rk, op.HLC, e.Op), marshal(e)); err != nil {
-		return err
-	}
-	rec, err := deriveDishonesty(tx, rk)
-	if err != nil {
-		return err
-	}
-	return tx.Bucket(bDishonesty).Put(refKey(rk), marshal(rec))
+	return putEvent(tx, bDishonestyLog, bDishonesty, dishonestyKey(op), op.HLC, e.Op, e, deriveDishonesty)
 }
 
 func dishonestyEvents(tx *bolt.Tx, rk Ref) ([]DishonestyEvent, error) {
-	var out []DishonestyEvent
-	prefix := refKey(rk)
-	c := tx.Bucket(bDishonestyLog).Cursor()
-	for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-		var e DishonestyEvent
-		if err := unmarshal(v, &e); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	return scanPrefix[DishonestyEvent](tx, bDishonestyLog, refKey(rk))
 }
 
 // deriveDishonesty computes a record from its events in key order (stamp,
@@ -209,12 +191,9 @@ func (se *Session) RecordDishonesty(ref Ref, in DishonestyInput) (protocol.Entit
 	}
 	id := protocol.NewEntityID()
 	_, err := se.act(func(tx *bolt.Tx) (*protocol.Op, error) {
-		view, err := loadView(tx, ref)
+		view, err := arrivedView(tx, ref)
 		if err != nil {
 			return nil, err
-		}
-		if !view.Created {
-			return nil, fmt.Errorf("%w: commitment %s has not fully arrived", ErrNotFound, ref)
 		}
 		if err := haveBlobs(tx, in.Evidence); err != nil {
 			return nil, err
@@ -274,31 +253,5 @@ func haveBlobs(tx *bolt.Tx, hs []protocol.Hash) error {
 // checkDishonesty verifies that every record is what its events derive and
 // every event belongs to a record (Check).
 func checkDishonesty(tx *bolt.Tx, bad func(string, ...any)) error {
-	seen := make(map[string]bool)
-	err := tx.Bucket(bDishonesty).ForEach(func(k, v []byte) error {
-		seen[string(k)] = true
-		rk, rest, ok := parseRefKey(k)
-		if !ok || len(rest) != 0 {
-			bad("dishonesty key %x", k)
-			return nil
-		}
-		want, err := deriveDishonesty(tx, rk)
-		if err != nil {
-			return err
-		}
-		if string(marshal(want)) != string(v) {
-			bad("dishonesty record %s differs from what its events derive", rk)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return tx.Bucket(bDishonestyLog).ForEach(func(k, _ []byte) error {
-		rk, _, ok := parseRefKey(k)
-		if !ok || !seen[string(refKey(rk))] {
-			bad("dishonesty event %x has no record", k)
-		}
-		return nil
-	})
+	return checkDerivedViews(tx, bDishonesty, bDishonestyLog, "dishonesty record", deriveDishonesty, bad)
 }

@@ -12,8 +12,13 @@
 // the office of the record that cites the file, when a county-admin device
 // attaches it to a township's record), and on a
 // county-admin device Resolve, RecordDishonesty and DishonestyStep
-// (government dishonesty records, read with DishonestyRecords). Session.Seal turns what the users did into
-// signed change sets; Apply takes change sets from other replicas.
+// (government dishonesty records, read with DishonestyRecords). Supervision
+// cases (complaints and objections) are opened with OpenCase and moved on
+// with CaseStep (AcknowledgeCase, DraftReply, ApproveReply on a township
+// device), read with Cases and Case; the county server signs the cases the
+// public files with its own device through ServerSigner. Session.Seal turns
+// what the users did into signed change sets; Apply takes change sets from
+// other replicas.
 //
 // Every action changes the state and queues its operation in one bbolt
 // transaction, so after a crash at any instant the two agree (Check verifies

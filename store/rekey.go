@@ -326,7 +326,8 @@ func moveReceipts(tx *bolt.Tx, old protocol.DeviceID) error {
 }
 
 // derived are the replicated buckets that follow from the log.
-var derived = [][]byte{bCommitments, bVersions, bConflicts, bAmendments, bEntries, bEvidence, bDishonesty, bDishonestyLog}
+var derived = [][]byte{bCommitments, bVersions, bConflicts, bAmendments, bEntries, bEvidence, bDishonesty, bDishonestyLog,
+	bCases, bCaseLog}
 
 // rebuildDerived derives the replicated state again from every change set
 // in the log. Apply is independent of arrival order, so the log's key order
@@ -379,6 +380,14 @@ func reissue(tx *bolt.Tx, old, dev protocol.DeviceID, admin bool, carried []carr
 				}
 			}
 			op.Writes[w].Base = protocol.SortBase(base)
+		}
+		if st := op.CaseStep; st != nil && st.Ref.Device == old {
+			// An approval of a carried reply approves it under its new ID.
+			if n, ok := renum[st.Ref.Num]; ok {
+				cp := *st
+				cp.Ref = protocol.OpID{Device: dev, Num: n}
+				op.CaseStep = &cp
+			}
 		}
 		role := c.role
 		if err := op.Validate(role, admin); err != nil {

@@ -45,15 +45,18 @@ var (
 	// schema 4 (local): what a re-key after a fork set aside
 	bForked       = []byte("forked")        // old device|seq -> change set the county never accepted (kept, carried over)
 	bPrevReceipts = []byte("prev_receipts") // old device|seq -> the county's receipt, from before a re-key
+	// schema 5: supervision cases (complaints and objections)
+	bCases   = []byte("cases")    // office|case -> Case (derived)
+	bCaseLog = []byte("case_log") // office|case|hlc|op -> CaseEvent
 )
 
 // replicated lists the buckets Digest covers, in a fixed order.
 var replicated = [][]byte{bLog, bChains, bCommitments, bVersions, bConflicts, bAmendments, bEntries, bEvidence,
-	bDishonesty, bDishonestyLog}
+	bDishonesty, bDishonestyLog, bCases, bCaseLog}
 
 // allBuckets are the buckets of the current schema.
 var allBuckets = append(append([][]byte(nil), v1Buckets...), bFeed, bFeedIdx, bReceipts, bUploaded,
-	bDishonesty, bDishonestyLog, bForked, bPrevReceipts)
+	bDishonesty, bDishonestyLog, bForked, bPrevReceipts, bCases, bCaseLog)
 
 // v1Buckets are the buckets of the first schema; later schemas add theirs
 // in their migration.
@@ -77,7 +80,7 @@ var (
 
 // SchemaVersion is the layout this build writes. Open migrates older files
 // step by step and refuses newer ones.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrations[i] upgrades a file from schema i to i+1, inside one
 // transaction, so a crash mid-migration leaves the old schema intact.
@@ -108,6 +111,16 @@ var migrations = []func(tx *bolt.Tx) error{
 	},
 	3: func(tx *bolt.Tx) error { // re-enrolment after a fork
 		for _, b := range [][]byte{bForked, bPrevReceipts} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	4: func(tx *bolt.Tx) error { // supervision cases
+		// No earlier release knew op kinds 10 and 11, so no log holds one:
+		// the new buckets start empty and nothing is derived again.
+		for _, b := range [][]byte{bCases, bCaseLog} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -152,6 +152,7 @@ func appendOp(e *encoder, op *Op) {
 		// Only the kinds that have it: older kinds keep their bytes.
 		appendDishonesty(e, op.Dishonesty)
 	}
+	appendCaseBodies(e, op) // cases only, like the dishonesty body
 }
 
 // Decode parses an encoded change set. It checks the form only (size,
@@ -271,6 +272,7 @@ func decodeOp(d *decoder, op *Op) {
 	if op.Kind.dishonesty() {
 		op.Dishonesty = decodeDishonesty(d)
 	}
+	decodeCaseBodies(d, op)
 }
 
 // DeviceInfo is what a receiver knows of an enrolled device.

@@ -1110,7 +1110,7 @@ func TestCodes(t *testing.T) {
 
 func TestOpKindString(t *testing.T) {
 	want := map[protocol.OpKind]string{1: "create", 2: "edit", 3: "amend", 4: "transition", 5: "fulfil", 6: "evidence", 7: "resolve",
-		8: "dishonesty", 9: "dishonesty_step", 0: "unknown", 10: "unknown"}
+		8: "dishonesty", 9: "dishonesty_step", 10: "case", 11: "case_step", 0: "unknown", 12: "unknown"}
 	for k, s := range want {
 		if k.String() != s {
 			t.Errorf("OpKind(%d).String() = %q, want %q", k, k.String(), s)

@@ -3,6 +3,8 @@ package protocol
 import (
 	"errors"
 	"fmt"
+
+	"jiannuo/domain"
 )
 
 // Code is the stable, machine-readable reason a change set (or a message
@@ -32,7 +34,15 @@ const (
 	CodeNotEnrolled      Code = "not_enrolled"
 	CodeNotFound         Code = "not_found"
 	CodeWrongServer      Code = "wrong_server"
-	CodeInternal         Code = "internal"
+	// Refusals of what the public files on a municipal page, and of the
+	// intakes that carry it to the county (docs/protocol.md).
+	CodeRateLimited    Code = "rate_limited"
+	CodeBadAnswer      Code = "bad_answer"
+	CodeHoneypot       Code = "honeypot"
+	CodeTooFast        Code = "too_fast"
+	CodeUnknownRecord  Code = "unknown_record"
+	CodeAttachmentType Code = "attachment_type"
+	CodeInternal       Code = "internal"
 )
 
 // Sentinel errors, one per code. Verification wraps them with detail; test
@@ -81,6 +91,24 @@ var (
 	// ErrWrongServer: the server is not the county server this device was
 	// enrolled with (certificate fingerprint or county key differ).
 	ErrWrongServer = errors.New("wrong server")
+	// ErrRateLimited: too many filings from one address; try again later.
+	ErrRateLimited = errors.New("rate limited")
+	// ErrBadAnswer: the form's question was answered wrong, or its token
+	// expired or was used before.
+	ErrBadAnswer = errors.New("wrong answer to the question")
+	// ErrHoneypot: the form's hidden field was filled in, as only a script
+	// does.
+	ErrHoneypot = errors.New("honeypot field filled")
+	// ErrTooFast: the form came back sooner after it was served than a
+	// person can fill it in.
+	ErrTooFast = errors.New("form sent too fast")
+	// ErrUnknownRecord: the commitment or dishonesty record a case
+	// concerns is not published (or does not exist).
+	ErrUnknownRecord = errors.New("unknown record")
+	// ErrAttachmentType: an attached file's content is not one of the
+	// allowed types (domain.AttachmentTypes). It is domain's sentinel, so
+	// domain.SniffAttachment's refusal has this code too.
+	ErrAttachmentType = domain.ErrAttachmentType
 )
 
 var codes = []struct {
@@ -105,6 +133,12 @@ var codes = []struct {
 	{ErrNotEnrolled, CodeNotEnrolled},
 	{ErrNotFound, CodeNotFound},
 	{ErrWrongServer, CodeWrongServer},
+	{ErrRateLimited, CodeRateLimited},
+	{ErrBadAnswer, CodeBadAnswer},
+	{ErrHoneypot, CodeHoneypot},
+	{ErrTooFast, CodeTooFast},
+	{ErrUnknownRecord, CodeUnknownRecord},
+	{ErrAttachmentType, CodeAttachmentType},
 }
 
 // CodeOf returns the stable code for err: CodeOK for nil, CodeInternal for

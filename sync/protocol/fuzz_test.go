@@ -90,6 +90,14 @@ func FuzzDecodeOp(f *testing.F) {
 			f.Add(b[:len(b)-1])
 		}
 	}
+	// A case of each source and a step of each kind.
+	cases := []protocol.Op{publicCaseOp(f), countyCaseOp(), townshipObjectionOp()}
+	for _, step := range domain.CaseSteps() {
+		cases = append(cases, caseStepOp(step))
+	}
+	for _, op := range number(20, hlc0, cases...) {
+		f.Add(protocol.AppendOp(nil, &op))
+	}
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		op, err := protocol.DecodeOp(data)

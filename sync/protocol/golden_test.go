@@ -179,6 +179,8 @@ type goldenOp struct {
 	Reason  string        `json:"reason,omitempty"`
 	Entry   *goldenEntry  `json:"entry,omitempty"`
 	Meta    *goldenMeta   `json:"evidence_meta,omitempty"`
+	Case    *goldenCase   `json:"case,omitempty"`      // kind 10
+	Step    *goldenStep   `json:"case_step,omitempty"` // kind 11
 }
 
 type goldenWrite struct {
@@ -222,42 +224,48 @@ func describeGolden(dev *device, sets ...*protocol.ChangeSet) goldenDoc {
 		},
 	}
 	for i, cs := range sets {
-		h := cs.Hash()
-		d := goldenCSDoc{
-			File: filepath.Base([]string{goldenSeq1, goldenSeq2}[i]), Size: len(cs.Bytes()), BodySize: len(cs.Bytes()) - ed25519.SignatureSize,
-			Seq: cs.Seq, PrevHex: cs.Prev.String(), Office: cs.Office, Author: cs.Author, AuthorRole: cs.AuthorRole,
-			HashHex: h.String(), SignedMessageHex: hex.EncodeToString(append([]byte(signContext), h[:]...)),
-			SignatureHex: hex.EncodeToString(cs.Sig[:]), FirstOp: cs.FirstOp(), LastOp: cs.LastOp(),
-		}
-		for _, op := range cs.Ops {
-			g := goldenOp{Num: op.Num, HLC: uint64(op.HLC), HLCHex: fmt.Sprintf("%016x", uint64(op.HLC)),
-				Wall: op.HLC.Wall().UTC().Format("2006-01-02T15:04:05.000Z"), Logical: op.HLC.Logical(),
-				Kind: op.Kind.String(), KindNum: uint8(op.Kind), Office: op.Office, Target: op.Target.String(),
-				From: string(op.From), Reason: op.Reason}
-			for _, w := range op.Writes {
-				gw := goldenWrite{Field: string(w.Field), Value: w.Value}
-				for _, b := range w.Base {
-					gw.Base = append(gw.Base, goldenOpID{Device: b.Device.String(), DeviceHex: hex.EncodeToString(b.Device[:]), Num: b.Num})
-				}
-				g.Writes = append(g.Writes, gw)
-			}
-			if e := op.Entry; e != nil {
-				g.Entry = &goldenEntry{Date: e.Date.String(), Progress: e.Progress, Note: e.Note}
-				for _, h := range e.Evidence {
-					g.Entry.Evidence = append(g.Entry.Evidence, h.String())
-				}
-			}
-			if m := op.Meta; m != nil {
-				g.Meta = &goldenMeta{HashHex: m.Hash.String(), Name: m.Name, MIME: m.MIME, Size: m.Size}
-			}
-			d.Ops = append(d.Ops, g)
-		}
-		doc.ChangeSets = append(doc.ChangeSets, d)
+		doc.ChangeSets = append(doc.ChangeSets, describeSet(filepath.Base([]string{goldenSeq1, goldenSeq2}[i]), cs))
 	}
 	return doc
 }
 
-func marshalGolden(tb testing.TB, doc goldenDoc) []byte {
+// describeSet describes one change set, stored in file, field by field.
+func describeSet(file string, cs *protocol.ChangeSet) goldenCSDoc {
+	h := cs.Hash()
+	d := goldenCSDoc{
+		File: file, Size: len(cs.Bytes()), BodySize: len(cs.Bytes()) - ed25519.SignatureSize,
+		Seq: cs.Seq, PrevHex: cs.Prev.String(), Office: cs.Office, Author: cs.Author, AuthorRole: cs.AuthorRole,
+		HashHex: h.String(), SignedMessageHex: hex.EncodeToString(append([]byte(signContext), h[:]...)),
+		SignatureHex: hex.EncodeToString(cs.Sig[:]), FirstOp: cs.FirstOp(), LastOp: cs.LastOp(),
+	}
+	for _, op := range cs.Ops {
+		g := goldenOp{Num: op.Num, HLC: uint64(op.HLC), HLCHex: fmt.Sprintf("%016x", uint64(op.HLC)),
+			Wall: op.HLC.Wall().UTC().Format("2006-01-02T15:04:05.000Z"), Logical: op.HLC.Logical(),
+			Kind: op.Kind.String(), KindNum: uint8(op.Kind), Office: op.Office, Target: op.Target.String(),
+			From: string(op.From), Reason: op.Reason}
+		for _, w := range op.Writes {
+			gw := goldenWrite{Field: string(w.Field), Value: w.Value}
+			for _, b := range w.Base {
+				gw.Base = append(gw.Base, goldenOpID{Device: b.Device.String(), DeviceHex: hex.EncodeToString(b.Device[:]), Num: b.Num})
+			}
+			g.Writes = append(g.Writes, gw)
+		}
+		if e := op.Entry; e != nil {
+			g.Entry = &goldenEntry{Date: e.Date.String(), Progress: e.Progress, Note: e.Note}
+			for _, h := range e.Evidence {
+				g.Entry.Evidence = append(g.Entry.Evidence, h.String())
+			}
+		}
+		if m := op.Meta; m != nil {
+			g.Meta = &goldenMeta{HashHex: m.Hash.String(), Name: m.Name, MIME: m.MIME, Size: m.Size}
+		}
+		g.Case, g.Step = describeCase(op.Case), describeCaseStep(op.CaseStep)
+		d.Ops = append(d.Ops, g)
+	}
+	return d
+}
+
+func marshalGolden(tb testing.TB, doc any) []byte {
 	tb.Helper()
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -301,8 +309,12 @@ func goldenFiles(tb testing.TB) map[string][]byte {
 // byte with testdata/: any change to the encoding, the signing message or
 // the hash fails here. Run with -update to rewrite them after a deliberate
 // change (and a new FormatVersion).
-func TestGoldenVectors(t *testing.T) {
-	files := goldenFiles(t)
+func TestGoldenVectors(t *testing.T) { checkGoldenFiles(t, goldenFiles(t)) }
+
+// checkGoldenFiles compares each file with the content it must have, after
+// writing it with -update.
+func checkGoldenFiles(t *testing.T, files map[string][]byte) {
+	t.Helper()
 	paths := slices.Sorted(maps.Keys(files))
 	if *update {
 		for _, path := range paths {
@@ -334,18 +346,24 @@ func TestGoldenVectors(t *testing.T) {
 	}
 }
 
+// readJSON reads a JSON description from path into v.
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	desc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(desc, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestGoldenVectorsVerify checks the files on disk, not the re-created ones,
 // the way a verifier in another language would: hash and signature computed
 // from the bytes and the JSON description alone, then the full Verify.
 func TestGoldenVectorsVerify(t *testing.T) {
 	var doc goldenDoc
-	desc, err := os.ReadFile(goldenJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(desc, &doc); err != nil {
-		t.Fatal(err)
-	}
+	readJSON(t, goldenJSON, &doc)
 	seed, _ := hex.DecodeString(doc.Device.SeedHex)
 	pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
 	if hex.EncodeToString(pub) != doc.Device.PublicKeyHex {
@@ -448,6 +466,8 @@ type specOp struct {
 	MetaHash       string
 	Name, MIME     string
 	Size           uint64
+	Case           *goldenCase
+	Step           *goldenStep
 }
 
 func specOpsOf(ops []goldenOp) []specOp {
@@ -461,6 +481,7 @@ func specOpsOf(ops []goldenOp) []specOp {
 		if m := g.Meta; m != nil {
 			s.HasMeta, s.MetaHash, s.Name, s.MIME, s.Size = true, m.HashHex, m.Name, m.MIME, uint64(m.Size)
 		}
+		s.Case, s.Step = g.Case, g.Step
 		out = append(out, s)
 	}
 	return out
@@ -470,30 +491,8 @@ func specOpsOf(ops []goldenOp) []specOp {
 // only. It checks the layout, not the canonical-form rules.
 func specDecode(t *testing.T, b []byte) specCS {
 	t.Helper()
-	fail := func(what string) { t.Fatalf("spec decoder: %s at %d bytes left", what, len(b)) }
-	take := func(n int) []byte {
-		if len(b) < n {
-			fail("truncated")
-		}
-		v := b[:n]
-		b = b[n:]
-		return v
-	}
-	uv := func() uint64 {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			fail("bad varint")
-		}
-		b = b[n:]
-		return v
-	}
-	str := func() string {
-		s := string(take(int(uv())))
-		if !utf8.ValidString(s) {
-			fail("not UTF-8")
-		}
-		return s
-	}
+	r := &specReader{t: t, name: "spec decoder", b: b}
+	fail, take, uv, str := r.fail, r.take, r.uv, r.str
 	var cs specCS
 	if string(take(4)) != "JNCS" {
 		fail("magic")
@@ -536,13 +535,75 @@ func specDecode(t *testing.T, b []byte) specCS {
 			op.Name, op.MIME = str(), str()
 			op.Size = uv()
 		}
+		// The case bodies, for kinds 10 and 11 only (no presence flag).
+		switch op.Kind {
+		case 10:
+			c := &goldenCase{IDHex: hex.EncodeToString(take(16)), Kind: str(), Source: str(), Number: str(),
+				RecordHex: hex.EncodeToString(take(16)), Text: str()}
+			for range uv() {
+				c.Evidence = append(c.Evidence, hex.EncodeToString(take(32)))
+			}
+			c.Filed = int64(binary.BigEndian.Uint64(take(8)))
+			c.IntakeHex = hex.EncodeToString(take(int(uv())))
+			for range uv() {
+				c.Contact = append(c.Contact, goldenBox{DeviceHex: hex.EncodeToString(take(16)), BoxHex: hex.EncodeToString(take(int(uv())))})
+			}
+			op.Case = c
+		case 11:
+			s := &goldenStep{CaseHex: hex.EncodeToString(take(16)), Step: str(), Text: str()}
+			for range uv() {
+				s.Evidence = append(s.Evidence, hex.EncodeToString(take(32)))
+			}
+			s.RefDeviceHex, s.RefNum = hex.EncodeToString(take(16)), uv()
+			s.Finding, s.AckDue, s.AnswerDue = str(), str(), str()
+			s.RecordHex = hex.EncodeToString(take(16))
+			op.Step = s
+		}
 		cs.ops = append(cs.ops, op)
 	}
-	if len(b) != 0 {
+	if len(r.b) != 0 {
 		fail("trailing bytes")
 	}
 	if cs.version != 1 {
 		t.Fatalf("spec decoder: version %d", cs.version)
 	}
 	return cs
+}
+
+// specReader reads the primitive encodings of docs/changeset-format.md,
+// failing the test on anything it cannot read.
+type specReader struct {
+	t    *testing.T
+	name string
+	b    []byte
+}
+
+func (r *specReader) fail(what string) {
+	r.t.Fatalf("%s: %s at %d bytes left", r.name, what, len(r.b))
+}
+
+func (r *specReader) take(n int) []byte {
+	if n < 0 || len(r.b) < n {
+		r.fail("truncated")
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *specReader) uv() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail("bad varint")
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *specReader) str() string {
+	s := string(r.take(int(r.uv())))
+	if !utf8.ValidString(s) {
+		r.fail("not UTF-8")
+	}
+	return s
 }

@@ -39,6 +39,11 @@ const (
 	// OpDishonestyStep moves a dishonesty record on: explanation received,
 	// rectified, credit repaired (county admins only).
 	OpDishonestyStep OpKind = 9
+	// OpCase opens a supervision case, a complaint or an objection (see
+	// Case).
+	OpCase OpKind = 10
+	// OpCaseStep moves a case on (see CaseStep).
+	OpCaseStep OpKind = 11
 )
 
 // String names the kind for logs.
@@ -62,6 +67,10 @@ func (k OpKind) String() string {
 		return "dishonesty"
 	case OpDishonestyStep:
 		return "dishonesty_step"
+	case OpCase:
+		return "case"
+	case OpCaseStep:
+		return "case_step"
 	}
 	return "unknown"
 }
@@ -125,6 +134,8 @@ type Op struct {
 	Meta   *EvidenceMeta // evidence
 
 	Dishonesty *Dishonesty // dishonesty, dishonesty step
+	Case       *Case       // case
+	CaseStep   *CaseStep   // case step
 }
 
 // ID returns the operation's ID given the device that made it.
@@ -154,6 +165,8 @@ func (op *Op) Validate(role domain.Role, admin bool) error {
 		return op.validateResolve(role)
 	case OpDishonesty, OpDishonestyStep:
 		return op.validateDishonesty(role)
+	case OpCase, OpCaseStep:
+		return op.validateCaseOp(role, admin)
 	}
 	return errorf(ErrInvalidOperation, "op %d: unknown kind %d", op.Num, op.Kind)
 }
@@ -180,6 +193,9 @@ func (op *Op) validateCommon(admin bool) error {
 	if (op.Entry != nil) != (op.Kind == OpFulfil) || (op.Meta != nil) != (op.Kind == OpEvidence) ||
 		(op.Dishonesty != nil) != op.Kind.dishonesty() {
 		return errorf(ErrInvalidOperation, "op %d: %s with wrong body", op.Num, op.Kind)
+	}
+	if err := op.checkCaseBodies(); err != nil {
+		return err
 	}
 	if err := domain.CheckText("reason", op.Reason, domain.MaxShortBytes); err != nil {
 		return errorf(ErrInvalidOperation, "op %d: %v", op.Num, err)

@@ -45,9 +45,12 @@ type HelloStatus struct {
 // ValidSoftwareVersion reports whether s may travel as HelloStatus.Software:
 // at most MaxSoftwareVersionBytes bytes, each printable ASCII.
 func ValidSoftwareVersion(s string) bool {
-	if len(s) > MaxSoftwareVersionBytes {
-		return false
-	}
+	return len(s) <= MaxSoftwareVersionBytes && asciiPrintable(s)
+}
+
+// asciiPrintable reports whether every byte of s is printable ASCII
+// (0x20–0x7E).
+func asciiPrintable(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {
 			return false
@@ -106,6 +109,13 @@ const (
 	FrameUpstreamEntry      FrameType = 18 // S→M: a change set of the feed with its position and the county's receipt
 	FrameUpstreamRevocation FrameType = 19 // S→M: a revocation with the feed position it took effect at, signed
 	FrameCalendar           FrameType = 20 // S→D: a county-signed holiday calendar update (CalendarUpdate)
+
+	// Cases filed on a municipal page travel up the upstream session: the
+	// node hands the intake to the county that owns the record, which
+	// answers once the case is open (or will never be).
+	FrameCaseIntake   FrameType = 21 // M→S: a signed intake (Intake)
+	FrameCaseAccepted FrameType = 22 // S→M: the case is open, in the change set at feed position Pos
+	FrameCaseRefused  FrameType = 23 // S→M: the intake is refused for good, with its code
 )
 
 // String names the frame type for logs.
@@ -118,6 +128,7 @@ func (t FrameType) String() string {
 		FrameEvidenceChunk: "evidence_chunk", FrameEvidenceStored: "evidence_stored", FrameEvidenceGet: "evidence_get",
 		FrameCalendar:      "calendar",
 		FrameUpstreamEntry: "upstream_entry", FrameUpstreamRevocation: "upstream_revocation",
+		FrameCaseIntake: "case_intake", FrameCaseAccepted: "case_accepted", FrameCaseRefused: "case_refused",
 	}
 	if n, ok := names[t]; ok {
 		return n
@@ -139,15 +150,16 @@ type Frame struct {
 	Sig       []byte            // hello: SignChallenge; upstream_revocation: SignRevocationAt
 	Status    *HelloStatus      // hello: optional trailing fields; nil when absent (an older device, a municipal node)
 	Head      Head              // welcome
-	Pos       uint64            // welcome (feed head), deliver, caught_up, ack, upstream_entry, upstream_revocation
-	Code      Code              // error, refused
-	Message   string            // error, refused: for logs, not for users; cut to 1024 bytes
+	Pos       uint64            // welcome (feed head), deliver, caught_up, ack, upstream_entry, upstream_revocation, case_accepted
+	Code      Code              // error, refused, case_refused
+	Message   string            // error, refused, case_refused: for logs, not for users; cut to 1024 bytes
 	Seq       uint64            // refused
-	Body      []byte            // push, deliver, upstream_entry: change set; receipt, certificate, revocation, upstream_revocation: document; chunk: data
+	Body      []byte            // push, deliver, upstream_entry: change set; receipt, certificate, revocation, upstream_revocation, case_intake: document; chunk: data
 	Receipt   []byte            // upstream_entry: the county's signed receipt for Body
 	Hash      Hash              // evidence frames; refused: the evidence file refused, if any
 	Size      int64             // evidence_offer
 	Offset    int64             // evidence_want, evidence_chunk, evidence_get
+	Case      EntityID          // case_accepted, case_refused
 }
 
 // AppendFrame appends the frame's encoding to b.
@@ -214,6 +226,15 @@ func AppendFrame(b []byte, f *Frame) []byte {
 		e.uvarint(f.Pos)
 		e.raw(f.Sig)
 		e.raw(f.Body)
+	case FrameCaseIntake:
+		e.raw(f.Body)
+	case FrameCaseAccepted:
+		e.raw(f.Case[:])
+		e.uvarint(f.Pos)
+	case FrameCaseRefused:
+		e.raw(f.Case[:])
+		e.str(string(f.Code))
+		e.str(clip(f.Message))
 	}
 	return e.b
 }
@@ -317,6 +338,21 @@ func DecodeFrame(b []byte) (*Frame, error) {
 		f.Sig = make([]byte, ed25519.SignatureSize)
 		d.raw(f.Sig)
 		f.Body = rest()
+	case FrameCaseIntake:
+		f.Body = rest()
+		if d.err == nil && len(f.Body) > MaxIntakeBytes {
+			return nil, errorf(ErrOversize, "intake of %d bytes, limit %d", len(f.Body), MaxIntakeBytes)
+		}
+		if d.err == nil && len(f.Body) == 0 {
+			d.fail("empty intake")
+		}
+	case FrameCaseAccepted:
+		d.raw(f.Case[:])
+		f.Pos = d.uvarint()
+	case FrameCaseRefused:
+		d.raw(f.Case[:])
+		f.Code = Code(d.str(64))
+		f.Message = d.str(maxMessageBytes)
 	default:
 		d.fail("unknown frame type %d", f.Type)
 	}

@@ -78,6 +78,10 @@ func frameCases(tb testing.TB) []frameCase {
 			Sig: protocol.SignRevocationAt(ck, rv.Sign(ck), 43), Body: rv.Sign(ck)}},
 		{"calendar", protocol.Frame{Type: protocol.FrameCalendar, Body: (&protocol.CalendarUpdate{County: "410324", Version: 2,
 			Overlay: []byte(`{"format":1}`), Time: 1764000000000}).Sign(ck)}},
+		{"case-intake", protocol.Frame{Type: protocol.FrameCaseIntake, Body: goldenIntakeBytes(tb)}},
+		{"case-accepted", protocol.Frame{Type: protocol.FrameCaseAccepted, Case: entityID(77), Pos: 1 << 33}},
+		{"case-refused", protocol.Frame{Type: protocol.FrameCaseRefused, Case: entityID(77), Code: protocol.CodeUnknownRecord,
+			Message: "承诺已撤回，不再公开"}},
 	}
 }
 
@@ -87,7 +91,7 @@ func restBody(t protocol.FrameType) bool {
 	switch t {
 	case protocol.FramePush, protocol.FrameReceipt, protocol.FrameCertificate, protocol.FrameRevocation,
 		protocol.FrameDeliver, protocol.FrameEvidenceChunk, protocol.FrameUpstreamEntry, protocol.FrameUpstreamRevocation,
-		protocol.FrameCalendar:
+		protocol.FrameCalendar, protocol.FrameCaseIntake:
 		return true
 	}
 	return false
@@ -163,6 +167,11 @@ func TestFrameLayout(t *testing.T) {
 			cat([]byte{8, 1}, []byte("JNCS"))},
 		{"welcome", protocol.Frame{Type: protocol.FrameWelcome, Head: protocol.Head{Seq: 1, Hash: h, LastOp: 3}, Pos: 4},
 			cat([]byte{3, 1}, h[:], []byte{3, 4})},
+		{"case intake", protocol.Frame{Type: protocol.FrameCaseIntake, Body: []byte("JNCI")}, cat([]byte{21}, []byte("JNCI"))},
+		{"case accepted", protocol.Frame{Type: protocol.FrameCaseAccepted, Case: protocol.EntityID{1, 2}, Pos: 300},
+			cat([]byte{22, 1, 2}, make([]byte, 14), []byte{0xac, 0x02})},
+		{"case refused", protocol.Frame{Type: protocol.FrameCaseRefused, Case: protocol.EntityID{1, 2}, Code: "unknown_record", Message: "无"},
+			cat([]byte{23, 1, 2}, make([]byte, 14), []byte{14}, []byte("unknown_record"), []byte{3}, []byte("无"))},
 	}
 	for _, c := range cases {
 		if got := protocol.AppendFrame(nil, &c.f); !bytes.Equal(got, c.want) {
@@ -186,7 +195,12 @@ func TestDecodeFrameRefuses(t *testing.T) {
 	}{
 		{"empty", nil, protocol.ErrMalformed},
 		{"type 0", []byte{0}, protocol.ErrMalformed},
-		{"type 21", []byte{21, 0}, protocol.ErrMalformed},
+		{"type 24", []byte{24, 0}, protocol.ErrMalformed},
+		{"case intake empty", []byte{21}, protocol.ErrMalformed},
+		{"case intake too large", cat([]byte{21}, make([]byte, protocol.MaxIntakeBytes+1)), protocol.ErrOversize},
+		{"case accepted without position", cat([]byte{22}, make([]byte, 16)), protocol.ErrMalformed},
+		{"case refused code too long", cat([]byte{23}, make([]byte, 16), uv(65), bytes.Repeat([]byte("c"), 65), []byte{0}), protocol.ErrMalformed},
+		{"case refused message not UTF-8", cat([]byte{23}, make([]byte, 16), []byte{1, 'x', 1, 0xff}), protocol.ErrMalformed},
 		{"upstream entry without receipt", cat([]byte{18, 1, 0}, []byte("JNCS")), protocol.ErrMalformed},
 		{"upstream entry receipt past the end", cat([]byte{18, 1, 5}, []byte("JNRC")), protocol.ErrMalformed},
 		{"upstream entry receipt too long", cat([]byte{18, 1}, uv(4097), make([]byte, 4097)), protocol.ErrMalformed},
@@ -233,6 +247,7 @@ func TestDecodeFrameRefuses(t *testing.T) {
 		cat([]byte{4}, uv(64), bytes.Repeat([]byte("c"), 64), uv(1024), bytes.Repeat([]byte("m"), 1024)),
 		cat(helloHead, uv(32), bytes.Repeat([]byte("~"), 32), []byte{0, 0}),
 		{5}, // an empty push decodes; the change set inside is checked later
+		cat([]byte{21}, make([]byte, protocol.MaxIntakeBytes)), // the intake inside is checked later
 	}
 	for i, b := range ok {
 		if _, err := protocol.DecodeFrame(b); err != nil {
@@ -290,7 +305,7 @@ func TestFrameMessageClipped(t *testing.T) {
 		strings.Repeat("x", 1023) + "因", // the limit falls inside the last character
 		strings.Repeat("y", 1024),       // exactly the limit: unchanged
 	} {
-		for _, ty := range []protocol.FrameType{protocol.FrameError, protocol.FrameRefused} {
+		for _, ty := range []protocol.FrameType{protocol.FrameError, protocol.FrameRefused, protocol.FrameCaseRefused} {
 			f := protocol.Frame{Type: ty, Code: protocol.CodeInvalidOperation, Message: msg}
 			got, err := protocol.DecodeFrame(protocol.AppendFrame(nil, &f))
 			if err != nil {
@@ -396,7 +411,8 @@ func TestHelloStatusRefused(t *testing.T) {
 func TestFrameTypeString(t *testing.T) {
 	want := []string{"unknown", "challenge", "hello", "welcome", "error", "push", "receipt", "refused", "deliver",
 		"certificate", "revocation", "caught_up", "ack", "evidence_offer", "evidence_want", "evidence_chunk",
-		"evidence_stored", "evidence_get", "upstream_entry", "upstream_revocation", "calendar", "unknown"}
+		"evidence_stored", "evidence_get", "upstream_entry", "upstream_revocation", "calendar", "case_intake", "case_accepted",
+		"case_refused", "unknown"}
 	for i, w := range want {
 		if got := protocol.FrameType(i).String(); got != w {
 			t.Errorf("FrameType(%d) = %q, want %q", i, got, w)
