@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -120,6 +121,10 @@ type Server struct {
 	ingest chan *pushReq
 	done   chan struct{}
 	wg     sync.WaitGroup
+
+	// commitHook, if set, runs inside every group commit's write
+	// transaction: tests hold the writer busy with it (export_test.go).
+	commitHook atomic.Pointer[func()]
 
 	mu        sync.Mutex
 	feedCh    chan struct{} // closed and replaced whenever the feed advances
@@ -300,6 +305,9 @@ func (s *Server) commit(batch []*pushReq) {
 	// number one claims still tell the device and the admin which it was.
 	refused := make([]store.Result, len(batch))
 	results, err := s.st.ApplyBatch(raws, func(tx *bolt.Tx, results []store.Result) error {
+		if h := s.commitHook.Load(); h != nil {
+			(*h)()
+		}
 		for i, r := range results {
 			if r.Applied() {
 				continue
