@@ -71,8 +71,8 @@ func timeHandshake(ctx context.Context, h *harness, key ed25519.PrivateKey) (han
 
 // BenchmarkHandshakeUnderIngest: while simulated devices (package loadgen)
 // push change sets as fast as the county takes them (fsync on), four idle
-// devices each open sessions one after another, each closed at its
-// welcome. It
+// devices each open a session every handshakeEvery (or as soon as the
+// previous one is through, if it took longer), closed at its welcome. It
 // reports the handshake's p50 and p99 — from the hello to the welcome, and
 // from dialling to the welcome — and, as the baseline of the same run, one
 // group commit: the median time between the starts of two successive
@@ -80,6 +80,7 @@ func timeHandshake(ctx context.Context, h *harness, key ed25519.PrivateKey) (han
 //
 //	go test -run '^$' -bench HandshakeUnderIngest -benchtime 1x -count 1 ./server/county/
 func BenchmarkHandshakeUnderIngest(b *testing.B) {
+	const handshakeEvery = 200 * time.Millisecond
 	const devices, changeSets, idle = 16, 80, 4
 	ctx := context.Background()
 	var hs []handshakeTiming
@@ -137,7 +138,11 @@ func BenchmarkHandshakeUnderIngest(b *testing.B) {
 		errs := make(chan error, len(keys))
 		for _, key := range keys {
 			wg.Go(func() {
-				for running.Load() {
+				// Paced, so that the handshakes load the server alike
+				// whether they wait for the writer or not.
+				tick := time.NewTicker(handshakeEvery)
+				defer tick.Stop()
+				for ; running.Load(); <-tick.C {
 					t, err := timeHandshake(ctx, h, key)
 					if err != nil {
 						errs <- err
