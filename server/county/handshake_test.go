@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"jiannuo/domain"
 	"jiannuo/server/county"
 	"jiannuo/server/loadgen"
 	"jiannuo/sync/protocol"
@@ -19,6 +21,104 @@ import (
 
 // An idle device's handshake must not wait behind the ingest: the county
 // answers the hello without the single writer (issue 18).
+
+// TestHandshakeWhileWriterBusy: while the load generator keeps the county
+// ingesting, the single writer is held inside a group commit. An idle
+// device's whole sync — challenge, hello, welcome, catching up with the
+// feed — completes before that commit does, and while it is held the
+// admin's device list already shows the device online with what its hello
+// reported. Then the commit is let go, every change set of the load is
+// receipted, and what the list showed is on disk after a restart.
+func TestHandshakeWhileWriterBusy(t *testing.T) {
+	h := newHarness(t)
+	idle := h.device(townA, domain.RoleLeader)
+	id := idle.se.Device().ID
+	p := h.pausableEngine(idle, "0.9.0-idle")
+
+	var (
+		mu      sync.Mutex
+		events  []string
+		commits atomic.Int64
+		held    = make(chan struct{})
+		release = make(chan struct{})
+	)
+	event := func(e string) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	}
+	county.SetCommitHook(h.srv, func() {
+		if commits.Add(1) == 3 { // well into the load
+			close(held)
+			<-release
+			event("commit released")
+		}
+	})
+	lg, err := loadgen.New(loadgen.Config{URL: h.base.BaseURL, Fingerprint: h.base.Fingerprint, County: countyCode,
+		Devices: 8, ChangeSets: 30, Ops: 20, Offices: 4, Approve: h.approver(), Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lg.Close()
+	ran := make(chan error, 1)
+	go func() {
+		res, err := lg.Run(context.Background())
+		if err != nil {
+			err = fmt.Errorf("%w (%+v)", err, res)
+		}
+		ran <- err
+	}()
+	let := sync.OnceFunc(func() { close(release) })
+	defer let()
+	select {
+	case <-held:
+	case err := <-ran:
+		t.Fatalf("the load ended before its third group commit: %v", err)
+	}
+
+	// The writer is inside a group commit, with more pushes queued behind
+	// it. The idle device syncs.
+	p.armed.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	synced := make(chan error, 1)
+	go func() { synced <- p.eng.SyncOnce(ctx) }()
+	select {
+	case <-p.welcomed:
+		event("welcome")
+	case err := <-synced:
+		let()
+		t.Fatalf("the idle device's sync ended without a welcome while the writer was held: %v", err)
+	}
+	r := h.adminDevice(t, id)
+	if !r.Online || r.LastSeen.IsZero() || r.Reported.IsZero() || r.Version != "0.9.0-idle" {
+		t.Fatalf("while the writer is held, the device list shows %+v", r)
+	}
+	p.resume <- struct{}{}
+	if err := <-synced; err != nil {
+		let()
+		t.Fatalf("the idle device's sync: %v", err)
+	}
+	event("idle device synced")
+	let()
+	if err := <-ran; err != nil {
+		t.Fatalf("the load: %v", err)
+	}
+	county.SetCommitHook(h.srv, nil)
+	mu.Lock()
+	got := strings.Join(events, " → ")
+	mu.Unlock()
+	if want := "welcome → idle device synced → commit released"; got != want {
+		t.Fatalf("order of events: %s; want %s", got, want)
+	}
+	// What the list showed from memory reaches the disk: a restarted
+	// server shows it too.
+	h.stop()
+	h.start("127.0.0.1:0")
+	if after := h.adminDevice(t, id); after.LastSeen.IsZero() || !after.Reported.Equal(r.Reported) || after.Version != r.Version {
+		t.Fatalf("after a restart, the device list shows %+v; before it, %+v", after, r)
+	}
+}
 
 // handshakeTiming is one device handshake as the device sees it.
 type handshakeTiming struct {

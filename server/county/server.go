@@ -118,9 +118,10 @@ type Server struct {
 	st  *store.Store
 	log *slog.Logger
 
-	ingest chan *pushReq
-	done   chan struct{}
-	wg     sync.WaitGroup
+	ingest  chan *pushReq
+	seenLog *seenLog // last-seen records not yet written (lastseen.go)
+	done    chan struct{}
+	wg      sync.WaitGroup
 
 	// commitHook, if set, runs inside every group commit's write
 	// transaction: tests hold the writer busy with it (export_test.go).
@@ -154,13 +155,15 @@ func New(cfg Config) (*Server, error) {
 		cfg: cfg, id: id, st: st,
 		log:       cfg.Logger.With("county", string(id.County)),
 		ingest:    make(chan *pushReq, 4*cfg.MaxBatch),
+		seenLog:   newSeenLog(),
 		done:      make(chan struct{}),
 		feedCh:    make(chan struct{}),
 		sessions:  make(map[protocol.DeviceID]*session),
 		upstreams: make(map[*upstreamSession]struct{}),
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.ingestLoop()
+	go s.seenWriter()
 	return s, nil
 }
 
