@@ -25,7 +25,8 @@
 //
 // Partly downloaded evidence is kept in memory across reconnects but not
 // across restarts; partly uploaded evidence resumes from what the server
-// holds.
+// holds. Evidence moves from the welcome on, one upload and one download at
+// a time (evidence.go).
 package engine
 
 import (
@@ -63,7 +64,9 @@ type Config struct {
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 	// MinBackoff and MaxBackoff bound the wait between reconnects
-	// (defaults 1s and 2min); each failure doubles it, with full jitter.
+	// (defaults 1s and 2min), with full jitter; each session that moved
+	// nothing forward doubles it, one that moved anything (a receipt, the
+	// feed, evidence bytes) sets it back to MinBackoff.
 	MinBackoff, MaxBackoff time.Duration
 	// HandshakeTimeout bounds connecting and the hello exchange (default 15s).
 	HandshakeTimeout time.Duration
