@@ -46,33 +46,28 @@ func TestEvidenceToUploadAndMissing(t *testing.T) {
 	}
 	opOf := map[protocol.Hash]uint64{mine[0]: 1, mine[1]: 2, mine[2]: 3}
 
-	upload := func(after protocol.Hash, limit int, held uint64) ([]protocol.Hash, uint64) {
+	upload := func(after protocol.Hash, limit int, held uint64) []protocol.Hash {
 		t.Helper()
-		ready, waitOp, err := a.EvidenceToUpload(after, limit, held)
+		ready, err := a.EvidenceToUpload(after, limit, held)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return hashesOf(ready), waitOp
+		return hashesOf(ready)
 	}
-	// The county holds none of a's operations: nothing is ready, and the
-	// lowest operation waited for is 1.
-	if got, wait := upload(protocol.Hash{}, 10, 0); len(got) != 0 || wait != 1 {
-		t.Fatalf("county holds nothing: ready %v, waiting for op %d", got, wait)
+	// The county holds none of a's operations: nothing is ready.
+	if got := upload(protocol.Hash{}, 10, 0); len(got) != 0 {
+		t.Fatalf("county holds nothing: ready %v", got)
 	}
-	// It holds operations 1 and 2: those files are ready, in hash order;
-	// the third waits for operation 3.
-	got, wait := upload(protocol.Hash{}, 10, 2)
-	if want := sortedHashes(mine[:2]); !slices.Equal(got, want) || wait != 3 {
-		t.Fatalf("county holds ops 1-2: ready %v, waiting for op %d; want %v and 3", got, wait, want)
+	// It holds operations 1 and 2: those files are ready, in hash order.
+	if got, want := upload(protocol.Hash{}, 10, 2), sortedHashes(mine[:2]); !slices.Equal(got, want) {
+		t.Fatalf("county holds ops 1-2: ready %v, want %v", got, want)
 	}
-	// All of them, a page of one at a time.
+	// All of them (the fourth record names the first file again), a page
+	// of one at a time.
 	all := sortedHashes(mine)
 	var walked []protocol.Hash
 	for after := (protocol.Hash{}); ; {
-		page, wait := upload(after, 1, 4)
-		if wait != 0 {
-			t.Fatalf("county holds every op: waiting for op %d", wait)
-		}
+		page := upload(after, 1, 4)
 		if len(page) == 0 {
 			break
 		}
@@ -86,15 +81,12 @@ func TestEvidenceToUploadAndMissing(t *testing.T) {
 	if err := a.MarkUploaded(all[0]); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := upload(protocol.Hash{}, 10, 4); !slices.Equal(got, all[1:]) {
+	if got := upload(protocol.Hash{}, 10, 4); !slices.Equal(got, all[1:]) {
 		t.Fatalf("after one confirmed: %v, want %v", got, all[1:])
 	}
 	for h, op := range opOf {
-		if h == all[0] {
-			continue // confirmed: waited for by no one
-		}
-		if got, wait := upload(protocol.Hash{}, 10, op-1); slices.Contains(got, h) || wait > op {
-			t.Fatalf("file of op %d ready (or not waited for: %d) while the county holds up to op %d", op, wait, op-1)
+		if got := upload(protocol.Hash{}, 10, op-1); slices.Contains(got, h) {
+			t.Fatalf("file of op %d ready while the county holds up to op %d", op, op-1)
 		}
 	}
 

@@ -283,30 +283,24 @@ func (s *Store) MissingEvidence(after protocol.Hash, limit int) ([]Evidence, err
 // file only once a record of its replica cites it: held is the last
 // operation of this device the county holds (its chain head at the
 // session's welcome, or the last change set it receipted since), and a
-// file whose citing operation comes after it is not returned. waitOp is
-// the lowest operation number citing such a file, anywhere in the order
-// (0: none), so the caller knows which receipt makes one ready.
-func (s *Store) EvidenceToUpload(after protocol.Hash, limit int, held uint64) (ready []Evidence, waitOp uint64, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
+// file whose citing operation comes after it is left for later.
+func (s *Store) EvidenceToUpload(after protocol.Hash, limit int, held uint64) ([]Evidence, error) {
+	var out []Evidence
+	err := s.db.View(func(tx *bolt.Tx) error {
 		done, self := tx.Bucket(bUploaded), selfTx(tx)
 		var last protocol.Hash // its first record of this device decides
-		return forEvidenceAfter(tx, protocol.Hash{}, func(e *Evidence) bool {
-			switch {
-			case e.Op.Device != self || e.Hash == last:
+		return forEvidenceAfter(tx, after, func(e *Evidence) bool {
+			if e.Op.Device != self || e.Hash == last {
 				return true
-			case done.Get(e.Hash[:]) != nil:
-			case e.Op.Num > held:
-				if waitOp == 0 || e.Op.Num < waitOp {
-					waitOp = e.Op.Num
-				}
-			case bytes.Compare(e.Hash[:], after[:]) > 0 && len(ready) < limit:
-				ready = append(ready, *e)
 			}
 			last = e.Hash
-			return true
+			if e.Op.Num <= held && done.Get(e.Hash[:]) == nil {
+				out = append(out, *e)
+			}
+			return len(out) < limit
 		})
 	})
-	return ready, waitOp, err
+	return out, err
 }
 
 // forEvidenceAfter calls fn with each record of an evidence file (a file

@@ -77,12 +77,11 @@ type transfers struct {
 	downloading *store.Evidence
 	upStop      func() // ends the chunks of the upload's stream
 
-	up     walk   // this device's files, ready for the county
-	held   uint64 // the last operation of this device the county holds
-	waitOp uint64 // lowest operation citing a file not ready yet (0: none)
-	down   walk   // files recorded here without content
-	retry  walk   // the same, for those the county did not have yet
-	skip   map[protocol.Hash]bool
+	up    walk   // this device's files, ready for the county
+	held  uint64 // the last operation of this device the county holds
+	down  walk   // files recorded here without content
+	retry walk   // the same, for those the county did not have yet
+	skip  map[protocol.Hash]bool
 }
 
 func newTransfers() transfers {
@@ -103,9 +102,7 @@ func (l *link) nextUpload() {
 		return
 	}
 	f, err := l.ev.up.next(func(h protocol.Hash) bool { return !l.ev.skip[h] }, func(after protocol.Hash) ([]store.Evidence, error) {
-		ready, waitOp, err := e.st.EvidenceToUpload(after, evidencePage, l.ev.held)
-		l.ev.waitOp = waitOp
-		return ready, err
+		return e.st.EvidenceToUpload(after, evidencePage, l.ev.held)
 	})
 	if err != nil {
 		e.log.Error("listing evidence to upload", "err", err)
@@ -147,15 +144,18 @@ func (l *link) setEvidence(p **store.Evidence, f *store.Evidence) {
 	l.mu.Unlock()
 }
 
-// receiptedOp is called with the last operation of each change set the
-// county receipted: it holds every operation of this device up to there
-// (its chains have no gaps), and a file waiting for one may go up now.
-func (l *link) receiptedOp(last uint64) {
-	l.ev.held = max(l.ev.held, last)
-	if l.ev.waitOp != 0 && l.ev.held >= l.ev.waitOp {
-		l.ev.waitOp = 0
-		l.ev.up.again = true
-		l.nextUpload()
+// receipted is called with each change set of this device the county
+// receipted: it holds every operation up to its last (the county's chains
+// have no gaps), and the files it records may go up now. The others were
+// ready at the welcome, or are in change sets receipted before or after.
+func (l *link) receipted(cs *protocol.ChangeSet) {
+	l.ev.held = max(l.ev.held, cs.LastOp())
+	for i := range cs.Ops {
+		if cs.Ops[i].Kind == protocol.OpEvidence {
+			l.ev.up.again = true
+			l.nextUpload()
+			return
+		}
 	}
 }
 

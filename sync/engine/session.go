@@ -532,7 +532,7 @@ func (l *link) receipt(body []byte) error {
 	default:
 	}
 	e.update(func(s *Status) { s.LastReceiptSeq, s.LastReceiptTime = rc.Seq, time.UnixMilli(rc.Time) })
-	l.receiptedOp(cs.LastOp())
+	l.receipted(cs)
 	return nil
 }
 
