@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -258,49 +259,74 @@ func (s *Store) EvidenceOffice(h protocol.Hash) ([]office.Code, error) {
 }
 
 // MissingEvidence returns evidence files recorded on this replica whose
-// content has not arrived, at most limit, for the sync engine to fetch.
-func (s *Store) MissingEvidence(limit int) ([]Evidence, error) {
+// content has not arrived, for the sync engine to fetch: in hash order
+// after after (the zero hash: from the first), at most limit.
+func (s *Store) MissingEvidence(after protocol.Hash, limit int) ([]Evidence, error) {
 	var out []Evidence
 	err := s.db.View(func(tx *bolt.Tx) error {
 		blobs := tx.Bucket(bBlobs)
 		var last protocol.Hash
-		return tx.Bucket(bEvidence).ForEach(func(_, v []byte) error {
-			var e Evidence
-			if err := unmarshal(v, &e); err != nil {
-				return err
-			}
-			if e.Hash == last || blobs.Get(e.Hash[:]) != nil || len(out) >= limit {
-				return nil
+		return forEvidenceAfter(tx, after, func(e *Evidence) bool {
+			if e.Hash != last && blobs.Get(e.Hash[:]) == nil {
+				out = append(out, *e)
 			}
 			last = e.Hash
-			out = append(out, e)
-			return nil
+			return len(out) < limit
 		})
 	})
 	return out, err
 }
 
 // EvidenceToUpload returns evidence files this device added whose content
-// the county has not yet confirmed, oldest hash order, at most limit.
-func (s *Store) EvidenceToUpload(limit int) ([]Evidence, error) {
+// the county has not confirmed yet and may take now, in hash order after
+// after (the zero hash: from the first), at most limit. The county takes a
+// file only once a record of its replica cites it: held is the last
+// operation of this device the county holds (its chain head at the
+// session's welcome, or the last change set it receipted since), and a
+// file whose citing operation comes after it is left for later.
+func (s *Store) EvidenceToUpload(after protocol.Hash, limit int, held uint64) ([]Evidence, error) {
 	var out []Evidence
 	err := s.db.View(func(tx *bolt.Tx) error {
 		done, self := tx.Bucket(bUploaded), selfTx(tx)
-		var last protocol.Hash
-		return tx.Bucket(bEvidence).ForEach(func(_, v []byte) error {
-			var e Evidence
-			if err := unmarshal(v, &e); err != nil {
-				return err
-			}
-			if e.Op.Device != self || e.Hash == last || done.Get(e.Hash[:]) != nil || len(out) >= limit {
-				return nil
+		var last protocol.Hash // its first record of this device decides
+		return forEvidenceAfter(tx, after, func(e *Evidence) bool {
+			if e.Op.Device != self || e.Hash == last {
+				return true
 			}
 			last = e.Hash
-			out = append(out, e)
-			return nil
+			if e.Op.Num <= held && done.Get(e.Hash[:]) == nil {
+				out = append(out, *e)
+			}
+			return len(out) < limit
 		})
 	})
 	return out, err
+}
+
+// forEvidenceAfter calls fn with each record of an evidence file (a file
+// cited twice has two), in hash order after after, until fn returns false.
+func forEvidenceAfter(tx *bolt.Tx, after protocol.Hash, fn func(*Evidence) bool) error {
+	c := tx.Bucket(bEvidence).Cursor()
+	var k, v []byte
+	if after.IsZero() {
+		k, v = c.First()
+	} else {
+		// Keys are hash|op: skip those of after itself.
+		k, v = c.Seek(after[:])
+		for k != nil && bytes.HasPrefix(k, after[:]) {
+			k, v = c.Next()
+		}
+	}
+	for ; k != nil; k, v = c.Next() {
+		var e Evidence
+		if err := unmarshal(v, &e); err != nil {
+			return err
+		}
+		if !fn(&e) {
+			return nil
+		}
+	}
+	return nil
 }
 
 // MarkUploaded records that the county holds an evidence file's content.

@@ -313,8 +313,8 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, _ string) {
 	if err == nil {
 		err = s.st.View(func(tx *bolt.Tx) error {
 			for _, d := range devs {
-				var l LastSeen
-				if _, err := getJSON(tx, bLastSeen, d.ID[:], &l); err != nil {
+				l, err := s.lastSeenTx(tx, d.ID)
+				if err != nil {
 					return err
 				}
 				seen[d.ID] = l

@@ -32,6 +32,9 @@ package county_test
 // again as TestIdleMemoryChild), so the client side of the connections is
 // not in the figure.
 //
+// BenchmarkHandshakeUnderIngest (handshake_test.go) times idle devices'
+// handshakes while the ingest runs, against one group commit.
+//
 // Nothing here asserts a duration; these are benchmarks, not tests.
 
 import (

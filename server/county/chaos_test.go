@@ -28,6 +28,10 @@ type chaosProxy struct {
 	cuts   int          // cuts still to make
 	made   atomic.Int64 // cuts made
 	wg     sync.WaitGroup
+	// budget, if set, replaces the random cuts: every connection is cut
+	// once it has carried budget bytes, both directions together.
+	budget int64
+	moved  atomic.Int64 // bytes forwarded, every connection, both ways
 }
 
 func newChaosProxy(t *testing.T, target string, cuts int, seed uint64) *chaosProxy {
@@ -40,6 +44,16 @@ func newChaosProxy(t *testing.T, target string, cuts int, seed uint64) *chaosPro
 	p.wg.Add(1)
 	go p.serve()
 	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
+	return p
+}
+
+// newBudgetProxy forwards TCP connections to the server and cuts every
+// one of them once it has carried budget bytes, both ways together: a link
+// that drops every few seconds, each time after carrying as much as it
+// could. It counts the bytes it forwards.
+func newBudgetProxy(t *testing.T, target string, budget int64, seed uint64) *chaosProxy {
+	p := newChaosProxy(t, target, 0, seed)
+	p.budget = budget
 	return p
 }
 
@@ -81,7 +95,13 @@ func (p *chaosProxy) serve() {
 			c.Close()
 			continue
 		}
+		// Each direction counts what it carried against its limit; with a
+		// budget both count against the same one.
 		up, down := p.plan()
+		upN, downN := &atomic.Int64{}, &atomic.Int64{}
+		if p.budget > 0 {
+			up, down, downN = p.budget, p.budget, upN
+		}
 		var once sync.Once
 		kill := func() {
 			once.Do(func() {
@@ -90,20 +110,24 @@ func (p *chaosProxy) serve() {
 			})
 		}
 		p.wg.Add(2)
-		go func() { defer p.wg.Done(); p.pipe(s, c, up); kill() }()
-		go func() { defer p.wg.Done(); p.pipe(c, s, down); kill() }()
+		go func() { defer p.wg.Done(); p.pipe(s, c, up, upN); kill() }()
+		go func() { defer p.wg.Done(); p.pipe(c, s, down, downN); kill() }()
 	}
 }
 
-// pipe copies src to dst, stopping after limit bytes (if limit >= 0).
-func (p *chaosProxy) pipe(dst io.Writer, src io.Reader, limit int64) {
+// pipe copies src to dst until carried, which it adds to, would pass
+// limit (if limit >= 0): the cut lands inside the chunk that passes it.
+func (p *chaosProxy) pipe(dst io.Writer, src io.Reader, limit int64, carried *atomic.Int64) {
 	buf := make([]byte, 4<<10)
-	var n int64
 	for {
 		k, err := src.Read(buf)
 		if k > 0 {
-			if limit >= 0 && n+int64(k) > limit {
-				dst.Write(buf[:limit-n]) // the cut lands inside this chunk
+			n := carried.Add(int64(k))
+			if limit >= 0 && n > limit {
+				if rest := int64(k) - (n - limit); rest > 0 {
+					dst.Write(buf[:rest])
+					p.moved.Add(rest)
+				}
 				p.made.Add(1)
 				return
 			}
@@ -113,7 +137,7 @@ func (p *chaosProxy) pipe(dst io.Writer, src io.Reader, limit int64) {
 			if _, werr := dst.Write(buf[:k]); werr != nil {
 				return
 			}
-			n += int64(k)
+			p.moved.Add(int64(k))
 		}
 		if err != nil {
 			return

@@ -21,7 +21,9 @@
 //
 // The server sends a challenge; the device answers with a hello signed with
 // its key; the server checks version, enrolment, revocation and signature,
-// then sends its view of the device's chain head. From then on three
+// then sends its view of the device's chain head. Nothing between the hello
+// and the welcome waits for the single writer: the session's opening is
+// noted in memory and written later (lastseen.go). From then on three
 // goroutines serve the connection: a reader (pushes, acks, evidence), a
 // writer (a wsconn.Pump: control frames before feed frames before evidence
 // chunks) and a feeder (streamFeed: the office's change sets from the

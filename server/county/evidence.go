@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -14,13 +15,26 @@ import (
 
 // Evidence files travel in chunks beside the change sets that cite them.
 // Uploads resume where a cut left them: received chunks are kept in the
-// x-partial bucket until the file is whole and matches its hash.
+// x-partial bucket until the file is whole and matches its hash. A session
+// gathers the chunks it receives and writes them once uploadFlush bytes
+// have come, the file is whole, or the session ends (the chunks it holds
+// arrived whole, cut or not): devices send small chunks, so that a link
+// cut every few seconds still carries whole ones, without a write to disk
+// — and a wait for the single writer — per chunk.
+
+// uploadFlush is how many bytes of an upload a session gathers before it
+// writes them: as many as the largest chunk, so a device sending the
+// largest chunks costs one write per chunk, as without gathering.
+const uploadFlush = protocol.MaxChunkBytes
 
 // upload is the evidence file a session is receiving. Only the session's
 // reader goroutine touches it.
 type upload struct {
-	hash protocol.Hash
-	size int64
+	hash  protocol.Hash
+	size  int64
+	have  int64  // contiguous bytes in x-partial, as of the last look
+	buf   []byte // received after have, not written yet
+	asked int64  // the offset the last evidence_want named
 }
 
 // citedInScope reports whether a record of the device's scope cites the
@@ -40,6 +54,7 @@ func (se *session) citedInScope(h protocol.Hash) bool {
 
 func (se *session) evidenceOffer(f *protocol.Frame) {
 	s := se.srv
+	se.saveUpload() // another file's, if any
 	if ok, _ := s.st.HasEvidence(f.Hash); ok {
 		se.send(&protocol.Frame{Type: protocol.FrameEvidenceStored, Hash: f.Hash})
 		return
@@ -48,53 +63,68 @@ func (se *session) evidenceOffer(f *protocol.Frame) {
 		se.refuseEvidence(f.Hash, protocol.CodeOutOfScope, "no record of this device's office cites the file")
 		return
 	}
+	// The announced size is written only when it is new: an upload that
+	// resumes asks nothing of the writer.
 	var have int64
-	err := s.st.Update(func(tx *bolt.Tx) error {
-		sizes := tx.Bucket(bPartialSize)
-		if old := sizes.Get(f.Hash[:]); old != nil && int64(binary.BigEndian.Uint64(old)) != f.Size {
-			// A different size for the same hash: start again.
-			if err := dropPartial(tx, f.Hash); err != nil {
-				return err
-			}
+	sized := false
+	err := s.st.View(func(tx *bolt.Tx) error {
+		if old := tx.Bucket(bPartialSize).Get(f.Hash[:]); old != nil && int64(binary.BigEndian.Uint64(old)) == f.Size {
+			sized, have = true, received(tx, f.Hash)
 		}
-		if err := sizes.Put(f.Hash[:], binary.BigEndian.AppendUint64(nil, uint64(f.Size))); err != nil {
-			return err
-		}
-		have = received(tx, f.Hash)
 		return nil
 	})
+	if err == nil && !sized {
+		err = s.st.Update(func(tx *bolt.Tx) error {
+			sizes := tx.Bucket(bPartialSize)
+			if old := sizes.Get(f.Hash[:]); old != nil && int64(binary.BigEndian.Uint64(old)) != f.Size {
+				// A different size for the same hash: start again.
+				if err := dropPartial(tx, f.Hash); err != nil {
+					return err
+				}
+			}
+			if err := sizes.Put(f.Hash[:], binary.BigEndian.AppendUint64(nil, uint64(f.Size))); err != nil {
+				return err
+			}
+			have = received(tx, f.Hash)
+			return nil
+		})
+	}
 	if err != nil {
 		se.fail(protocol.CodeInternal, "evidence store unavailable")
 		return
 	}
-	se.upload = upload{hash: f.Hash, size: f.Size}
-	se.send(&protocol.Frame{Type: protocol.FrameEvidenceWant, Hash: f.Hash, Offset: have})
+	se.upload = upload{hash: f.Hash, size: f.Size, have: have}
+	se.want(have)
+}
+
+// want asks the device for its upload from offset at.
+func (se *session) want(at int64) {
+	se.upload.asked = at
+	se.send(&protocol.Frame{Type: protocol.FrameEvidenceWant, Hash: se.upload.hash, Offset: at})
 }
 
 func (se *session) evidenceChunk(f *protocol.Frame) {
 	s := se.srv
-	if se.upload.hash != f.Hash {
+	u := &se.upload
+	if u.hash != f.Hash {
 		se.refuseEvidence(f.Hash, protocol.CodeMalformed, "chunk of a file not offered")
 		return
 	}
-	var whole []byte
-	var have int64
-	err := s.st.Update(func(tx *bolt.Tx) error {
-		have = received(tx, f.Hash)
-		if f.Offset != have || have+int64(len(f.Body)) > se.upload.size {
-			return nil // out of step after a cut: answered with a new want below
+	at := u.have + int64(len(u.buf))
+	if f.Offset != at || at+int64(len(f.Body)) > u.size {
+		// Out of step: ask from where it stands, once; the chunks still
+		// on their way from before are dropped without asking again.
+		if at != u.asked {
+			se.want(at)
 		}
-		k := binary.BigEndian.AppendUint64(append([]byte(nil), f.Hash[:]...), uint64(f.Offset))
-		if err := tx.Bucket(bPartial).Put(k, f.Body); err != nil {
-			return err
-		}
-		have += int64(len(f.Body))
-		if have == se.upload.size {
-			whole = assemble(tx, f.Hash)
-			return dropPartial(tx, f.Hash)
-		}
-		return nil
-	})
+		return
+	}
+	u.buf = append(u.buf, f.Body...)
+	at += int64(len(f.Body))
+	if at < u.size && len(u.buf) < uploadFlush {
+		return
+	}
+	whole, err := se.writeUpload()
 	if err != nil {
 		se.fail(protocol.CodeInternal, "evidence store unavailable")
 		return
@@ -111,9 +141,57 @@ func (se *session) evidenceChunk(f *protocol.Frame) {
 		}
 		se.upload = upload{}
 		se.send(&protocol.Frame{Type: protocol.FrameEvidenceStored, Hash: f.Hash})
-	case f.Offset+int64(len(f.Body)) != have:
-		se.send(&protocol.Frame{Type: protocol.FrameEvidenceWant, Hash: f.Hash, Offset: have})
+	case u.have != at:
+		// x-partial changed under this session (the end of the device's
+		// previous session, or a different size announced): from what it
+		// holds.
+		se.want(u.have)
 	}
+}
+
+// writeUpload writes the gathered chunks of the upload where x-partial's
+// contiguous bytes end, as far as they reach past it, and returns the
+// content (its partial gone) once all of it is there.
+func (se *session) writeUpload() (whole []byte, err error) {
+	u := &se.upload
+	have := u.have
+	err = se.srv.st.Update(func(tx *bolt.Tx) error {
+		have = received(tx, u.hash)
+		end := u.have + int64(len(u.buf))
+		if have >= u.have && have < end {
+			k := binary.BigEndian.AppendUint64(append([]byte(nil), u.hash[:]...), uint64(have))
+			if err := tx.Bucket(bPartial).Put(k, u.buf[have-u.have:]); err != nil {
+				return err
+			}
+			have = end
+		}
+		if have == u.size {
+			whole = assemble(tx, u.hash)
+			return dropPartial(tx, u.hash)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	u.have, u.buf = have, nil
+	return whole, nil
+}
+
+// saveUpload writes what the session gathered of its upload, when the
+// session ends or moves to another file.
+func (se *session) saveUpload() {
+	if len(se.upload.buf) == 0 {
+		return
+	}
+	whole, err := se.writeUpload()
+	if err == nil && whole != nil && sha256.Sum256(whole) == se.upload.hash {
+		err = se.srv.st.PutEvidenceContent(se.upload.hash, whole)
+	}
+	if err != nil && !errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		se.log.Error("saving an evidence upload", "hash", se.upload.hash, "err", err)
+	}
+	se.upload = upload{}
 }
 
 // refuseEvidence refuses an evidence transfer and records the incident,

@@ -2,7 +2,6 @@ package county
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -54,27 +53,20 @@ func (l LastSeen) Latest() time.Time {
 }
 
 // seen records a session opening, with the status the device's hello
-// carried if any, or closing.
+// carried if any, or closing. It does not wait for the writer (lastseen.go):
+// the welcome must not wait behind the ingest.
 func (s *Server) seen(dev protocol.DeviceID, opened bool, status *protocol.HelloStatus) {
 	now := s.cfg.Now().UTC()
-	err := s.st.Update(func(tx *bolt.Tx) error {
-		var l LastSeen
-		if _, err := getJSON(tx, bLastSeen, dev[:], &l); err != nil {
-			return err
-		}
-		if opened {
-			l.Opened = now
-		} else {
-			l.Closed = now
-		}
-		if status != nil {
-			l.Reported, l.Version, l.DeviceSeq, l.PendingOps = now, status.Software, status.Seq, status.PendingOps
-		}
-		return putJSON(tx, bLastSeen, dev[:], l)
-	})
-	if err != nil && !errors.Is(err, bolt.ErrDatabaseNotOpen) {
-		s.log.Error("recording last seen", "device", dev, "err", err)
+	var p LastSeen
+	if opened {
+		p.Opened = now
+	} else {
+		p.Closed = now
 	}
+	if status != nil {
+		p.Reported, p.Version, p.DeviceSeq, p.PendingOps = now, status.Software, status.Seq, status.PendingOps
+	}
+	s.seenLog.note(dev, p)
 }
 
 type snapshot struct {
@@ -159,8 +151,8 @@ func (s *Server) Overview() (*report.Overview, error) {
 			if !s.id.County.Contains(d.Office) {
 				continue
 			}
-			var l LastSeen
-			if _, err := getJSON(tx, bLastSeen, d.ID[:], &l); err != nil {
+			l, err := s.lastSeenTx(tx, d.ID)
+			if err != nil {
 				return err
 			}
 			r := row(d.Office)

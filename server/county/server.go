@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -118,9 +119,14 @@ type Server struct {
 	st  *store.Store
 	log *slog.Logger
 
-	ingest chan *pushReq
-	done   chan struct{}
-	wg     sync.WaitGroup
+	ingest  chan *pushReq
+	seenLog *seenLog // last-seen records not yet written (lastseen.go)
+	done    chan struct{}
+	wg      sync.WaitGroup
+
+	// commitHook, if set, runs inside every group commit's write
+	// transaction: tests hold the writer busy with it (export_test.go).
+	commitHook atomic.Pointer[func()]
 
 	mu        sync.Mutex
 	feedCh    chan struct{} // closed and replaced whenever the feed advances
@@ -150,13 +156,15 @@ func New(cfg Config) (*Server, error) {
 		cfg: cfg, id: id, st: st,
 		log:       cfg.Logger.With("county", string(id.County)),
 		ingest:    make(chan *pushReq, 4*cfg.MaxBatch),
+		seenLog:   newSeenLog(),
 		done:      make(chan struct{}),
 		feedCh:    make(chan struct{}),
 		sessions:  make(map[protocol.DeviceID]*session),
 		upstreams: make(map[*upstreamSession]struct{}),
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.ingestLoop()
+	go s.seenWriter()
 	return s, nil
 }
 
@@ -301,6 +309,9 @@ func (s *Server) commit(batch []*pushReq) {
 	// number one claims still tell the device and the admin which it was.
 	refused := make([]store.Result, len(batch))
 	results, err := s.st.ApplyBatch(raws, func(tx *bolt.Tx, results []store.Result) error {
+		if h := s.commitHook.Load(); h != nil {
+			(*h)()
+		}
 		for i, r := range results {
 			if r.Applied() {
 				continue

@@ -178,6 +178,7 @@ func (se *session) refuse(dev protocol.DeviceID, err error) error {
 // the ingest loop, acks to the feed, evidence transfers to evidence.go.
 func (se *session) readLoop() {
 	s := se.srv
+	defer se.saveUpload() // what arrived of an upload, however the session ends
 	se.keepReading()
 	for {
 		typ, data, err := wsconn.ReadMessage(se.conn)

@@ -25,7 +25,8 @@
 //
 // Partly downloaded evidence is kept in memory across reconnects but not
 // across restarts; partly uploaded evidence resumes from what the server
-// holds.
+// holds. Evidence moves from the welcome on, one upload and one download at
+// a time (evidence.go).
 package engine
 
 import (
@@ -63,7 +64,9 @@ type Config struct {
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 	// MinBackoff and MaxBackoff bound the wait between reconnects
-	// (defaults 1s and 2min); each failure doubles it, with full jitter.
+	// (defaults 1s and 2min), with full jitter; each session that moved
+	// nothing forward doubles it, one that moved anything (a receipt, the
+	// feed, evidence bytes) sets it back to MinBackoff.
 	MinBackoff, MaxBackoff time.Duration
 	// HandshakeTimeout bounds connecting and the hello exchange (default 15s).
 	HandshakeTimeout time.Duration
@@ -147,6 +150,8 @@ type Status struct {
 	Err                string        // the last error, for logs
 	Retry              time.Time     // when the next attempt is due, when offline
 	CalendarVersion    uint64        // of a holiday calendar update received this run
+	EvidenceSent       int           // evidence files the county confirmed this run
+	EvidenceReceived   int           // evidence files fetched from the county this run
 }
 
 // FatalError is a refusal that retrying cannot fix: the device was revoked,
@@ -185,8 +190,16 @@ type Engine struct {
 	cbMu   sync.Mutex
 	mu     sync.Mutex
 	status Status
-	// partial downloads survive reconnects
-	partial map[protocol.Hash][]byte
+	// What survives reconnects (not restarts), touched by one session at
+	// a time: partial downloads; downloads the county did not have yet
+	// (asked for after the others); how much of each upload the county
+	// last said it held.
+	partial  map[protocol.Hash][]byte
+	notFound map[protocol.Hash]bool
+	upAt     map[protocol.Hash]int64
+	// progress counts what sessions moved forward: receipts, the feed,
+	// evidence bytes. A session that moved anything resets the backoff.
+	progress atomic.Uint64
 	// plainHello is set once the server refused a hello with the device's
 	// status as malformed: a county server older than the status, which
 	// then gets the hello it knows for the rest of this engine's life.
@@ -199,7 +212,7 @@ func New(se *store.Session, cfg Config) *Engine {
 	return &Engine{cfg: cfg, se: se, st: se.Store(), dev: se.Device().ID,
 		log:  cfg.Logger.With("device", se.Device().ID),
 		kick: make(chan struct{}, 1), status: Status{State: StateOffline},
-		partial: make(map[protocol.Hash][]byte)}
+		partial: make(map[protocol.Hash][]byte), notFound: make(map[protocol.Hash]bool), upAt: make(map[protocol.Hash]int64)}
 }
 
 // SyncNow asks a running engine to seal and send what is pending at once,
@@ -239,7 +252,7 @@ func (e *Engine) update(fn func(*Status)) {
 func (e *Engine) Run(ctx context.Context) error {
 	backoff := e.cfg.MinBackoff
 	for {
-		start := time.Now()
+		start, moved := time.Now(), e.progress.Load()
 		err := e.session(ctx, false)
 		if ctx.Err() != nil {
 			e.update(func(s *Status) { s.State = StateOffline })
@@ -251,8 +264,11 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.update(func(s *Status) { s.State, s.Code, s.Err = StateStopped, fe.Code, fe.Message })
 			return fe
 		}
-		if time.Since(start) > 2*e.cfg.MaxBackoff {
-			backoff = e.cfg.MinBackoff // the link held a good while: start over
+		if time.Since(start) > 2*e.cfg.MaxBackoff || e.progress.Load() != moved {
+			// The link held a good while, or long enough to move
+			// something forward: a link that drops every few seconds is
+			// used as often as it comes back, not every MaxBackoff.
+			backoff = e.cfg.MinBackoff
 		}
 		// Full jitter: spreads a county's devices out after an outage.
 		wait := time.Duration(rand.Int64N(int64(backoff))) + e.cfg.MinBackoff/2

@@ -38,9 +38,9 @@ type link struct {
 	pending    [][]byte // received change sets not yet applied
 	pendingPos uint64
 
-	uploading   *store.Evidence
-	downloading *store.Evidence
-	skip        map[protocol.Hash]bool // evidence to leave alone this session
+	cursor uint64 // the feed position applied here
+
+	ev transfers // evidence (evidence.go)
 }
 
 // session runs one connection. In once mode it returns nil when everything
@@ -58,9 +58,12 @@ func (e *Engine) session(ctx context.Context, once bool) error {
 	stop := context.AfterFunc(ctx, l.pump.Close)
 	defer stop()
 
-	if cursor, err := e.st.Cursor(); err != nil {
+	cursor, err := e.st.Cursor()
+	if err != nil {
 		return err
-	} else if welcome.Pos < cursor {
+	}
+	l.cursor = cursor
+	if welcome.Pos < cursor {
 		// The county's feed is shorter than what this device applied: it
 		// was restored from an older backup and may give positions anew.
 		// Start over; what is already here is recognised as replays.
@@ -90,6 +93,7 @@ func (e *Engine) session(ctx context.Context, once bool) error {
 		from = first - 1
 	}
 	l.pushedTo, l.receiptedTo, l.feedTarget = from, from, welcome.Pos
+	l.ev.held = welcome.Head.LastOp
 	e.update(func(s *Status) { s.State = StateSyncing })
 
 	l.pump.Start()
@@ -119,7 +123,7 @@ func (e *Engine) connect(ctx context.Context, once bool) (*link, *protocol.Frame
 		if err != nil {
 			return nil, nil, err
 		}
-		l := &link{e: e, conn: conn, once: once, window: make(chan struct{}, e.cfg.Window), skip: map[protocol.Hash]bool{}}
+		l := &link{e: e, conn: conn, once: once, window: make(chan struct{}, e.cfg.Window), ev: newTransfers()}
 		l.pump = wsconn.NewPump(conn, wsconn.PumpConfig{WriteWait: e.cfg.WriteWait,
 			ControlQueue: 64, StreamQueue: 8, BulkQueue: 2, Sent: e.countSent})
 		stop := context.AfterFunc(ctx, l.pump.Close)
@@ -294,7 +298,7 @@ func (l *link) finished() bool {
 		return false
 	}
 	l.mu.Lock()
-	done := l.caughtUp && l.uploading == nil && l.downloading == nil
+	done := l.caughtUp && l.ev.uploading == nil && l.ev.downloading == nil
 	l.mu.Unlock()
 	return done
 }
@@ -304,7 +308,7 @@ func (l *link) finished() bool {
 // exchanged.
 func (l *link) readLoop() error {
 	l.answerPings()
-	evidenceStarted := false
+	l.startEvidence()
 	for {
 		if l.once && l.finished() {
 			l.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "done"), time.Now().Add(time.Second))
@@ -323,12 +327,6 @@ func (l *link) readLoop() error {
 		}
 		if err := l.handle(f); err != nil {
 			return err
-		}
-		// Evidence moves once this device's change sets (which record it)
-		// are on the server and the first catch-up is done.
-		if !evidenceStarted && l.caughtUp && l.allReceipted() {
-			evidenceStarted = true
-			l.nextEvidence()
 		}
 	}
 }
@@ -441,6 +439,10 @@ func (l *link) caughtUpTo(pos uint64) error {
 	if _, err := e.st.ApplyFrom(pos); err != nil {
 		return err
 	}
+	if pos > l.cursor {
+		l.cursor = pos
+		e.progress.Add(1)
+	}
 	l.ack(pos)
 	if pos >= l.feedTarget {
 		l.mu.Lock()
@@ -451,24 +453,6 @@ func (l *link) caughtUpTo(pos uint64) error {
 		}
 	}
 	return nil
-}
-
-// evidenceStored finishes the upload the server now holds whole.
-func (l *link) evidenceStored(h protocol.Hash) error {
-	if l.uploading == nil || l.uploading.Hash != h {
-		return nil
-	}
-	if err := l.e.st.MarkUploaded(h); err != nil {
-		return err
-	}
-	l.uploading = nil
-	l.nextEvidence()
-	return nil
-}
-
-func (l *link) allReceipted() bool {
-	_, waiting, err := l.e.st.OutboxFirst()
-	return err == nil && !waiting
 }
 
 // revocation records that the county revoked a device: this replica then
@@ -513,7 +497,10 @@ func (l *link) flush() error {
 	n := len(l.pending)
 	l.ack(l.pendingPos)
 	l.pending = l.pending[:0]
+	l.cursor = max(l.cursor, l.pendingPos)
+	e.progress.Add(1)
 	e.update(func(s *Status) { s.ReceivedChangeSets += n })
+	l.applied()
 	return nil
 }
 
@@ -534,6 +521,7 @@ func (l *link) receipt(body []byte) error {
 	if err := e.st.Acknowledge(rc.Seq, body); err != nil {
 		return err
 	}
+	e.progress.Add(1)
 	l.mu.Lock()
 	if rc.Seq > l.receiptedTo {
 		l.receiptedTo = rc.Seq
@@ -544,105 +532,17 @@ func (l *link) receipt(body []byte) error {
 	default:
 	}
 	e.update(func(s *Status) { s.LastReceiptSeq, s.LastReceiptTime = rc.Seq, time.UnixMilli(rc.Time) })
+	l.receipted(cs)
 	return nil
 }
 
 func (l *link) refused(f *protocol.Frame) error {
-	e := l.e
 	if !f.Hash.IsZero() {
-		// An evidence file refused: leave it for this session.
-		e.log.Warn("evidence refused", "hash", f.Hash, "code", string(f.Code), "message", f.Message)
-		l.skip[f.Hash] = true
-		if l.uploading != nil && l.uploading.Hash == f.Hash {
-			l.uploading = nil
-		}
-		if l.downloading != nil && l.downloading.Hash == f.Hash {
-			l.downloading = nil
-			delete(e.partial, f.Hash)
-		}
-		if f.Code != protocol.CodeNotFound {
-			e.update(func(s *Status) { s.Code, s.Err = f.Code, f.Message })
-		}
-		l.nextEvidence()
+		l.evidenceRefused(f)
 		return nil
 	}
 	if fatalCode(f.Code) {
 		return &FatalError{Code: f.Code, Message: fmt.Sprintf("change set %d refused: %s", f.Seq, f.Message)}
 	}
 	return fmt.Errorf("change set %d refused: %w: %s", f.Seq, protocol.ErrorFor(f.Code), f.Message)
-}
-
-// nextEvidence starts the next upload, or else the next download.
-func (l *link) nextEvidence() {
-	e := l.e
-	if l.uploading == nil {
-		up, err := e.st.EvidenceToUpload(len(l.skip) + 1)
-		if err == nil {
-			for i := range up {
-				if !l.skip[up[i].Hash] {
-					l.uploading = &up[i]
-					l.sendCtrl(&protocol.Frame{Type: protocol.FrameEvidenceOffer, Hash: up[i].Hash, Size: up[i].Size})
-					return
-				}
-			}
-		}
-	}
-	if l.uploading == nil && l.downloading == nil {
-		down, err := e.st.MissingEvidence(len(l.skip) + 1)
-		if err == nil {
-			for i := range down {
-				if !l.skip[down[i].Hash] {
-					l.downloading = &down[i]
-					off := int64(len(e.partial[down[i].Hash]))
-					l.sendCtrl(&protocol.Frame{Type: protocol.FrameEvidenceGet, Hash: down[i].Hash, Offset: off})
-					return
-				}
-			}
-		}
-	}
-}
-
-func (l *link) sendCtrl(f *protocol.Frame) { l.pump.Send(wsconn.Control, f) }
-
-// sendEvidence streams an upload from the offset the server asked for.
-func (l *link) sendEvidence(f *protocol.Frame) {
-	if l.uploading == nil || l.uploading.Hash != f.Hash {
-		return
-	}
-	data, err := l.e.st.EvidenceContent(f.Hash)
-	if err != nil {
-		l.skip[f.Hash] = true
-		l.uploading = nil
-		return
-	}
-	l.pump.StreamChunks(f.Hash, f.Offset, data)
-}
-
-func (l *link) evidenceChunk(f *protocol.Frame) error {
-	e := l.e
-	d := l.downloading
-	if d == nil || d.Hash != f.Hash {
-		return nil // a chunk of a download given up on
-	}
-	have := e.partial[f.Hash]
-	if f.Offset != int64(len(have)) {
-		return nil // a duplicate after a resume
-	}
-	have = append(have, f.Body...)
-	if int64(len(have)) < d.Size {
-		e.partial[f.Hash] = have
-		return nil
-	}
-	delete(e.partial, f.Hash)
-	l.downloading = nil
-	if err := e.st.PutEvidenceContent(f.Hash, have); err != nil {
-		if !errors.Is(err, store.ErrEvidenceMismatch) && !errors.Is(err, store.ErrEvidenceTooLarge) {
-			return err
-		}
-		e.log.Error("evidence from the county does not match its hash", "hash", f.Hash)
-		l.skip[f.Hash] = true
-		e.update(func(s *Status) { s.Code, s.Err = protocol.CodeEvidenceMismatch, err.Error() })
-	}
-	l.nextEvidence()
-	return nil
 }

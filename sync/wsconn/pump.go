@@ -41,10 +41,19 @@ type PumpConfig struct {
 	// priority may wait for the writer; 0 (the default) means none: a
 	// Send waits until the writer takes the frame.
 	ControlQueue, StreamQueue, BulkQueue int
+	// ChunkBytes is the size of the evidence chunks StreamChunks sends
+	// (default DefaultChunkBytes, at most protocol.MaxChunkBytes).
+	ChunkBytes int
 	// Sent, if set, is called by the writer after each frame it wrote
 	// (a device counts what it sent).
 	Sent func(*protocol.Frame)
 }
+
+// DefaultChunkBytes is the evidence chunk size both sides send: a
+// quarter of what the protocol allows, so that a link cut every few
+// seconds still carries whole chunks (a receiver keeps only whole ones)
+// and a cut wastes little.
+const DefaultChunkBytes = 16 << 10
 
 // Pump is the only writer of one websocket connection: the frames of every
 // goroutine of a session go through it, highest priority first (a second
@@ -72,6 +81,9 @@ type Pump struct {
 func NewPump(conn *websocket.Conn, cfg PumpConfig) *Pump {
 	if cfg.WriteWait <= 0 {
 		cfg.WriteWait = 10 * time.Second
+	}
+	if cfg.ChunkBytes <= 0 || cfg.ChunkBytes > protocol.MaxChunkBytes {
+		cfg.ChunkBytes = DefaultChunkBytes
 	}
 	p := &Pump{conn: conn, cfg: cfg, done: make(chan struct{})}
 	for i, n := range []int{cfg.ControlQueue, cfg.StreamQueue, cfg.BulkQueue} {
@@ -126,17 +138,25 @@ func (p *Pump) Offer(pri Priority, f *protocol.Frame) bool {
 }
 
 // StreamChunks sends the evidence file data from offset from, in chunks of
-// at most protocol.MaxChunkBytes at Bulk priority, from a goroutine of its
-// own that ends with the pump.
-func (p *Pump) StreamChunks(h protocol.Hash, from int64, data []byte) {
+// at most ChunkBytes at Bulk priority, from a goroutine of its own that
+// ends with the pump, or when stop is called (a peer that asks for the
+// file again from elsewhere: the chunks not queued yet are not sent).
+func (p *Pump) StreamChunks(h protocol.Hash, from int64, data []byte) (stop func()) {
+	size := int64(p.cfg.ChunkBytes)
+	quit := make(chan struct{})
 	go func() {
-		for off := from; off < int64(len(data)); off += protocol.MaxChunkBytes {
-			end := min(off+protocol.MaxChunkBytes, int64(len(data)))
-			if !p.Send(Bulk, &protocol.Frame{Type: protocol.FrameEvidenceChunk, Hash: h, Offset: off, Body: data[off:end]}) {
+		for off := from; off < int64(len(data)); off += size {
+			end := min(off+size, int64(len(data)))
+			select {
+			case p.queue[Bulk] <- &protocol.Frame{Type: protocol.FrameEvidenceChunk, Hash: h, Offset: off, Body: data[off:end]}:
+			case <-p.done:
+				return
+			case <-quit:
 				return
 			}
 		}
 	}()
+	return sync.OnceFunc(func() { close(quit) })
 }
 
 // Done is closed when the pump closes.

@@ -212,25 +212,33 @@ func TestPumpPings(t *testing.T) {
 }
 
 // TestPumpStreamChunks: a file goes out from the asked offset in chunks of
-// at most MaxChunkBytes, which put together are the file from there.
+// ChunkBytes (DefaultChunkBytes unless set), the last one shorter, which
+// put together are the file from there.
 func TestPumpStreamChunks(t *testing.T) {
-	server, client := pair(t)
-	p := NewPump(server, PumpConfig{BulkQueue: 2})
-	defer p.Close()
-	p.Start()
-	data := bytes.Repeat([]byte("证据"), protocol.MaxChunkBytes) // 6 chunks' worth
-	h := protocol.Hash{1}
-	from := int64(protocol.MaxChunkBytes + 5)
-	p.StreamChunks(h, from, data)
-	var got []byte
-	for int64(len(got)) < int64(len(data))-from {
-		f := readFrame(t, client)
-		if f.Type != protocol.FrameEvidenceChunk || f.Hash != h || f.Offset != from+int64(len(got)) || len(f.Body) > protocol.MaxChunkBytes {
-			t.Fatalf("chunk: %s %s offset %d, %d bytes", f.Type, f.Hash, f.Offset, len(f.Body))
+	for _, size := range []int{0, 7000} {
+		want := size
+		if want == 0 {
+			want = DefaultChunkBytes
 		}
-		got = append(got, f.Body...)
-	}
-	if !bytes.Equal(got, data[from:]) {
-		t.Fatal("the chunks are not the file from the offset")
+		server, client := pair(t)
+		p := NewPump(server, PumpConfig{BulkQueue: 2, ChunkBytes: size})
+		p.Start()
+		data := bytes.Repeat([]byte("证据"), protocol.MaxChunkBytes) // 6 full chunks' worth
+		h := protocol.Hash{1}
+		from := int64(protocol.MaxChunkBytes + 5)
+		p.StreamChunks(h, from, data)
+		var got []byte
+		for int64(len(got)) < int64(len(data))-from {
+			f := readFrame(t, client)
+			rest := int(int64(len(data)) - from - int64(len(got)))
+			if f.Type != protocol.FrameEvidenceChunk || f.Hash != h || f.Offset != from+int64(len(got)) || len(f.Body) != min(want, rest) {
+				t.Fatalf("chunk size %d: %s %s offset %d, %d bytes", want, f.Type, f.Hash, f.Offset, len(f.Body))
+			}
+			got = append(got, f.Body...)
+		}
+		if !bytes.Equal(got, data[from:]) {
+			t.Fatal("the chunks are not the file from the offset")
+		}
+		p.Close()
 	}
 }

@@ -1,0 +1,12 @@
+package county
+
+// SetCommitHook makes every group commit of s call f inside its write
+// transaction, before the commit (nil removes it): a test holds the single
+// writer busy this way, to see what does or does not wait for it.
+func SetCommitHook(s *Server, f func()) {
+	if f == nil {
+		s.commitHook.Store(nil)
+		return
+	}
+	s.commitHook.Store(&f)
+}
