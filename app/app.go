@@ -124,8 +124,9 @@ func newUI(fa fyne.App, opts Options) (*ui, error) {
 		lang = fa.Preferences().StringWithFallback("lang", assets.ResolveLang(assets.LocaleFromEnv()))
 	}
 	u := &ui{opts: opts, fa: fa, tr: assets.NewTranslator(lang), cal: calendar.Default(), log: slog.Default(), bg: newBackground()}
-	// Fyne's own dialog buttons follow LANGUAGE; our texts come from u.tr.
-	os.Setenv("LANGUAGE", assets.ResolveLang(lang))
+	// Our texts come from u.tr; Fyne's own (Quit, Yes/No, the file
+	// dialog) are made to follow the same language.
+	useFyneLanguage(u.tr.Lang())
 	fa.Settings().SetTheme(apptheme.New(apptheme.Variant(fa.Preferences().IntWithFallback("theme", int(apptheme.System)))))
 	fa.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon()))
 	u.win = fa.NewWindow(u.T("app.name"))

@@ -189,7 +189,6 @@ func TestStatusBar(t *testing.T) {
 // window's context (admin API calls, enrolment polling, sync) ends when the
 // window closes, not when the process does.
 func TestClosingTheWindowStopsBackgroundWork(t *testing.T) {
-	t.Setenv("LANGUAGE", "") // newUI sets it for Fyne's dialogs
 	u, err := newUI(test.NewTempApp(t), Options{DataDir: t.TempDir(), Lang: "zh-Hans", KDF: auth.TestParams()})
 	if err != nil {
 		t.Fatal(err)
