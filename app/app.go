@@ -19,6 +19,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/dialog"
 
 	apptheme "jiannuo/app/theme"
 	"jiannuo/app/vm"
@@ -27,6 +28,7 @@ import (
 	"jiannuo/demo"
 	"jiannuo/domain/calendar"
 	"jiannuo/store"
+	"jiannuo/sync/engine"
 )
 
 // AppID identifies the application to the OS and to Fyne's preferences.
@@ -60,12 +62,17 @@ type ui struct {
 	se     *store.Session
 	county *demo.LocalCounty
 	sync   *syncer
-	log    *slog.Logger
-	bg     background         // the window's background work and clock
-	cancel context.CancelFunc // stops sync alone (for a re-key); bg.stop stops it too
+	// syncInitial is what the store knew before the engine's first report;
+	// syncWatch says which reports change what the screens show.
+	syncInitial engine.Status
+	syncWatch   *vm.SyncWatch
+	log         *slog.Logger
+	bg          background         // the window's background work and clock
+	cancel      context.CancelFunc // stops sync alone (for a re-key); bg.stop stops it too
 
 	main        *mainScreens
 	status      *statusBar
+	dialogs     []dialog.Dialog  // open dialogs, newest last, for Escape (track)
 	dropTarget  func([]fyne.URI) // the open dialog that takes dropped files
 	lastReenrol *reenrolDialog   // the re-enrolment dialog last opened, for tests
 }
