@@ -47,6 +47,7 @@ func newTestUI(t *testing.T) *ui {
 	}
 	u := &ui{fa: fa, tr: assets.NewTranslator("zh-Hans"), cal: calendar.Default(), st: st, se: se, bg: testBackground(t)}
 	u.log = quietLog()
+	useFyneLanguage(u.tr.Lang()) // as newUI does
 	u.win = fa.NewWindow("践诺")
 	u.win.Resize(fyne.NewSize(1200, 760))
 	u.showMain()

@@ -2,7 +2,10 @@ package app
 
 import (
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
+
+	apptheme "jiannuo/app/theme"
 )
 
 // entry is a text entry that passes Escape to the window (a focused entry
@@ -42,4 +45,12 @@ func (e *entry) FocusLost() {
 	if e.onLeave != nil {
 		e.onLeave()
 	}
+}
+
+// inputs gives the controls in o (entries, menus, radio buttons, check
+// boxes, sliders) the input theme: a focused field is outlined in blue,
+// not in the red of the primary colour, which Fyne also uses for errors.
+// Keep Save buttons outside it: they stay red.
+func inputs(o fyne.CanvasObject) fyne.CanvasObject {
+	return container.NewThemeOverride(o, apptheme.Input())
 }

@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"jiannuo/app/vm"
@@ -178,7 +179,7 @@ func (fd *formDialog) build() fyne.CanvasObject {
 	fd.hint.Truncation = fyne.TextTruncateEllipsis
 	fd.hint.Alignment = fyne.TextAlignTrailing
 	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(cancel, fd.save), fd.hint)
-	return container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(fd.form))
+	return container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(inputs(fd.form)))
 }
 
 // errors are the form's problems: Validate's, and the amendment's reason.
@@ -267,53 +268,65 @@ type fulfilDialog struct {
 	dlg      dialog.Dialog
 	files    *widget.Label
 	progress *widget.Slider
-	note     *widget.Entry
-	date     *widget.Entry
+	note     *entry
+	date     *entry
 	errLine  *widget.Label
 }
 
 func (u *ui) showFulfil(ref store.Ref) { u.openFulfil(ref) }
 
 // openFulfil shows the fulfilment dialog and returns it (tests drive it).
+// The progress starts where the latest entry left it.
 func (u *ui) openFulfil(ref store.Ref) *fulfilDialog {
-	fd := &fulfilDialog{u: u, ref: ref, f: vm.Fulfil{Date: u.today().String(), Progress: "0"}}
-	fd.date = widget.NewEntry()
+	c, err := u.st.Commitment(ref)
+	if err != nil {
+		u.showError(err)
+		return nil
+	}
+	fd := &fulfilDialog{u: u, ref: ref, f: vm.FulfilFor(&c, u.today())}
+	fd.date = u.newEntry(false)
 	fd.date.SetText(fd.f.Date)
 	fd.date.OnChanged = func(s string) { fd.f.Date = s }
-	pct := widget.NewLabel("0%")
+	pct := widget.NewLabel(fd.f.Progress + "%")
 	fd.progress = widget.NewSlider(0, 100)
 	fd.progress.Step = 5
+	fd.progress.Value = float64(fd.f.ProgressValue())
 	fd.progress.OnChanged = func(v float64) {
 		fd.f.Progress = strconv.Itoa(int(v))
 		pct.SetText(fd.f.Progress + "%")
 	}
-	fd.note = widget.NewMultiLineEntry()
+	fd.note = u.newEntry(true)
 	fd.note.SetMinRowsVisible(4)
 	fd.note.OnChanged = func(s string) { fd.f.Note = s }
 	fd.files = widget.NewLabel(u.T("app.no_files"))
 	fd.files.Wrapping = fyne.TextWrapWord
 	fd.errLine = widget.NewLabel("")
 	fd.errLine.Importance = widget.DangerImportance
-	attach := widget.NewButton(u.T("app.attach"), func() {
-		dialog.ShowFileOpen(func(r fyne.URIReadCloser, err error) {
+	fd.errLine.Wrapping = fyne.TextWrapWord
+	attach := widget.NewButtonWithIcon(u.T("app.attach"), theme.FileIcon(), func() {
+		d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 			if err != nil || r == nil {
 				return
 			}
 			r.Close()
 			fd.add(r.URI())
 		}, u.win)
+		d.SetTitleText(u.T("app.attach_title"))
+		d.Show()
 	})
 	form := widget.NewForm(
 		widget.NewFormItem(u.T("app.entry_date"), fd.date),
 		widget.NewFormItem(u.T("app.progress"), container.NewBorder(nil, nil, nil, pct, fd.progress)),
 		widget.NewFormItem(u.T("app.note"), fd.note),
-		widget.NewFormItem(u.T("app.evidence"), container.NewVBox(fd.files, attach, widget.NewLabel(u.T("app.drop_hint")))),
+		widget.NewFormItem(u.T("app.evidence"), container.NewVBox(fd.files, container.NewHBox(attach), widget.NewLabel(u.T("app.drop_hint")))),
 	)
 	save := widget.NewButton(u.T("app.save"), fd.submit)
 	save.Importance = widget.HighImportance
 	cancel := widget.NewButton(u.T("app.cancel"), fd.close)
-	fd.dlg = dialog.NewCustomWithoutButtons(u.T("app.action.log"), container.NewBorder(nil, container.NewVBox(fd.errLine, container.NewHBox(cancel, save)), nil, nil, form), u.win)
-	fd.dlg.Resize(fyne.NewSize(620, 520))
+	fd.dlg = u.track(dialog.NewCustomWithoutButtons(u.T("app.action.log"),
+		container.NewBorder(nil, container.NewVBox(fd.errLine, container.NewHBox(cancel, save)), nil, nil, container.NewVScroll(inputs(form))), u.win))
+	fd.dlg.SetOnClosed(func() { u.dropTarget = nil })
+	fd.dlg.Resize(u.dialogSize(620, 520))
 	u.dropTarget = func(uris []fyne.URI) {
 		for _, uri := range uris {
 			fd.add(uri)
@@ -366,5 +379,5 @@ func (fd *fulfilDialog) submit() {
 	fd.close()
 	fd.u.acted()
 	fd.u.main.list.load()
-	fd.u.main.detail.show(fd.ref)
+	fd.u.showCommitment(fd.ref)
 }

@@ -88,7 +88,7 @@ func newListScreen(u *ui, onSelect func(store.Ref)) *listScreen {
 		labelled(u.T("app.filter.window"), s.window),
 		labelled(u.T("app.filter.sort"), s.sort),
 	)
-	s.obj = container.NewBorder(container.NewVBox(s.search, filters, s.count), nil, nil, nil, s.list)
+	s.obj = container.NewBorder(container.NewVBox(inputs(s.search), inputs(filters), s.count), nil, nil, nil, s.list)
 	return s
 }
 
