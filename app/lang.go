@@ -4,6 +4,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/lang"
 	"github.com/jeandeaual/go-locale"
+	"golang.org/x/text/language"
 
 	"jiannuo/assets"
 )
@@ -25,8 +26,8 @@ func useFyneLanguage(l string) {
 		tags = append(tags, locs...)
 	}
 	for _, t := range tags {
-		if t == "" {
-			continue
+		if _, err := language.Parse(t); err != nil {
+			continue // "C", "POSIX": Fyne reads them as no locale, and so falls back to English
 		}
 		if err := lang.AddTranslationsForLocale(data, fyne.Locale(t)); err != nil {
 			fyne.LogError("registering Fyne's strings for locale "+t, err)

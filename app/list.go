@@ -130,13 +130,17 @@ func (s *listScreen) refreshUnconfirmed() {
 	s.apply()
 }
 
-// selectRef selects the row of ref, clearing a filter that hides it.
+// selectRef selects the row of ref, clearing a filter that hides it and
+// re-reading the store if the list does not know it yet.
 func (s *listScreen) selectRef(ref store.Ref) {
 	if s.vm.Find(ref) < 0 {
 		s.search.SetText("")
 		s.category.SetSelectedIndex(0)
 		s.status.SetSelectedIndex(0)
 		s.window.SetSelectedIndex(0)
+	}
+	if s.vm.Find(ref) < 0 {
+		s.load()
 	}
 	if i := s.vm.Find(ref); i >= 0 {
 		s.selecting = true
