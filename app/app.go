@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -107,6 +108,14 @@ func (u *ui) now() time.Time { return u.bg.now() }
 
 // T translates a key, formatting args with fmt verbs.
 func (u *ui) T(key string, args ...any) string { return u.tr.T(key, args...) }
+
+// list joins names as the language writes a list: 标题、内容 or title, text.
+func (u *ui) list(names []string) string {
+	if u.tr.Lang() == assets.LangEn {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names, "、")
+}
 
 // msg renders a view-model message, nested messages included.
 func (u *ui) msg(m vm.Message) string { return m.Text(func(k string) string { return u.tr.T(k) }) }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"strconv"
-	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -221,7 +220,7 @@ func (fd *formDialog) validate() {
 		for i, f := range blockers {
 			names[i] = fd.u.T("app.field." + f)
 		}
-		fd.hint.SetText(fd.u.T("app.form.blocked", strings.Join(names, fd.u.T("app.list_sep"))))
+		fd.hint.SetText(fd.u.T("app.form.blocked", fd.u.list(names)))
 		fd.save.Disable()
 	} else {
 		fd.hint.SetText("")

@@ -76,7 +76,7 @@ func NewDashboard(st report.Stats) Dashboard {
 		d.Lines = append(d.Lines, Msg("ui.dash.category_line", CategoryMessage(c.Category), c.Total, rate))
 	}
 	for _, m := range st.ByMonth {
-		mr := MonthRate{Label: Msg(fmt.Sprintf("ui.month.%d", int(m.Month)))}
+		mr := MonthRate{Label: Msg(fmt.Sprintf("ui.month.m%d", int(m.Month)))}
 		if r, ok := m.OnTimeRate(); ok && !math.IsNaN(r) {
 			mr.Percent, mr.Valid = r*100, true
 		}

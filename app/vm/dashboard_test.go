@@ -33,7 +33,7 @@ func TestDashboard(t *testing.T) {
 	if len(d.Rates) != 1 || d.Rates[0].Category != domain.CatSchooling || d.Rates[0].Percent != 100 {
 		t.Errorf("category rates %+v", d.Rates)
 	}
-	if len(d.Months) != 12 || d.Months[11].Label.Key != "ui.month.11" || d.MonthRange.Args[1] != "2026-11" {
+	if len(d.Months) != 12 || d.Months[11].Label.Key != "ui.month.m11" || d.MonthRange.Args[1] != "2026-11" {
 		t.Errorf("months %+v, range %v", d.Months, d.MonthRange)
 	}
 	if len(d.Overdue) != 1 || d.Overdue[0].Ref != f.overdue || len(d.DueSoon) != 1 || d.DueSoon[0].Ref != f.soon {
@@ -43,7 +43,7 @@ func TestDashboard(t *testing.T) {
 		checkMessage(t, m)
 	}
 	for m := 1; m <= 12; m++ {
-		checkMessage(t, Msg(fmt.Sprintf("ui.month.%d", m)))
+		checkMessage(t, Msg(fmt.Sprintf("ui.month.m%d", m)))
 	}
 	checkMessage(t, Msg("ui.dash.no_rate"))
 }
