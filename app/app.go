@@ -71,11 +71,12 @@ type ui struct {
 	bg          background         // the window's background work and clock
 	cancel      context.CancelFunc // stops sync alone (for a re-key); bg.stop stops it too
 
-	main        *mainScreens
-	status      *statusBar
-	dialogs     []dialog.Dialog  // open dialogs, newest last, for Escape (track)
-	dropTarget  func([]fyne.URI) // the open dialog that takes dropped files
-	lastReenrol *reenrolDialog   // the re-enrolment dialog last opened, for tests
+	main          *mainScreens
+	status        *statusBar
+	dialogs       []dialog.Dialog  // open dialogs, newest last, for Escape (track)
+	dropTarget    func([]fyne.URI) // the open dialog that takes dropped files
+	lastReenrol   *reenrolDialog   // the re-enrolment dialog last opened, for tests
+	lastEnrolPage *enrolPage       // the wizard's enrolment step last shown, for tests
 }
 
 // background is the window's work off the UI goroutine: the context it
