@@ -50,6 +50,9 @@ type Options struct {
 	// KDF are argon2id parameters; zero means auth.DefaultParams(). Tests
 	// pass auth.TestParams().
 	KDF auth.Params
+	// Scene, when set, opens one of Scenes once the window is up (for
+	// screenshots): "form", "dashboard", "enrol", …
+	Scene string
 }
 
 // ui is the running application: one window, one signed-in session.
@@ -129,6 +132,14 @@ func Run(opts Options) error {
 		return err
 	}
 	defer u.close()
+	if opts.Scene != "" {
+		fa.Lifecycle().SetOnStarted(func() {
+			if err := u.scene(opts.Scene); err != nil {
+				u.log.Error("scene", "scene", opts.Scene, "err", err)
+				fa.Quit()
+			}
+		})
+	}
 	u.win.ShowAndRun()
 	return nil
 }

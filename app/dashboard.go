@@ -127,11 +127,14 @@ func (d *dashboardScreen) render(v vm.Dashboard) {
 		o.Horizontal, o.Max, o.ValueFormat, o.ValueTitle = true, 100, report.FormatPercent, u.T("app.dash.axis_rate")
 		return report.BarChart(w, h, rateBars, o)
 	})
-	lines := make([]string, len(v.Lines))
-	for i, m := range v.Lines {
-		lines[i] = u.msg(m)
+	unrated := make([]string, len(v.Unrated))
+	for i, m := range v.Unrated {
+		unrated[i] = u.msg(m)
 	}
-	catText := para(strings.Join(lines, "\n"))
+	catText := para("")
+	if len(unrated) > 0 {
+		catText.SetText(u.T("app.dash.unrated", u.list(unrated)))
+	}
 
 	points := make([]report.Point, len(v.Months))
 	for i, m := range v.Months {
@@ -147,8 +150,9 @@ func (d *dashboardScreen) render(v vm.Dashboard) {
 
 	d.box.Objects = []fyne.CanvasObject{
 		heading(u.T("app.dash.title", u.msg(v.Rate))),
+		// A chart keeps its own height when its neighbour is taller.
 		newColumns(380, 2,
-			widget.NewCard(u.T("app.dash.by_status"), "", byStatus),
+			widget.NewCard(u.T("app.dash.by_status"), "", container.NewVBox(byStatus)),
 			widget.NewCard(u.T("app.dash.by_category"), "", container.NewVBox(byCategory, catText)),
 		),
 		widget.NewCard(u.T("app.dash.by_month"), "", byMonth),

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"jiannuo/app/vm"
@@ -55,6 +56,13 @@ func (s *detailScreen) reload() {
 }
 
 func (s *detailScreen) msg(m vm.Message) string { return s.u.msg(m) }
+
+// title is a page's title, larger than the headings inside it.
+func title(text string) *widget.Label {
+	l := heading(text)
+	l.SizeName = theme.SizeNameSubHeadingText
+	return l
+}
 
 func heading(text string) *widget.Label {
 	l := widget.NewLabel(text)

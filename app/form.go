@@ -84,6 +84,7 @@ func message() *widget.Label {
 	l := widget.NewLabel(" ")
 	l.Importance = widget.DangerImportance
 	l.Truncation = fyne.TextTruncateEllipsis
+	l.SizeName = theme.SizeNameCaptionText
 	return l
 }
 

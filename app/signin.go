@@ -125,7 +125,7 @@ func (u *ui) showWizard() {
 		widget.NewFormItem(u.T("app.passphrase"), p1), widget.NewFormItem(u.T("app.passphrase_again"), p2))
 	left := container.NewBorder(container.NewVBox(heading(u.T("app.wizard.step_office")), inputs(q)), container.NewVBox(chosen, errOffice), nil, nil, results)
 	right := container.NewVBox(heading(u.T("app.wizard.step_account")), inputs(acct), errAcct, finish)
-	u.win.SetContent(container.NewBorder(heading(u.T("app.wizard.title")), nil, nil, nil, container.NewHSplit(left, right)))
+	u.win.SetContent(container.NewBorder(title(u.T("app.wizard.title")), nil, nil, nil, container.NewHSplit(left, right)))
 }
 
 // enrolPage is the wizard's enrolment step: the device ID large and whole
@@ -184,13 +184,14 @@ func (u *ui) showEnrol(wz *vm.Wizard) *enrolPage {
 	)
 	p.status = widget.NewLabel("")
 	p.status.Wrapping = fyne.TextWrapWord
+	p.status.Importance = widget.HighImportance
 	p.errLine = widget.NewLabel("")
 	p.errLine.Importance = widget.DangerImportance
 	p.errLine.Wrapping = fyne.TextWrapWord
 	p.enrol = widget.NewButton(u.T("app.wizard.enrol"), p.submit)
 	p.enrol.Importance = widget.HighImportance
 	skip := widget.NewButton(u.T("app.wizard.skip"), func() { u.showMain() })
-	page := container.NewVBox(heading(u.T("app.wizard.step_enrol")), idCard, inputs(form), p.status, p.errLine, container.NewHBox(skip, p.enrol))
+	page := container.NewVBox(title(u.T("app.wizard.step_enrol")), idCard, inputs(form), p.status, p.errLine, container.NewHBox(skip, p.enrol))
 	p.obj = container.NewScroll(container.NewPadded(page))
 	p.render()
 	u.win.SetContent(container.New(atLeast{minWindow}, p.obj))
@@ -213,6 +214,11 @@ func (p *enrolPage) render() {
 	line(p.urlErr, v.Fields[vm.FieldServerURL])
 	line(p.fpErr, v.Fields[vm.FieldFingerprint])
 	p.status.SetText(p.u.msg(v.Status))
+	if v.Status.IsZero() {
+		p.status.Hide()
+	} else {
+		p.status.Show()
+	}
 	p.errLine.SetText(p.u.msg(v.Error))
 	if v.Error.IsZero() {
 		p.errLine.Hide()

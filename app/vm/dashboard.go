@@ -18,7 +18,9 @@ type Dashboard struct {
 	Rate     Message        // the overall on-time rate ("87.5%"), or "—" with no verdict yet
 	Statuses []StatusTally  // every status, in lifecycle order
 	Rates    []CategoryRate // the categories with a verdict, in the statistics' order
-	Lines    []Message      // one line per category with commitments: count and rate
+	// Unrated names the categories with commitments but no verdict yet,
+	// each with its count ("就业（1 项）"): not in the rate chart.
+	Unrated []Message
 	Months   []MonthRate    // the twelve months to today's, oldest first
 	// MonthRange names the months' span for the chart's axis
 	// ("2025-12 — 2026-11").
@@ -68,12 +70,11 @@ func NewDashboard(st report.Stats) Dashboard {
 		if c.Total == 0 {
 			continue
 		}
-		rate := Msg("ui.dash.no_rate")
 		if r, ok := c.OnTimeRate(); ok {
-			rate = Msg("ui.dash.rate", report.FormatPercent(r*100))
 			d.Rates = append(d.Rates, CategoryRate{Category: c.Category, Label: CategoryMessage(c.Category), Percent: r * 100})
+		} else {
+			d.Unrated = append(d.Unrated, Msg("ui.dash.category_count", CategoryMessage(c.Category), c.Total))
 		}
-		d.Lines = append(d.Lines, Msg("ui.dash.category_line", CategoryMessage(c.Category), c.Total, rate))
 	}
 	for _, m := range st.ByMonth {
 		mr := MonthRate{Label: Msg(fmt.Sprintf("ui.month.m%d", int(m.Month)))}

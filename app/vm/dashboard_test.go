@@ -39,7 +39,14 @@ func TestDashboard(t *testing.T) {
 	if len(d.Overdue) != 1 || d.Overdue[0].Ref != f.overdue || len(d.DueSoon) != 1 || d.DueSoon[0].Ref != f.soon {
 		t.Errorf("overdue %+v, due soon %+v", d.Overdue, d.DueSoon)
 	}
-	for _, m := range append(append(d.Lines, d.Rate, d.MonthRange, d.Overdue[0].Text), d.Rates[0].Label) {
+	cats := map[domain.Category]bool{}
+	for _, c := range cs {
+		cats[c.Category] = true
+	}
+	if len(d.Rates)+len(d.Unrated) != len(cats) { // each category with commitments in the chart or in the list
+		t.Errorf("%d rated and %d unrated of %d categories: %v", len(d.Rates), len(d.Unrated), len(cats), d.Unrated)
+	}
+	for _, m := range append(append(d.Unrated, d.Rate, d.MonthRange, d.Overdue[0].Text), d.Rates[0].Label) {
 		checkMessage(t, m)
 	}
 	for m := 1; m <= 12; m++ {
