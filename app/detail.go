@@ -60,7 +60,7 @@ func (s *detailScreen) msg(m vm.Message) string { return s.u.msg(m) }
 // title is a page's title, larger than the headings inside it.
 func title(text string) *widget.Label {
 	l := heading(text)
-	l.SizeName = theme.SizeNameSubHeadingText
+	l.SizeName = theme.SizeNameHeadingText
 	return l
 }
 
@@ -95,9 +95,12 @@ func (s *detailScreen) render() {
 	if c.LegalBasis != "" {
 		objs = append(objs, para(u.T("app.legal_basis", c.LegalBasis)))
 	}
-	if d.Confirmed {
+	switch {
+	case d.Confirmed && !d.ConfirmedAt.IsZero():
 		objs = append(objs, para(u.T("app.confirmed_at", d.ConfirmedAt.Format("2006-01-02 15:04"))))
-	} else {
+	case d.Confirmed: // a receipt this device does not keep (the work of another device)
+		objs = append(objs, para(u.msg(d.ConfirmedText())))
+	default:
 		objs = append(objs, para(u.T("app.not_confirmed")))
 	}
 	objs = append(objs, widget.NewSeparator(), para(c.Text))

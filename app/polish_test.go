@@ -42,3 +42,23 @@ func TestFulfilmentDetails(t *testing.T) {
 		t.Errorf("No closed it: %s", c.Status)
 	}
 }
+
+// TestConfirmedWithoutReceiptTime: work confirmed by a receipt this
+// device does not keep says so without a date, not "0001-01-01".
+func TestConfirmedWithoutReceiptTime(t *testing.T) {
+	u := newTestUI(t)
+	ref := publishOne(t, u, "便民服务中心延时服务", calendar.NewDate(2026, 12, 31))
+	n, err := u.se.Seal(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := uint64(1); seq <= uint64(n); seq++ {
+		if err := u.st.Acknowledge(seq, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u.showCommitment(ref)
+	if showsText(u.main.detail.obj, "0001") || !showsText(u.main.detail.obj, u.T("ui.detail.confirmed")) {
+		t.Errorf("the detail says %q", visibleTexts(u.main.detail.obj))
+	}
+}

@@ -168,8 +168,8 @@ func (u *ui) showEnrol(wz *vm.Wizard) *enrolPage {
 		u.fa.Clipboard().SetContent(v.DeviceID)
 		p.copied.SetText(u.T("app.wizard.copied"))
 	})
-	idCard := widget.NewCard(u.T("app.wizard.device_id_title"), u.T("app.wizard.device_id_hint"),
-		container.NewHBox(p.id, copyID, p.copied))
+	idCard := widget.NewCard("", "", container.NewVBox(heading(u.T("app.wizard.device_id_title")),
+		para(u.T("app.wizard.device_id_hint")), container.NewHBox(p.id, copyID, p.copied)))
 
 	p.url, p.fp = u.newEntry(false), u.newEntry(false)
 	p.url.SetPlaceHolder("https://county.example:8443")
