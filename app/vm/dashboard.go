@@ -21,7 +21,7 @@ type Dashboard struct {
 	// Unrated names the categories with commitments but no verdict yet,
 	// each with its count ("就业（1 项）"): not in the rate chart.
 	Unrated []Message
-	Months   []MonthRate    // the twelve months to today's, oldest first
+	Months  []MonthRate // the twelve months to today's, oldest first
 	// MonthRange names the months' span for the chart's axis
 	// ("2025-12 — 2026-11").
 	MonthRange Message
