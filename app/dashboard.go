@@ -148,18 +148,23 @@ func (d *dashboardScreen) render(v vm.Dashboard) {
 		return report.LineChart(w, h, points, o)
 	})
 
+	// A chart keeps its own height when its neighbour is taller.
+	charts := newColumns(380, 2,
+		widget.NewCard(u.T("app.dash.by_status"), "", container.NewVBox(byStatus)),
+		widget.NewCard(u.T("app.dash.by_category"), "", container.NewVBox(byCategory, catText)),
+	)
+	lists := newColumns(340, 2,
+		widget.NewCard(u.T("app.dash.due_soon"), u.T("app.dash.open_hint"), d.itemLinks(v.DueSoon)),
+		widget.NewCard(u.T("app.dash.overdue"), u.T("app.dash.open_hint"), d.itemLinks(v.Overdue)),
+	)
+	// Stacked panels are taller: the scroll must know.
+	onReflow(charts, d.obj.Refresh)
+	onReflow(lists, d.obj.Refresh)
 	d.box.Objects = []fyne.CanvasObject{
 		heading(u.T("app.dash.title", u.msg(v.Rate))),
-		// A chart keeps its own height when its neighbour is taller.
-		newColumns(380, 2,
-			widget.NewCard(u.T("app.dash.by_status"), "", container.NewVBox(byStatus)),
-			widget.NewCard(u.T("app.dash.by_category"), "", container.NewVBox(byCategory, catText)),
-		),
+		charts,
 		widget.NewCard(u.T("app.dash.by_month"), "", byMonth),
-		newColumns(340, 2,
-			widget.NewCard(u.T("app.dash.due_soon"), u.T("app.dash.open_hint"), d.itemLinks(v.DueSoon)),
-			widget.NewCard(u.T("app.dash.overdue"), u.T("app.dash.open_hint"), d.itemLinks(v.Overdue)),
-		),
+		lists,
 	}
 	d.box.Refresh()
 }

@@ -130,12 +130,25 @@ type columns struct {
 	cell  float32
 	most  int
 	width float32 // of the last layout
+	k     int     // columns at the last layout
+	// reflowed, if set, is called (through fyne.Do) when the number of
+	// columns changed, so that a scroll container around re-reads the
+	// minimum size, which depends on it.
+	reflowed func()
 }
 
 // newColumns is a container of objs in columns at least cell wide, at
 // most most of them in a row.
 func newColumns(cell float32, most int, objs ...fyne.CanvasObject) *fyne.Container {
 	return container.New(&columns{cell: cell, most: most}, objs...)
+}
+
+// onReflow sets what a columns container calls when its number of columns
+// changes.
+func onReflow(c *fyne.Container, f func()) {
+	if l, ok := c.Layout.(*columns); ok {
+		l.reflowed = f
+	}
 }
 
 func (c *columns) count(width float32, n int) int {
@@ -180,6 +193,12 @@ func (c *columns) MinSize(objs []fyne.CanvasObject) fyne.Size {
 func (c *columns) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	c.width = size.Width
 	k := c.count(size.Width, len(objs))
+	if k != c.k {
+		if c.k != 0 && c.reflowed != nil {
+			fyne.Do(c.reflowed)
+		}
+		c.k = k
+	}
 	pad := theme.Padding()
 	cw := (size.Width - pad*float32(k-1)) / float32(k)
 	var y float32

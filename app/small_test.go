@@ -43,8 +43,13 @@ func TestSmallWindows(t *testing.T) {
 		t.Error("Escape did not go back to the list")
 	}
 
-	u.win.Resize(fyne.NewSize(800, 600))
+	u.win.Resize(fyne.NewSize(1200, 760))
 	u.main.tabs.SelectIndex(1)
+	u.win.Resize(fyne.NewSize(800, 600))
+	// Panels stacked on the way down: the scroll knows they are taller.
+	if b := u.main.dash.box; b.Size().Height < b.MinSize().Height {
+		t.Errorf("the dashboard is cut off: %.0f px tall, needs %.0f", b.Size().Height, b.MinSize().Height)
+	}
 	if m := u.main.dash.box.MinSize(); m.Width > 760 {
 		t.Errorf("the dashboard needs %.0f px of an 800 px window", m.Width)
 	}

@@ -19,7 +19,7 @@ type Dashboard struct {
 	Statuses []StatusTally  // every status, in lifecycle order
 	Rates    []CategoryRate // the categories with a verdict, in the statistics' order
 	// Unrated names the categories with commitments but no verdict yet,
-	// each with its count ("就业（1 项）"): not in the rate chart.
+	// each with its count ("就业（1项）"): not in the rate chart.
 	Unrated []Message
 	Months  []MonthRate // the twelve months to today's, oldest first
 	// MonthRange names the months' span for the chart's axis
