@@ -145,7 +145,7 @@ fuzz: ## Run every Fuzz* target found by go test -list for FUZZTIME each
 bench: ## Run benchmarks matching BENCH (default: all) with -benchmem
 	$(GO) test -tags '$(TEST_TAGS)' -run '^$$' -bench '$(BENCH)' -benchmem ./...
 
-screenshot: ## Build the real app, run it under Xvfb in demo mode, check a screenshot (.ci/screenshot.sh)
+screenshot: ## Build the real app, run it under Xvfb in demo mode, check a screenshot, picture the scenes into docs/screenshots (.ci/screenshot.sh)
 	BUILD_TAGS='$(RUN_TAGS)' bash .ci/screenshot.sh
 
 icon: ## Regenerate assets/icon.png with tools/mkicon

@@ -4,12 +4,15 @@
 //	jiannuo                 open this user's data (first run: set-up wizard)
 //	jiannuo -demo           open the demo township with a local county server
 //	jiannuo -lang en        English instead of the system language
+//	jiannuo -demo -scene dashboard
+//	                        open a screen directly (for screenshots)
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"jiannuo/app"
 )
@@ -20,6 +23,7 @@ func main() {
 	flag.StringVar(&opts.DemoDir, "demo-dir", "jiannuo-demo", "where the demo data lives")
 	flag.StringVar(&opts.DataDir, "data", "", "directory of this device's data (default: the user's config directory)")
 	flag.StringVar(&opts.Lang, "lang", "", "language: zh-Hans or en (default: saved choice, else the system's)")
+	flag.StringVar(&opts.Scene, "scene", "", "open a screen directly, for screenshots: "+strings.Join(app.Scenes, ", "))
 	flag.Parse()
 	if err := app.Run(opts); err != nil {
 		fmt.Fprintln(os.Stderr, "jiannuo:", err)

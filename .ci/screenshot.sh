@@ -22,6 +22,12 @@
 # Output: $SCREENSHOT_DIR/main-window.png (the whole 1280×800 Xvfb screen, as
 # `import -window root` takes it), window.png (the window alone) and app.log.
 #
+# Then, for the documentation, one picture per scene of SCENES (the app's
+# -scene flag opens a screen directly; see app/scene.go), in the light theme,
+# the window alone: $DOCS_DIR/desktop-<scene>.png. The scenes reuse the demo
+# data the check built, so each takes a few seconds; the enrol scene sets up
+# a fresh device instead. Each must pass the same not-blank checks.
+#
 # Environment (all optional):
 #   APP_PKG         package to build (default: . , the repo's main.go)
 #   APP_BIN         where to build it (default: /tmp/jiannuo-app)
@@ -34,6 +40,9 @@
 #   PAINT_TIMEOUT   seconds to wait, once mapped, for a non-blank, settled
 #                   frame (default: 60)
 #   MIN_COLOURS     (default: 64)   MIN_INK  percent (default: 1)
+#   SCENES          scenes to picture (default: main form dashboard enrol
+#                   small; empty: none)
+#   DOCS_DIR        where the scene pictures go (default: docs/screenshots)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -48,6 +57,8 @@ WINDOW_TIMEOUT="${WINDOW_TIMEOUT:-120}"
 PAINT_TIMEOUT="${PAINT_TIMEOUT:-60}"
 MIN_COLOURS="${MIN_COLOURS:-64}"
 MIN_INK="${MIN_INK:-1}"
+SCENES="${SCENES-main form dashboard enrol small}"
+DOCS_DIR="${DOCS_DIR:-docs/screenshots}"
 POLL=0.25 # seconds between polls
 
 say() { echo "screenshot: $*"; }
@@ -56,17 +67,24 @@ fail() { echo "screenshot: FAIL: $*" >&2; exit 1; }
 trap 'echo "screenshot: FAIL: line $LINENO: $BASH_COMMAND exited $?" >&2' ERR
 
 # --- inside Xvfb -------------------------------------------------------------
-# xvfb-run calls this script again with --inside, DISPLAY set.
-if [ "${1:-}" = "--inside" ]; then
-  shift
-  work="$1"; shift
-  log="$SCREENSHOT_DIR/app.log"
+# xvfb-run calls this script again with --inside, DISPLAY set:
+#   --inside WORK check ARGS...        the check of the main window
+#   --inside WORK scene NAME OUT ARGS  one scene's picture, the window alone
+
+# capture starts the app with the given arguments, waits for its window to
+# be mapped (WINDOW_TIMEOUT), painted and settled (PAINT_TIMEOUT), and
+# leaves the last good frame
+# in $work/passed-root.png and $work/passed-window.png, $passed describing
+# it. MAX_WIDTH, if set, is a width the window must not exceed (a scene
+# that shrinks it). It stops the app before returning.
+capture() {
+  local log="$1"; shift
   "$APP_BIN" "$@" >"$log" 2>&1 &
   app=$!
   trap 'kill "$app" 2>/dev/null || true; wait "$app" 2>/dev/null || true' EXIT
 
   # 1. Wait for the window: poll xdotool, bounded by WINDOW_TIMEOUT.
-  start=$SECONDS; win=""
+  local start=$SECONDS win=""
   while [ -z "$win" ]; do
     if ! kill -0 "$app" 2>/dev/null; then
       wait "$app" && rc=0 || rc=$?
@@ -87,8 +105,9 @@ if [ "${1:-}" = "--inside" ]; then
   #    polls in a row give the same pixels), bounded by PAINT_TIMEOUT. A frame
   #    that passes but never settles (a blinking cursor, a progress bar) is
   #    taken when the time is up.
-  shot="$work/root.png"; cropped="$work/window.png"
-  start=$SECONDS; prev=""; passed=""; settled=""; why=""
+  local shot="$work/root.png" cropped="$work/window.png" prev="" sig=""
+  start=$SECONDS; passed=""; settled=""; why=""
+  rm -f "$work/passed-root.png" "$work/passed-window.png"
   while :; do
     kill -0 "$app" 2>/dev/null || { tail -n 40 "$log" >&2 || true; fail "the app exited while painting"; }
     [ $((SECONDS - start)) -lt "$PAINT_TIMEOUT" ] || break
@@ -99,6 +118,9 @@ if [ "${1:-}" = "--inside" ]; then
       why="the window went away"; sleep "$POLL"; continue
     fi
     eval "$geom" # WINDOW X Y WIDTH HEIGHT SCREEN
+    if [ -n "${MAX_WIDTH:-}" ] && [ "$WIDTH" -gt "$MAX_WIDTH" ]; then
+      why="the window is ${WIDTH} px wide, not yet at most $MAX_WIDTH"; sleep "$POLL"; continue
+    fi
     import -window root "$shot"
     convert "$shot" -crop "${WIDTH}x${HEIGHT}+${X}+${Y}" +repage "$cropped"
     read -r w h colours < <(identify -format '%w %h %k\n' "$cropped")
@@ -116,11 +138,34 @@ if [ "${1:-}" = "--inside" ]; then
     prev="$sig"
     sleep "$POLL"
   done
-  [ -n "$passed" ] || { tail -n 40 "$log" >&2 || true; [ ! -f "$shot" ] || cp "$shot" "$SCREENSHOT_DIR/main-window.png"; fail "blank window after ${PAINT_TIMEOUT}s: $why"; }
+  [ -n "$passed" ] || { tail -n 40 "$log" >&2 || true; [ ! -f "$shot" ] || cp "$shot" "$SCREENSHOT_DIR/failed-$(basename "$log" .log).png"; fail "blank window after ${PAINT_TIMEOUT}s: $why"; }
   [ -n "$settled" ] || say "note: the window kept changing for ${PAINT_TIMEOUT}s; keeping the last good frame"
-  cp "$work/passed-root.png" "$SCREENSHOT_DIR/main-window.png"
-  cp "$work/passed-window.png" "$SCREENSHOT_DIR/window.png"
   say "ok after $((SECONDS - start))s: $passed"
+  kill "$app" 2>/dev/null || true
+  wait "$app" 2>/dev/null || true
+  trap - EXIT
+}
+
+if [ "${1:-}" = "--inside" ]; then
+  shift
+  work="$1"; mode="$2"; shift 2
+  case "$mode" in
+    check)
+      capture "$SCREENSHOT_DIR/app.log" "$@"
+      cp "$work/passed-root.png" "$SCREENSHOT_DIR/main-window.png"
+      cp "$work/passed-window.png" "$SCREENSHOT_DIR/window.png"
+      ;;
+    scene)
+      name="$1"; out="$2"; shift 2
+      MAX_WIDTH=""
+      [ "$name" != small ] || MAX_WIDTH=700 # 640 and the window's padding
+      say "scene $name"
+      capture "$SCREENSHOT_DIR/scene-$name.log" "$@" -scene "$name"
+      cp "$work/passed-window.png" "$out"
+      say "scene $name: $out"
+      ;;
+    *) fail "unknown mode $mode" ;;
+  esac
   exit 0
 fi
 
@@ -153,9 +198,30 @@ export APP_BIN WINDOW_NAME WINDOW_TIMEOUT PAINT_TIMEOUT MIN_COLOURS MIN_INK
 # no temporary directory of its own: its clean-up of one failed once (rc 5),
 # and xvfb-run then exits without stopping Xvfb.
 # LANG is left as CI has it (often C, which the app maps to Chinese).
+xvfb() {
+  HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_CACHE_HOME="$work/home/.cache" \
+    xvfb-run -a -f "$work/Xauthority" -s "-screen 0 1280x800x24" bash "$self" --inside "$work" "$@"
+}
 t1=$SECONDS
 # shellcheck disable=SC2086 # APP_ARGS is a word list
-HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_CACHE_HOME="$work/home/.cache" \
-  xvfb-run -a -f "$work/Xauthority" -s "-screen 0 1280x800x24" bash "$self" --inside "$work" $APP_ARGS
+xvfb check $APP_ARGS
 say "run and checks took $((SECONDS - t1))s; total $((SECONDS - t0))s"
 say "artifacts: $SCREENSHOT_DIR/main-window.png window.png app.log"
+
+# The documentation's pictures: one run per scene, in the light theme, on
+# the demo data the check just built (the enrol scene on a fresh device).
+if [ -n "$SCENES" ]; then
+  t2=$SECONDS
+  mkdir -p "$DOCS_DIR"
+  DOCS_DIR="$(cd "$DOCS_DIR" && pwd)"
+  for scene in $SCENES; do
+    args="-demo -demo-dir $work/demo"
+    if [ "$scene" = enrol ]; then
+      rm -rf "$work/enrol"; mkdir -p "$work/enrol"
+      args="-data $work/enrol"
+    fi
+    # shellcheck disable=SC2086 # args is a word list
+    FYNE_THEME=light xvfb scene "$scene" "$DOCS_DIR/desktop-$scene.png" $args
+  done
+  say "scenes took $((SECONDS - t2))s: $DOCS_DIR/desktop-{${SCENES// /,}}.png"
+fi

@@ -15,10 +15,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/dialog"
 
 	apptheme "jiannuo/app/theme"
 	"jiannuo/app/vm"
@@ -27,6 +29,7 @@ import (
 	"jiannuo/demo"
 	"jiannuo/domain/calendar"
 	"jiannuo/store"
+	"jiannuo/sync/engine"
 )
 
 // AppID identifies the application to the OS and to Fyne's preferences.
@@ -47,6 +50,9 @@ type Options struct {
 	// KDF are argon2id parameters; zero means auth.DefaultParams(). Tests
 	// pass auth.TestParams().
 	KDF auth.Params
+	// Scene, when set, opens one of Scenes once the window is up (for
+	// screenshots): "form", "dashboard", "enrol", …
+	Scene string
 }
 
 // ui is the running application: one window, one signed-in session.
@@ -60,14 +66,20 @@ type ui struct {
 	se     *store.Session
 	county *demo.LocalCounty
 	sync   *syncer
-	log    *slog.Logger
-	bg     background         // the window's background work and clock
-	cancel context.CancelFunc // stops sync alone (for a re-key); bg.stop stops it too
+	// syncInitial is what the store knew before the engine's first report;
+	// syncWatch says which reports change what the screens show.
+	syncInitial engine.Status
+	syncWatch   *vm.SyncWatch
+	log         *slog.Logger
+	bg          background         // the window's background work and clock
+	cancel      context.CancelFunc // stops sync alone (for a re-key); bg.stop stops it too
 
-	main        *mainScreens
-	status      *statusBar
-	dropTarget  func([]fyne.URI) // the open dialog that takes dropped files
-	lastReenrol *reenrolDialog   // the re-enrolment dialog last opened, for tests
+	main          *mainScreens
+	status        *statusBar
+	dialogs       []dialog.Dialog  // open dialogs, newest last, for Escape (track)
+	dropTarget    func([]fyne.URI) // the open dialog that takes dropped files
+	lastReenrol   *reenrolDialog   // the re-enrolment dialog last opened, for tests
+	lastEnrolPage *enrolPage       // the wizard's enrolment step last shown, for tests
 }
 
 // background is the window's work off the UI goroutine: the context it
@@ -101,6 +113,14 @@ func (u *ui) now() time.Time { return u.bg.now() }
 // T translates a key, formatting args with fmt verbs.
 func (u *ui) T(key string, args ...any) string { return u.tr.T(key, args...) }
 
+// list joins names as the language writes a list: 标题、内容 or title, text.
+func (u *ui) list(names []string) string {
+	if u.tr.Lang() == assets.LangEn {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names, "、")
+}
+
 // msg renders a view-model message, nested messages included.
 func (u *ui) msg(m vm.Message) string { return m.Text(func(k string) string { return u.tr.T(k) }) }
 
@@ -112,6 +132,14 @@ func Run(opts Options) error {
 		return err
 	}
 	defer u.close()
+	if opts.Scene != "" {
+		fa.Lifecycle().SetOnStarted(func() {
+			if err := u.scene(opts.Scene); err != nil {
+				u.log.Error("scene", "scene", opts.Scene, "err", err)
+				fa.Quit()
+			}
+		})
+	}
 	u.win.ShowAndRun()
 	return nil
 }
@@ -124,8 +152,9 @@ func newUI(fa fyne.App, opts Options) (*ui, error) {
 		lang = fa.Preferences().StringWithFallback("lang", assets.ResolveLang(assets.LocaleFromEnv()))
 	}
 	u := &ui{opts: opts, fa: fa, tr: assets.NewTranslator(lang), cal: calendar.Default(), log: slog.Default(), bg: newBackground()}
-	// Fyne's own dialog buttons follow LANGUAGE; our texts come from u.tr.
-	os.Setenv("LANGUAGE", assets.ResolveLang(lang))
+	// Our texts come from u.tr; Fyne's own (Quit, Yes/No, the file
+	// dialog) are made to follow the same language.
+	useFyneLanguage(u.tr.Lang())
 	fa.Settings().SetTheme(apptheme.New(apptheme.Variant(fa.Preferences().IntWithFallback("theme", int(apptheme.System)))))
 	fa.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon()))
 	u.win = fa.NewWindow(u.T("app.name"))

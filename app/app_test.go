@@ -47,6 +47,7 @@ func newTestUI(t *testing.T) *ui {
 	}
 	u := &ui{fa: fa, tr: assets.NewTranslator("zh-Hans"), cal: calendar.Default(), st: st, se: se, bg: testBackground(t)}
 	u.log = quietLog()
+	useFyneLanguage(u.tr.Lang()) // as newUI does
 	u.win = fa.NewWindow("践诺")
 	u.win.Resize(fyne.NewSize(1200, 760))
 	u.showMain()
@@ -189,7 +190,6 @@ func TestStatusBar(t *testing.T) {
 // window's context (admin API calls, enrolment polling, sync) ends when the
 // window closes, not when the process does.
 func TestClosingTheWindowStopsBackgroundWork(t *testing.T) {
-	t.Setenv("LANGUAGE", "") // newUI sets it for Fyne's dialogs
 	u, err := newUI(test.NewTempApp(t), Options{DataDir: t.TempDir(), Lang: "zh-Hans", KDF: auth.TestParams()})
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,13 @@
 package app
 
 import (
-	"fmt"
+	"context"
+	"image"
 	"image/color"
-	"io"
+	"math"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -13,18 +16,22 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"jiannuo/domain"
+	"jiannuo/app/vm"
 	"jiannuo/domain/office"
 	"jiannuo/report"
 )
 
-// dashboardScreen shows counts by status, the on-time fulfilment rate by
-// category and by month as charts, what is due in the next five working
-// days and what is overdue.
+// dashboardScreen shows the on-time rate, counts by status, the on-time
+// rate by category and by month as charts (drawn at the size and scale
+// they are shown at, in the app's font, with their names and axis titles),
+// and what is due in the next five working days and what is overdue, each
+// line opening its commitment.
 type dashboardScreen struct {
-	u   *ui
-	box *fyne.Container
-	obj fyne.CanvasObject
+	u      *ui
+	box    *fyne.Container
+	obj    fyne.CanvasObject
+	view   vm.Dashboard
+	charts []*canvas.Raster // the status, category and month charts, for tests
 }
 
 func newDashboardScreen(u *ui) *dashboardScreen {
@@ -37,172 +44,214 @@ func (d *dashboardScreen) colour(name fyne.ThemeColorName) color.Color {
 	return d.u.fa.Settings().Theme().Color(name, d.u.fa.Settings().ThemeVariant())
 }
 
-// refresh recomputes the statistics (off the UI goroutine: with years of
+// refresh recomputes the statistics off the UI goroutine (with years of
 // data it takes a moment) and redraws.
 func (d *dashboardScreen) refresh() {
 	u := d.u
 	today := u.today()
-	go func() {
+	u.goWork(func(ctx context.Context) {
 		cs, err := u.st.AllCommitments()
 		if err != nil {
 			fyne.Do(func() { u.showError(err) })
 			return
 		}
-		st := report.Compute(cs, today, u.cal)
-		fyne.Do(func() { d.render(st) })
-	}()
+		if ctx.Err() != nil {
+			return
+		}
+		v := vm.NewDashboard(report.Compute(cs, today, u.cal))
+		fyne.Do(func() { d.render(v) })
+	})
 }
 
-func (d *dashboardScreen) render(st report.Stats) {
+// chartOptions are the charts' colours (the theme's), font (the app's) and
+// scale.
+func (d *dashboardScreen) chartOptions(scale int) report.ChartOptions {
+	return report.ChartOptions{
+		Bar: d.colour(theme.ColorNamePrimary), Text: d.colour(theme.ColorNameForeground),
+		Axis: d.colour(theme.ColorNameForeground), Grid: d.colour(theme.ColorNameSeparator),
+		Font: report.EmbeddedFont(), TextSize: float64(theme.CaptionTextSize()) + 1, Scale: scale,
+	}
+}
+
+// chart is a chart drawn whenever the window draws it, at the pixel size
+// and scale it has on screen, so its text stays the size of the app's.
+func (d *dashboardScreen) chart(minHeight float32, draw func(w, h int, o report.ChartOptions) image.Image) *canvas.Raster {
+	var r *canvas.Raster
+	r = canvas.NewRaster(func(w, h int) image.Image {
+		scale := 1
+		if lw := r.Size().Width; lw > 0 {
+			scale = max(1, int(math.Round(float64(w)/float64(lw))))
+		}
+		return draw(w, h, d.chartOptions(scale))
+	})
+	r.SetMinSize(fyne.NewSize(240, minHeight))
+	d.charts = append(d.charts, r)
+	return r
+}
+
+// itemLinks lists due or overdue commitments, each opening its own.
+func (d *dashboardScreen) itemLinks(items []vm.DueEntry) fyne.CanvasObject {
+	box := container.NewVBox()
+	for _, it := range items {
+		ref := it.Ref
+		l := widget.NewHyperlink(d.u.msg(it.Text), nil)
+		l.Wrapping = fyne.TextWrapWord
+		l.OnTapped = func() { d.u.showCommitment(ref) }
+		box.Add(l)
+	}
+	if len(items) == 0 {
+		box.Add(para(d.u.T("app.dash.none")))
+	}
+	return box
+}
+
+func (d *dashboardScreen) render(v vm.Dashboard) {
 	u := d.u
-	opts := report.ChartOptions{Bar: d.colour(theme.ColorNamePrimary), Text: d.colour(theme.ColorNameForeground),
-		Axis: d.colour(theme.ColorNameForeground), Scale: 2}
+	d.view, d.charts = v, nil
+	rowH := float32(theme.TextSize()) * 1.9
 
-	cards := container.NewGridWithColumns(4)
-	for _, s := range domain.Statuses() {
-		n := widget.NewLabel(strconv.Itoa(st.All.ByStatus[s]))
-		n.TextStyle = fyne.TextStyle{Bold: true}
-		cards.Add(widget.NewCard("", u.T("status."+string(s)), n))
+	statusBars := make([]report.Bar, len(v.Statuses))
+	for i, s := range v.Statuses {
+		statusBars[i] = report.Bar{Label: u.msg(s.Label), Value: float64(s.Count)}
 	}
-	rate := "—"
-	if r, ok := st.All.OnTimeRate(); ok {
-		rate = report.FormatPercent(r * 100)
-	}
+	byStatus := d.chart(rowH*float32(len(statusBars))+48, func(w, h int, o report.ChartOptions) image.Image {
+		o.Horizontal, o.ValueTitle = true, u.T("app.dash.axis_count")
+		return report.BarChart(w, h, statusBars, o)
+	})
 
-	statusImg := canvas.NewImageFromImage(report.BarChart(900, 300, report.StatusBars(st.All), opts))
-	statusImg.FillMode = canvas.ImageFillContain
-	statusImg.SetMinSize(fyne.NewSize(450, 150))
-	var statusNames []string
-	for _, s := range domain.Statuses() {
-		statusNames = append(statusNames, u.T("status."+string(s)))
+	rateBars := make([]report.Bar, len(v.Rates))
+	for i, r := range v.Rates {
+		rateBars[i] = report.Bar{Label: u.msg(r.Label), Value: r.Percent}
 	}
-
-	catRates := widget.NewLabel("")
-	catRates.Wrapping = fyne.TextWrapWord
-	var lines string
-	for _, c := range st.ByCategory {
-		if c.Total == 0 {
-			continue
-		}
-		r := "—"
-		if v, ok := c.OnTimeRate(); ok {
-			r = report.FormatPercent(v * 100)
-		}
-		lines += u.T("app.dash.category_line", u.T("category."+string(c.Category)), c.Total, r) + "\n"
+	byCategory := d.chart(rowH*float32(max(1, len(rateBars)))+48, func(w, h int, o report.ChartOptions) image.Image {
+		o.Horizontal, o.Max, o.ValueFormat, o.ValueTitle = true, 100, report.FormatPercent, u.T("app.dash.axis_rate")
+		return report.BarChart(w, h, rateBars, o)
+	})
+	unrated := make([]string, len(v.Unrated))
+	for i, m := range v.Unrated {
+		unrated[i] = u.msg(m)
 	}
-	catRates.SetText(lines)
-	rateOpts := opts
-	rateOpts.Max, rateOpts.Horizontal = 100, true
-	var bars []report.Bar
-	for _, b := range report.RateBars(st.ByCategory) {
-		if b.Value == b.Value { // not NaN: a category with a verdict
-			bars = append(bars, b)
-		}
-	}
-	catImg := canvas.NewImageFromImage(report.BarChart(900, 40+36*max(1, len(bars)), bars, rateOpts))
-	catImg.FillMode = canvas.ImageFillContain
-	catImg.SetMinSize(fyne.NewSize(450, float32(20+18*max(1, len(bars)))))
-	var barNames []string
-	for _, b := range bars {
-		barNames = append(barNames, u.T("category."+b.Label))
+	catText := para("")
+	if len(unrated) > 0 {
+		catText.SetText(u.T("app.dash.unrated", u.list(unrated)))
 	}
 
-	lineOpts := opts
-	lineOpts.Max = 100
-	monthImg := canvas.NewImageFromImage(report.LineChart(900, 300, report.RatePoints(st.ByMonth), lineOpts))
-	monthImg.FillMode = canvas.ImageFillContain
-	monthImg.SetMinSize(fyne.NewSize(450, 150))
-	months := container.NewGridWithColumns(max(1, len(st.ByMonth)))
-	for _, m := range st.ByMonth {
-		l := widget.NewLabel(fmt.Sprintf("%d", m.Month))
-		l.Alignment = fyne.TextAlignCenter
-		months.Add(l)
+	points := make([]report.Point, len(v.Months))
+	for i, m := range v.Months {
+		points[i] = report.Point{Label: u.msg(m.Label), Value: m.Percent, Valid: m.Valid}
 	}
+	monthRange := u.msg(v.MonthRange)
+	byMonth := d.chart(220, func(w, h int, o report.ChartOptions) image.Image {
+		o.Max, o.ValueFormat, o.ValueTitle, o.CategoryTitle = 100, report.FormatPercent, u.T("app.dash.axis_rate"), monthRange
+		// Twelve values do not fit on a narrow chart: the axis says enough.
+		o.HideValues = w < 520*o.Scale
+		return report.LineChart(w, h, points, o)
+	})
 
-	soon := container.NewVBox()
-	for _, it := range st.DueSoon {
-		soon.Add(para(u.T("app.dash.item", it.Commitment.Title, it.Commitment.Responsible, u.dueText(it.Due))))
-	}
-	if len(st.DueSoon) == 0 {
-		soon.Add(para(u.T("app.dash.none")))
-	}
-	overdue := container.NewVBox()
-	for _, it := range st.Overdue {
-		overdue.Add(para(u.T("app.dash.item", it.Commitment.Title, it.Commitment.Responsible, u.dueText(it.Due))))
-	}
-	if len(st.Overdue) == 0 {
-		overdue.Add(para(u.T("app.dash.none")))
-	}
-
+	// A chart keeps its own height when its neighbour is taller.
+	charts := newColumns(380, 2,
+		widget.NewCard(u.T("app.dash.by_status"), "", container.NewVBox(byStatus)),
+		widget.NewCard(u.T("app.dash.by_category"), "", container.NewVBox(byCategory, catText)),
+	)
+	lists := newColumns(340, 2,
+		widget.NewCard(u.T("app.dash.due_soon"), u.T("app.dash.open_hint"), d.itemLinks(v.DueSoon)),
+		widget.NewCard(u.T("app.dash.overdue"), u.T("app.dash.open_hint"), d.itemLinks(v.Overdue)),
+	)
+	// Stacked panels are taller: the scroll must know.
+	onReflow(charts, d.obj.Refresh)
+	onReflow(lists, d.obj.Refresh)
 	d.box.Objects = []fyne.CanvasObject{
-		heading(u.T("app.dash.title", rate)),
-		cards,
-		widget.NewCard(u.T("app.dash.by_status"), joinNames(statusNames), statusImg),
-		widget.NewCard(u.T("app.dash.by_category"), joinNames(barNames), container.NewGridWithColumns(2, catImg, catRates)),
-		widget.NewCard(u.T("app.dash.by_month"), "", container.NewVBox(monthImg, months)),
-		container.NewGridWithColumns(2, widget.NewCard(u.T("app.dash.due_soon"), "", soon), widget.NewCard(u.T("app.dash.overdue"), "", overdue)),
+		heading(u.T("app.dash.title", u.msg(v.Rate))),
+		charts,
+		widget.NewCard(u.T("app.dash.by_month"), "", byMonth),
+		lists,
 	}
 	d.box.Refresh()
 }
 
-func joinNames(names []string) string {
-	out := ""
-	for i, n := range names {
-		if i > 0 {
-			out += " · "
-		}
-		out += n
-	}
-	return out
-}
-
 // showExport offers the public-notice list and the annual report (§六(三),
-// due each 5 January) as Excel or CSV. Writing runs off the UI goroutine.
+// due each 5 January) as Excel or CSV. The year proposed is one with data;
+// a year without any is warned about before anything is written.
 func (u *ui) showExport() {
 	kinds := []string{u.T("app.export.notice"), u.T("app.export.annual")}
 	kind := widget.NewRadioGroup(kinds, nil)
 	kind.SetSelected(kinds[0])
+	kind.Required = true
 	formats := []string{"Excel (.xlsx)", "CSV (.csv)"}
 	format := widget.NewRadioGroup(formats, nil)
 	format.SetSelected(formats[0])
-	year := widget.NewEntry()
-	year.SetText(strconv.Itoa(u.today().Year - 1))
-	dialog.ShowForm(u.T("app.export"), u.T("app.export.choose_file"), u.T("app.cancel"), []*widget.FormItem{
-		widget.NewFormItem(u.T("app.export.what"), kind),
-		widget.NewFormItem(u.T("app.export.format"), format),
-		widget.NewFormItem(u.T("app.export.year"), year),
+	format.Required = true
+	year := u.newEntry(false)
+	cs, _ := u.st.AllCommitments()
+	year.SetText(strconv.Itoa(vm.AnnualYear(cs, u.se.Device().Office, u.today())))
+	d := dialog.NewForm(u.T("app.export"), u.T("app.export.choose_file"), u.T("app.cancel"), []*widget.FormItem{
+		widget.NewFormItem(u.T("app.export.what"), inputs(kind)),
+		widget.NewFormItem(u.T("app.export.format"), inputs(format)),
+		widget.NewFormItem(u.T("app.export.year"), inputs(year)),
 	}, func(ok bool) {
-		if !ok {
-			return
+		if ok {
+			u.exportChosen(kind.Selected == kinds[1], format.Selected == formats[0], year.Text)
 		}
-		annual := kind.Selected == kinds[1]
-		xlsx := format.Selected == formats[0]
-		y, err := strconv.Atoi(year.Text)
-		if annual && (err != nil || y < 2000 || y > 2100) {
-			dialog.ShowInformation(u.T("app.error"), u.T("app.export.bad_year"), u.win)
-			return
-		}
-		save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-			if err != nil || w == nil {
-				return
-			}
-			go u.export(w, annual, xlsx, y)
-		}, u.win)
-		name := u.T("app.export.notice_file")
-		if annual {
-			name = u.T("app.export.annual_file", y)
-		}
-		if xlsx {
-			name += ".xlsx"
-		} else {
-			name += ".csv"
-		}
-		save.SetFileName(name)
-		save.Show()
 	}, u.win)
+	u.track(d).Show()
 }
 
-func (u *ui) export(w io.WriteCloser, annual, xlsx bool, year int) {
+// exportChosen checks the choices of the export dialog, warns about a year
+// without data, and asks where to save.
+func (u *ui) exportChosen(annual, xlsx bool, yearText string) {
+	y, err := strconv.Atoi(strings.TrimSpace(yearText))
+	if annual && (err != nil || y < 2000 || y > 2100) {
+		u.inform(u.T("app.error"), u.T("app.export.bad_year"))
+		return
+	}
+	save := func() { u.askExportFile(annual, xlsx, y) }
+	if !annual {
+		save()
+		return
+	}
+	cs, err := u.st.AllCommitments()
+	if err != nil {
+		u.showError(err)
+		return
+	}
+	if m, warn := vm.AnnualEmptyWarning(cs, u.se.Device().Office, y); warn {
+		u.confirm(u.T("app.export.empty_title"), u.msg(m), func(ok bool) {
+			if ok {
+				save()
+			}
+		})
+		return
+	}
+	save()
+}
+
+// askExportFile asks where to save the export and writes it there off the
+// UI goroutine.
+func (u *ui) askExportFile(annual, xlsx bool, year int) {
+	save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		u.goWork(func(context.Context) { u.export(w, annual, xlsx, year) })
+	}, u.win)
+	save.SetTitleText(u.T("app.export.save_title"))
+	name := u.T("app.export.notice_file")
+	if annual {
+		name = u.T("app.export.annual_file", year)
+	}
+	if xlsx {
+		name += ".xlsx"
+	} else {
+		name += ".csv"
+	}
+	save.SetFileName(name)
+	save.Resize(u.dialogSize(800, 560))
+	save.Show()
+}
+
+// export writes the chosen export to w (off the UI goroutine) and then
+// says where it went, offering to open that folder.
+func (u *ui) export(w fyne.URIWriteCloser, annual, xlsx bool, year int) {
 	cs, err := u.st.AllCommitments()
 	unit, _ := office.Luoyang().Lookup(u.se.Device().Office)
 	if unit.Code == "" {
@@ -224,11 +273,30 @@ func (u *ui) export(w io.WriteCloser, annual, xlsx bool, year int) {
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
+	path := w.URI().Path()
 	fyne.Do(func() {
 		if err != nil {
 			u.showError(err)
 			return
 		}
-		dialog.ShowInformation(u.T("app.export"), u.T("app.export.done"), u.win)
+		u.exportDone(path)
 	})
+}
+
+// exportDone says where the export was saved and offers to open its
+// folder.
+func (u *ui) exportDone(path string) {
+	text := widget.NewLabel(u.msg(vm.ExportDone(path)))
+	text.Wrapping = fyne.TextWrapBreak
+	var d dialog.Dialog
+	open := widget.NewButtonWithIcon(u.T("app.export.open_folder"), theme.FolderOpenIcon(), func() {
+		if err := u.fa.OpenURL(&url.URL{Scheme: "file", Path: vm.ExportFolder(path)}); err != nil {
+			u.showError(err)
+			return
+		}
+		d.Hide()
+	})
+	d = dialog.NewCustom(u.T("app.export"), u.T("app.close"), container.NewVBox(text, container.NewHBox(open)), u.win)
+	d.Resize(u.dialogSize(520, 200))
+	u.track(d).Show()
 }

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"jiannuo/app/vm"
@@ -56,6 +57,13 @@ func (s *detailScreen) reload() {
 
 func (s *detailScreen) msg(m vm.Message) string { return s.u.msg(m) }
 
+// title is a page's title, larger than the headings inside it.
+func title(text string) *widget.Label {
+	l := heading(text)
+	l.SizeName = theme.SizeNameHeadingText
+	return l
+}
+
 func heading(text string) *widget.Label {
 	l := widget.NewLabel(text)
 	l.TextStyle = fyne.TextStyle{Bold: true}
@@ -74,14 +82,25 @@ func (s *detailScreen) render() {
 	objs := []fyne.CanvasObject{
 		heading(c.Title),
 		para(fmt.Sprintf("%s · %s · %s", u.T("category."+string(c.Category)), u.T("status."+string(c.Status)), u.T("app.version", c.Version))),
-		para(u.T("app.responsible", c.Responsible) + "    " + s.msg(d.DeadlineText) + "    " + u.dueText(d.Due)),
+		para(u.T("app.responsible", c.Responsible) + "    " + s.msg(d.DeadlineText)),
+	}
+	if d.Due.State == domain.DueOverdue || d.Due.State == domain.DueSoon {
+		due := para(u.dueText(d.Due))
+		due.Importance = widget.WarningImportance
+		if d.Due.State == domain.DueOverdue {
+			due.Importance = widget.DangerImportance
+		}
+		objs = append(objs, due)
 	}
 	if c.LegalBasis != "" {
 		objs = append(objs, para(u.T("app.legal_basis", c.LegalBasis)))
 	}
-	if d.Confirmed {
+	switch {
+	case d.Confirmed && !d.ConfirmedAt.IsZero():
 		objs = append(objs, para(u.T("app.confirmed_at", d.ConfirmedAt.Format("2006-01-02 15:04"))))
-	} else {
+	case d.Confirmed: // a receipt this device does not keep (the work of another device)
+		objs = append(objs, para(u.msg(d.ConfirmedText())))
+	default:
 		objs = append(objs, para(u.T("app.not_confirmed")))
 	}
 	objs = append(objs, widget.NewSeparator(), para(c.Text))
@@ -91,14 +110,14 @@ func (s *detailScreen) render() {
 		for _, cf := range d.Conflicts {
 			objs = append(objs, para(u.T("app.conflict_field", u.T("app.field."+string(cf.Field)), cf.Provisional)))
 			for _, v := range cf.Versions {
-				objs = append(objs, para(fmt.Sprintf("  • %s — %s, %s", v.Value, v.Author, v.HLC.Wall().Format("2006-01-02 15:04"))))
+				objs = append(objs, para(fmt.Sprintf("  • %s — %s, %s", v.Value, d.AuthorName(v.Author), v.HLC.Wall().Format("2006-01-02 15:04"))))
 			}
 		}
 	}
 	if len(d.Amendments) > 0 {
 		objs = append(objs, widget.NewSeparator(), heading(u.T("app.amendments")))
 		for _, a := range d.Amendments {
-			objs = append(objs, para(u.T("app.amendment", a.Version, a.HLC.Wall().Format("2006-01-02 15:04"), a.Author, a.Reason)))
+			objs = append(objs, para(u.T("app.amendment", a.Version, a.HLC.Wall().Format("2006-01-02 15:04"), d.AuthorName(a.Author), a.Reason)))
 		}
 	}
 	objs = append(objs, widget.NewSeparator(), heading(u.T("app.timeline")))
@@ -106,7 +125,7 @@ func (s *detailScreen) render() {
 		objs = append(objs, para(u.T("app.no_entries")))
 	}
 	for _, e := range d.Entries {
-		objs = append(objs, para(u.T("app.entry", e.Date.String(), e.Progress, e.Author, e.Note)))
+		objs = append(objs, para(u.T("app.entry", e.Date.String(), e.Progress, d.AuthorName(e.Author), e.Note)))
 		for _, h := range e.Evidence {
 			name := h.String()[:12]
 			if metas := d.Evidence[h]; len(metas) > 0 {
@@ -141,39 +160,50 @@ func (s *detailScreen) actions() fyne.CanvasObject {
 	}
 	add(a.Edit, "app.action.edit", func() { u.showForm(&ref) })
 	add(a.Publish, "app.action.publish", func() {
-		dialog.ShowConfirm(u.T("app.action.publish"), u.T("app.confirm_publish"), func(ok bool) {
+		u.confirm(u.T("app.action.publish"), u.T("app.confirm_publish"), func(ok bool) {
 			if ok {
 				s.do(u.se.Publish(ref))
 			}
-		}, u.win)
+		})
 	})
 	add(a.Amend, "app.action.amend", func() { u.showForm(&ref) })
 	add(a.Start, "app.action.start", func() { s.do(u.se.Transition(ref, domain.StatusInProgress, "")) })
 	add(a.Log, "app.action.log", func() { u.showFulfil(ref) })
-	add(a.Close, "app.action.close", func() {
-		dialog.ShowConfirm(u.T("app.action.close"), u.T("app.confirm_close"), func(ok bool) {
-			if ok {
-				s.do(vm.Close(u.se, ref, u.today(), u.cal))
-			}
-		}, u.win)
-	})
+	add(a.Close, "app.action.close", func() { s.askClose() })
 	add(a.PartlyFulfilled, "app.action.partly", func() { s.withReason("app.action.partly", domain.StatusPartlyFulfilled) })
 	add(a.Withdraw, "app.action.withdraw", func() { s.withReason("app.action.withdraw", domain.StatusWithdrawn) })
 	s.addBreachAction(box) // county-admin devices (breach.go)
 	return box
 }
 
+// askClose asks before closing as fulfilled, warning when the latest
+// entry says the work is not done.
+func (s *detailScreen) askClose() {
+	u, ref := s.u, s.d.C.Ref
+	q := u.T("app.confirm_close")
+	if m, ok := vm.CloseWarning(&s.d.C); ok {
+		q += "\n\n" + u.msg(m)
+	}
+	u.confirm(u.T("app.action.close"), q, func(ok bool) {
+		if ok {
+			s.do(vm.Close(u.se, ref, u.today(), u.cal))
+		}
+	})
+}
+
 // withReason asks for the reason a transition needs (a withdrawal's legal
 // basis, say) and makes it.
 func (s *detailScreen) withReason(titleKey string, to domain.Status) {
 	u := s.u
-	reason := widget.NewMultiLineEntry()
+	reason := u.newEntry(true)
 	reason.SetPlaceHolder(u.T("app.reason_required"))
-	dialog.ShowForm(u.T(titleKey), u.T("app.ok"), u.T("app.cancel"), []*widget.FormItem{widget.NewFormItem(u.T("app.reason"), reason)}, func(ok bool) {
+	d := dialog.NewForm(u.T(titleKey), u.T("app.ok"), u.T("app.cancel"), []*widget.FormItem{widget.NewFormItem(u.T("app.reason"), inputs(reason))}, func(ok bool) {
 		if ok {
 			s.do(u.se.Transition(s.d.C.Ref, to, reason.Text))
 		}
 	}, u.win)
+	d.Resize(u.dialogSize(480, 240))
+	u.track(d).Show()
 }
 
 func (s *detailScreen) do(err error) {

@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"image/color"
+	"slices"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -30,6 +31,10 @@ type listScreen struct {
 	count    *widget.Label
 	onSelect func(store.Ref)
 	obj      fyne.CanvasObject
+	// selected is the row selected, -1 for none; selecting is set while
+	// the screen itself selects a row (no onSelect then).
+	selected  int
+	selecting bool
 
 	catKeys    []domain.Category
 	statusKeys []domain.Status
@@ -56,22 +61,54 @@ func newListScreen(u *ui, onSelect func(store.Ref)) *listScreen {
 		s.statusKeys = append(s.statusKeys, st)
 	}
 	s.status = widget.NewSelect(sts, func(string) { s.apply() })
-	s.window = widget.NewSelect([]string{all, u.T("app.window.overdue"), u.T("app.window.soon"), u.T("app.window.conflicted"), u.T("app.window.unconfirmed")}, func(string) { s.apply() })
-	s.sort = widget.NewSelect([]string{u.T("app.sort.deadline"), u.T("app.sort.updated"), u.T("app.sort.title"), u.T("app.sort.status")}, func(string) { s.apply() })
+	s.window = widget.NewSelect(s.windowNames(), func(string) { s.apply() })
+	var sorts []string
+	for _, k := range vm.SortKeys() {
+		sorts = append(sorts, u.msg(k.Message()))
+	}
+	s.sort = widget.NewSelect(sorts, func(string) { s.apply() })
 	s.category.SetSelectedIndex(0)
 	s.status.SetSelectedIndex(0)
 	s.window.SetSelectedIndex(0)
-	s.sort.SetSelectedIndex(0)
+	s.sort.SetSelectedIndex(0) // vm.SortUrgency: overdue and due soon first
 
 	s.list = widget.NewList(s.vm.Len, s.newRow, s.updateRow)
+	s.selected = -1
 	s.list.OnSelected = func(id widget.ListItemID) {
-		if id < s.vm.Len() {
+		s.selected = id
+		if id < s.vm.Len() && !s.selecting {
 			s.onSelect(s.vm.Row(id).Ref)
 		}
 	}
-	filters := container.NewGridWithColumns(4, s.category, s.status, s.window, s.sort)
-	s.obj = container.NewBorder(container.NewVBox(s.search, filters, s.count), nil, nil, nil, s.list)
+	s.list.OnUnselected = func(widget.ListItemID) { s.selected = -1 }
+	// Each menu says what it filters: four menus all reading 全部 do not.
+	filters := newColumns(240, 2,
+		labelled(u.T("app.filter.category"), s.category),
+		labelled(u.T("app.filter.status"), s.status),
+		labelled(u.T("app.filter.window"), s.window),
+		labelled(u.T("app.filter.sort"), s.sort),
+	)
+	s.obj = container.NewBorder(container.NewVBox(inputs(s.search), inputs(filters), s.count), nil, nil, nil, s.list)
 	return s
+}
+
+// labelled puts a label before a control, for a row of filters.
+func labelled(label string, o fyne.CanvasObject) fyne.CanvasObject {
+	return container.NewBorder(nil, nil, widget.NewLabel(label), nil, o)
+}
+
+// windowNames are the due-window menu's entries, each with how many
+// commitments it holds ("已逾期（3）").
+func (s *listScreen) windowNames() []string {
+	var out []string
+	for _, w := range vm.DueWindows() {
+		name := s.u.msg(w.Message())
+		if w != vm.DueAll {
+			name = s.u.T("app.window.count", name, s.vm.Count(w))
+		}
+		out = append(out, name)
+	}
+	return out
 }
 
 // load re-reads all commitments, keeping the filter.
@@ -83,7 +120,38 @@ func (s *listScreen) load() {
 	s.apply()
 }
 
-// apply pushes the widgets' state into the view-model and redraws.
+// refreshUnconfirmed re-reads which commitments await the county's
+// confirmation, keeping the filter and the selection.
+func (s *listScreen) refreshUnconfirmed() {
+	if err := s.vm.RefreshUnconfirmed(s.u.st); err != nil {
+		s.u.showError(err)
+		return
+	}
+	s.apply()
+}
+
+// selectRef selects the row of ref, clearing a filter that hides it and
+// re-reading the store if the list does not know it yet.
+func (s *listScreen) selectRef(ref store.Ref) {
+	if s.vm.Find(ref) < 0 {
+		s.search.SetText("")
+		s.category.SetSelectedIndex(0)
+		s.status.SetSelectedIndex(0)
+		s.window.SetSelectedIndex(0)
+	}
+	if s.vm.Find(ref) < 0 {
+		s.load()
+	}
+	if i := s.vm.Find(ref); i >= 0 {
+		s.selecting = true
+		s.list.Select(i)
+		s.list.ScrollTo(i)
+		s.selecting = false
+	}
+}
+
+// apply pushes the widgets' state into the view-model and redraws,
+// keeping the selected commitment selected if it is still shown.
 func (s *listScreen) apply() {
 	if s.list == nil {
 		return // still being built
@@ -97,14 +165,34 @@ func (s *listScreen) apply() {
 		f.Status = s.statusKeys[i]
 	}
 	if i := s.window.SelectedIndex(); i >= 0 {
-		f.Window = vm.DueWindow(i)
+		f.Window = vm.DueWindows()[i]
 	}
 	if i := s.sort.SelectedIndex(); i >= 0 {
-		f.Sort = vm.SortKey(i)
+		f.Sort = vm.SortKeys()[i]
+	}
+	var selected *store.Ref
+	if s.selected >= 0 && s.selected < s.vm.Len() {
+		r := s.vm.Row(s.selected).Ref
+		selected = &r
 	}
 	s.vm.SetFilter(f)
 	s.count.SetText(s.u.T("app.count", s.vm.Len(), s.vm.Total()))
+	if names := s.windowNames(); !slices.Equal(names, s.window.Options) {
+		// The same window, its count updated: set directly, since
+		// SetSelected would call OnChanged and apply again.
+		i := max(s.window.SelectedIndex(), 0)
+		s.window.Options = names
+		s.window.Selected = names[i]
+		s.window.Refresh()
+	}
 	s.list.UnselectAll()
+	if selected != nil {
+		if i := s.vm.Find(*selected); i >= 0 {
+			s.selecting = true
+			s.list.Select(i)
+			s.selecting = false
+		}
+	}
 	s.list.Refresh()
 }
 

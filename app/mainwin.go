@@ -4,6 +4,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -12,55 +13,124 @@ import (
 	"jiannuo/assets"
 	"jiannuo/domain/calendar"
 	"jiannuo/domain/office"
+	"jiannuo/store"
 )
 
-// main holds the screens of the main window.
+// mainScreens holds the screens of the main window.
 type mainScreens struct {
-	list   *listScreen
-	detail *detailScreen
-	dash   *dashboardScreen
-	tabs   *container.AppTabs
-	admin  *adminScreens // county-admin devices only
+	list    *listScreen
+	detail  *detailScreen
+	dash    *dashboardScreen
+	commits *masterDetail // the commitments tab: list and detail
+	tabs    *container.AppTabs
+	admin   *adminScreens // county-admin devices only
 }
 
 func (u *ui) today() calendar.Date { return calendar.DateOf(u.now()) }
 
+// The main window is built from three lists, each in one place, so that a
+// new screen (complaint cases, accounts, the annual report) is one entry
+// in screens and its commands one entry in commands:
+//
+//	screens   the tabs, each with what to do when it is shown
+//	commands  what the user can do from anywhere: a toolbar button, a
+//	          menu item and a keyboard shortcut from one definition
+//	menu      the menus: the commands, settings and help
+
+// screen is one tab of the main window.
+type screen struct {
+	title  string
+	icon   fyne.Resource
+	obj    fyne.CanvasObject
+	onShow func() // when the tab is selected; may be nil
+}
+
+// command is something the user can do from anywhere in the main window.
+type command struct {
+	label    string
+	icon     fyne.Resource
+	shortcut fyne.Shortcut // nil: none
+	run      func()
+	toolbar  bool // also a button above the tabs
+}
+
+// shortcutKey is Ctrl+key (⌘+key on macOS).
+func shortcutKey(k fyne.KeyName) fyne.Shortcut {
+	return &desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}
+}
+
+// screens lists the tabs of the main window in order.
+func (u *ui) screens(m *mainScreens) []screen {
+	return []screen{
+		{title: u.T("app.tab.commitments"), icon: theme.ListIcon(), obj: m.commits.obj},
+		{title: u.T("app.tab.dashboard"), icon: theme.GridIcon(), obj: m.dash.obj, onShow: m.dash.refresh},
+	}
+}
+
+// commands lists what the user can do from anywhere in the main window.
+func (u *ui) commands() []command {
+	return []command{
+		{label: u.T("app.new_commitment"), icon: theme.ContentAddIcon(), shortcut: shortcutKey(fyne.KeyN), run: func() { u.showForm(nil) }, toolbar: true},
+		{label: u.T("app.export"), icon: theme.DocumentSaveIcon(), shortcut: shortcutKey(fyne.KeyE), run: u.showExport, toolbar: true},
+	}
+}
+
 // showMain builds the main window: commitments (list and detail), the
-// dashboard, the toolbar and menus, and the status bar; then starts sync.
+// dashboard, the commands above them, menus and shortcuts, and the status
+// bar; then starts sync.
 func (u *ui) showMain() {
 	u.status = newStatusBar(u)
 	m := &mainScreens{}
 	u.main = m
 	m.detail = newDetailScreen(u)
-	m.list = newListScreen(u, m.detail.show)
+	m.list = newListScreen(u, func(ref store.Ref) {
+		m.detail.show(ref)
+		m.commits.showDetail()
+	})
+	m.commits = newMasterDetail(m.list.obj, m.detail.obj, u.T("app.back_to_list"), m.list.list.UnselectAll)
 	m.dash = newDashboardScreen(u)
-	split := container.NewHSplit(m.list.obj, m.detail.obj)
-	split.Offset = 0.46
-	m.tabs = container.NewAppTabs(
-		container.NewTabItemWithIcon(u.T("app.tab.commitments"), theme.ListIcon(), split),
-		container.NewTabItemWithIcon(u.T("app.tab.dashboard"), theme.GridIcon(), m.dash.obj),
-	)
+
+	m.tabs = container.NewAppTabs()
+	shown := map[*container.TabItem]func(){}
+	for _, s := range u.screens(m) {
+		t := container.NewTabItemWithIcon(s.title, s.icon, s.obj)
+		m.tabs.Append(t)
+		if s.onShow != nil {
+			shown[t] = s.onShow
+		}
+	}
 	m.tabs.OnSelected = func(t *container.TabItem) {
-		if t.Content == m.dash.obj {
-			m.dash.refresh()
+		if f := shown[t]; f != nil {
+			f()
 		}
 	}
 	if u.adminDevice() {
 		m.admin = u.addAdminTabs(m.tabs)
 	}
-	tb := widget.NewToolbar(
-		widget.NewToolbarAction(theme.ContentAddIcon(), func() { u.showForm(nil) }),
-		widget.NewToolbarAction(theme.ViewRefreshIcon(), func() {
-			if u.sync != nil {
-				u.sync.eng.SyncNow()
-			}
-		}),
-		widget.NewToolbarSeparator(),
-		widget.NewToolbarAction(theme.DocumentSaveIcon(), u.showExport),
-	)
+
+	cmds := u.commands()
+	bar := container.NewHBox()
+	for _, c := range cmds {
+		if c.toolbar {
+			bar.Add(widget.NewButtonWithIcon(c.label, c.icon, c.run))
+		}
+		if c.shortcut != nil {
+			run := c.run
+			u.win.Canvas().AddShortcut(c.shortcut, func(fyne.Shortcut) { run() })
+		}
+	}
 	who := widget.NewLabel(u.whoAmI())
-	u.win.SetContent(container.NewBorder(container.NewBorder(nil, nil, tb, who), u.status.obj, nil, nil, m.tabs))
-	u.win.SetMainMenu(u.menu())
+	who.Truncation = fyne.TextTruncateEllipsis
+	who.Alignment = fyne.TextAlignTrailing
+	top := container.NewBorder(nil, nil, bar, nil, who)
+	content := container.NewBorder(top, u.status.obj, nil, nil, m.tabs)
+	u.win.SetContent(container.New(atLeast{minWindow}, content))
+	u.win.SetMainMenu(u.menu(cmds))
+	u.win.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
+		if ev.Name == fyne.KeyEscape {
+			u.escape()
+		}
+	})
 	u.win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) {
 		if u.dropTarget != nil {
 			u.dropTarget(uris)
@@ -71,6 +141,54 @@ func (u *ui) showMain() {
 	if u.sync == nil {
 		u.status.offlineOnly()
 	}
+}
+
+// showCommitment opens one commitment from another screen (the
+// dashboard's overdue list): the commitments tab, the row selected, its
+// detail shown.
+func (u *ui) showCommitment(ref store.Ref) {
+	m := u.main
+	m.tabs.SelectIndex(0)
+	m.list.selectRef(ref)
+	m.detail.show(ref)
+	m.commits.showDetail()
+}
+
+// escape is what Escape does: close the dialog on top, else, in a narrow
+// window, go back from the detail to the list.
+func (u *ui) escape() {
+	if n := len(u.dialogs); n > 0 {
+		u.dialogs[n-1].Hide()
+		return
+	}
+	if u.main != nil && !u.main.commits.wide && u.main.commits.showing {
+		u.main.commits.showList()
+	}
+}
+
+// track remembers an open dialog for Escape until it closes, and returns
+// it.
+func (u *ui) track(d dialog.Dialog) dialog.Dialog {
+	u.dialogs = append(u.dialogs, d)
+	d.SetOnClosed(func() {
+		for i := len(u.dialogs) - 1; i >= 0; i-- {
+			if u.dialogs[i] == d {
+				u.dialogs = append(u.dialogs[:i], u.dialogs[i+1:]...)
+				break
+			}
+		}
+	})
+	return d
+}
+
+// confirm asks a yes/no question in a dialog Escape closes (as No).
+func (u *ui) confirm(title, message string, then func(bool)) {
+	u.track(dialog.NewConfirm(title, message, then, u.win)).Show()
+}
+
+// inform shows a message in a dialog Escape closes.
+func (u *ui) inform(title, message string) {
+	u.track(dialog.NewInformation(title, message, u.win)).Show()
 }
 
 func (u *ui) whoAmI() string {
@@ -97,25 +215,41 @@ func (u *ui) reload() {
 	}
 }
 
-func (u *ui) menu() *fyne.MainMenu {
-	file := fyne.NewMenu(u.T("app.menu.file"),
-		fyne.NewMenuItem(u.T("app.new_commitment"), func() { u.showForm(nil) }),
-		fyne.NewMenuItem(u.T("app.export"), u.showExport),
-	)
+// reloadConfirmations re-reads which commitments await the county's
+// confirmation, after new receipts: the list's badges and its 未经县级确认
+// filter, and the detail's confirmation line.
+func (u *ui) reloadConfirmations() {
+	if u.main == nil {
+		return
+	}
+	u.main.list.refreshUnconfirmed()
+	u.main.detail.reload()
+}
+
+// menu builds the menus: the commands, then settings and help. (Fyne adds
+// Quit to the first menu.)
+func (u *ui) menu(cmds []command) *fyne.MainMenu {
+	var items []*fyne.MenuItem
+	for _, c := range cmds {
+		it := fyne.NewMenuItem(c.label, c.run)
+		it.Icon, it.Shortcut = c.icon, c.shortcut
+		items = append(items, it)
+	}
+	file := fyne.NewMenu(u.T("app.menu.file"), items...)
 	settings := fyne.NewMenu(u.T("app.menu.settings"),
 		fyne.NewMenuItem(u.T("app.language"), u.showLanguage),
 		fyne.NewMenuItem(u.T("app.theme"), u.showTheme),
 	)
 	help := fyne.NewMenu(u.T("app.menu.help"),
 		fyne.NewMenuItem(u.T("app.about"), func() {
-			dialog.ShowInformation(u.T("app.name"), u.T("app.tagline")+"\n"+u.T("app.device_id", u.se.Device().ID.String()), u.win)
+			u.inform(u.T("app.name"), u.T("app.tagline")+"\n"+u.T("app.device_id", u.se.Device().ID.String()))
 		}),
 		fyne.NewMenuItem(u.T("app.font_licence"), func() {
 			text := widget.NewLabel(assets.FontLicense())
 			text.Wrapping = fyne.TextWrapWord
 			scroll := container.NewVScroll(text)
-			scroll.SetMinSize(fyne.NewSize(560, 420))
-			dialog.ShowCustom(u.T("app.font_licence"), u.T("app.close"), scroll, u.win)
+			scroll.SetMinSize(fyne.NewSize(560, 380))
+			u.track(dialog.NewCustom(u.T("app.font_licence"), u.T("app.close"), scroll, u.win)).Show()
 		}),
 	)
 	return fyne.NewMainMenu(file, settings, help)
@@ -128,7 +262,7 @@ func (u *ui) showLanguage() {
 	} else {
 		sel.SetSelected("简体中文")
 	}
-	dialog.ShowCustomConfirm(u.T("app.language"), u.T("app.ok"), u.T("app.cancel"),
+	u.track(dialog.NewCustomConfirm(u.T("app.language"), u.T("app.ok"), u.T("app.cancel"),
 		container.NewVBox(sel, widget.NewLabel(u.T("app.language_restart"))), func(ok bool) {
 			if !ok {
 				return
@@ -138,7 +272,7 @@ func (u *ui) showLanguage() {
 				lang = assets.LangEn
 			}
 			u.fa.Preferences().SetString("lang", lang)
-		}, u.win)
+		}, u.win)).Show()
 }
 
 func (u *ui) showTheme() {
@@ -152,11 +286,11 @@ func (u *ui) showTheme() {
 		}
 	})
 	sel.SetSelected(names[u.fa.Preferences().IntWithFallback("theme", 0)])
-	dialog.ShowCustom(u.T("app.theme"), u.T("app.close"), sel, u.win)
+	u.track(dialog.NewCustom(u.T("app.theme"), u.T("app.close"), sel, u.win)).Show()
 }
 
 // showError shows any error in plain language.
 func (u *ui) showError(err error) {
 	m := vm.ErrorMessage(err)
-	dialog.ShowInformation(u.T("app.error"), u.msg(m), u.win)
+	u.inform(u.T("app.error"), u.msg(m))
 }

@@ -2,10 +2,13 @@ package app
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"jiannuo/app/vm"
@@ -37,7 +40,7 @@ func (u *ui) showSignIn() {
 		btn.Disable()
 		name, p := who.Selected, pass.Text
 		// argon2id takes a moment on an old PC: keep the window responsive.
-		go func() {
+		u.goWork(func(context.Context) {
 			se, m := si.Do(name, p)
 			fyne.Do(func() {
 				btn.Enable()
@@ -48,13 +51,13 @@ func (u *ui) showSignIn() {
 				}
 				u.signedIn(se)
 			})
-		}()
+		})
 	}
 	btn = widget.NewButton(u.T("app.sign_in"), do)
 	btn.Importance = widget.HighImportance
 	pass.OnSubmitted = func(string) { do() }
 	form := widget.NewForm(widget.NewFormItem(u.T("app.account"), who), widget.NewFormItem(u.T("app.passphrase"), pass))
-	u.win.SetContent(container.NewCenter(container.NewVBox(heading(u.T("app.name")+" · "+u.T("app.tagline")), form, btn, msg)))
+	u.win.SetContent(container.NewCenter(container.NewVBox(heading(u.T("app.name")+" · "+u.T("app.tagline")), inputs(form), btn, msg)))
 	u.win.Canvas().Focus(pass)
 }
 
@@ -103,7 +106,7 @@ func (u *ui) showWizard() {
 			}
 		}
 		finish.Disable()
-		go func() {
+		u.goWork(func(context.Context) {
 			se, err := wz.Finish(u.st)
 			fyne.Do(func() {
 				finish.Enable()
@@ -114,71 +117,154 @@ func (u *ui) showWizard() {
 				u.se = se
 				u.showEnrol(wz)
 			})
-		}()
+		})
 	})
 	finish.Importance = widget.HighImportance
 	acct := widget.NewForm(
 		widget.NewFormItem(u.T("app.account"), name), widget.NewFormItem(u.T("app.display_name"), display),
 		widget.NewFormItem(u.T("app.passphrase"), p1), widget.NewFormItem(u.T("app.passphrase_again"), p2))
-	left := container.NewBorder(container.NewVBox(heading(u.T("app.wizard.step_office")), q), container.NewVBox(chosen, errOffice), nil, nil, results)
-	right := container.NewVBox(heading(u.T("app.wizard.step_account")), acct, errAcct, finish)
-	u.win.SetContent(container.NewBorder(heading(u.T("app.wizard.title")), nil, nil, nil, container.NewHSplit(left, right)))
+	left := container.NewBorder(container.NewVBox(heading(u.T("app.wizard.step_office")), inputs(q)), container.NewVBox(chosen, errOffice), nil, nil, results)
+	right := container.NewVBox(heading(u.T("app.wizard.step_account")), inputs(acct), errAcct, finish)
+	u.win.SetContent(container.NewBorder(title(u.T("app.wizard.title")), nil, nil, nil, container.NewHSplit(left, right)))
+}
+
+// enrolPage is the wizard's enrolment step: the device ID large and whole
+// with a copy button (it is read out over the phone), the county server's
+// address and the certificate fingerprint (an entry wide enough for all 95
+// characters), then the request's state and, on a line of its own, the
+// last attempt's error; nothing replaces the ID.
+type enrolPage struct {
+	u       *ui
+	wz      *vm.Wizard
+	id      *canvas.Text
+	copied  *widget.Label
+	url, fp *entry
+	urlErr  *widget.Label
+	fpErr   *widget.Label
+	status  *widget.Label
+	errLine *widget.Label
+	enrol   *widget.Button
+	fpBox   fyne.CanvasObject // the fingerprint entry at its width
+	obj     fyne.CanvasObject
+}
+
+// fingerprintWidth is the width of a certificate fingerprint as the admin
+// reads it out, 32 bytes in hex with colons (95 characters), in the
+// entry's monospace font, with the entry's padding.
+func fingerprintWidth() float32 {
+	text := fyne.MeasureText(strings.Repeat("0", 64)+strings.Repeat(":", 31), theme.TextSize(), fyne.TextStyle{Monospace: true})
+	return text.Width + 4*theme.Padding() + 2*theme.InputBorderSize()
 }
 
 // showEnrol offers to enrol with the county server now or later.
-func (u *ui) showEnrol(wz *vm.Wizard) {
-	url, fp := widget.NewEntry(), widget.NewEntry()
-	url.SetPlaceHolder("https://county.example:8443")
-	fp.SetPlaceHolder(u.T("app.wizard.fingerprint_hint"))
-	state := widget.NewLabel(u.T("app.wizard.device_id", u.se.Device().ID.String()))
-	state.Wrapping = fyne.TextWrapWord
-	var enrol *widget.Button
-	enrol = widget.NewButton(u.T("app.wizard.enrol"), func() {
-		srv, errs := vm.ParseServer(url.Text, fp.Text)
-		for _, m := range errs {
-			state.SetText(u.msg(m))
+func (u *ui) showEnrol(wz *vm.Wizard) *enrolPage {
+	p := &enrolPage{u: u, wz: wz}
+	v := wz.EnrolView()
+	p.id = canvas.NewText(v.DeviceID, theme.Color(theme.ColorNameForeground))
+	p.id.TextStyle = fyne.TextStyle{Monospace: true, Bold: true}
+	p.id.TextSize = theme.TextSize() * 1.6
+	p.copied = widget.NewLabel("")
+	copyID := widget.NewButtonWithIcon(u.T("app.wizard.copy_id"), theme.ContentCopyIcon(), func() {
+		u.fa.Clipboard().SetContent(v.DeviceID)
+		p.copied.SetText(u.T("app.wizard.copied"))
+	})
+	idCard := widget.NewCard("", "", container.NewVBox(heading(u.T("app.wizard.device_id_title")),
+		para(u.T("app.wizard.device_id_hint")), container.NewHBox(p.id, copyID, p.copied)))
+
+	p.url, p.fp = u.newEntry(false), u.newEntry(false)
+	p.url.SetPlaceHolder("https://county.example:8443")
+	p.fp.SetPlaceHolder(u.T("app.wizard.fingerprint_hint"))
+	p.fp.TextStyle = fyne.TextStyle{Monospace: true}
+	p.url.TextStyle = fyne.TextStyle{Monospace: true}
+	p.urlErr, p.fpErr = message(), message()
+	p.fpBox = container.New(atLeast{fyne.NewSize(fingerprintWidth(), 0)}, p.fp)
+	form := widget.NewForm(
+		widget.NewFormItem(u.T("app.wizard.server"), container.NewVBox(container.New(atLeast{fyne.NewSize(fingerprintWidth(), 0)}, p.url), p.urlErr)),
+		widget.NewFormItem(u.T("app.wizard.fingerprint"), container.NewVBox(p.fpBox, p.fpErr)),
+	)
+	p.status = widget.NewLabel("")
+	p.status.Wrapping = fyne.TextWrapWord
+	p.status.Importance = widget.HighImportance
+	p.errLine = widget.NewLabel("")
+	p.errLine.Importance = widget.DangerImportance
+	p.errLine.Wrapping = fyne.TextWrapWord
+	p.enrol = widget.NewButton(u.T("app.wizard.enrol"), p.submit)
+	p.enrol.Importance = widget.HighImportance
+	skip := widget.NewButton(u.T("app.wizard.skip"), func() { u.showMain() })
+	page := container.NewVBox(title(u.T("app.wizard.step_enrol")), idCard, inputs(form), p.status, p.errLine, container.NewHBox(skip, p.enrol))
+	p.obj = container.NewScroll(container.NewPadded(page))
+	p.render()
+	u.win.SetContent(container.New(atLeast{minWindow}, p.obj))
+	u.lastEnrolPage = p
+	return p
+}
+
+// render shows the wizard's enrolment state.
+func (p *enrolPage) render() {
+	v := p.wz.EnrolView()
+	p.id.Text = v.DeviceID
+	p.id.Refresh()
+	line := func(l *widget.Label, m vm.Message) {
+		if m.IsZero() {
+			l.SetText(" ")
 			return
 		}
-		enrol.Disable()
-		u.goWork(func(ctx context.Context) { u.pollEnrolment(ctx, wz, srv, state, func() { enrol.Enable() }) })
-	})
-	enrol.Importance = widget.HighImportance
-	skip := widget.NewButton(u.T("app.wizard.skip"), func() { u.showMain() })
-	u.win.SetContent(container.NewCenter(container.NewVBox(heading(u.T("app.wizard.step_enrol")),
-		widget.NewForm(widget.NewFormItem(u.T("app.wizard.server"), url), widget.NewFormItem(u.T("app.wizard.fingerprint"), fp)),
-		state, container.NewHBox(skip, enrol))))
+		l.SetText(p.u.msg(m))
+	}
+	line(p.urlErr, v.Fields[vm.FieldServerURL])
+	line(p.fpErr, v.Fields[vm.FieldFingerprint])
+	p.status.SetText(p.u.msg(v.Status))
+	if v.Status.IsZero() {
+		p.status.Hide()
+	} else {
+		p.status.Show()
+	}
+	p.errLine.SetText(p.u.msg(v.Error))
+	if v.Error.IsZero() {
+		p.errLine.Hide()
+	} else {
+		p.errLine.Show()
+	}
+}
+
+// submit checks the form and starts asking the county.
+func (p *enrolPage) submit() {
+	srv, ok := p.wz.CheckServer(p.url.Text, p.fp.Text)
+	p.render()
+	if !ok {
+		return
+	}
+	p.enrol.Disable()
+	p.u.goWork(func(ctx context.Context) { p.u.pollEnrolment(ctx, p, srv) })
 }
 
 // pollEnrolment asks the county to enrol the device and shows pending →
 // approved as it happens, checking every few seconds until approved or
 // refused, for at most half an hour or until the window closes (ctx).
-func (u *ui) pollEnrolment(ctx context.Context, wz *vm.Wizard, srv engine.Server, state *widget.Label, done func()) {
+func (u *ui) pollEnrolment(ctx context.Context, p *enrolPage, srv engine.Server) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 	defer cancel()
 	tick := time.NewTicker(3 * time.Second)
 	defer tick.Stop()
+	done := func() { fyne.Do(p.enrol.Enable) }
 	for {
-		m, approved, err := wz.Enrol(ctx, srv)
+		m, approved, err := p.wz.Enrol(ctx, srv)
 		fyne.Do(func() {
-			if err != nil {
-				em := vm.ErrorMessage(err)
-				state.SetText(u.msg(em))
-			} else {
-				state.SetText(u.msg(m))
-			}
+			p.wz.EnrolAnswer(m, err)
+			p.render()
 		})
 		if approved {
-			fyne.Do(func() { done(); u.showMain() })
+			fyne.Do(func() { p.enrol.Enable(); u.showMain() })
 			return
 		}
 		if err != nil {
-			fyne.Do(done)
+			done()
 			return
 		}
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
-			fyne.Do(done)
+			done()
 			return
 		}
 	}

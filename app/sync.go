@@ -3,10 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"jiannuo/app/vm"
@@ -37,28 +37,33 @@ func (u *ui) startSync() {
 	// engine's first report.
 	initial, _ := vm.InitialStatus(u.st)
 	u.status.show(initial)
-	received := 0
+	u.syncInitial, u.syncWatch = initial, vm.NewSyncWatch(initial)
 	eng := engine.New(u.se, engine.Config{
 		URL:         engine.Server{BaseURL: st.BaseURL}.SyncURL(),
 		Fingerprint: st.Fingerprint,
 		CountyKey:   st.CountyKey,
 		Version:     appVersion(u.fa),
-		OnStatus: func(s engine.Status) {
-			fyne.Do(func() {
-				u.status.show(vm.MergeStatus(initial, s))
-				if s.ReceivedChangeSets != received {
-					// Other devices' work arrived: show it.
-					received = s.ReceivedChangeSets
-					u.reload()
-				}
-			})
-		},
+		OnStatus:    func(s engine.Status) { fyne.Do(func() { u.syncReport(s) }) },
 	})
 	u.sync = &syncer{eng: eng, done: make(chan struct{})}
 	go func() {
 		defer close(u.sync.done)
 		eng.Run(ctx)
 	}()
+}
+
+// syncReport takes one report of the sync engine (on the UI goroutine):
+// the status bar shows it, and the screens re-read what it changed: all
+// of it when other devices' work arrived, the confirmation marks when the
+// county sent receipts.
+func (u *ui) syncReport(s engine.Status) {
+	u.status.show(vm.MergeStatus(u.syncInitial, s))
+	switch c := u.syncWatch.Observe(s); {
+	case c.Arrived:
+		u.reload()
+	case c.Confirmed:
+		u.reloadConfirmations()
+	}
 }
 
 // appVersion is the version the sync engine reports to the county admin's
@@ -94,6 +99,7 @@ func (u *ui) acted() {
 type statusBar struct {
 	u        *ui
 	line     *widget.Label
+	note     *widget.Label // what pressing 立即同步 did, until the next report
 	errLine  *widget.Label
 	progress *widget.ProgressBar
 	syncNow  *widget.Button
@@ -103,29 +109,44 @@ type statusBar struct {
 }
 
 func newStatusBar(u *ui) *statusBar {
-	b := &statusBar{u: u, line: widget.NewLabel(""), errLine: widget.NewLabel(""), progress: widget.NewProgressBar()}
+	b := &statusBar{u: u, line: widget.NewLabel(""), note: widget.NewLabel(""), errLine: widget.NewLabel(""), progress: widget.NewProgressBar()}
+	b.line.Truncation = fyne.TextTruncateEllipsis
+	b.note.Importance = widget.HighImportance
+	b.note.Truncation = fyne.TextTruncateEllipsis
+	b.note.Hide()
 	b.errLine.Importance = widget.DangerImportance
 	b.errLine.Wrapping = fyne.TextWrapWord
 	b.progress.Hide()
-	b.syncNow = widget.NewButton(u.T("app.sync_now"), func() {
-		if u.sync != nil {
-			u.sync.eng.SyncNow()
-		}
-	})
+	b.syncNow = widget.NewButtonWithIcon(u.T("app.sync_now"), theme.ViewRefreshIcon(), b.syncPressed)
 	b.reenrol = widget.NewButton(u.T("ui.reenrol.offer"), func() { u.showReenrol() })
 	b.reenrol.Importance = widget.WarningImportance
 	b.reenrol.Hide()
-	b.obj = container.NewBorder(nil, nil, nil, container.NewHBox(b.progress, b.reenrol, b.syncNow), container.NewVBox(b.line, b.errLine))
+	b.obj = container.NewBorder(nil, nil, nil, container.NewHBox(b.progress, b.reenrol, b.syncNow), container.NewVBox(b.line, b.note, b.errLine))
 	b.errLine.Hide()
 	return b
 }
 
 func (b *statusBar) msg(m vm.Message) string { return b.u.msg(m) }
 
+// syncPressed asks the engine to sync now and says at once what that does.
+func (b *statusBar) syncPressed() {
+	if b.u.sync == nil {
+		return
+	}
+	b.u.sync.eng.SyncNow()
+	if m := vm.SyncNowNote(b.last, b.u.now()); !m.IsZero() {
+		b.note.SetText(b.msg(m))
+		b.note.Show()
+	}
+}
+
 // show renders an engine status through its view-model.
 func (b *statusBar) show(s engine.Status) {
+	if s.State != b.last.State || s.SentChangeSets != b.last.SentChangeSets {
+		b.note.Hide() // the engine answered the press: the line says how
+	}
 	b.last = s
-	v := vm.SyncViewOf(s, time.Now())
+	v := vm.SyncViewOf(s, b.u.now())
 	b.line.SetText(b.msg(v.Line))
 	if v.Error != nil {
 		b.errLine.SetText(b.msg(*v.Error))

@@ -33,6 +33,17 @@ import (
 //go:embed i18n/*.json icon.png
 var files embed.FS
 
+// fyneFiles are Fyne's own strings (Quit, Yes/No, Cancel, the file
+// dialog), one file per language as Fyne's lang package reads them: a copy
+// of the catalogues Fyne v2.7.1 ships in lang/translations, the Chinese
+// worded as an office expects (否 and 确定 rather than 不 and 好). The app
+// registers them so that Fyne speaks the app's language whatever the
+// system locale says; Fyne's own choice follows the locale only, and LANG=C
+// gives English.
+//
+//go:embed fyne/*.json
+var fyneFiles embed.FS
+
 // Language identifiers, as the translation file names spell them.
 const (
 	LangZhHans = "zh-Hans" // Simplified Chinese: default and fallback
@@ -61,6 +72,17 @@ func Translations() fs.FS {
 // lang.AddTranslationsFS.
 func TranslationsEmbed() (embed.FS, string) {
 	return files, i18nDir
+}
+
+// FyneStrings returns Fyne's own strings in lang ("zh-Hans" or "en"; any
+// locale, resolved as for NewTranslator) as a JSON catalogue for Fyne's
+// lang.AddTranslationsForLocale.
+func FyneStrings(lang string) []byte {
+	b, err := fyneFiles.ReadFile("fyne/" + ResolveLang(lang) + ".json")
+	if err != nil { // cannot happen: both files are embedded
+		panic(err)
+	}
+	return b
 }
 
 // Icon returns the 512×512 PNG application icon (a fresh copy on each call).

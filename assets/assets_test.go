@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"image/png"
 	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -296,7 +299,7 @@ func TestTranslatorT(t *testing.T) {
 	}{
 		{zh, "app.name", nil, "践诺"},
 		{en, "app.name", nil, "Jiannuo"},
-		{zh, "status.breached", nil, "未践诺(失信)"},
+		{zh, "status.breached", nil, "未践诺（失信）"},
 		{zh, "due.overdue", []any{3}, "已逾期 3 天"},
 		{en, "due.overdue", []any{3}, "Overdue by 3 days"},
 		{zh, "deadline.workdays", []any{7, "2026-12-04"}, "7 个工作日内（至 2026-12-04）"},
@@ -389,6 +392,54 @@ func TestTranslationsEmbed(t *testing.T) {
 	for _, lang := range languages {
 		if _, err := efs.ReadFile(dir + "/" + lang + ".json"); err != nil {
 			t.Errorf("TranslationsEmbed: %v", err)
+		}
+	}
+}
+
+// TestFyneStrings: the copies of Fyne's own strings parse, have the same
+// keys in both languages, cover every string Fyne v2.7.1 translates (read
+// from the module, when the go command can find it) and say each in the
+// language asked for.
+func TestFyneStrings(t *testing.T) {
+	parse := func(b []byte) map[string]any {
+		t.Helper()
+		m := map[string]any{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	zh, en := parse(FyneStrings("zh_CN.UTF-8")), parse(FyneStrings("C"+":en"))
+	if zh["Quit"] != "退出" || zh["No"] != "否" || zh["Cancel"] != "取消" || en["Quit"] != "Quit" {
+		t.Errorf("zh Quit %v No %v Cancel %v, en Quit %v", zh["Quit"], zh["No"], zh["Cancel"], en["Quit"])
+	}
+	if p := parse(FyneStrings("C")); p["Yes"] != "是" {
+		t.Errorf("LANG=C gives %v, want Chinese", p["Yes"])
+	}
+	for k := range zh {
+		if _, ok := en[k]; !ok {
+			t.Errorf("en lacks %q", k)
+		}
+	}
+	for k := range en {
+		if _, ok := zh[k]; !ok {
+			t.Errorf("zh-Hans lacks %q", k)
+		}
+	}
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "fyne.io/fyne/v2").Output()
+	if err != nil {
+		t.Skipf("cannot locate the Fyne module to compare: %v", err)
+	}
+	dir := filepath.Join(strings.TrimSpace(string(out)), "lang", "translations")
+	for file, ours := range map[string]map[string]any{"base.zh_Hans.json": zh, "base.en.json": en} {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Skipf("Fyne's catalogue: %v", err)
+		}
+		for k := range parse(b) {
+			if _, ok := ours[k]; !ok {
+				t.Errorf("Fyne translates %q (%s) and our copy does not", k, file)
+			}
 		}
 	}
 }

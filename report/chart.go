@@ -11,8 +11,10 @@ import (
 
 // Bar is one bar of a bar chart.
 type Bar struct {
-	// Label names the bar (a category, an office). It is not drawn: the
-	// app draws it with its own font at Layout.Slots.
+	// Label names the bar (a category, an office). With
+	// ChartOptions.Font it is drawn under the bar (left of it in a
+	// horizontal chart), shortened with "…" to its column; without, it is
+	// left to the caller, at Layout.Slots.
 	Label string
 	// Value is the bar's length in axis units. NaN or a negative value
 	// draws no bar (and no value): "no data", distinct from a zero bar.
@@ -26,7 +28,9 @@ type Bar struct {
 
 // Point is one point of a line chart.
 type Point struct {
-	// Label names the point (a month). It is not drawn; see Bar.Label.
+	// Label names the point (a month), drawn under it with
+	// ChartOptions.Font (only every second, third… label when they do not
+	// all fit); see Bar.Label.
 	Label string
 	// Value is the point's height in axis units.
 	Value float64
@@ -75,6 +79,19 @@ type ChartOptions struct {
 	// LineWidth is the line chart's stroke in pixels before scaling;
 	// zero means 2.
 	LineWidth float64
+
+	// Font, when set, draws every text of the chart with it: tick values,
+	// values, the bars' and points' labels and the axis titles (EmbeddedFont
+	// is the app's). Nil draws numbers only, with a built-in digit font,
+	// and leaves labels and titles to the caller.
+	Font *Font
+	// TextSize is the font's size in pixels before scaling; zero means 12.
+	TextSize float64
+	// ValueTitle names the value axis ("按期践诺率（%）"): drawn above it, or
+	// under a horizontal chart's. CategoryTitle names the other axis: drawn
+	// at its end under the labels, or above a horizontal chart's labels.
+	// Both need Font.
+	ValueTitle, CategoryTitle string
 }
 
 // Tick is one gridline of the value axis.
@@ -189,11 +206,22 @@ type chart struct {
 	horizontal bool
 	tickFmt    func(float64) string
 	valueFmt   func(float64) string
+	text       textDrawer
+	labels     []string // of the bars or points, drawn when o.Font is set
 }
 
-func newChart(w, h int, values []float64, texts []string, o ChartOptions, horizontal bool) *chart {
+func newChart(w, h int, values []float64, texts, labels []string, o ChartOptions, horizontal bool) *chart {
 	o.defaults(w, h)
-	k := &chart{o: o, w: w, h: h, horizontal: horizontal}
+	k := &chart{o: o, w: w, h: h, horizontal: horizontal, text: bitmapText{o.Scale}}
+	if o.Font != nil {
+		size := o.TextSize
+		if size <= 0 {
+			size = 12
+		}
+		if ft, err := newFontText(o.Font, size*float64(o.Scale)); err == nil {
+			k.text, k.labels = ft, labels
+		}
+	}
 	largest, integral := 0.0, true
 	for _, v := range values {
 		if hasData(v) {
@@ -217,11 +245,11 @@ func newChart(w, h int, values []float64, texts []string, o ChartOptions, horizo
 
 	s := o.Scale
 	pad := 4 * s
-	charH := glyphH * s
+	charH := k.text.lineHeight()
 	tickW := 0
 	if !o.HideTicks {
 		for i := 0; i <= o.Ticks; i++ {
-			tickW = max(tickW, textSize(k.tickFmt(k.step*float64(i)), s).X)
+			tickW = max(tickW, k.text.size(k.tickFmt(k.step*float64(i))).X)
 		}
 	}
 	valueW := 0
@@ -232,11 +260,14 @@ func newChart(w, h int, values []float64, texts []string, o ChartOptions, horizo
 				if t == "" {
 					t = k.valueFmt(min(v, k.top))
 				}
-				valueW = max(valueW, textSize(t, s).X)
+				valueW = max(valueW, k.text.size(t).X)
 			}
 		}
 	}
 	r := image.Rect(0, 0, w, h)
+	if _, font := k.text.(*fontText); font {
+		r = k.reserveText(r, pad)
+	}
 	if horizontal {
 		r.Min.X += pad
 		r.Min.Y += pad
@@ -263,6 +294,97 @@ func newChart(w, h int, values []float64, texts []string, o ChartOptions, horizo
 	}
 	k.plot = r
 	return k
+}
+
+// reserveText takes from r the room for the axis titles and the labels,
+// drawn with a font: a row under the plot (a column left of a horizontal
+// chart's) for the labels, a row for each title.
+func (k *chart) reserveText(r image.Rectangle, pad int) image.Rectangle {
+	line := k.text.lineHeight()
+	has := false
+	labelW := 0
+	for _, l := range k.labels {
+		has = has || l != ""
+		labelW = max(labelW, k.text.size(l).X)
+	}
+	if k.horizontal {
+		if k.o.CategoryTitle != "" {
+			r.Min.Y += line + pad
+		}
+		if k.o.ValueTitle != "" {
+			r.Max.Y -= line + pad
+		}
+		if has {
+			r.Min.X += min(labelW, k.w*2/5) + pad
+		}
+		return r
+	}
+	if k.o.ValueTitle != "" {
+		r.Min.Y += line + pad
+	}
+	if has {
+		r.Max.Y -= line + 2*pad
+	}
+	if k.o.CategoryTitle != "" {
+		r.Max.Y -= line + pad
+	}
+	return r
+}
+
+// drawLabels draws the labels and the axis titles (font charts only).
+func (k *chart) drawLabels(img *image.RGBA) {
+	if _, font := k.text.(*fontText); !font {
+		return
+	}
+	s, pad, line := k.o.Scale, 4*k.o.Scale, k.text.lineHeight()
+	slots := k.slots(len(k.labels))
+	if k.horizontal {
+		for i, l := range k.labels {
+			sl := slots[i]
+			t := fit(k.text, l, k.plot.Min.X-pad-s)
+			sz := k.text.size(t)
+			k.text.draw(img, image.Pt(k.plot.Min.X-s-pad/2-sz.X, (sl.Min.Y+sl.Max.Y)/2-sz.Y/2), t, k.o.Text)
+		}
+		if k.o.CategoryTitle != "" {
+			k.text.draw(img, image.Pt(pad, k.plot.Min.Y-line-pad/2), fit(k.text, k.o.CategoryTitle, k.w-2*pad), k.o.Text)
+		}
+		if k.o.ValueTitle != "" {
+			t := fit(k.text, k.o.ValueTitle, k.plot.Dx())
+			k.text.draw(img, image.Pt(k.plot.Max.X-k.text.size(t).X, k.h-pad/2-line), t, k.o.Text)
+		}
+		return
+	}
+	y := k.plot.Max.Y + s + pad
+	// Every label if each fits its column; else every step-th, so that
+	// twelve month names on a narrow chart do not run together.
+	widest := 0
+	for _, l := range k.labels {
+		widest = max(widest, k.text.size(l).X)
+	}
+	step := 1
+	if n := len(slots); n > 0 {
+		col := k.plot.Dx() / n
+		for step < n && widest+pad > col*step {
+			step++
+		}
+	}
+	for i, l := range k.labels {
+		if i%step != (len(k.labels)-1)%step { // keep the last (the latest month)
+			continue
+		}
+		sl := slots[i]
+		t := fit(k.text, l, max(sl.Dx()*step-s, 1))
+		sz := k.text.size(t)
+		x := min(max((sl.Min.X+sl.Max.X)/2-sz.X/2, 0), k.w-sz.X)
+		k.text.draw(img, image.Pt(x, y), t, k.o.Text)
+	}
+	if k.o.ValueTitle != "" {
+		k.text.draw(img, image.Pt(pad/2, pad/2), fit(k.text, k.o.ValueTitle, k.w-pad), k.o.Text)
+	}
+	if k.o.CategoryTitle != "" {
+		t := fit(k.text, k.o.CategoryTitle, k.plot.Dx())
+		k.text.draw(img, image.Pt(k.plot.Max.X-k.text.size(t).X, k.h-pad/2-line), t, k.o.Text)
+	}
 }
 
 // boolFloat is 1 if b, else f.
@@ -332,16 +454,17 @@ func (k *chart) background() *image.RGBA {
 				fillRect(img, image.Rect(t.Pos-s/2, k.plot.Min.Y, t.Pos-s/2+s, k.plot.Max.Y), grid)
 			}
 			if !k.o.HideTicks && t.Label != "" {
-				sz := textSize(t.Label, s)
-				drawText(img, image.Pt(t.Pos-sz.X/2, k.plot.Max.Y+4*s), t.Label, s, text)
+				sz := k.text.size(t.Label)
+				x := min(max(t.Pos-sz.X/2, 0), k.w-sz.X)
+				k.text.draw(img, image.Pt(x, k.plot.Max.Y+4*s), t.Label, text)
 			}
 		} else {
 			if i > 0 {
 				fillRect(img, image.Rect(k.plot.Min.X, t.Pos-s/2, k.plot.Max.X, t.Pos-s/2+s), grid)
 			}
 			if !k.o.HideTicks && t.Label != "" {
-				sz := textSize(t.Label, s)
-				drawText(img, image.Pt(k.plot.Min.X-4*s-sz.X, t.Pos-sz.Y/2), t.Label, s, text)
+				sz := k.text.size(t.Label)
+				k.text.draw(img, image.Pt(k.plot.Min.X-4*s-sz.X, t.Pos-sz.Y/2), t.Label, text)
 			}
 		}
 	}
@@ -357,12 +480,12 @@ func (k *chart) background() *image.RGBA {
 	return img
 }
 
-func barValues(bars []Bar) ([]float64, []string) {
-	vs, ts := make([]float64, len(bars)), make([]string, len(bars))
+func barValues(bars []Bar) (vs []float64, ts, ls []string) {
+	vs, ts, ls = make([]float64, len(bars)), make([]string, len(bars)), make([]string, len(bars))
 	for i, b := range bars {
-		vs[i], ts[i] = b.Value, b.Text
+		vs[i], ts[i], ls[i] = b.Value, b.Text, b.Label
 	}
-	return vs, ts
+	return vs, ts, ls
 }
 
 func (k *chart) barRects(bars []Bar) (slots, rects []image.Rectangle) {
@@ -387,8 +510,8 @@ func (k *chart) barRects(bars []Bar) (slots, rects []image.Rectangle) {
 // BarChartLayout returns where BarChart(w, h, bars, opts) puts things,
 // without drawing.
 func BarChartLayout(w, h int, bars []Bar, opts ChartOptions) Layout {
-	vs, ts := barValues(bars)
-	k := newChart(w, h, vs, ts, opts, opts.Horizontal)
+	vs, ts, ls := barValues(bars)
+	k := newChart(w, h, vs, ts, ls, opts, opts.Horizontal)
 	slots := k.slots(len(bars))
 	l := Layout{Plot: k.plot, Slots: slots, Anchors: make([]image.Point, len(bars)), Ticks: k.ticks(), Max: k.top, Scale: k.o.Scale}
 	for i, sl := range slots {
@@ -416,9 +539,10 @@ func BarChart(w, h int, bars []Bar, opts ChartOptions) *image.RGBA {
 	if w <= 0 || h <= 0 {
 		return image.NewRGBA(image.Rect(0, 0, max(w, 0), max(h, 0)))
 	}
-	vs, ts := barValues(bars)
-	k := newChart(w, h, vs, ts, opts, opts.Horizontal)
+	vs, ts, ls := barValues(bars)
+	k := newChart(w, h, vs, ts, ls, opts, opts.Horizontal)
 	img := k.background()
+	k.drawLabels(img)
 	_, rects := k.barRects(bars)
 	s := k.o.Scale
 	for i, r := range rects {
@@ -438,7 +562,7 @@ func BarChart(w, h int, bars []Bar, opts ChartOptions) *image.RGBA {
 		if t == "" {
 			t = k.valueFmt(min(b.Value, k.top))
 		}
-		sz := textSize(t, s)
+		sz := k.text.size(t)
 		if k.horizontal {
 			k.label(img, image.Pt(r.Max.X+3*s, (r.Min.Y+r.Max.Y)/2-sz.Y/2), t)
 		} else {
@@ -448,22 +572,22 @@ func BarChart(w, h int, bars []Bar, opts ChartOptions) *image.RGBA {
 	return img
 }
 
-func pointValues(points []Point) ([]float64, []string) {
-	vs, ts := make([]float64, len(points)), make([]string, len(points))
+func pointValues(points []Point) (vs []float64, ts, ls []string) {
+	vs, ts, ls = make([]float64, len(points)), make([]string, len(points)), make([]string, len(points))
 	for i, p := range points {
-		vs[i], ts[i] = p.Value, p.Text
+		vs[i], ts[i], ls[i] = p.Value, p.Text, p.Label
 		if !p.Valid {
 			vs[i] = math.NaN()
 		}
 	}
-	return vs, ts
+	return vs, ts, ls
 }
 
 // LineChartLayout returns where LineChart(w, h, points, opts) puts things,
 // without drawing.
 func LineChartLayout(w, h int, points []Point, opts ChartOptions) Layout {
-	vs, ts := pointValues(points)
-	k := newChart(w, h, vs, ts, opts, false)
+	vs, ts, ls := pointValues(points)
+	k := newChart(w, h, vs, ts, ls, opts, false)
 	slots := k.slots(len(points))
 	l := Layout{Plot: k.plot, Slots: slots, Anchors: make([]image.Point, len(points)), Ticks: k.ticks(), Max: k.top, Scale: k.o.Scale}
 	for i, sl := range slots {
@@ -484,9 +608,10 @@ func LineChart(w, h int, points []Point, opts ChartOptions) *image.RGBA {
 		return image.NewRGBA(image.Rect(0, 0, max(w, 0), max(h, 0)))
 	}
 	l := LineChartLayout(w, h, points, opts)
-	vs, ts := pointValues(points)
-	k := newChart(w, h, vs, ts, opts, false)
+	vs, ts, ls := pointValues(points)
+	k := newChart(w, h, vs, ts, ls, opts, false)
 	img := k.background()
+	k.drawLabels(img)
 	s := float64(k.o.Scale)
 	half := k.o.LineWidth * s / 2
 	for i := 1; i < len(points); i++ {
@@ -510,7 +635,7 @@ func LineChart(w, h int, points []Point, opts ChartOptions) *image.RGBA {
 		if t == "" {
 			t = k.valueFmt(min(vs[i], k.top))
 		}
-		sz := textSize(t, k.o.Scale)
+		sz := k.text.size(t)
 		x := min(max(a.X-sz.X/2, 0), w-sz.X)
 		k.label(img, image.Pt(x, a.Y-int(half+1.5*s)-3*k.o.Scale-sz.Y), t)
 	}
@@ -522,10 +647,10 @@ func LineChart(w, h int, points []Point, opts ChartOptions) *image.RGBA {
 func (k *chart) label(img *image.RGBA, p image.Point, t string) {
 	s := k.o.Scale
 	if k.o.Background != nil {
-		sz := textSize(t, s)
+		sz := k.text.size(t)
 		draw.Draw(img, image.Rectangle{Min: p, Max: p.Add(sz)}.Inset(-s).Intersect(img.Bounds()), image.NewUniform(k.o.Background), image.Point{}, draw.Src)
 	}
-	drawText(img, p, t, s, k.o.Text)
+	k.text.draw(img, p, t, k.o.Text)
 }
 
 // fillRect composites src over r.

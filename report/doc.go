@@ -32,7 +32,9 @@
 //
 // Statuses are those of today, not of any earlier day: the views carry no
 // status history, so an annual report written on 5 January counts a
-// commitment closed on 3 January with its new status. Charts draw numbers
-// with a small built-in digit font (0–9 . % -); the app draws category and
-// month names around the image at the positions Layout gives.
+// commitment closed on 3 January with its new status. Charts draw their
+// text with ChartOptions.Font (EmbeddedFont is the app's): values, the names
+// of bars and points, axis titles; without a font, numbers only, with a
+// small built-in digit font (0–9 . % -), names left to the caller at the
+// positions Layout gives.
 package report

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -45,6 +46,8 @@ const (
 	colWrap                   // a long string, wrapped
 	colInt                    // an integer
 	colPercent                // a ratio 0..1 shown as a percentage, or a string when undefined
+	colDate                   // a calendar.Date: a real date cell in .xlsx, YYYY-MM-DD in .csv; nil when none
+	colKinds                  // how many kinds there are
 )
 
 type column struct {
@@ -159,20 +162,30 @@ func officeNamer(o office.Unit) func(office.Code) string {
 	}
 }
 
-// deadlineText is the deadline column: the resolved date, with the number of
-// working days when it was given that way, marked when estimated.
-func deadlineText(c *store.Commitment, due calendar.Date, est bool, tr *assets.Translator) string {
+// dateCell is a date column's value: the date, or nil when there is none
+// (an empty cell rather than a zero date).
+func dateCell(d calendar.Date) any {
+	if d.IsZero() {
+		return nil
+	}
+	return d
+}
+
+// deadlineBasis is the column beside the deadline date: how the deadline
+// was promised (a date, or N working days counted from the start date),
+// marked when the date is estimated (the holiday calendar does not cover
+// it yet), or that there is none. The date itself is in its own column, a
+// real date a spreadsheet sorts and filters.
+func deadlineBasis(c *store.Commitment, est bool, tr *assets.Translator) string {
 	dl := c.DeadlineValue()
 	var s string
-	switch {
-	case dl.Kind == domain.NoDeadline:
+	switch dl.Kind {
+	case domain.NoDeadline:
 		return tr.T("due.none")
-	case due.IsZero():
-		return c.Deadline
-	case dl.Kind == domain.DeadlineWorkdays:
-		s = tr.T("deadline.workdays", dl.Days, due.String())
+	case domain.DeadlineWorkdays:
+		s = tr.T("report.deadline_workdays", dl.Days)
 	default:
-		s = due.String()
+		s = tr.T("report.deadline_date")
 	}
 	if est {
 		s = tr.T("report.estimated", s)
@@ -194,8 +207,9 @@ func noticeTable(cs []store.Commitment, o office.Unit, today calendar.Date, cal 
 			{tr.T("report.col_text"), 60, colWrap},
 			{tr.T("report.col_legal_basis"), 28, colWrap},
 			{tr.T("report.col_responsible"), 18, colText},
-			{tr.T("report.col_start"), 12, colText},
-			{tr.T("report.col_deadline"), 24, colText},
+			{tr.T("report.col_start"), 12, colDate},
+			{tr.T("report.col_deadline"), 12, colDate},
+			{tr.T("report.col_deadline_basis"), 16, colText},
 			{tr.T("report.col_status"), 12, colText},
 			{tr.T("report.col_progress"), 10, colInt},
 			{tr.T("report.col_id"), 44, colText},
@@ -211,8 +225,9 @@ func noticeTable(cs []store.Commitment, o office.Unit, today calendar.Date, cal 
 					c.Text,
 					c.LegalBasis,
 					c.Responsible,
-					c.StartDate,
-					deadlineText(c, r.due, r.est, tr),
+					dateCell(r.start),
+					dateCell(r.due),
+					deadlineBasis(c, r.est, tr),
 					tr.T("status." + string(c.Status)),
 					c.Progress,
 					c.Ref.String(),
@@ -339,6 +354,8 @@ func writeCSV(w io.Writer, t table) error {
 				rec[i] = csvSafe(v)
 			case int:
 				rec[i] = strconv.Itoa(v)
+			case calendar.Date:
+				rec[i] = v.String()
 			case float64:
 				if t.cols[i].kind == colPercent {
 					rec[i] = FormatPercent(v * 100)
@@ -392,7 +409,7 @@ func writeCSV(w io.Writer, t table) error {
 // and bold (footer) rows.
 type xlsxStyles struct {
 	title, sub, header, note int
-	body, bold               [4]int // by colKind
+	body, bold               [colKinds]int // by colKind
 }
 
 func newStyles(f *excelize.File) (xlsxStyles, error) {
@@ -407,7 +424,7 @@ func newStyles(f *excelize.File) (xlsxStyles, error) {
 		errs = append(errs, err)
 		return id
 	}
-	pct := "0.0%"
+	pct, day := "0.0%", "yyyy-mm-dd"
 	st.title = add(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}, Alignment: &excelize.Alignment{Vertical: "center"}})
 	st.sub = add(&excelize.Style{Font: &excelize.Font{Color: "595959"}})
 	st.note = add(&excelize.Style{Font: &excelize.Font{Italic: true, Color: "595959"}})
@@ -419,11 +436,12 @@ func newStyles(f *excelize.File) (xlsxStyles, error) {
 	})
 	for _, bold := range []bool{false, true} {
 		font := &excelize.Font{Bold: bold}
-		ids := [4]int{
+		ids := [colKinds]int{
 			colText:    add(&excelize.Style{Font: font, Border: border, Alignment: &excelize.Alignment{Vertical: "top"}}),
 			colWrap:    add(&excelize.Style{Font: font, Border: border, Alignment: &excelize.Alignment{Vertical: "top", WrapText: true}}),
 			colInt:     add(&excelize.Style{Font: font, Border: border, Alignment: &excelize.Alignment{Vertical: "top"}, NumFmt: 1}),
 			colPercent: add(&excelize.Style{Font: font, Border: border, Alignment: &excelize.Alignment{Vertical: "top", Horizontal: "right"}, CustomNumFmt: &pct}),
+			colDate:    add(&excelize.Style{Font: font, Border: border, Alignment: &excelize.Alignment{Vertical: "top", Horizontal: "left"}, CustomNumFmt: &day}),
 		}
 		if bold {
 			st.bold = ids
@@ -491,12 +509,15 @@ func writeXLSX(w io.Writer, t table) (err error) {
 	}
 	buf := make([]any, n)
 	cells := make([]excelize.Cell, n)
-	put := func(vs []any, styles [4]int) error {
+	put := func(vs []any, styles [colKinds]int) error {
 		row++
 		for i := range buf {
 			var v any
 			if i < len(vs) {
 				v = vs[i]
+			}
+			if d, ok := v.(calendar.Date); ok {
+				v = time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) // a date cell, shown as yyyy-mm-dd
 			}
 			cells[i] = excelize.Cell{StyleID: styles[t.cols[i].kind], Value: v}
 			buf[i] = cells[i]

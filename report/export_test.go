@@ -23,7 +23,7 @@ var (
 	unit = office.Unit{Code: townA, Name: "赤土店镇", Kind: "镇"}
 )
 
-var noticeHeadersZh = []string{"序号", "单位", "类别", "承诺事项", "承诺内容", "法律依据", "责任人", "开始日期", "截止日期", "状态", "进度（%）", "事项编号"}
+var noticeHeadersZh = []string{"序号", "单位", "类别", "承诺事项", "承诺内容", "法律依据", "责任人", "开始日期", "截止日期", "期限说明", "状态", "进度（%）", "事项编号"}
 
 var annualHeadersZh = []string{"类别", "承诺事项数", "按期践诺", "逾期践诺", "部分践诺", "未践诺", "正在践诺", "其中已逾期", "按期践诺率"}
 
@@ -130,19 +130,26 @@ func TestNoticeXLSX(t *testing.T) {
 	}
 	first := body[0]
 	wantFirst := []string{"1", "赤土店镇", "就业", "岗位信息推送", "对辖区内登记失业人员，每季度至少推送一次岗位信息。\n第二段。",
-		"《就业促进法》第五十二条", "刘洋（社会事务办）", "2026-08-01", "2026-12-31", "践诺中", "45", cs[0].Ref.String()}
+		"《就业促进法》第五十二条", "刘洋（社会事务办）", "2026-08-01", "2026-12-31", "指定日期", "践诺中", "45", cs[0].Ref.String()}
 	if !slices.Equal(first, wantFirst) {
 		t.Errorf("first row\n%q\nwant\n%q", first, wantFirst)
 	}
-	if got := body[1][8]; got != "3 个工作日内（至 2026-11-26）" {
+	// The deadline is a date; how it was promised is in the next column.
+	if got := body[1][8:10]; got[0] != "2026-11-26" || got[1] != "3 个工作日" {
 		t.Errorf("working-day deadline shown as %q", got)
 	}
-	if got := body[len(body)-1][8]; got != "无截止日期" {
+	if got := body[len(body)-1][8:10]; got[0] != "" || got[1] != "无截止日期" {
 		t.Errorf("no deadline shown as %q", got)
 	}
-	// Numbers are numbers; the formula-like title is text, not a formula.
-	if typ, _ := f.GetCellType(sheet, "K3"); typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString {
-		t.Errorf("progress cell type %v", typ)
+	// Numbers are numbers, dates are dates (Excel sorts and filters them);
+	// the formula-like title is text, not a formula.
+	for _, cell := range []string{"L3", "H3", "I3", "I4"} {
+		if typ, _ := f.GetCellType(sheet, cell); typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString {
+			t.Errorf("cell %s type %v, want a number", cell, typ)
+		}
+	}
+	if raw, _ := f.GetCellValue(sheet, "I3", excelize.Options{RawCellValue: true}); raw != "46387" { // 2026-12-31 as an Excel serial date
+		t.Errorf("deadline cell holds %q, want the serial date 46387", raw)
 	}
 	if fm, _ := f.GetCellFormula(sheet, "D8"); fm != "" || rows[7][3] != "=HYPERLINK(\"http://x\")" {
 		t.Errorf("title became formula %q", fm)
@@ -160,7 +167,7 @@ func TestNoticeXLSX(t *testing.T) {
 	} else if s, _ := f.GetStyle(st); s == nil || s.Font == nil || !s.Font.Bold {
 		t.Errorf("header style %+v", s)
 	}
-	if m, _ := f.GetMergeCells(sheet); len(m) != 1 || m[0].GetStartAxis() != "A1" || m[0].GetEndAxis() != "L1" {
+	if m, _ := f.GetMergeCells(sheet); len(m) != 1 || m[0].GetStartAxis() != "A1" || m[0].GetEndAxis() != "M1" {
 		t.Errorf("merged cells %v", m)
 	}
 }
@@ -204,7 +211,7 @@ func TestNoticeEnglish(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, sheet, rows := openXLSX(t, buf.Bytes())
-	if sheet != "Public commitments" || rows[1][3] != "Commitment" || rows[2][2] != "Employment" || rows[2][9] != "In progress" ||
+	if sheet != "Public commitments" || rows[1][3] != "Commitment" || rows[2][2] != "Employment" || rows[2][10] != "In progress" || rows[1][9] != "Deadline basis" ||
 		!strings.HasPrefix(rows[0][0], "赤土店镇: public commitments as of 2026-11-25") {
 		t.Errorf("English notice: sheet %q, headers %q, row %q", sheet, rows[1], rows[2])
 	}

@@ -20,10 +20,18 @@
 // line up; it has no Chinese glyphs, so use monospace for ASCII only (a
 // Chinese character in monospace text depends on the system's fonts).
 //
-// Colours. Only the primary family is changed (primary, foreground on
-// primary, focus, selection, hyperlink); everything else is Fyne's default
-// palette for the variant. The tests check the contrast of each changed pair
-// against WCAG 2.1: 4.5:1 for text, 3:1 for controls.
+// Colours. The primary family is changed (primary, foreground on primary,
+// selection, hyperlink); focus is blue, not red, so that the field being
+// typed in never looks like a field in error (Fyne draws errors red); input
+// borders, which also outline unselected radio buttons and check boxes, are
+// dark enough to see (Fyne's light grey nearly vanishes on white).
+// Everything else is Fyne's default palette for the variant. The tests
+// check the contrast of each changed pair against WCAG 2.1: 4.5:1 for
+// text, 3:1 for controls.
+//
+// Fyne draws a focused entry's border and cursor in the primary colour.
+// Input returns the theme for entries (wrap them with
+// container.NewThemeOverride): the primary colour is the focus blue there.
 package theme
 
 import (
@@ -113,6 +121,13 @@ var (
 	OnPrimary      = color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}
 	HyperlinkLight = color.NRGBA{R: 0x1a, G: 0x5f, B: 0xb4, A: 0xff} // #1A5FB4
 	HyperlinkDark  = color.NRGBA{R: 0x6c, G: 0xa6, B: 0xff, A: 0xff} // #6CA6FF
+	// The focus colour: a blue apart from the red of errors.
+	FocusLight = color.NRGBA{R: 0x1a, G: 0x5f, B: 0xb4, A: 0xff} // #1A5FB4
+	FocusDark  = color.NRGBA{R: 0x6c, G: 0xa6, B: 0xff, A: 0xff} // #6CA6FF
+	// Input borders and the outlines of unselected radio buttons and check
+	// boxes: at least 3:1 against the background.
+	InputBorderLight = color.NRGBA{R: 0x8a, G: 0x8a, B: 0x8a, A: 0xff} // #8A8A8A
+	InputBorderDark  = color.NRGBA{R: 0x7a, G: 0x7a, B: 0x7e, A: 0xff} // #7A7A7E
 )
 
 // Alpha of the focus and selection tints, as Fyne's own primary colours use.
@@ -163,7 +178,15 @@ func (t *jnTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color 
 	case ftheme.ColorNameForegroundOnPrimary:
 		return OnPrimary
 	case ftheme.ColorNameFocus:
-		return withAlpha(primary, focusAlpha)
+		if light {
+			return withAlpha(FocusLight, focusAlpha)
+		}
+		return withAlpha(FocusDark, focusAlpha)
+	case ftheme.ColorNameInputBorder:
+		if light {
+			return InputBorderLight
+		}
+		return InputBorderDark
 	case ftheme.ColorNameSelection:
 		return withAlpha(primary, selectionAlpha)
 	case ftheme.ColorNameHyperlink:
@@ -193,3 +216,32 @@ func (t *jnTheme) Font(s fyne.TextStyle) fyne.Resource {
 func (t *jnTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return t.base.Icon(n) }
 
 func (t *jnTheme) Size(n fyne.ThemeSizeName) float32 { return t.base.Size(n) }
+
+// Input returns the theme for text entries: the app's current theme (as
+// set with app.Settings().SetTheme, so it follows a change of variant)
+// with the focus blue as its primary colour, which Fyne uses for a focused
+// entry's border and cursor.
+func Input() fyne.Theme { return inputTheme{} }
+
+type inputTheme struct{}
+
+func (inputTheme) current() fyne.Theme {
+	if a := fyne.CurrentApp(); a != nil {
+		return a.Settings().Theme()
+	}
+	return ftheme.DefaultTheme()
+}
+
+func (t inputTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
+	if n == ftheme.ColorNamePrimary {
+		focus := t.current().Color(ftheme.ColorNameFocus, v)
+		return withAlpha(nrgbaOf(focus), 0xff)
+	}
+	return t.current().Color(n, v)
+}
+
+func nrgbaOf(c color.Color) color.NRGBA { return color.NRGBAModel.Convert(c).(color.NRGBA) }
+
+func (t inputTheme) Font(s fyne.TextStyle) fyne.Resource     { return t.current().Font(s) }
+func (t inputTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return t.current().Icon(n) }
+func (t inputTheme) Size(n fyne.ThemeSizeName) float32       { return t.current().Size(n) }

@@ -269,15 +269,16 @@ func TestColoursPerVariant(t *testing.T) {
 		{Dark, light, dark}, {Dark, dark, dark},
 	} {
 		th := New(tc.v)
-		primary, link := PrimaryDark, HyperlinkDark
+		primary, link, focus, border := PrimaryDark, HyperlinkDark, FocusDark, InputBorderDark
 		if tc.want == light {
-			primary, link = PrimaryLight, HyperlinkLight
+			primary, link, focus, border = PrimaryLight, HyperlinkLight, FocusLight, InputBorderLight
 		}
 		for name, want := range map[fyne.ThemeColorName]color.NRGBA{
 			ftheme.ColorNamePrimary:             primary,
 			ftheme.ColorNameForegroundOnPrimary: OnPrimary,
 			ftheme.ColorNameHyperlink:           link,
-			ftheme.ColorNameFocus:               withAlpha(primary, focusAlpha),
+			ftheme.ColorNameFocus:               withAlpha(focus, focusAlpha),
+			ftheme.ColorNameInputBorder:         border,
 			ftheme.ColorNameSelection:           withAlpha(primary, selectionAlpha),
 		} {
 			if got := nrgba(th.Color(name, tc.asked)); got != want {
@@ -336,12 +337,39 @@ func TestContrast(t *testing.T) {
 			{"hyperlinks on the background", c(ftheme.ColorNameHyperlink), bg, 4.5},
 			{"hyperlinks on input fields", c(ftheme.ColorNameHyperlink), c(ftheme.ColorNameInputBackground), 4.5},
 			{"text on the background", c(ftheme.ColorNameForeground), bg, 4.5},
+			{"input borders and unselected radio buttons on the background", c(ftheme.ColorNameInputBorder), bg, 3},
+			{"input borders on input fields", c(ftheme.ColorNameInputBorder), c(ftheme.ColorNameInputBackground), 3},
+			{"a focused entry's border on the background", withAlpha(c(ftheme.ColorNameFocus), 0xff), bg, 3},
 		} {
 			if got := contrast(tc.a, tc.b); got < tc.min {
 				t.Errorf("%v: %s: contrast %.2f:1, want at least %.1f:1", v, tc.what, got, tc.min)
 			} else {
 				t.Logf("%v: %s: %.2f:1", v, tc.what, got)
 			}
+		}
+	}
+}
+
+// TestFocusIsNotError: focus is blue, errors red, so the field being typed
+// in does not look wrong; entries (Input) draw their focused border in it.
+func TestFocusIsNotError(t *testing.T) {
+	a := test.NewTempApp(t)
+	for _, v := range []Variant{Light, Dark} {
+		a.Settings().SetTheme(New(v))
+		th := New(v)
+		focus := nrgba(th.Color(ftheme.ColorNameFocus, ftheme.VariantDark))
+		errc := nrgba(th.Color(ftheme.ColorNameError, ftheme.VariantDark))
+		if focus.B <= focus.R || errc.R <= errc.B {
+			t.Errorf("%v: focus %v and error %v are not blue and red", v, focus, errc)
+		}
+		if got := nrgba(Input().Color(ftheme.ColorNamePrimary, ftheme.VariantDark)); got != withAlpha(focus, 0xff) {
+			t.Errorf("%v: entries' primary is %v, want the focus colour %v", v, got, withAlpha(focus, 0xff))
+		}
+		if got := nrgba(Input().Color(ftheme.ColorNameBackground, ftheme.VariantDark)); got != nrgba(th.Color(ftheme.ColorNameBackground, ftheme.VariantDark)) {
+			t.Errorf("%v: entries' background %v", v, got)
+		}
+		if Input().Font(fyne.TextStyle{}) != th.Font(fyne.TextStyle{}) {
+			t.Errorf("%v: entries use another font", v)
 		}
 	}
 }

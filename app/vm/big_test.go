@@ -404,6 +404,18 @@ func checkSorted(t *testing.T, l *List, f Filter) {
 			c = a.Updated.Compare(b.Updated)
 		case SortStatus:
 			c = int(statusIndex(a.Status)) - int(statusIndex(b.Status))
+		case SortUrgency:
+			c = urgency(&a) - urgency(&b)
+			if f.Desc {
+				c = -c
+			}
+			if c == 0 && (a.Due.Date.IsZero() && !b.Due.Date.IsZero() || !b.Due.Date.IsZero() && a.Due.Date.After(b.Due.Date)) {
+				t.Fatalf("urgency: row %d due after row %d in the same group", i-1, i)
+			}
+			if c > 0 {
+				t.Fatalf("urgency desc %v: row %d (group %d) after row %d (group %d)", f.Desc, i-1, urgency(&a), i, urgency(&b))
+			}
+			continue
 		case SortTitle:
 			continue // collation: checked on known titles in TestListSort
 		}

@@ -85,6 +85,29 @@ type Detail struct {
 	Confirmed   bool
 	ConfirmedAt time.Time
 	Actions     Actions // what the signed-in user may do with it now
+	// names maps sign-in names of this device's accounts to the names
+	// shown (张丽 rather than zhangli); see AuthorName.
+	names map[string]string
+}
+
+// AuthorName is how the detail names the author of a version, amendment
+// or entry: the person's name for an account of this device, else the
+// sign-in name the change set carries (accounts are local to a device).
+func (d *Detail) AuthorName(login string) string {
+	if n, ok := d.names[login]; ok && n != "" {
+		return n
+	}
+	return login
+}
+
+// CloseWarning is what to add to the question before closing a
+// commitment as fulfilled when its latest entry says the work is not done
+// ("最近一次记录的进度为 40%"); ok is false when it is at 100 %.
+func CloseWarning(c *store.Commitment) (m Message, ok bool) {
+	if c.Progress >= 100 {
+		return Message{}, false
+	}
+	return Msg("ui.close.progress_warning", c.Progress), true
 }
 
 // LoadDetail reads one commitment and everything about it for the
@@ -146,6 +169,14 @@ func LoadDetail(se *store.Session, ref store.Ref, today calendar.Date, cal *cale
 		return nil, err
 	}
 	d.Actions = ActionsFor(&c, se.Account().Role, se.Device().Admin)
+	accts, err := s.Accounts()
+	if err != nil {
+		return nil, err
+	}
+	d.names = make(map[string]string, len(accts))
+	for _, a := range accts {
+		d.names[a.Name] = a.DisplayName
+	}
 	return d, nil
 }
 

@@ -14,9 +14,15 @@
 //     entries, evidence, conflicts, the county's receipt and the actions the
 //     signed-in user may take (Actions).
 //   - Form and SaveForm create, edit (drafts) and amend (published)
-//     commitments; Fulfil and LogFulfil record fulfilment with evidence.
-//   - SyncViewOf turns the sync engine's Status into the status bar.
-//   - SignIn and Wizard are the sign-in screen and the first-run wizard.
+//     commitments, FormView decides which messages a form shows while it is
+//     filled in; Fulfil and LogFulfil record fulfilment with evidence.
+//   - SyncViewOf turns the sync engine's Status into the status bar;
+//     SyncWatch says which reports change what the screens show (receipts,
+//     work from the county); SyncNowNote answers a press of 立即同步.
+//   - NewDashboard lays the statistics out for the dashboard; AnnualYear and
+//     AnnualEmptyWarning guide the export.
+//   - SignIn and Wizard are the sign-in screen and the first-run wizard
+//     (EnrolView: what its enrolment step shows).
 //   - ErrorMessage turns any error into a plain-language message.
 //
 // # Messages

@@ -3,6 +3,7 @@ package vm
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -393,4 +394,63 @@ func Transition(se *store.Session, ref store.Ref, to domain.Status, reason strin
 		}
 	}
 	return se.Transition(ref, to, strings.TrimSpace(reason))
+}
+
+// FormFields are the form's fields in the order a screen shows them, the
+// order FormView.Blockers names them in.
+func FormFields() []string {
+	return []string{FieldCategory, FieldTitle, FieldText, FieldLegalBasis, FieldResponsible, FieldStart,
+		FieldDeadlineDate, FieldWorkdays, FieldReason}
+}
+
+// FormView decides what a form shows while it is being filled in. A
+// field's message appears only once the user has changed or left that
+// field, or pressed Save: a form that opens covered in red, with messages
+// vanishing one by one as fields are filled, is read as broken. Until the
+// form is valid, Blockers names every field still at fault, so the screen
+// can say why Save is not yet possible. The zero value is a fresh form.
+type FormView struct {
+	touched map[string]bool
+	all     bool
+}
+
+// Touch records that the user changed or left field.
+func (v *FormView) Touch(field string) {
+	if v.touched == nil {
+		v.touched = map[string]bool{}
+	}
+	v.touched[field] = true
+}
+
+// ShowAll shows every field's message from now on (the user pressed Save).
+func (v *FormView) ShowAll() { v.all = true }
+
+// Shown returns the messages of errs (Validate's result) to show now.
+func (v *FormView) Shown(errs map[string]Message) map[string]Message {
+	out := map[string]Message{}
+	for f, m := range errs {
+		if v.all || v.touched[f] {
+			out[f] = m
+		}
+	}
+	return out
+}
+
+// Blockers returns the fields of errs in FormFields order (others after,
+// sorted): what must be filled in or corrected before saving.
+func (v *FormView) Blockers(errs map[string]Message) []string {
+	var out []string
+	for _, f := range FormFields() {
+		if _, ok := errs[f]; ok {
+			out = append(out, f)
+		}
+	}
+	var rest []string
+	for f := range errs {
+		if !slices.Contains(out, f) {
+			rest = append(rest, f)
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
 }

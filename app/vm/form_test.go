@@ -2,6 +2,7 @@ package vm
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -285,5 +286,40 @@ func TestTransitionReasons(t *testing.T) {
 	}
 	if err := Withdraw(d.leader, ref, "依据《行政许可法》第八条"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFormView: a fresh form shows no message although three required
+// fields are empty; a field's message shows once it is touched, all of
+// them once Save is pressed; Blockers names what is missing, in form
+// order.
+func TestFormView(t *testing.T) {
+	f := NewForm(testToday)
+	f.Category = domain.CatConvenience
+	errs := f.Validate()
+	var v FormView
+	if shown := v.Shown(errs); len(shown) != 0 {
+		t.Errorf("a fresh form shows %v", shown)
+	}
+	want := []string{FieldTitle, FieldText, FieldResponsible, FieldDeadlineDate}
+	if got := v.Blockers(errs); !slices.Equal(got, want) {
+		t.Errorf("blockers %v, want %v", got, want)
+	}
+	f.Title = "便民"
+	v.Touch(FieldTitle)
+	f.Title = ""
+	errs = f.Validate()
+	if shown := v.Shown(errs); len(shown) != 1 || shown[FieldTitle].Key != "ui.form.title_required" {
+		t.Errorf("after clearing the title: %v", shown)
+	}
+	v.ShowAll()
+	if shown := v.Shown(errs); len(shown) != len(errs) {
+		t.Errorf("after Save: %v of %v", shown, errs)
+	}
+	if got := v.Blockers(map[string]Message{"zeta": {}, FieldTitle: {}, "alpha": {}}); !slices.Equal(got, []string{FieldTitle, "alpha", "zeta"}) {
+		t.Errorf("unknown fields: %v", got)
+	}
+	if got := v.Blockers(validForm().Validate()); len(got) != 0 {
+		t.Errorf("a valid form is blocked by %v", got)
 	}
 }

@@ -38,6 +38,20 @@ type Fulfil struct {
 	Today calendar.Date
 }
 
+// FulfilFor is the fulfilment form for the next entry on c, dated today:
+// the progress starts where the latest entry left it (a slider back at 0 %
+// after an entry of 45 % invites logging a step backwards by mistake).
+func FulfilFor(c *store.Commitment, today calendar.Date) Fulfil {
+	return Fulfil{Date: today.String(), Progress: strconv.Itoa(c.Progress), Today: today}
+}
+
+// ProgressValue is the form's progress as a number, 0 when it does not
+// parse (Validate says why).
+func (f Fulfil) ProgressValue() int {
+	n, _ := parseProgress(f.Progress)
+	return n
+}
+
 // Validate checks the form: a real date (not in the future when Today is
 // set), a progress of 0..100, a note within domain.MaxNoteBytes, at most
 // protocol.MaxEvidencePerEntry evidence files, each an existing, non-empty

@@ -210,3 +210,42 @@ func TestMIMEAndNames(t *testing.T) {
 		t.Errorf("control character: %q", got)
 	}
 }
+
+// TestNextEntryAndClosing: the next entry's form starts at the progress
+// of the latest one; closing as fulfilled below 100 % carries a warning;
+// the timeline names the person, not the sign-in name.
+func TestNextEntryAndClosing(t *testing.T) {
+	d := newTownship(t)
+	ref := d.create(t, spec{cat: domain.CatElderlyCare, title: "独居老人上门走访", start: date(2026, 11, 2),
+		deadline: domain.DateDeadline(date(2026, 12, 31)), status: domain.StatusInProgress})
+	c, err := d.s.Commitment(ref)
+	must(t, err)
+	if f := FulfilFor(&c, testToday); f.Progress != "0" || f.Date != "2026-11-25" || f.Today != testToday {
+		t.Errorf("first entry: %+v", f)
+	}
+	f := validFulfil()
+	f.Progress = "45"
+	must(t, LogFulfil(d.staff, ref, f))
+	c, err = d.s.Commitment(ref)
+	must(t, err)
+	if f := FulfilFor(&c, testToday); f.Progress != "45" || f.ProgressValue() != 45 {
+		t.Errorf("after an entry of 45 %%: %+v", f)
+	}
+	m, ok := CloseWarning(&c)
+	if !ok || m.Key != "ui.close.progress_warning" || m.Args[0] != 45 {
+		t.Errorf("closing at 45 %%: %v %v", m, ok)
+	}
+	checkMessage(t, m)
+	c.Progress = 100
+	if _, ok := CloseWarning(&c); ok {
+		t.Error("a warning at 100 %")
+	}
+	det, err := LoadDetail(d.leader, ref, testToday, nil)
+	must(t, err)
+	if got := det.AuthorName(det.Entries[0].Author); got != "王芳" {
+		t.Errorf("the entry's author is shown as %q", got)
+	}
+	if got := det.AuthorName("someone.elsewhere"); got != "someone.elsewhere" {
+		t.Errorf("an author of another device: %q", got)
+	}
+}

@@ -106,10 +106,18 @@ const (
 	SortUpdated                 // least recently changed first (Desc: newest first)
 	SortTitle                   // by title in Chinese (pinyin) collation order
 	SortStatus                  // lifecycle order of the status, then deadline
+	// SortUrgency puts what needs doing first: overdue, then due soon
+	// (each earliest deadline first), then the other open commitments,
+	// drafts, and last those closed or withdrawn. The list screen's
+	// default; Desc reverses the groups (deadlines stay earliest first
+	// within each, none last).
+	SortUrgency
 )
 
-// SortKeys lists the sort keys in menu order.
-func SortKeys() []SortKey { return []SortKey{SortDeadline, SortUpdated, SortTitle, SortStatus} }
+// SortKeys lists the sort keys in menu order, the screen's default first.
+func SortKeys() []SortKey {
+	return []SortKey{SortUrgency, SortDeadline, SortUpdated, SortTitle, SortStatus}
+}
 
 // Message names the sort key for a menu ("ui.sort.<name>").
 func (k SortKey) Message() Message {
@@ -120,6 +128,8 @@ func (k SortKey) Message() Message {
 		return Msg("ui.sort.title")
 	case SortStatus:
 		return Msg("ui.sort.status")
+	case SortUrgency:
+		return Msg("ui.sort.urgency")
 	}
 	return Msg("ui.sort.deadline")
 }
@@ -437,6 +447,12 @@ func (l *List) SetToday(today calendar.Date) {
 		est := r.Due.Estimated
 		r.Due = domain.ComputeDue(r.Status, calendar.Date{}, domain.DateDeadline(r.Due.Date), today, l.cal)
 		r.Due.Estimated = est
+	}
+	// Due states moved between groups: the urgency orders are stale.
+	for k := range l.orders {
+		if k.k == SortUrgency {
+			delete(l.orders, k)
+		}
 	}
 	l.derive()
 	l.apply()

@@ -270,8 +270,24 @@ func TestListSort(t *testing.T) {
 	f := newListFixture(t)
 	l := f.load(t)
 
+	// The screen's default: overdue, due soon, the other open ones by
+	// deadline (none last), drafts, then closed and withdrawn.
+	if SortKeys()[0] != SortUrgency {
+		t.Errorf("the menu starts with %v", SortKeys()[0])
+	}
+	l.SetFilter(Filter{Sort: SortUrgency})
+	want := []store.Ref{f.overdue, f.soon, f.later, f.new, f.noDeadline, f.conflicted, f.closed, f.withdrawn}
+	if got := refsOf(l); !slices.Equal(got, want) {
+		t.Errorf("most urgent first: %v", titles(l))
+	}
+	l.SetFilter(Filter{Sort: SortUrgency, Desc: true})
+	want = []store.Ref{f.closed, f.withdrawn, f.conflicted, f.later, f.new, f.noDeadline, f.soon, f.overdue}
+	if got := refsOf(l); !slices.Equal(got, want) {
+		t.Errorf("least urgent first: %v", titles(l))
+	}
+
 	l.SetFilter(Filter{Sort: SortDeadline})
-	want := []store.Ref{f.closed, f.overdue, f.soon, f.withdrawn, f.later, f.new, f.conflicted, f.noDeadline}
+	want = []store.Ref{f.closed, f.overdue, f.soon, f.withdrawn, f.later, f.new, f.conflicted, f.noDeadline}
 	if got := refsOf(l); !slices.Equal(got, want) {
 		t.Errorf("by deadline: %v", titles(l))
 	}
@@ -376,6 +392,7 @@ func TestListRefreshKeepsFilter(t *testing.T) {
 func TestListSetToday(t *testing.T) {
 	f := newListFixture(t)
 	l := f.load(t)
+	warmOrders(l)
 	l.SetFilter(Filter{Window: DueOverdue})
 	if l.Len() != 1 {
 		t.Fatalf("overdue on %s: %v", testToday, titles(l))
@@ -397,6 +414,13 @@ func TestListSetToday(t *testing.T) {
 		if a.Due != b.Due {
 			t.Errorf("%s: SetToday %+v, Load %+v", a.Title, b.Due, a.Due)
 		}
+	}
+	// Urgency follows the day: the five-working-day promise now leads with
+	// the other overdue one.
+	l.SetFilter(Filter{Sort: SortUrgency})
+	fresh.SetFilter(Filter{Sort: SortUrgency})
+	if got, want := refsOf(l), refsOf(fresh); !slices.Equal(got, want) || !sameSet(got[:2], []store.Ref{f.soon, f.overdue}) {
+		t.Errorf("most urgent first after SetToday: %v, a fresh load gives %v", titles(l), titles(fresh))
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
 
+	"jiannuo/domain"
 	"jiannuo/domain/calendar"
 )
 
@@ -103,6 +104,11 @@ func (s *sorter) cmp(a, b int32) int {
 		}
 	case SortTitle:
 		c = bytes.Compare(s.titleKey(a), s.titleKey(b))
+	case SortUrgency:
+		c = cmp.Compare(urgency(&s.l.rows[a]), urgency(&s.l.rows[b]))
+		if c == 0 {
+			return cmp.Or(cmp.Compare(s.dueKey(a), s.dueKey(b)), cmp.Compare(a, b))
+		}
 	case SortStatus:
 		c = int(s.l.stat[a]) - int(s.l.stat[b])
 		if c == 0 {
@@ -122,6 +128,22 @@ func (s *sorter) cmp(a, b int32) int {
 		return c
 	}
 	return cmp.Compare(a, b)
+}
+
+// urgency is the group of SortUrgency a row falls in: 0 overdue, 1 due
+// soon, 2 other open, 3 draft, 4 closed or withdrawn.
+func urgency(r *Row) int {
+	switch {
+	case r.Due.State == domain.DueOverdue:
+		return 0
+	case r.Due.State == domain.DueSoon:
+		return 1
+	case r.Status.Open():
+		return 2
+	case r.Status == domain.StatusDraft:
+		return 3
+	}
+	return 4
 }
 
 // order returns all rows sorted by k, computing and caching it on first use.

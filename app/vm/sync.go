@@ -145,3 +145,63 @@ func MergeStatus(initial, s engine.Status) engine.Status {
 	}
 	return s
 }
+
+// SyncChange says what one report of the sync engine changed for the
+// screens, beyond the status bar.
+type SyncChange struct {
+	// Arrived: work of other devices was applied; lists, details and the
+	// dashboard are to be read again.
+	Arrived bool
+	// Confirmed: the county acknowledged more of this device's change
+	// sets; the "not yet confirmed" marks (list badges, the detail's
+	// confirmation line, the 未经县级确认 filter) are to be read again.
+	Confirmed bool
+}
+
+// SyncWatch follows the engine's reports and tells the screens when to
+// re-read the store: after work arrived from the county and after each new
+// receipt. Without it the marks of what awaits the county's confirmation
+// stay as they were at sign-in while the status bar says everything is
+// confirmed. Start it from InitialStatus; for one goroutine (the UI's).
+type SyncWatch struct {
+	received   int
+	receiptSeq uint64
+}
+
+// NewSyncWatch starts watching from what the store knew before the engine
+// reported (InitialStatus).
+func NewSyncWatch(initial engine.Status) *SyncWatch {
+	return &SyncWatch{received: initial.ReceivedChangeSets, receiptSeq: initial.LastReceiptSeq}
+}
+
+// Observe takes the engine's next report and says what it changed.
+func (w *SyncWatch) Observe(s engine.Status) SyncChange {
+	var c SyncChange
+	if s.ReceivedChangeSets != w.received {
+		w.received = s.ReceivedChangeSets
+		c.Arrived = true
+	}
+	if s.LastReceiptSeq != w.receiptSeq {
+		w.receiptSeq = s.LastReceiptSeq
+		c.Confirmed = true
+	}
+	return c
+}
+
+// SyncNowNote is what the status bar says at once when the user presses
+// 立即同步 (the engine reports only when something changes, so without it
+// the press would look ignored): reconnecting now when offline, sending N
+// items when some wait, or up to date (checked at now) when connected with
+// nothing to send. A stopped engine gives the zero Message: the button is
+// disabled then.
+func SyncNowNote(s engine.Status, now time.Time) Message {
+	switch {
+	case s.State == engine.StateStopped:
+		return Message{}
+	case s.State == engine.StateOffline || s.State == engine.StateConnecting:
+		return Msg("ui.sync.now_connecting")
+	case s.PendingOps+s.PendingChangeSets > 0:
+		return Msg("ui.sync.now_sending", s.PendingOps+s.PendingChangeSets)
+	}
+	return Msg("ui.sync.now_up_to_date", now.Format("15:04:05"))
+}

@@ -152,3 +152,47 @@ func TestInitialStatus(t *testing.T) {
 		t.Fatalf("newer receipt replaced: %+v", merged)
 	}
 }
+
+// TestSyncWatch: a receipt (a higher LastReceiptSeq) asks for the
+// confirmation marks to be read again, work from the county for
+// everything; a report that changes neither asks for nothing.
+func TestSyncWatch(t *testing.T) {
+	w := NewSyncWatch(engine.Status{LastReceiptSeq: 3})
+	if c := w.Observe(engine.Status{State: engine.StateConnecting, LastReceiptSeq: 3}); c != (SyncChange{}) {
+		t.Errorf("connecting: %+v", c)
+	}
+	if c := w.Observe(engine.Status{State: engine.StateSyncing, LastReceiptSeq: 4}); !c.Confirmed || c.Arrived {
+		t.Errorf("a receipt: %+v", c)
+	}
+	if c := w.Observe(engine.Status{State: engine.StateIdle, LastReceiptSeq: 4}); c != (SyncChange{}) {
+		t.Errorf("idle after it: %+v", c)
+	}
+	if c := w.Observe(engine.Status{State: engine.StateIdle, LastReceiptSeq: 4, ReceivedChangeSets: 2}); !c.Arrived || c.Confirmed {
+		t.Errorf("work arrived: %+v", c)
+	}
+}
+
+// TestSyncNowNote: pressing 立即同步 always says something.
+func TestSyncNowNote(t *testing.T) {
+	now := time.Date(2026, 11, 25, 9, 15, 30, 0, cst)
+	for _, tc := range []struct {
+		s    engine.Status
+		want string
+	}{
+		{engine.Status{State: engine.StateOffline}, "ui.sync.now_connecting"},
+		{engine.Status{State: engine.StateIdle, PendingOps: 2, PendingChangeSets: 1}, "ui.sync.now_sending"},
+		{engine.Status{State: engine.StateIdle}, "ui.sync.now_up_to_date"},
+	} {
+		m := SyncNowNote(tc.s, now)
+		if m.Key != tc.want {
+			t.Errorf("%+v: %v, want %s", tc.s, m, tc.want)
+		}
+		checkMessage(t, m)
+	}
+	if m := SyncNowNote(engine.Status{State: engine.StateIdle}, now); m.Args[0] != "09:15:30" {
+		t.Errorf("up to date at %v", m.Args)
+	}
+	if m := SyncNowNote(engine.Status{State: engine.StateStopped}, now); !m.IsZero() {
+		t.Errorf("stopped: %v", m)
+	}
+}

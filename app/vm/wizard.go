@@ -59,6 +59,8 @@ type Wizard struct {
 
 	se        *store.Session
 	requested bool
+
+	enrol enrolState // what the enrolment step shows (EnrolView)
 }
 
 // NewWizard starts the wizard with the office directory to pick from (nil
@@ -343,4 +345,47 @@ func (s Step) Message() Message {
 		return Msg("ui.wizard.step_enrol")
 	}
 	return Msg("ui.wizard.step_done")
+}
+
+// enrolState is what the enrolment step has learnt so far.
+type enrolState struct {
+	status Message
+	err    Message
+	fields map[string]Message
+}
+
+// EnrolView is what the enrolment step shows. The device ID is always
+// there, whole, to be read out over the phone; the state of the request
+// and the last attempt's error each have their own line, so an error never
+// takes the ID's place; each field has its own message.
+type EnrolView struct {
+	DeviceID string             // as DeviceID returns it
+	Status   Message            // pending, approved, rejected…; zero before the county answered
+	Error    Message            // the last attempt's error; zero after an answer
+	Fields   map[string]Message // the address's and fingerprint's messages (FieldServerURL, FieldFingerprint)
+}
+
+// EnrolView returns what the enrolment step shows now.
+func (w *Wizard) EnrolView() EnrolView {
+	return EnrolView{DeviceID: w.DeviceID(), Status: w.enrol.status, Error: w.enrol.err, Fields: w.enrol.fields}
+}
+
+// CheckServer checks the address and fingerprint as typed (ParseServer),
+// keeping the fields' messages for EnrolView; ok is false when one is at
+// fault.
+func (w *Wizard) CheckServer(address, fingerprint string) (engine.Server, bool) {
+	srv, bad := ParseServer(address, fingerprint)
+	w.enrol.fields = bad
+	return srv, len(bad) == 0
+}
+
+// EnrolAnswer records one answer of Enrol for EnrolView: a status replaces
+// the last error; an error (ErrorMessage explains it) leaves the status
+// as it was.
+func (w *Wizard) EnrolAnswer(status Message, err error) {
+	if err != nil {
+		w.enrol.err = ErrorMessage(err)
+		return
+	}
+	w.enrol.status, w.enrol.err = status, Message{}
 }

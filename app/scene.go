@@ -1,0 +1,81 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+
+	"jiannuo/app/vm"
+	"jiannuo/domain/office"
+)
+
+// Scenes are states of the window a person otherwise reaches with a few
+// clicks, opened directly for the documentation's screenshots (`make
+// screenshot` takes one per scene) and for looking at a screen while
+// working on it: jiannuo -demo -scene form.
+//
+//	main       the commitments list with the most urgent one open
+//	form       the new-commitment form, as it opens
+//	dashboard  the dashboard tab
+//	small      the window at its minimum size, 640×480, an item open
+//	enrol      the set-up wizard's enrolment step after a failed attempt
+//	           (needs an empty -data directory, not -demo)
+var Scenes = []string{"main", "form", "dashboard", "small", "enrol"}
+
+// scene opens one of Scenes once the window is up.
+func (u *ui) scene(name string) error {
+	openFirst := func() {
+		if u.main != nil && u.main.list.vm.Len() > 0 {
+			u.showCommitment(u.main.list.vm.Row(0).Ref)
+		}
+	}
+	switch name {
+	case "main":
+		openFirst()
+	case "form":
+		u.showForm(nil)
+	case "dashboard":
+		u.main.tabs.SelectIndex(1)
+	case "small":
+		u.win.Resize(minWindow)
+		openFirst()
+	case "enrol":
+		return u.enrolScene()
+	default:
+		return fmt.Errorf("unknown scene %q (want one of %s)", name, strings.Join(Scenes, ", "))
+	}
+	return nil
+}
+
+// enrolScene walks the wizard to its enrolment step for 栾川县赤土店镇 and
+// makes one attempt at a county server that is not there, with a
+// fingerprint as long as a real one.
+func (u *ui) enrolScene() error {
+	if u.main != nil {
+		return fmt.Errorf("scene enrol needs a device not yet set up (an empty -data directory)")
+	}
+	wz := vm.NewWizard(office.Luoyang())
+	if m := wz.SetOffice("410324101"); m != nil {
+		return fmt.Errorf("scene enrol: %s", u.msg(*m))
+	}
+	if ms := wz.SetAccount("zhangli", "张丽", "演示口令-2026", "演示口令-2026"); len(ms) > 0 {
+		return fmt.Errorf("scene enrol: %d fields refused", len(ms))
+	}
+	u.goWork(func(context.Context) {
+		se, err := wz.Finish(u.st)
+		fyne.Do(func() {
+			if err != nil {
+				u.showError(err)
+				return
+			}
+			u.se = se
+			p := u.showEnrol(wz)
+			p.url.SetText("https://127.0.0.1:1")
+			p.fp.SetText("3A:7F:0C:91:5E:22:B8:4D:6A:E0:13:C7:9B:58:F2:04:7D:A1:66:3E:C9:0B:85:2F:D4:71:1A:9E:60:B3:E8:52")
+			p.submit()
+		})
+	})
+	return nil
+}
