@@ -77,6 +77,31 @@ type DishonestyRow struct {
 	OverdueDays int
 	Overdue     Message
 	Next        []domain.DishonestyStep // NextDishonestySteps
+
+	// Status names where the record stands, withdrawn included.
+	Status Message
+	// Pending is the township's submission awaiting review (nil: none),
+	// PendingName what it is.
+	Pending     *store.DishonestySubmission
+	PendingName Message
+	// Sanctions and Mitigation name the county's decisions.
+	Sanctions  []Message
+	Mitigation Message
+	// Objections are the objections to the record, in the order filed;
+	// Upheld those the county upheld (a correction or withdrawal cites one).
+	Objections []store.Case
+	Upheld     []store.Case
+	// Can says which of the review actions the record takes now.
+	Can ReviewActions
+}
+
+// ReviewActions are the county's actions a record takes now.
+type ReviewActions struct {
+	Review   bool // a submission awaits: accept or return it
+	Sanction bool // open, not exempt from sanctions
+	Mitigate bool // open
+	// Correct and Withdraw: not withdrawn, and an objection upheld.
+	Correct, Withdraw bool
 }
 
 // DishonestyList is the 失信记录 screen over the admin device's replica.
@@ -106,6 +131,10 @@ func (l *DishonestyList) Load(today calendar.Date) error {
 	if err != nil {
 		return err
 	}
+	objections, err := objectionsByRecord(st, "")
+	if err != nil {
+		return err
+	}
 	titles := map[store.Ref]string{}
 	rows := make([]DishonestyRow, 0, len(recs))
 	for _, r := range recs {
@@ -125,6 +154,7 @@ func (l *DishonestyList) Load(today calendar.Date) error {
 		if n := RectificationOverdue(r, today); n > 0 {
 			row.OverdueDays, row.Overdue = n, Msg("breachui.list.overdue", n)
 		}
+		reviewRow(&row, objections[store.Ref{Office: r.Office, ID: r.ID}])
 		rows = append(rows, row)
 	}
 	slices.SortStableFunc(rows, func(a, b DishonestyRow) int {
