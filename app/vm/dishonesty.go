@@ -135,17 +135,10 @@ func (l *DishonestyList) Load(today calendar.Date) error {
 	if err != nil {
 		return err
 	}
-	titles := map[store.Ref]string{}
+	title := titleLookup(st)
 	rows := make([]DishonestyRow, 0, len(recs))
 	for _, r := range recs {
-		t, ok := titles[r.Commitment]
-		if !ok {
-			if c, err := st.Commitment(r.Commitment); err == nil {
-				t = c.Title
-			}
-			titles[r.Commitment] = t
-		}
-		row := DishonestyRow{Record: r, Office: r.Office, ID: r.ID, OfficeName: officeName(r.Office), Title: t,
+		row := DishonestyRow{Record: r, Office: r.Office, ID: r.ID, OfficeName: officeName(r.Office), Title: title(r.Commitment),
 			TypeName: DishonestyTypeMessage(r.Type), Official: r.Official, Deadline: r.Deadline, Step: r.Status,
 			StepName: DishonestyStepMessage(r.Status), Closed: r.Closed, Next: NextDishonestySteps(r)}
 		if !r.Recorded {
@@ -169,6 +162,22 @@ func (l *DishonestyList) Load(today calendar.Date) error {
 	})
 	l.Records, l.Rows = recs, rows
 	return nil
+}
+
+// titleLookup returns a lookup of commitments' titles in st, each read once;
+// "" for a commitment that has not arrived.
+func titleLookup(st *store.Store) func(store.Ref) string {
+	seen := map[store.Ref]string{}
+	return func(ref store.Ref) string {
+		t, ok := seen[ref]
+		if !ok {
+			if c, err := st.Commitment(ref); err == nil {
+				t = c.Title
+			}
+			seen[ref] = t
+		}
+		return t
+	}
 }
 
 // Names of the step form's fields, the keys of StepForm.Validate's result.

@@ -79,16 +79,13 @@ func (f ReviewForm) Validate(row DishonestyRow) map[string]Message {
 // is not a county admin's, *FormError, the store's errors (ErrNotEditable
 // when the submission changed meanwhile).
 func (l *DishonestyList) Review(row DishonestyRow, f ReviewForm, today calendar.Date) error {
-	return l.review(func() error {
-		if bad := f.Validate(row); len(bad) > 0 {
-			return &FormError{Fields: bad}
-		}
+	return l.review(f.Validate(row), today, func() error {
 		reason := strings.TrimSpace(f.Reason)
 		if f.Accept {
 			return l.se.AcceptSubmission(row.Office, row.ID, row.Pending.Op, reason)
 		}
 		return l.se.ReturnSubmission(row.Office, row.ID, row.Pending.Op, reason)
-	}, today)
+	})
 }
 
 // SanctionForm is a disciplinary measure as the admin chose it, with its
@@ -124,12 +121,9 @@ func (f SanctionForm) Validate(row DishonestyRow) map[string]Message {
 // Sanction records the measure on the row's record, then syncs and
 // reloads on day today.
 func (l *DishonestyList) Sanction(row DishonestyRow, f SanctionForm, today calendar.Date) error {
-	return l.review(func() error {
-		if bad := f.Validate(row); len(bad) > 0 {
-			return &FormError{Fields: bad}
-		}
+	return l.review(f.Validate(row), today, func() error {
 		return l.se.Sanction(row.Office, row.ID, f.Measure, strings.TrimSpace(f.Reason), f.Evidence)
-	}, today)
+	})
 }
 
 // MitigationForm is a lighter treatment (从轻处理) or an exemption (免于惩戒)
@@ -158,12 +152,9 @@ func (f MitigationForm) Validate(row DishonestyRow) map[string]Message {
 // Mitigate records the mitigation on the row's record, then syncs and
 // reloads on day today.
 func (l *DishonestyList) Mitigate(row DishonestyRow, f MitigationForm, today calendar.Date) error {
-	return l.review(func() error {
-		if bad := f.Validate(row); len(bad) > 0 {
-			return &FormError{Fields: bad}
-		}
+	return l.review(f.Validate(row), today, func() error {
 		return l.se.Mitigate(row.Office, row.ID, f.Mitigation, strings.TrimSpace(f.Reason), f.Evidence)
-	}, today)
+	})
 }
 
 // CorrectionForm corrects a record's facts after an upheld objection
@@ -189,12 +180,9 @@ func (f CorrectionForm) Validate(row DishonestyRow) map[string]Message {
 // Correct replaces the row's record's facts with the corrected ones, then
 // syncs and reloads on day today.
 func (l *DishonestyList) Correct(row DishonestyRow, f CorrectionForm, today calendar.Date) error {
-	return l.review(func() error {
-		if bad := f.Validate(row); len(bad) > 0 {
-			return &FormError{Fields: bad}
-		}
+	return l.review(f.Validate(row), today, func() error {
 		return l.se.CorrectRecord(row.Office, row.ID, strings.TrimSpace(f.Facts), strings.TrimSpace(f.Reason), f.Evidence)
-	}, today)
+	})
 }
 
 // WithdrawForm withdraws a record after an upheld objection (Objection:
@@ -218,12 +206,9 @@ func (f WithdrawForm) Validate(row DishonestyRow) map[string]Message {
 // Withdraw withdraws the row's record (it is never published again), then
 // syncs and reloads on day today.
 func (l *DishonestyList) Withdraw(row DishonestyRow, f WithdrawForm, today calendar.Date) error {
-	return l.review(func() error {
-		if bad := f.Validate(row); len(bad) > 0 {
-			return &FormError{Fields: bad}
-		}
+	return l.review(f.Validate(row), today, func() error {
 		return l.se.WithdrawRecord(row.Office, row.ID, strings.TrimSpace(f.Reason), f.Evidence)
-	}, today)
+	})
 }
 
 // checkObjection puts a message in out unless the action is open (can) and
@@ -245,13 +230,13 @@ func checkReviewFiles(out map[string]Message, files []protocol.Hash) {
 	}
 }
 
-// review runs act for a county admin, then syncs and reloads on day
-// today.
-func (l *DishonestyList) review(act func() error, today calendar.Date) error {
+// review runs act for a county admin and a form without faults (bad),
+// then syncs and reloads on day today.
+func (l *DishonestyList) review(bad map[string]Message, today calendar.Date, act func() error) error {
 	if !l.se.Device().Admin || l.se.Account().Role != domain.RoleCountyAdmin {
 		return fmt.Errorf("%w: only a county admin reviews dishonesty records", domain.ErrNotAllowed)
 	}
-	if err := act(); err != nil {
+	if err := validThen(bad, act); err != nil {
 		return err
 	}
 	if l.Sync != nil {

@@ -149,21 +149,14 @@ func (l *TownshipDishonesty) Load(today calendar.Date) error {
 		return err
 	}
 	may := l.MaySubmit()
-	titles := map[store.Ref]string{}
+	title := titleLookup(st)
 	var rows []TownshipDishonestyRow
 	for _, r := range recs {
 		if !r.Recorded {
 			continue
 		}
-		t, ok := titles[r.Commitment]
-		if !ok {
-			if c, err := st.Commitment(r.Commitment); err == nil {
-				t = c.Title
-			}
-			titles[r.Commitment] = t
-		}
 		due := RecordDue(r)
-		row := TownshipDishonestyRow{Record: r, Title: t, TypeName: DishonestyTypeMessage(r.Type), StatusName: DishonestyStatusMessage(r),
+		row := TownshipDishonestyRow{Record: r, Title: title(r.Commitment), TypeName: DishonestyTypeMessage(r.Type), StatusName: DishonestyStatusMessage(r),
 			Due: due, DueName: due.Message()}
 		if ret := r.Returned; ret != nil {
 			row.Returned = Msg("breachui.returned", DishonestyStepMessage(ret.Step), ret.ReturnReason)
@@ -313,59 +306,50 @@ func checkFiles(out map[string]Message, files []protocol.Hash, required bool, ma
 	}
 }
 
-// mustSubmit refuses a user who does not submit for the office, as the
-// store would.
-func (l *TownshipDishonesty) mustSubmit() error {
-	if !l.MaySubmit() {
-		return fmt.Errorf("%w: only a leader of the office submits", domain.ErrNotAllowed)
-	}
-	return nil
-}
-
 // SubmitExplanation submits the explanation on the row's record, then
 // syncs and reloads on day today. Refusals: domain.ErrNotAllowed for a
 // user who does not submit, *FormError for the form, the store's errors.
 func (l *TownshipDishonesty) SubmitExplanation(row TownshipDishonestyRow, f ExplanationForm, today calendar.Date) error {
-	if err := l.mustSubmit(); err != nil {
-		return err
-	}
-	if bad := f.Validate(row); len(bad) > 0 {
-		return &FormError{Fields: bad}
-	}
 	r := row.Record
-	return l.done(l.se.SubmitExplanation(r.Office, r.ID, strings.TrimSpace(f.Text), f.Evidence), today)
+	return l.submitForm(f.Validate(row), today, func() error {
+		return l.se.SubmitExplanation(r.Office, r.ID, strings.TrimSpace(f.Text), f.Evidence)
+	})
 }
 
 // SubmitRectification submits the rectification on the row's record, then
 // syncs and reloads on day today.
 func (l *TownshipDishonesty) SubmitRectification(row TownshipDishonestyRow, f RectificationForm, today calendar.Date) error {
-	if err := l.mustSubmit(); err != nil {
-		return err
-	}
-	if bad := f.Validate(row); len(bad) > 0 {
-		return &FormError{Fields: bad}
-	}
 	r := row.Record
-	return l.done(l.se.SubmitRectification(r.Office, r.ID, strings.TrimSpace(f.Description), f.Evidence), today)
+	return l.submitForm(f.Validate(row), today, func() error {
+		return l.se.SubmitRectification(r.Office, r.ID, strings.TrimSpace(f.Description), f.Evidence)
+	})
 }
 
 // FileObjection files an objection to the row's record (a case of kind
 // objection, which the county decides), then syncs and reloads on day
 // today; it returns the case's ID.
 func (l *TownshipDishonesty) FileObjection(row TownshipDishonestyRow, f ObjectionForm, today calendar.Date) (protocol.EntityID, error) {
-	if err := l.mustSubmit(); err != nil {
-		return protocol.EntityID{}, err
-	}
-	if bad := f.Validate(row); len(bad) > 0 {
-		return protocol.EntityID{}, &FormError{Fields: bad}
-	}
 	r := row.Record
-	id, err := l.se.OpenCase(store.CaseInput{Kind: domain.CaseObjection, Record: store.Ref{Office: r.Office, ID: r.ID},
-		Text: strings.TrimSpace(f.Text), Evidence: f.Evidence})
-	if err != nil {
-		return protocol.EntityID{}, err
+	var id protocol.EntityID
+	err := l.submitForm(f.Validate(row), today, func() error {
+		var err error
+		id, err = l.se.OpenCase(store.CaseInput{Kind: domain.CaseObjection, Record: store.Ref{Office: r.Office, ID: r.ID},
+			Text: strings.TrimSpace(f.Text), Evidence: f.Evidence})
+		return err
+	})
+	return id, err
+}
+
+// submitForm runs act for a user who submits for the office and a form
+// without faults (bad), then syncs and reloads on day today.
+func (l *TownshipDishonesty) submitForm(bad map[string]Message, today calendar.Date, act func() error) error {
+	if !l.MaySubmit() {
+		return fmt.Errorf("%w: only a leader of the office submits", domain.ErrNotAllowed)
 	}
-	return id, l.done(nil, today)
+	if err := validThen(bad, act); err != nil {
+		return err
+	}
+	return l.done(nil, today)
 }
 
 func (l *TownshipDishonesty) done(err error, today calendar.Date) error {
@@ -376,4 +360,13 @@ func (l *TownshipDishonesty) done(err error, today calendar.Date) error {
 		l.Sync()
 	}
 	return l.Load(today)
+}
+
+// validThen returns a *FormError for the faults in bad, or else what act
+// returns.
+func validThen(bad map[string]Message, act func() error) error {
+	if len(bad) > 0 {
+		return &FormError{Fields: bad}
+	}
+	return act()
 }
