@@ -175,17 +175,67 @@ func dishonestyTable(county office.Code, recs []store.DishonestyRecord, today ca
 			{tr.T("admin.col_recorded_by"), 12, colText},
 			{tr.T("admin.col_commitment"), 44, colText},
 			{tr.T("admin.col_record_id"), 34, colText},
+			{tr.T("admin.col_sanctions"), 30, colWrap},
+			{tr.T("admin.col_mitigation"), 30, colWrap},
+			{tr.T("admin.col_correction"), 30, colWrap},
+			{tr.T("admin.col_withdrawal"), 30, colWrap},
+			{tr.T("admin.col_pending"), 16, colText},
 		},
 		rows: func(yield func([]any) bool) {
 			for i, r := range recs {
 				if !yield([]any{i + 1, string(r.Office), tr.T("admin.type_" + string(r.Type)), r.Official, r.Reason,
-					cmp.Or(r.Deadline, "—"), r.Explanation, tr.T("admin.step_" + string(cmp.Or(r.Status, domain.StepRecorded))),
-					r.RecordedBy, r.Commitment.String(), r.ID.String()}) {
+					cmp.Or(r.Deadline, "—"), r.Explanation, dishonestyStatus(&r, tr),
+					r.RecordedBy, r.Commitment.String(), r.ID.String(),
+					dishonestyActions(r.Sanctions, "breachui.sanction.", tr), dishonestyActions(optional(r.Mitigation), "breachui.mitigation.", tr),
+					dishonestyActions(r.Corrections, "", tr), dishonestyActions(optional(r.Withdrawn), "", tr), pendingStep(&r, tr)}) {
 					return
 				}
 			}
 		},
 	}
+}
+
+// dishonestyStatus names where a record stands: its furthest progress
+// step, or withdrawn.
+func dishonestyStatus(r *store.DishonestyRecord, tr *assets.Translator) string {
+	if r.Withdrawn != nil {
+		return tr.T("admin.step_" + string(domain.StepWithdrawn))
+	}
+	return tr.T("admin.step_" + string(cmp.Or(r.Status, domain.StepRecorded)))
+}
+
+// dishonestyActions writes the county's decisions in one cell, one per
+// line: the measure or mitigation named (its key is prefix + detail; no
+// prefix: the detail as it is, the corrected facts), then the reason.
+func dishonestyActions(as []store.DishonestyAction, prefix string, tr *assets.Translator) string {
+	var lines []string
+	for _, a := range as {
+		what := a.Detail
+		if prefix != "" {
+			what = tr.T(prefix + a.Detail)
+		}
+		if what == "" {
+			lines = append(lines, a.Reason)
+			continue
+		}
+		lines = append(lines, tr.T("admin.action_cell", what, a.Reason))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func optional(a *store.DishonestyAction) []store.DishonestyAction {
+	if a == nil {
+		return nil
+	}
+	return []store.DishonestyAction{*a}
+}
+
+// pendingStep names the township's submission awaiting review, if any.
+func pendingStep(r *store.DishonestyRecord, tr *assets.Translator) string {
+	if r.Pending == nil {
+		return ""
+	}
+	return tr.T("breachui.step." + string(r.Pending.Step))
 }
 
 // WriteDishonestyXLSX writes the government dishonesty records (政务失信记录)

@@ -2,9 +2,11 @@ package report
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 	"time"
 
+	"jiannuo/assets"
 	"jiannuo/domain"
 	"jiannuo/domain/calendar"
 	"jiannuo/store"
@@ -82,6 +84,11 @@ func TestDishonestyExports(t *testing.T) {
 		}
 	}
 	// Every type and step has its translation in both languages.
+	for _, tr := range []*assets.Translator{zh, en} {
+		if k := "admin.step_" + string(domain.StepWithdrawn); tr.T(k) == k {
+			t.Errorf("no %s", k)
+		}
+	}
 	for _, tr := range []*struct{ name string }{{"zh"}, {"en"}} {
 		t2 := zh
 		if tr.name == "en" {
@@ -96,6 +103,59 @@ func TestDishonestyExports(t *testing.T) {
 			if k := "admin.step_" + string(st); t2.T(k) == k {
 				t.Errorf("%s: no %s", tr.name, k)
 			}
+		}
+	}
+}
+
+// TestDishonestyExportDecisions: the county's decisions and the township's
+// pending submission have their columns; a withdrawn record says so in the
+// status column.
+func TestDishonestyExportDecisions(t *testing.T) {
+	act := func(detail, reason string) store.DishonestyAction {
+		return store.DishonestyAction{Detail: detail, Reason: reason}
+	}
+	recs := []store.DishonestyRecord{
+		{Office: "410324101", ID: protocol.EntityID{1}, Recorded: true, Type: domain.DishonestyBreach, Official: "王建国",
+			Reason: "3月未走访。", Status: domain.StepRectified,
+			Sanctions:   []store.DishonestyAction{act(string(domain.SanctionPublicCriticism), "予以通报。"), act(string(domain.SanctionOther), "约谈。")},
+			Mitigation:  &store.DishonestyAction{Detail: string(domain.MitigationLighter), Reason: "主动整改。"},
+			Corrections: []store.DishonestyAction{act("3月未走访。", "异议成立。")},
+			Withdrawn:   &store.DishonestyAction{Reason: "不构成失信。"}, Closed: true},
+		{Office: "410324101", ID: protocol.EntityID{2}, Recorded: true, Type: domain.DishonestyBreach, Official: "李四", Reason: "逾期。",
+			Status: domain.StepRecorded, Pending: &store.DishonestySubmission{Step: domain.StepExplanationSubmitted, Explanation: "说明"}},
+	}
+	for _, c := range []struct {
+		tr   *assets.Translator
+		want [][]string // columns 7, 11–15 of each record
+	}{
+		{zh, [][]string{
+			{"已撤销", "通报批评：予以通报。\n其他措施：约谈。", "从轻处理：主动整改。", "3月未走访。：异议成立。", "不构成失信。", ""},
+			{"已记录", "", "", "", "", "已提交书面说明"}}},
+		{en, [][]string{
+			{"Withdrawn", "Public criticism: 予以通报。\nOther measure: 约谈。", "Lighter treatment: 主动整改。", "3月未走访。: 异议成立。", "不构成失信。", ""},
+			{"Recorded", "", "", "", "", "Explanation submitted"}}},
+	} {
+		var b bytes.Buffer
+		if err := WriteDishonestyCSV(&b, "410324", recs, calendar.NewDate(2026, 11, 25), c.tr); err != nil {
+			t.Fatal(err)
+		}
+		rows := readCSV(t, b.Bytes())
+		if len(rows) != 4 || len(rows[1]) != 16 {
+			t.Fatalf("rows %q", rows)
+		}
+		for i, want := range c.want {
+			row := rows[2+i]
+			got := []string{row[7], row[11], row[12], row[13], row[14], row[15]}
+			if !slices.Equal(got, want) {
+				t.Errorf("record %d:\n got %q\nwant %q", i+1, got, want)
+			}
+		}
+		var x bytes.Buffer
+		if err := WriteDishonestyXLSX(&x, "410324", recs, calendar.NewDate(2026, 11, 25), c.tr); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, xrows := openXLSX(t, x.Bytes()); len(xrows) != 4 {
+			t.Fatalf("xlsx rows %d", len(xrows))
 		}
 	}
 }

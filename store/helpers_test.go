@@ -147,3 +147,24 @@ func sampleDraft(title string) Draft {
 		Public:      true,
 	}
 }
+
+// refused runs act with se (nil: r's own session) and returns its error.
+// An action that fails must change nothing: the test fails when r's state
+// or its queue of operations changed.
+func refused(t *testing.T, name string, r *replica, se *Session, act func(*Session) error) error {
+	t.Helper()
+	if se == nil {
+		se = r.se
+	}
+	d0 := digest(t, r.Store)
+	p0, err := r.Pending()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = act(se)
+	p1, _ := r.Pending()
+	if err != nil && (digest(t, r.Store) != d0 || p1 != p0) {
+		t.Errorf("%s: refused but something changed", name)
+	}
+	return err
+}

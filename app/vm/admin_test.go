@@ -219,7 +219,14 @@ func TestIncidentRowsNewestFirst(t *testing.T) {
 // adminReplica is a county-admin device of the test county.
 func newAdminReplica(t testing.TB) *store.Session {
 	t.Helper()
-	s, err := store.Open(filepath.Join(t.TempDir(), "admin.db"), &store.Options{KDF: auth.TestParams(), Logger: quiet(), NoSync: true})
+	return newAdminReplicaClocked(t, nil)
+}
+
+// newAdminReplicaClocked is newAdminReplica with the store's clock now
+// (nil: the wall clock).
+func newAdminReplicaClocked(t testing.TB, now func() time.Time) *store.Session {
+	t.Helper()
+	s, err := store.Open(filepath.Join(t.TempDir(), "admin.db"), &store.Options{Now: now, KDF: auth.TestParams(), Logger: quiet(), NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

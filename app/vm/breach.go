@@ -48,9 +48,10 @@ func DishonestyTypeMessage(t domain.DishonestyType) Message {
 }
 
 // DishonestyStepMessage names a dishonesty record's step
-// ("breachui.step.<step>").
+// ("breachui.step.<step>"); an unknown or empty one says the record has
+// not fully arrived.
 func DishonestyStepMessage(s domain.DishonestyStep) Message {
-	if s.Rank() == 0 {
+	if s != domain.StepRecorded && !s.Valid() {
 		return Msg("breachui.step.pending")
 	}
 	return Msg("breachui.step." + string(s))

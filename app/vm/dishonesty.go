@@ -77,6 +77,31 @@ type DishonestyRow struct {
 	OverdueDays int
 	Overdue     Message
 	Next        []domain.DishonestyStep // NextDishonestySteps
+
+	// Status names where the record stands, withdrawn included.
+	Status Message
+	// Pending is the township's submission awaiting review (nil: none),
+	// PendingName what it is.
+	Pending     *store.DishonestySubmission
+	PendingName Message
+	// Sanctions and Mitigation name the county's decisions.
+	Sanctions  []Message
+	Mitigation Message
+	// Objections are the objections to the record, in the order filed;
+	// Upheld those the county upheld (a correction or withdrawal cites one).
+	Objections []store.Case
+	Upheld     []store.Case
+	// Can says which of the review actions the record takes now.
+	Can ReviewActions
+}
+
+// ReviewActions are the county's actions a record takes now.
+type ReviewActions struct {
+	Review   bool // a submission awaits: accept or return it
+	Sanction bool // open, not exempt from sanctions
+	Mitigate bool // open
+	// Correct and Withdraw: not withdrawn, and an objection upheld.
+	Correct, Withdraw bool
 }
 
 // DishonestyList is the 失信记录 screen over the admin device's replica.
@@ -106,17 +131,14 @@ func (l *DishonestyList) Load(today calendar.Date) error {
 	if err != nil {
 		return err
 	}
-	titles := map[store.Ref]string{}
+	objections, err := objectionsByRecord(st, "")
+	if err != nil {
+		return err
+	}
+	title := titleLookup(st)
 	rows := make([]DishonestyRow, 0, len(recs))
 	for _, r := range recs {
-		t, ok := titles[r.Commitment]
-		if !ok {
-			if c, err := st.Commitment(r.Commitment); err == nil {
-				t = c.Title
-			}
-			titles[r.Commitment] = t
-		}
-		row := DishonestyRow{Record: r, Office: r.Office, ID: r.ID, OfficeName: officeName(r.Office), Title: t,
+		row := DishonestyRow{Record: r, Office: r.Office, ID: r.ID, OfficeName: officeName(r.Office), Title: title(r.Commitment),
 			TypeName: DishonestyTypeMessage(r.Type), Official: r.Official, Deadline: r.Deadline, Step: r.Status,
 			StepName: DishonestyStepMessage(r.Status), Closed: r.Closed, Next: NextDishonestySteps(r)}
 		if !r.Recorded {
@@ -125,6 +147,7 @@ func (l *DishonestyList) Load(today calendar.Date) error {
 		if n := RectificationOverdue(r, today); n > 0 {
 			row.OverdueDays, row.Overdue = n, Msg("breachui.list.overdue", n)
 		}
+		reviewRow(&row, objections[store.Ref{Office: r.Office, ID: r.ID}])
 		rows = append(rows, row)
 	}
 	slices.SortStableFunc(rows, func(a, b DishonestyRow) int {
@@ -139,6 +162,22 @@ func (l *DishonestyList) Load(today calendar.Date) error {
 	})
 	l.Records, l.Rows = recs, rows
 	return nil
+}
+
+// titleLookup returns a lookup of commitments' titles in st, each read once;
+// "" for a commitment that has not arrived.
+func titleLookup(st *store.Store) func(store.Ref) string {
+	seen := map[store.Ref]string{}
+	return func(ref store.Ref) string {
+		t, ok := seen[ref]
+		if !ok {
+			if c, err := st.Commitment(ref); err == nil {
+				t = c.Title
+			}
+			seen[ref] = t
+		}
+		return t
+	}
 }
 
 // Names of the step form's fields, the keys of StepForm.Validate's result.

@@ -60,7 +60,7 @@ func checkMessage(t testing.TB, m Message) {
 	}
 }
 
-var keyLiteral = regexp.MustCompile(`^(ui|error|status|category|role|due|deadline)\.[a-z0-9_.]*[a-z0-9_]$`)
+var keyLiteral = regexp.MustCompile(`^(ui|error|status|category|role|due|deadline|breachui)\.[a-z0-9_.]*[a-z0-9_]$`)
 
 // TestEveryKeyExists walks every message key this package can emit: the
 // literal keys in its source, and the keys it builds from a status,

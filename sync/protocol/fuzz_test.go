@@ -95,6 +95,12 @@ func FuzzDecodeOp(f *testing.F) {
 	for _, step := range domain.CaseSteps() {
 		cases = append(cases, caseStepOp(step))
 	}
+	// A dishonesty record and a step of each kind, the steps with a
+	// detail among them.
+	cases = append(cases, dishonestyOp(township, entityID(1), entityID(9)))
+	for _, step := range domain.DishonestySteps() {
+		cases = append(cases, stepOp(township, entityID(1), entityID(9), step))
+	}
 	for _, op := range number(20, hlc0, cases...) {
 		f.Add(protocol.AppendOp(nil, &op))
 	}

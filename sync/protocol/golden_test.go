@@ -181,6 +181,8 @@ type goldenOp struct {
 	Meta    *goldenMeta   `json:"evidence_meta,omitempty"`
 	Case    *goldenCase   `json:"case,omitempty"`      // kind 10
 	Step    *goldenStep   `json:"case_step,omitempty"` // kind 11
+	// Dishonesty is the body of kinds 8 and 9.
+	Dishonesty *goldenDishonestyJS `json:"dishonesty,omitempty"`
 }
 
 type goldenWrite struct {
@@ -260,6 +262,7 @@ func describeSet(file string, cs *protocol.ChangeSet) goldenCSDoc {
 			g.Meta = &goldenMeta{HashHex: m.Hash.String(), Name: m.Name, MIME: m.MIME, Size: m.Size}
 		}
 		g.Case, g.Step = describeCase(op.Case), describeCaseStep(op.CaseStep)
+		g.Dishonesty = describeDishonesty(op.Dishonesty)
 		d.Ops = append(d.Ops, g)
 	}
 	return d
@@ -468,6 +471,7 @@ type specOp struct {
 	Size           uint64
 	Case           *goldenCase
 	Step           *goldenStep
+	Dishonesty     *goldenDishonestyJS
 }
 
 func specOpsOf(ops []goldenOp) []specOp {
@@ -481,7 +485,7 @@ func specOpsOf(ops []goldenOp) []specOp {
 		if m := g.Meta; m != nil {
 			s.HasMeta, s.MetaHash, s.Name, s.MIME, s.Size = true, m.HashHex, m.Name, m.MIME, uint64(m.Size)
 		}
-		s.Case, s.Step = g.Case, g.Step
+		s.Case, s.Step, s.Dishonesty = g.Case, g.Step, g.Dishonesty
 		out = append(out, s)
 	}
 	return out
@@ -535,8 +539,23 @@ func specDecode(t *testing.T, b []byte) specCS {
 			op.Name, op.MIME = str(), str()
 			op.Size = uv()
 		}
-		// The case bodies, for kinds 10 and 11 only (no presence flag).
+		// The dishonesty body for kinds 8 and 9, the case bodies for
+		// kinds 10 and 11 (no presence flag).
 		switch op.Kind {
+		case 8, 9:
+			d := &goldenDishonestyJS{RecordHex: hex.EncodeToString(take(16)), Type: str(), Official: str(), Deadline: str(),
+				Explanation: str(), Step: str()}
+			for range uv() {
+				d.Evidence = append(d.Evidence, hex.EncodeToString(take(32)))
+			}
+			// The detail: only for the steps sanctioned, mitigated and
+			// corrected.
+			switch d.Step {
+			case "sanctioned", "mitigated", "corrected":
+				detail := str()
+				d.Detail = &detail
+			}
+			op.Dishonesty = d
 		case 10:
 			c := &goldenCase{IDHex: hex.EncodeToString(take(16)), Kind: str(), Source: str(), Number: str(),
 				RecordHex: hex.EncodeToString(take(16)), Text: str()}

@@ -37,7 +37,8 @@ const (
 	// against a commitment (county admins only; see Dishonesty).
 	OpDishonesty OpKind = 8
 	// OpDishonestyStep moves a dishonesty record on: explanation received,
-	// rectified, credit repaired (county admins only).
+	// rectified, credit repaired, sanctioned, … (county admins), or the
+	// township's explanation or rectification submitted (its leader).
 	OpDishonestyStep OpKind = 9
 	// OpCase opens a supervision case, a complaint or an objection (see
 	// Case).
@@ -76,7 +77,10 @@ func (k OpKind) String() string {
 }
 
 // AdminOnly reports whether only a county-admin device may sign the kind.
-func (k OpKind) AdminOnly() bool { return k == OpResolve || k.dishonesty() }
+// For OpDishonestyStep it depends on the step (the township submits its
+// explanation and rectification), for the case kinds on the source and
+// the step: their own rules decide.
+func (k OpKind) AdminOnly() bool { return k == OpResolve || k == OpDishonesty }
 
 // Limits on operations, part of the verification rules.
 const (
@@ -164,7 +168,7 @@ func (op *Op) Validate(role domain.Role, admin bool) error {
 	case OpResolve:
 		return op.validateResolve(role)
 	case OpDishonesty, OpDishonestyStep:
-		return op.validateDishonesty(role)
+		return op.validateDishonesty(role, admin)
 	case OpCase, OpCaseStep:
 		return op.validateCaseOp(role, admin)
 	}
