@@ -49,6 +49,11 @@ type view struct {
 	List      *listView
 	Detail    *detailView
 	Err       *errView
+	Form      *formView
+	Confirm   *confirmView
+	Track     *trackView
+	Record    *recordView
+	Records   *recordListView
 }
 
 type crumb struct{ Name, Href string }
@@ -114,6 +119,15 @@ type detailView struct {
 	Evidence                             []evidenceView
 	Amendments                           []amendView
 	History                              []historyView
+
+	// Supervision: the cases about it, its published dishonesty records,
+	// the link to the complaint form (empty when this node takes no
+	// filings) and to its office's published records.
+	Cases         []caseRow
+	Records       []recordRow
+	FileHref      string
+	RecordsHref   string
+	OfficeRecords int
 }
 
 type entryView struct {
@@ -443,7 +457,42 @@ func (h *handler) serveDetail(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Crumbs = append(v.Crumbs, crumb{Name: rec.C.Title})
 	v.Detail = h.detailView(rec, v.Home)
+	if err := h.addSupervision(v.Detail, ref, v.Home); err != nil {
+		h.internalError(w, r, err)
+		return
+	}
 	h.render(w, http.StatusOK, "detail", v)
+}
+
+// addSupervision fills the detail page's cases and dishonesty records.
+func (h *handler) addSupervision(d *detailView, ref store.Ref, homeLink string) error {
+	if h.intake != nil {
+		d.FileHref = homeLink + detailHref(ref) + "/file"
+	}
+	cases, err := h.publicCases(store.CaseFilter{Commitment: &ref})
+	if err != nil {
+		return err
+	}
+	for i := range cases {
+		row, err := h.caseRow(&cases[i], homeLink)
+		if err != nil {
+			return err
+		}
+		d.Cases = append(d.Cases, row)
+	}
+	recs, err := h.publishedRecords(store.DishonestyFilter{Office: ref.Office})
+	if err != nil {
+		return err
+	}
+	d.OfficeRecords = len(recs)
+	d.RecordsHref = homeLink + "d/" + string(ref.Office)
+	for _, p := range recs {
+		if p.rec.Commitment != ref {
+			continue
+		}
+		d.Records = append(d.Records, h.recordRow(p, homeLink))
+	}
+	return nil
 }
 
 func (h *handler) detailView(rec *record, homeLink string) *detailView {
