@@ -280,8 +280,16 @@ func readField(p *multipart.Part, limit int) (string, bool, error) {
 
 func (h *handler) readPart(f *filing, p *multipart.Part) *refusal {
 	name := p.FormName()
-	if name == fieldFiles {
+	switch name {
+	case fieldFiles:
 		return h.readFile(f, p)
+	case fieldText, fieldKind, fieldName, fieldPhone, fieldToken, fieldAnswer, fieldHoneypot, fieldRefresh:
+	default:
+		// Not a field of the form: skipped, within the body's cap.
+		if _, err := io.Copy(io.Discard, p); err != nil {
+			return h.bodyError(err)
+		}
+		return nil
 	}
 	limit := maxSmallFieldBytes
 	if name == fieldText {
@@ -305,7 +313,7 @@ func (h *handler) readPart(f *filing, p *multipart.Part) *refusal {
 		return nil
 	}
 	if !ok {
-		return h.refusal(protocol.CodeOversize, http.StatusRequestEntityTooLarge, "field "+safeFieldName(name)+" over its cap", "public.refused.malformed")
+		return h.refusal(protocol.CodeOversize, http.StatusRequestEntityTooLarge, "field "+name+" over its cap", "public.refused.oversize")
 	}
 	switch name {
 	case fieldKind:
@@ -324,16 +332,6 @@ func (h *handler) readPart(f *filing, p *multipart.Part) *refusal {
 		f.refresh = true
 	}
 	return nil
-}
-
-// safeFieldName shows a field name in the log: the browser names only the
-// form's fields, anything else is shown by its length.
-func safeFieldName(name string) string {
-	switch name {
-	case fieldKind, fieldText, fieldName, fieldPhone, fieldFiles, fieldToken, fieldAnswer, fieldHoneypot, fieldRefresh:
-		return name
-	}
-	return "(unknown field)"
 }
 
 // readFile reads one attached file: counted, capped, its type sniffed

@@ -181,7 +181,9 @@ func (h *handler) render(w http.ResponseWriter, status int, name string, v view)
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
-	hd.Set("Cache-Control", "no-cache")
+	if hd.Get("Cache-Control") == "" { // pages showing a tracking code set no-store
+		hd.Set("Cache-Control", "no-cache")
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
