@@ -165,9 +165,14 @@ func (q *questioner) answerHash(nonce [16]byte, answer int) [tokenMACLen]byte {
 
 // issue returns a fresh token, issued now.
 func (q *questioner) issue(now time.Time) string {
-	var t token
-	_, _ = rand.Read(t.nonce[:]) // crypto/rand.Read never fails (Go 1.24+)
-	t.issued = now
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return q.issueNonce(nonce, now)
+}
+
+// issueNonce returns the token of a nonce issued at now.
+func (q *questioner) issueNonce(nonce [16]byte, now time.Time) string {
+	t := token{nonce: nonce, issued: now}
 	t.answer = q.answerHash(t.nonce, question(q.rng(t.nonce)).Answer)
 	b := make([]byte, 0, tokenLen)
 	b = append(b, tokenVersion)
