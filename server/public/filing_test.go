@@ -25,7 +25,9 @@ const (
 
 func formPath(r store.Ref) string { return detailPath(r) + "/file" }
 
-func recordFormPath(r store.Ref) string { return "/d/" + string(r.Office) + "/" + r.ID.String() + "/file" }
+func recordFormPath(r store.Ref) string {
+	return "/d/" + string(r.Office) + "/" + r.ID.String() + "/file"
+}
 
 const addrA, addrB = "203.0.113.7:40001", "198.51.100.9:51234"
 

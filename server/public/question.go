@@ -109,7 +109,7 @@ func (q *questioner) mac(ctx string, parts ...[]byte) []byte {
 
 // arithmetic is one question: its text in Chinese numerals and its answer.
 type arithmetic struct {
-	Text   string // "三十七减八等于？" with spaces between the parts
+	Text   string // "三十七 减 八 等于 ？": no "＝", which reads as 二 once jittered
 	Answer int
 }
 
@@ -128,13 +128,13 @@ func question(r *mrand.Rand) arithmetic {
 	switch r.IntN(3) {
 	case 0:
 		a, b := 11+r.IntN(39), 2+r.IntN(8)
-		return arithmetic{chineseNumber(a) + " 加 " + chineseNumber(b) + " ＝ ？", a + b}
+		return arithmetic{chineseNumber(a) + " 加 " + chineseNumber(b) + " 等于 ？", a + b}
 	case 1:
 		a, b := 11+r.IntN(39), 2+r.IntN(8)
-		return arithmetic{chineseNumber(a) + " 减 " + chineseNumber(b) + " ＝ ？", a - b}
+		return arithmetic{chineseNumber(a) + " 减 " + chineseNumber(b) + " 等于 ？", a - b}
 	}
 	a, b := 2+r.IntN(8), 2+r.IntN(8)
-	return arithmetic{chineseNumber(a) + " 乘 " + chineseNumber(b) + " ＝ ？", a * b}
+	return arithmetic{chineseNumber(a) + " 乘 " + chineseNumber(b) + " 等于 ？", a * b}
 }
 
 var chineseDigits = []rune("〇一二三四五六七八九")
@@ -326,8 +326,9 @@ func (q *questioner) image(t token) ([]byte, error) {
 		}
 	}
 	z := vector.NewRasterizer(questionW, questionH)
-	// Curves behind the text.
-	for range 3 {
+	// Curves behind the text, lighter than it and steep enough not to
+	// pass for a stroke.
+	for range 4 {
 		curve(z, img, r, lightish(r), 1.2+r.Float64())
 	}
 	var buf sfnt.Buffer
@@ -339,14 +340,14 @@ func (q *questioner) image(t token) ([]byte, error) {
 		if err != nil || idx == 0 {
 			return nil, fmt.Errorf("question font lacks %q", ch)
 		}
-		size := 30 + r.Float64()*8
+		size := min(34+r.Float64()*8, step*1.02)
 		segs, err := f.LoadGlyph(&buf, idx, fixed.Int26_6(size*64), nil)
 		if err != nil {
 			return nil, err
 		}
 		angle := (r.Float64()*2 - 1) * 0.30 // about ±17°
 		shear := (r.Float64()*2 - 1) * 0.25
-		ox, oy := x+(r.Float64()*2-1)*3, 52+(r.Float64()*2-1)*7
+		ox, oy := x+(r.Float64()*2-1)*3, 55+(r.Float64()*2-1)*6
 		cx, cy := size/2, -size/2.8 // rotate about the glyph's middle
 		sin, cos := math.Sincos(angle)
 		tf := func(p fixed.Point26_6) (float32, float32) {
@@ -376,10 +377,8 @@ func (q *questioner) image(t token) ([]byte, error) {
 		z.Draw(img, img.Bounds(), image.NewUniform(darkColour(r)), image.Point{})
 		x += step
 	}
-	// Curves and dots over the text: thin enough to leave it readable.
-	for range 2 {
-		curve(z, img, r, darkColour(r), 0.8+r.Float64()*0.6)
-	}
+	// Dots over the text. No lines: a line across 一, 二 or 三 would
+	// read as one more stroke.
 	for range 260 {
 		px, py := r.IntN(questionW), r.IntN(questionH)
 		c := darkColour(r)
@@ -399,7 +398,7 @@ func (q *questioner) image(t token) ([]byte, error) {
 func curve(z *vector.Rasterizer, img *image.RGBA, r *mrand.Rand, c color.RGBA, w float64) {
 	z.Reset(questionW, questionH)
 	y0 := 10 + r.Float64()*(questionH-20)
-	amp, freq, phase := 4+r.Float64()*14, 0.01+r.Float64()*0.03, r.Float64()*2*math.Pi
+	amp, freq, phase := 12+r.Float64()*14, 0.03+r.Float64()*0.04, r.Float64()*2*math.Pi
 	slope := (r.Float64()*2 - 1) * 0.15
 	at := func(x float64) float64 { return y0 + slope*x + amp*math.Sin(freq*x+phase) }
 	for x := 0.0; x < questionW; x += 4 {
