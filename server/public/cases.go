@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"jiannuo/domain"
-	"jiannuo/domain/calendar"
 	"jiannuo/domain/office"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
@@ -60,7 +59,6 @@ type caseRow struct {
 	Reply                       *replyView
 	Decision                    *decisionView
 	RecordHref, RecordName      string // an objection's record, while published
-	CommitmentHref, Commitment  string
 	HasDeadlines, IsObjection   bool
 	AckLate, AnswerLate, Closed bool
 }
@@ -86,8 +84,7 @@ func (h *handler) caseRow(c *store.Case, homeLink string) (caseRow, error) {
 		Filed: filed.Format("2006-01-02"), FiledISO: filed.Format(time.RFC3339),
 		Status: caseStatus(c), StatusName: h.tr.T("public.case.status." + caseStatus(c)),
 		AckDue: c.AckDue, AnswerDue: c.AnswerDue, HasDeadlines: c.AckDue != "" || c.AnswerDue != "",
-		IsObjection: c.Kind == domain.CaseObjection, Closed: c.Closed,
-		CommitmentHref: homeLink + detailHref(c.Commitment)}
+		IsObjection: c.Kind == domain.CaseObjection, Closed: c.Closed}
 	if d := h.caseDue(c); d.Overdue() {
 		row.Overdue = h.tr.T("due.overdue", d.DaysOverdue)
 		row.AckLate, row.AnswerLate = d.AckLate, d.AnswerLate
@@ -204,11 +201,4 @@ func (h *handler) caseSteps(c *store.Case, homeLink string) []stepView {
 		out = append(out, s)
 	}
 	return out
-}
-
-// caseDates are a case's deadlines as dates (zero when not set).
-func caseDates(c *store.Case) (ack, answer calendar.Date) {
-	ack, _ = calendar.ParseDate(c.AckDue)
-	answer, _ = calendar.ParseDate(c.AnswerDue)
-	return ack, answer
 }

@@ -498,7 +498,6 @@ type formView struct {
 	MaxRunes, MaxFiles  int
 	MaxMB, MaxNameRunes int
 	FilesDropped        int
-	CountyNote          string
 }
 
 type kindOpt struct {
