@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -145,28 +144,28 @@ func parseCaseCursor(s string) (int64, string, bool) {
 	return int64(binary.BigEndian.Uint64(b[1:9])), string(b[9:]), true
 }
 
-// officeParam reads ?office= (a county or township code; "" for all).
-func officeParam(q url.Values) (office.Code, bool) {
-	v := strings.TrimSpace(q.Get("office"))
-	if v == "" {
-		return "", true
+// listParams reads ?office= (a county or township code; "" for all) and
+// ?limit= of a supervision list, answering the request itself when one is
+// malformed (ok false).
+func (h *handler) listParams(w http.ResponseWriter, r *http.Request) (o office.Code, limit int, ok bool) {
+	if v := strings.TrimSpace(r.URL.Query().Get("office")); v != "" {
+		if o = office.Code(v); !o.Valid() {
+			h.apiFail(w, http.StatusBadRequest, "bad_request", "office must be a county or township code")
+			return "", 0, false
+		}
 	}
-	o := office.Code(v)
-	return o, o.Valid()
+	if limit, ok = h.limitParam(r); !ok {
+		h.apiFail(w, http.StatusBadRequest, "bad_request", "limit must be a positive integer")
+	}
+	return o, limit, ok
 }
 
 // serveAPICases is GET /api/v1/cases: the shown cases, oldest filing
 // first, cursor paged.
 func (h *handler) serveAPICases(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	o, ok := officeParam(q)
+	o, limit, ok := h.listParams(w, r)
 	if !ok {
-		h.apiFail(w, http.StatusBadRequest, "bad_request", "office must be a county or township code")
-		return
-	}
-	limit, ok := h.limitParam(r)
-	if !ok {
-		h.apiFail(w, http.StatusBadRequest, "bad_request", "limit must be a positive integer")
 		return
 	}
 	var afterFiled int64
@@ -271,14 +270,8 @@ func (h *handler) apiCase(c *store.Case, base string) (Case, error) {
 // records, by office and ID, cursor paged.
 func (h *handler) serveAPIDishonesty(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	o, ok := officeParam(q)
+	o, limit, ok := h.listParams(w, r)
 	if !ok {
-		h.apiFail(w, http.StatusBadRequest, "bad_request", "office must be a county or township code")
-		return
-	}
-	limit, ok := h.limitParam(r)
-	if !ok {
-		h.apiFail(w, http.StatusBadRequest, "bad_request", "limit must be a positive integer")
 		return
 	}
 	var after *item

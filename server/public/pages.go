@@ -431,22 +431,34 @@ func parseRef(o, id string) (store.Ref, bool) {
 	return store.Ref{Office: c, ID: eid}, true
 }
 
-// serveDetail is GET /c/{office}/{id}.
-func (h *handler) serveDetail(w http.ResponseWriter, r *http.Request) {
+// loadPage reads what the page at /…/{office}/{id} shows with load. It
+// answers the request itself (ok false): 404 for a malformed, unknown or
+// hidden reference, as if it did not exist, and 500 for a failure.
+func loadPage[T any](h *handler, w http.ResponseWriter, r *http.Request, load func(store.Ref) (T, error)) (v T, ok bool) {
 	ref, ok := parseRef(r.PathValue("office"), r.PathValue("id"))
 	if !ok {
 		h.serveNotFound(w, r)
-		return
+		return v, false
 	}
-	rec, err := h.loadRecord(ref)
+	v, err := load(ref)
 	if errors.Is(err, errHidden) || errors.Is(err, store.ErrNotFound) {
 		h.serveNotFound(w, r)
-		return
+		return v, false
 	}
 	if err != nil {
 		h.internalError(w, r, err)
+		return v, false
+	}
+	return v, true
+}
+
+// serveDetail is GET /c/{office}/{id}.
+func (h *handler) serveDetail(w http.ResponseWriter, r *http.Request) {
+	rec, ok := loadPage(h, w, r, h.loadRecord)
+	if !ok {
 		return
 	}
+	ref := rec.C.Ref
 	v := h.newView(r, rec.C.Title)
 	v.Crumbs = []crumb{{Name: h.tr.T("public.crumbs.home"), Href: v.Home}}
 	if rec.County.Code != "" {

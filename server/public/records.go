@@ -1,7 +1,6 @@
 package public
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -99,18 +98,8 @@ func (h *handler) recordView(p *pubRecord, homeLink string) (*recordView, error)
 
 // serveRecord is GET /d/{office}/{id}.
 func (h *handler) serveRecord(w http.ResponseWriter, r *http.Request) {
-	rk, ok := parseRef(r.PathValue("office"), r.PathValue("id"))
+	p, ok := loadPage(h, w, r, h.publishedRecord)
 	if !ok {
-		h.serveNotFound(w, r)
-		return
-	}
-	p, err := h.publishedRecord(rk)
-	if errors.Is(err, errHidden) || errors.Is(err, store.ErrNotFound) {
-		h.serveNotFound(w, r)
-		return
-	}
-	if err != nil {
-		h.internalError(w, r, err)
 		return
 	}
 	v := h.newView(r, h.tr.T("public.record.heading"))
