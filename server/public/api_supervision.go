@@ -188,26 +188,42 @@ func (h *handler) serveAPICases(w http.ResponseWriter, r *http.Request) {
 		}
 		return cmp.Compare(a.Number, b.Number)
 	})
-	out := CasesPage{Schema: SchemaCases, GeneratedAt: h.now().In(cst).Format(time.RFC3339), Total: len(cs), Items: []Case{}}
+	out := CasesPage{Schema: SchemaCases, GeneratedAt: h.now().In(cst).Format(time.RFC3339), Total: len(cs)}
 	base := basePath(r)
-	for i := range cs {
-		c := &cs[i]
-		if afterNumber != "" && (c.Filed < afterFiled || (c.Filed == afterFiled && c.Number <= afterNumber)) {
-			continue
-		}
-		if len(out.Items) == limit {
-			next := caseCursor(&cs[i-1])
-			out.NextCursor = &next
-			break
-		}
-		item, err := h.apiCase(c, base)
-		if err != nil {
-			h.apiInternal(w, r, err)
-			return
-		}
-		out.Items = append(out.Items, item)
+	out.Items, out.NextCursor, err = pageAfter(cs, limit,
+		func(c store.Case) bool {
+			return afterNumber != "" && (c.Filed < afterFiled || (c.Filed == afterFiled && c.Number <= afterNumber))
+		},
+		func(c store.Case) (Case, error) { return h.apiCase(&c, base) },
+		func(c store.Case) string { return caseCursor(&c) })
+	if err != nil {
+		h.apiInternal(w, r, err)
+		return
 	}
 	h.writeJSON(w, http.StatusOK, out)
+}
+
+// pageAfter returns up to limit items of sorted, converted by conv,
+// leaving out those skip says the cursor has passed, and the cursor of the
+// next page (nil on the last).
+func pageAfter[S, T any](sorted []S, limit int, skip func(S) bool, conv func(S) (T, error), cursor func(S) string) ([]T, *string, error) {
+	items := []T{}
+	var last S
+	for _, s := range sorted {
+		if skip(s) {
+			continue
+		}
+		if len(items) == limit {
+			next := cursor(last)
+			return items, &next, nil
+		}
+		t, err := conv(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		items, last = append(items, t), s
+	}
+	return items, nil, nil
 }
 
 func (h *handler) apiEvidence(hs []protocol.Hash, o office.Code, base string) ([]EvidenceFile, error) {
@@ -290,24 +306,15 @@ func (h *handler) serveAPIDishonesty(w http.ResponseWriter, r *http.Request) {
 	}
 	key := func(p *pubRecord) *item { return &item{c: store.Commitment{Ref: p.ref()}} }
 	slices.SortFunc(ps, func(a, b *pubRecord) int { return cmpRef(key(a), key(b)) })
-	out := DishonestyPage{Schema: SchemaDishonesty, GeneratedAt: h.now().In(cst).Format(time.RFC3339), Total: len(ps),
-		Items: []DishonestyRecord{}}
+	out := DishonestyPage{Schema: SchemaDishonesty, GeneratedAt: h.now().In(cst).Format(time.RFC3339), Total: len(ps)}
 	base := basePath(r)
-	for i, p := range ps {
-		if after != nil && cmpRef(key(p), after) <= 0 {
-			continue
-		}
-		if len(out.Items) == limit {
-			next := encodeCursor(cursorRecord, 0, ps[i-1].ref())
-			out.NextCursor = &next
-			break
-		}
-		item, err := h.apiRecord(p, base)
-		if err != nil {
-			h.apiInternal(w, r, err)
-			return
-		}
-		out.Items = append(out.Items, item)
+	out.Items, out.NextCursor, err = pageAfter(ps, limit,
+		func(p *pubRecord) bool { return after != nil && cmpRef(key(p), after) <= 0 },
+		func(p *pubRecord) (DishonestyRecord, error) { return h.apiRecord(p, base) },
+		func(p *pubRecord) string { return encodeCursor(cursorRecord, 0, p.ref()) })
+	if err != nil {
+		h.apiInternal(w, r, err)
+		return
 	}
 	h.writeJSON(w, http.StatusOK, out)
 }
