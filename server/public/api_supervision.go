@@ -73,14 +73,17 @@ type CaseDecision struct {
 	Evidence    []EvidenceFile `json:"evidence"`
 }
 
-// CasesPage is the answer of GET /api/v1/cases.
-type CasesPage struct {
+// ListPage is one page of a supervision list.
+type ListPage[T any] struct {
 	Schema      string  `json:"schema"`
 	GeneratedAt string  `json:"generated_at"`
-	Total       int     `json:"total"`
-	Items       []Case  `json:"items"`
-	NextCursor  *string `json:"next_cursor"`
+	Total       int     `json:"total"` // items in the whole list now
+	Items       []T     `json:"items"`
+	NextCursor  *string `json:"next_cursor"` // nil on the last page
 }
+
+// CasesPage is the answer of GET /api/v1/cases.
+type CasesPage = ListPage[Case]
 
 // DishonestyRecord is a published dishonesty record in the JSON feed.
 type DishonestyRecord struct {
@@ -120,13 +123,7 @@ type DishonestyStep struct {
 }
 
 // DishonestyPage is the answer of GET /api/v1/dishonesty.
-type DishonestyPage struct {
-	Schema      string             `json:"schema"`
-	GeneratedAt string             `json:"generated_at"`
-	Total       int                `json:"total"`
-	Items       []DishonestyRecord `json:"items"`
-	NextCursor  *string            `json:"next_cursor"`
-}
+type DishonestyPage = ListPage[DishonestyRecord]
 
 // cursorCase is the kind byte of a cases cursor: filing time, number.
 const cursorCase = 'k'
