@@ -628,3 +628,33 @@ func TestNoIntake(t *testing.T) {
 		t.Errorf("POST without a sink: %d", post.Code)
 	}
 }
+
+// TestNotMultipart and TestNewQuestion: a body that is not a form is
+// refused as malformed; "换一题" shows the form again with the text and a
+// new question, refusing nothing.
+func TestNotMultipart(t *testing.T) {
+	w := newWorld(t, Config{})
+	req := httptest.NewRequest(http.MethodPost, formPath(w.elderly), strings.NewReader("text=x&answer=1"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res := w.do(req, addrA)
+	if res.Code != http.StatusBadRequest || !strings.Contains(res.Body.String(), "代码：malformed") || w.sink.count() != 0 {
+		t.Errorf("urlencoded body: %d", res.Code)
+	}
+	if !strings.Contains(w.logs.String(), "code=malformed") {
+		t.Error("not logged")
+	}
+}
+
+func TestNewQuestion(t *testing.T) {
+	w := newWorld(t, Config{})
+	old := formToken(t, w.get(t, formPath(w.elderly), addrA).Body.String())
+	res := w.post(t, formPath(w.elderly), addrA, submission{fields: with(validText(), fieldText, "写了一半", fieldToken, old, fieldRefresh, "1")})
+	body := res.Body.String()
+	if res.Code != http.StatusOK || !strings.Contains(body, ">写了一半</textarea>") || strings.Contains(body, `role="alert"`) ||
+		formToken(t, body) == old {
+		t.Errorf("new question: %d\n%s", res.Code, tail(body, 1500))
+	}
+	if w.sink.count() != 0 || strings.Contains(w.logs.String(), "filing refused") {
+		t.Error("asking for a new question filed or refused something")
+	}
+}

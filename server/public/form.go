@@ -239,7 +239,7 @@ func (h *handler) readFiling(r *http.Request) (*filing, *refusal) {
 	f := &filing{}
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return f, h.refusal(protocol.CodeMalformed, http.StatusBadRequest, "not multipart: "+err.Error(), "public.refused.malformed")
+		return f, h.refusal(protocol.CodeMalformed, http.StatusBadRequest, "not a multipart body", "public.refused.malformed")
 	}
 	for {
 		p, err := mr.NextPart()
@@ -263,7 +263,9 @@ func (h *handler) bodyError(err error) *refusal {
 	if errors.As(err, &tooBig) {
 		return h.refusal(protocol.CodeOversize, http.StatusRequestEntityTooLarge, "body over the cap", "public.refused.oversize")
 	}
-	return h.refusal(protocol.CodeMalformed, http.StatusBadRequest, "reading the body: "+err.Error(), "public.refused.malformed")
+	// Not the error's text: a broken part's header may quote what the
+	// client sent.
+	return h.refusal(protocol.CodeMalformed, http.StatusBadRequest, "multipart body unreadable", "public.refused.malformed")
 }
 
 // readField reads a field's value up to limit bytes; ok is false past it.
