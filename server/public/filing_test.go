@@ -445,7 +445,8 @@ func TestRateLimits(t *testing.T) {
 		}
 	}
 	res := w.file(t, formPath(w.elderly), addrA, submission{fields: validText()})
-	if res.Code != http.StatusTooManyRequests || !strings.Contains(res.Body.String(), "提交次数过多") {
+	if res.Code != http.StatusTooManyRequests || !strings.Contains(res.Body.String(), "提交次数过多") ||
+		!strings.Contains(res.Body.String(), "您填写的内容未能保留") {
 		t.Fatalf("third filing within the hour: %d", res.Code)
 	}
 	if c := ok(addrB); c != http.StatusOK {

@@ -500,6 +500,7 @@ type formView struct {
 	MaxRunes, MaxFiles  int
 	MaxMB, MaxNameRunes int
 	FilesDropped        int
+	Kept                bool // the text came with the refused submission and is shown again
 }
 
 type kindOpt struct {
@@ -560,7 +561,7 @@ func (h *handler) renderForm(w http.ResponseWriter, r *http.Request, t *fileTarg
 		}
 	}
 	if ref != nil {
-		fv.Message, fv.Code = ref.msg, string(ref.code)
+		fv.Message, fv.Code, fv.Kept = ref.msg, string(ref.code), f.textSeen
 	}
 	v.Form = fv
 	w.Header().Set("Cache-Control", "no-store")
