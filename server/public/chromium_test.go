@@ -5,6 +5,7 @@ import (
 	"context"
 	"image"
 	"image/png"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -184,4 +185,70 @@ func (f *fixture) showcase(t *testing.T) {
 		var n uint64
 		f.deliverTo(t, se, f.muni, &n)
 	}
+}
+
+// replay serves a response recorded earlier (a page that answers a POST,
+// which headless Chromium cannot send without script), headers and all:
+// its CSP's nonce must match its style element.
+func replay(rec *httptest.ResponseRecorder) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		for k, vs := range rec.Header() {
+			w.Header()[k] = vs
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	}
+}
+
+// TestChromiumFiling loads the complaint form in headless Chromium under
+// the page's CSP, and screenshots the form, the confirmation, the tracking
+// page of an answered case and a dishonesty record.
+func TestChromiumFiling(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("%s not found: install the Debian packages chromium and fonts-noto-cjk to run this test", chromiumPath)
+	}
+	if testing.Short() {
+		t.Skip("headless Chromium is slow; skipped in -short mode")
+	}
+	w := newWorld(t, Config{})
+	res := w.file(t, formPath(w.elderly), addrA, submission{
+		fields: map[string]string{fieldKind: "complaint", fieldText: filerText, fieldName: filerName, fieldPhone: filerPhone},
+		files:  []part{{"走访照片.png", testPNG(t, 30, 30)}}})
+	if res.Code != http.StatusOK {
+		t.Fatalf("filing: %d", res.Code)
+	}
+	number, code := confirmation(t, res.Body.String())
+	in, _ := w.sink.last(t)
+	c := w.accept(t, in.ID, time.Date(2026, 10, 19, 15, 0, 0, 0, cst))
+	w.answer(t, c, 20, "已安排网格员自10月21日起每周上门走访独居老人，建立走访台账，并在村务公开栏公示走访情况。", nil)
+	w.clock.set(time.Date(2026, 10, 23, 9, 0, 0, 0, cst))
+	tracked := w.track(t, number, code, addrB)
+	if tracked.Code != http.StatusOK {
+		t.Fatalf("tracking: %d", tracked.Code)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/shot/confirm", replay(res))
+	mux.Handle("/shot/track", replay(tracked))
+	mux.Handle("/", w.h)
+	srv := httptest.NewServer(mux) // listens on 127.0.0.1
+	defer srv.Close()
+
+	form := srv.URL + formPath(w.elderly)
+	dom := string(chromium(t, form, "--dump-dom"))
+	for _, want := range []string{`<form class="panel file-form" method="post" enctype="multipart/form-data"`, `name="answer"`,
+		`name="token"`, `name="website"`, "投诉举报", titleElderly} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("rendered form lacks %q:\n%s", want, tail(dom, 2000))
+		}
+	}
+	if strings.Contains(strings.ToLower(dom), "<script") {
+		t.Error("the rendered form contains a script element")
+	}
+	screenshot(t, form, "public-form.png", 1280, 1900)
+	screenshot(t, form, "public-form-mobile.png", 390, 2200)
+	screenshot(t, srv.URL+"/shot/confirm", "public-confirm.png", 1280, 1000)
+	screenshot(t, srv.URL+"/shot/track", "public-track.png", 1280, 1600)
+	screenshot(t, srv.URL+recordPath(w.record), "public-record.png", 1280, 1700)
+	screenshot(t, srv.URL+detailPath(w.elderly), "public-detail-cases.png", 1280, 2600)
 }

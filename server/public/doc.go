@@ -12,13 +12,21 @@
 //	// as long as it ends in a slash):
 //	mux.Handle("/gongshi/", http.StripPrefix("/gongshi", h))
 //
-// Routes (all GET; HEAD works too):
+// Routes (GET, and HEAD; POST where said):
 //
 //	/                          list with filters, search and cursor paging
-//	/c/{office}/{id}           one commitment: text, amendments, timeline, evidence
-//	/evidence/{sha256}         an evidence file, as an attachment
+//	/c/{office}/{id}           one commitment: text, amendments, timeline, evidence, cases, records
+//	/c/{office}/{id}/file      complaint form; POST files it
+//	/d/{office}                an office's published dishonesty records
+//	/d/{office}/{id}           one published dishonesty record with its steps
+//	/d/{office}/{id}/file      objection (or complaint) form; POST files it
+//	/q/{token}.png             the form's question, drawn
+//	/case                      case tracking form; POST looks a case up
+//	/evidence/{sha256}         an evidence file, typed by its content
 //	/api/v1/commitments        JSON snapshot, cursor paged
 //	/api/v1/changes?since=N    JSON changes after feed position N
+//	/api/v1/cases              JSON: shown cases, public fields only
+//	/api/v1/dishonesty         JSON: published dishonesty records
 //
 // The feed's schema and the rules are documented for the platform's
 // developers in docs/public-feed.md.
@@ -34,8 +42,20 @@
 // fulfilment entries (notes are public by §二(二)) and the evidence those
 // entries cite. Never shown: drafts, non-public commitments, edits made
 // before publication, author account names, device IDs and conflict
-// details. An evidence file is served only while a shown commitment cites
-// it.
+// details. An evidence file is served only while something published
+// cites it.
+//
+// # Supervision
+//
+// The public files complaints and objections through plain HTML forms
+// (no script; a question drawn as an image, a honeypot, per-address rate
+// limits) into Config.Intake, which signs them and carries them to the
+// county; the filer gets a case number and a tracking code, shown once.
+// Cases are shown with their status, time limits and, once the county
+// accepted it, the township's reply, never with the filer's text, files
+// or contact (the tracking page shows the filer their own). Dishonesty
+// records are published within the disclosure period (Config.DisclosureDays,
+// Config.AfterRepair). See docs/public-feed.md and docs/municipal.md.
 //
 // # Caveats
 //
@@ -48,6 +68,10 @@
 //   - The changes endpoint needs a store opened with Options.Feed (the
 //     county and municipal servers do). Without a feed only the snapshot
 //     endpoint is available and /api/v1/changes answers 501.
+//   - The tracking page finds a case by its number: on the replica by a
+//     scan of the cases (fine for a city's thousands, not for millions),
+//     or, before the county has accepted it, through the sink
+//     (IntakeFinder, else a table of this process's filings).
 //   - Feed positions belong to one node's store: several municipal nodes
 //     hold the same records under different positions. Responses carry a
 //     feed_id; a client that sees it change resynchronises from a snapshot.

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
@@ -56,37 +57,87 @@ func (h *handler) citedBy(snap *snapshot, hs protocol.Hash) ([]store.Ref, error)
 	return out, nil
 }
 
-// safeTypes are the content types evidence is served with; anything else
-// goes out as application/octet-stream. Never HTML, SVG or script: the
-// file comes from a township device, not from us. Every file is sent as an
-// attachment in any case.
-var safeTypes = map[string]string{
-	"application/pdf":          "application/pdf",
-	"application/ofd":          "application/ofd", // 版式文档, the Chinese standard for official documents
-	"image/png":                "image/png",
-	"image/jpeg":               "image/jpeg",
-	"image/gif":                "image/gif",
-	"image/webp":               "image/webp",
-	"image/tiff":               "image/tiff",
-	"text/plain":               "text/plain; charset=utf-8",
-	"text/csv":                 "text/csv; charset=utf-8",
-	"application/zip":          "application/zip",
-	"application/msword":       "application/msword",
-	"application/vnd.ms-excel": "application/vnd.ms-excel",
-	"application/vnd.openxmlformats-officedocument.wordprocessingml.document": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-	"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-	"audio/mpeg": "audio/mpeg",
-	"video/mp4":  "video/mp4",
-}
-
-func safeContentType(declared string) string {
-	mt, _, err := mime.ParseMediaType(declared)
-	if err == nil {
-		if t, ok := safeTypes[strings.ToLower(mt)]; ok {
-			return t
+// citedPublicly reports whether something published cites an evidence
+// file, and the office to describe it under: a shown commitment's
+// fulfilment entry, a step of a published dishonesty record, or a shown
+// case (the files its filer attached, which only the tracking page lists;
+// its public reply; the county's closing decision). Only the offices that
+// recorded the file can cite it, so only their records are read.
+func (h *handler) citedPublicly(snap *snapshot, hs protocol.Hash) (office.Code, bool, error) {
+	refs, err := h.citedBy(snap, hs)
+	if err != nil || len(refs) > 0 {
+		return firstOffice(refs), len(refs) > 0, err
+	}
+	metas, err := h.st.EvidenceMeta(hs)
+	if err != nil {
+		return "", false, err
+	}
+	var offices []office.Code
+	for _, m := range metas {
+		if !slices.ContainsFunc(offices, func(o office.Code) bool { return o.Contains(m.Office) }) {
+			offices = append(offices, m.Office)
 		}
 	}
-	return "application/octet-stream"
+	today := h.today()
+	for _, o := range offices {
+		recs, err := h.st.DishonestyRecords(store.DishonestyFilter{Office: o})
+		if err != nil {
+			return "", false, err
+		}
+		for _, r := range recs {
+			if !slices.ContainsFunc(r.History, func(e store.DishonestyEvent) bool { return slices.Contains(e.Evidence, hs) }) {
+				continue
+			}
+			if _, ok := h.published(r, snap, today); ok {
+				return r.Office, true, nil
+			}
+		}
+		cases, err := h.st.Cases(store.CaseFilter{Office: o})
+		if err != nil {
+			return "", false, err
+		}
+		for i := range cases {
+			if c := &cases[i]; snap.refs[c.Commitment] != nil && slices.Contains(publicCaseFiles(c), hs) {
+				return c.Office, true, nil
+			}
+		}
+	}
+	return "", false, nil
+}
+
+func firstOffice(refs []store.Ref) office.Code {
+	if len(refs) == 0 {
+		return ""
+	}
+	return refs[0].Office
+}
+
+// publicCaseFiles are the files of a shown case that may be served: its
+// attachments, its public reply's and its closing decision's.
+func publicCaseFiles(c *store.Case) []protocol.Hash {
+	out := slices.Clone(c.Evidence)
+	if rep := c.PublicReply(); rep != nil {
+		out = append(out, rep.Evidence...)
+	}
+	if e := closingEvent(c); e != nil {
+		out = append(out, e.Evidence...)
+	}
+	return out
+}
+
+// evidenceType returns the type a file is served with, from its content
+// alone (the declared type and the name come from whoever recorded it):
+// JPEG and PNG images, shown inline; PDF, as a download; anything else as
+// application/octet-stream, a download. Never HTML, SVG or script.
+func evidenceType(data []byte) (ctype string, inline bool) {
+	mt, err := domain.SniffAttachment(data[:min(len(data), 512)])
+	switch {
+	case err != nil:
+		return "application/octet-stream", false
+	case mt == domain.MIMEPDF:
+		return mt, false
+	}
+	return mt, true
 }
 
 // attachmentName cleans a recorded file name for Content-Disposition: no
@@ -111,8 +162,9 @@ func attachmentName(name string, hs protocol.Hash) string {
 	return name
 }
 
-// serveEvidence is GET /evidence/{hash}: the file's bytes, only while a
-// shown commitment cites it, always as a download.
+// serveEvidence is GET /evidence/{hash}: the file's bytes, only while
+// something published cites it (citedPublicly), with the type its content
+// shows, as a download unless it is a JPEG or PNG image.
 func (h *handler) serveEvidence(w http.ResponseWriter, r *http.Request) {
 	var hs protocol.Hash
 	if err := hs.UnmarshalText([]byte(strings.ToLower(r.PathValue("hash")))); err != nil {
@@ -124,12 +176,12 @@ func (h *handler) serveEvidence(w http.ResponseWriter, r *http.Request) {
 		h.internalError(w, r, err)
 		return
 	}
-	refs, err := h.citedBy(snap, hs)
+	o, cited, err := h.citedPublicly(snap, hs)
 	if err != nil {
 		h.internalError(w, r, err)
 		return
 	}
-	if len(refs) == 0 {
+	if !cited {
 		// Not cited by anything shown: answer as if it did not exist.
 		h.serveNotFound(w, r)
 		return
@@ -147,19 +199,25 @@ func (h *handler) serveEvidence(w http.ResponseWriter, r *http.Request) {
 		h.internalError(w, r, errors.New("stored evidence does not match its hash "+hs.String()))
 		return
 	}
-	ev, err := h.evidenceInfo(hs, refs[0].Office)
+	ev, err := h.evidenceInfo(hs, o)
 	if err != nil {
 		h.internalError(w, r, err)
 		return
 	}
+	ctype, inline := evidenceType(data)
+	kind := "attachment"
+	if inline {
+		kind = "inline"
+	}
 	hd := w.Header()
-	hd.Set("Content-Type", safeContentType(ev.MIME))
-	disp := mime.FormatMediaType("attachment", map[string]string{"filename": attachmentName(ev.Name, hs)})
+	hd.Set("Content-Type", ctype)
+	disp := mime.FormatMediaType(kind, map[string]string{"filename": attachmentName(ev.Name, hs)})
 	if disp == "" {
-		disp = "attachment"
+		disp = kind
 	}
 	hd.Set("Content-Disposition", disp)
 	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("ETag", `"sha256-`+hs.String()+`"`)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))

@@ -50,6 +50,15 @@ type stepClock struct {
 
 func newStepClock(start time.Time) *stepClock { return &stepClock{t: start} }
 
+// set moves the clock forward to t (never back).
+func (c *stepClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.t) {
+		c.t = t
+	}
+}
+
 func (c *stepClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -118,6 +127,7 @@ type fixture struct {
 	sent                                  map[protocol.DeviceID]uint64 // change sets delivered to muni
 	adminSent                             uint64                       // t1 change sets delivered to the admin device
 	clk                                   *demoClock
+	muniClk                               *stepClock // the municipal store's clock (the county's steps in tests of cases)
 }
 
 const (
@@ -184,11 +194,13 @@ func (c *demoClock) set(m time.Month, d, hour, minute int) {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	clk := &demoClock{t: time.Date(2026, 8, 31, 9, 0, 0, 0, cst)}
+	muniClk := newStepClock(time.Date(2026, 10, 16, 9, 0, 0, 0, cst))
 	f := &fixture{
-		muni:   openStore(t, "municipal", true, newStepClock(time.Date(2026, 10, 16, 9, 0, 0, 0, cst)).Now),
-		evData: map[protocol.Hash][]byte{},
-		sent:   map[protocol.DeviceID]uint64{},
-		clk:    clk,
+		muni:    openStore(t, "municipal", true, muniClk.Now),
+		muniClk: muniClk,
+		evData:  map[protocol.Hash][]byte{},
+		sent:    map[protocol.DeviceID]uint64{},
+		clk:     clk,
 	}
 	s1 := openStore(t, "chitudian", false, clk.Now)
 	s2 := openStore(t, "chengguan", false, clk.Now)

@@ -49,6 +49,11 @@ type view struct {
 	List      *listView
 	Detail    *detailView
 	Err       *errView
+	Form      *formView
+	Confirm   *confirmView
+	Track     *trackView
+	Record    *recordView
+	Records   *recordListView
 }
 
 type crumb struct{ Name, Href string }
@@ -114,6 +119,15 @@ type detailView struct {
 	Evidence                             []evidenceView
 	Amendments                           []amendView
 	History                              []historyView
+
+	// Supervision: the cases about it, its published dishonesty records,
+	// the link to the complaint form (empty when this node takes no
+	// filings) and to its office's published records.
+	Cases         []caseRow
+	Records       []recordRow
+	FileHref      string
+	RecordsHref   string
+	OfficeRecords int
 }
 
 type entryView struct {
@@ -167,7 +181,9 @@ func (h *handler) render(w http.ResponseWriter, status int, name string, v view)
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
-	hd.Set("Cache-Control", "no-cache")
+	if hd.Get("Cache-Control") == "" { // pages showing a tracking code set no-store
+		hd.Set("Cache-Control", "no-cache")
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
@@ -415,22 +431,34 @@ func parseRef(o, id string) (store.Ref, bool) {
 	return store.Ref{Office: c, ID: eid}, true
 }
 
-// serveDetail is GET /c/{office}/{id}.
-func (h *handler) serveDetail(w http.ResponseWriter, r *http.Request) {
+// loadPage reads what the page at /…/{office}/{id} shows with load. It
+// answers the request itself (ok false): 404 for a malformed, unknown or
+// hidden reference, as if it did not exist, and 500 for a failure.
+func loadPage[T any](h *handler, w http.ResponseWriter, r *http.Request, load func(store.Ref) (T, error)) (v T, ok bool) {
 	ref, ok := parseRef(r.PathValue("office"), r.PathValue("id"))
 	if !ok {
 		h.serveNotFound(w, r)
-		return
+		return v, false
 	}
-	rec, err := h.loadRecord(ref)
+	v, err := load(ref)
 	if errors.Is(err, errHidden) || errors.Is(err, store.ErrNotFound) {
 		h.serveNotFound(w, r)
-		return
+		return v, false
 	}
 	if err != nil {
 		h.internalError(w, r, err)
+		return v, false
+	}
+	return v, true
+}
+
+// serveDetail is GET /c/{office}/{id}.
+func (h *handler) serveDetail(w http.ResponseWriter, r *http.Request) {
+	rec, ok := loadPage(h, w, r, h.loadRecord)
+	if !ok {
 		return
 	}
+	ref := rec.C.Ref
 	v := h.newView(r, rec.C.Title)
 	v.Crumbs = []crumb{{Name: h.tr.T("public.crumbs.home"), Href: v.Home}}
 	if rec.County.Code != "" {
@@ -443,7 +471,42 @@ func (h *handler) serveDetail(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Crumbs = append(v.Crumbs, crumb{Name: rec.C.Title})
 	v.Detail = h.detailView(rec, v.Home)
+	if err := h.addSupervision(v.Detail, ref, v.Home); err != nil {
+		h.internalError(w, r, err)
+		return
+	}
 	h.render(w, http.StatusOK, "detail", v)
+}
+
+// addSupervision fills the detail page's cases and dishonesty records.
+func (h *handler) addSupervision(d *detailView, ref store.Ref, homeLink string) error {
+	if h.intake != nil {
+		d.FileHref = homeLink + detailHref(ref) + "/file"
+	}
+	cases, err := h.publicCases(store.CaseFilter{Commitment: &ref})
+	if err != nil {
+		return err
+	}
+	for i := range cases {
+		row, err := h.caseRow(&cases[i], homeLink)
+		if err != nil {
+			return err
+		}
+		d.Cases = append(d.Cases, row)
+	}
+	recs, err := h.publishedRecords(store.DishonestyFilter{Office: ref.Office})
+	if err != nil {
+		return err
+	}
+	d.OfficeRecords = len(recs)
+	d.RecordsHref = homeLink + "d/" + string(ref.Office)
+	for _, p := range recs {
+		if p.rec.Commitment != ref {
+			continue
+		}
+		d.Records = append(d.Records, h.recordRow(p, homeLink))
+	}
+	return nil
 }
 
 func (h *handler) detailView(rec *record, homeLink string) *detailView {

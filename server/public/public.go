@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +44,61 @@ type Config struct {
 	// applies change sets all the time may set a few seconds so that the
 	// index is rebuilt at most that often.
 	MaxStale time.Duration
+
+	// Intake takes the complaints and objections filed on the page (the
+	// municipal node). Nil: the forms are not offered, and the pages say
+	// that filings are taken on the municipal platform's own site.
+	Intake IntakeSink
+
+	// DisclosureDays is how long a dishonesty record is published, in
+	// days from when it was recorded (§四(二)): 0 means
+	// DefaultDisclosureDays (1095, three years).
+	DisclosureDays int
+	// AfterRepair says what happens to a record once its credit is
+	// repaired: AfterRepairKeep ("keep", the default when empty) shows it
+	// as 已修复 until its disclosure period ends; AfterRepairWithdraw
+	// ("withdraw") takes it off the page RepairWithdrawDays after the
+	// repair. New panics on any other value.
+	AfterRepair string
+	// RepairWithdrawDays is the days a repaired record stays published
+	// under AfterRepairWithdraw: 0 means DefaultRepairWithdrawDays (30).
+	RepairWithdrawDays int
+
+	// IntakePerHour and IntakePerDay bound the filings accepted from one
+	// address: 0 means DefaultIntakePerHour (5) and DefaultIntakePerDay
+	// (20).
+	IntakePerHour, IntakePerDay int
+	// FormPostsPerHour bounds the form submissions from one address,
+	// refused ones included, so that a script cannot hammer the forms
+	// with bad answers: 0 means DefaultFormPostsPerHour (30).
+	FormPostsPerHour int
+	// TrackFailuresPerHour bounds the wrong tracking codes from one
+	// address; past it the tracking page answers nobody from that address
+	// for the rest of the hour: 0 means DefaultTrackFailuresPerHour (10).
+	TrackFailuresPerHour int
+	// RateTableSize bounds the addresses the rate limits remember (least
+	// recently seen forgotten first): 0 means DefaultRateTableSize
+	// (65,536).
+	RateTableSize int
+	// TrustedProxyHeader names the header a reverse proxy in front of the
+	// node sets to the client's address ("X-Forwarded-For" or
+	// "X-Real-IP"; for X-Forwarded-For the last address is taken, the one
+	// the proxy appended). Empty (the default): the connection's address
+	// is the client's and every such header is ignored, since a client
+	// could set it to anything.
+	TrustedProxyHeader string
+	// QuestionKey signs the form's question tokens (HMAC-SHA-256, at
+	// least 32 bytes). Nil (the default): a random key made at start, so
+	// a form served before a restart is answered with a new question.
+	// Nodes behind one load balancer without sticky sessions share a key.
+	QuestionKey []byte
+	// MinFillTime is the least time between serving a form and its
+	// submission (a person reads and types; a script posts at once): 0
+	// means DefaultMinFillTime (3 s).
+	MinFillTime time.Duration
+	// QuestionTTL is how long a served form's question may be answered: 0
+	// means DefaultQuestionTTL (1 hour).
+	QuestionTTL time.Duration
 }
 
 // cst is China Standard Time. China has no daylight saving time, so a fixed
@@ -64,6 +120,15 @@ type handler struct {
 
 	feedIDMu sync.Mutex
 	feedID   string // once known: it never changes for a store
+
+	// Supervision: filings, tracking and dishonesty records.
+	intake      IntakeSink
+	disc        disclosure
+	lim         *limiter
+	q           *questioner
+	recent      recentIntakes
+	proxyHeader string
+	filingSlots chan struct{} // bounds the submissions read at once
 }
 
 // New returns the handler for the public page and feed. It panics if
@@ -72,7 +137,9 @@ func New(cfg Config) http.Handler {
 	if cfg.Store == nil {
 		panic("public.New: Config.Store is nil")
 	}
-	h := &handler{st: cfg.Store, dir: cfg.Directory, cal: cfg.Calendar, now: cfg.Now, log: cfg.Logger, pageSize: cfg.PageSize}
+	h := &handler{st: cfg.Store, dir: cfg.Directory, cal: cfg.Calendar, now: cfg.Now, log: cfg.Logger, pageSize: cfg.PageSize,
+		intake: cfg.Intake, disc: newDisclosure(&cfg), lim: newLimiter(&cfg), q: newQuestioner(&cfg),
+		proxyHeader: cfg.TrustedProxyHeader, filingSlots: make(chan struct{}, maxConcurrentFilings)}
 	if h.dir == nil {
 		h.dir = office.Luoyang()
 	}
@@ -98,9 +165,20 @@ func New(cfg Config) http.Handler {
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("GET /{$}", h.serveList)
 	h.mux.HandleFunc("GET /c/{office}/{id}", h.serveDetail)
+	h.mux.HandleFunc("GET /c/{office}/{id}/file", h.serveCommitmentForm)
+	h.mux.HandleFunc("POST /c/{office}/{id}/file", h.postCommitmentForm)
+	h.mux.HandleFunc("GET /d/{office}", h.serveRecordList)
+	h.mux.HandleFunc("GET /d/{office}/{id}", h.serveRecord)
+	h.mux.HandleFunc("GET /d/{office}/{id}/file", h.serveRecordForm)
+	h.mux.HandleFunc("POST /d/{office}/{id}/file", h.postRecordForm)
+	h.mux.HandleFunc("GET /q/{token}", h.serveQuestion)
+	h.mux.HandleFunc("GET /case", h.serveTrack)
+	h.mux.HandleFunc("POST /case", h.postTrack)
 	h.mux.HandleFunc("GET /evidence/{hash}", h.serveEvidence)
 	h.mux.HandleFunc("GET /api/v1/commitments", h.serveAPICommitments)
 	h.mux.HandleFunc("GET /api/v1/changes", h.serveAPIChanges)
+	h.mux.HandleFunc("GET /api/v1/cases", h.serveAPICases)
+	h.mux.HandleFunc("GET /api/v1/dishonesty", h.serveAPIDishonesty)
 	h.mux.HandleFunc("GET /api/", h.serveAPINotFound)
 	h.mux.HandleFunc("/", h.serveNotFound)
 	return h
@@ -108,7 +186,7 @@ func New(cfg Config) http.Handler {
 
 // ServeHTTP sets the security headers every response carries and routes.
 // The pages run no script at all; styles come from one inline block allowed
-// by a per-response nonce.
+// by a per-response nonce. Only the filing and tracking forms take POST.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	nonce := newNonce()
 	hd := w.Header()
@@ -119,12 +197,25 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && (r.Method != http.MethodPost || !postPath(r.URL.Path)) {
 		hd.Set("Allow", "GET, HEAD")
+		if postPath(r.URL.Path) {
+			hd.Set("Allow", "GET, HEAD, POST")
+		}
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
 	h.mux.ServeHTTP(w, r.WithContext(withNonce(r.Context(), nonce)))
+}
+
+// postPath reports whether a path takes POST: a filing form or the
+// tracking form.
+func postPath(p string) bool {
+	if p == "/case" {
+		return true
+	}
+	parts := strings.Split(p, "/")
+	return len(parts) == 5 && parts[0] == "" && (parts[1] == "c" || parts[1] == "d") && parts[4] == "file"
 }
 
 func newNonce() string {
