@@ -764,7 +764,8 @@ func TestCheckCatchesBrokenCase(t *testing.T) {
 // TestMigrateSchema4 opens a township replica written by the release before
 // cases (schema 4: commitments, a fulfilment with evidence, a dishonesty
 // record, an operation still pending), and checks that the migration adds
-// the case buckets and leaves every byte of the others as it was.
+// the case buckets (and those of the later schemas: the account directory)
+// and leaves every byte of the others as it was.
 func TestMigrateSchema4(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "replica.db")
 	must(t, os.WriteFile(path, mustRead(t, "testdata/schema4-township.db"), 0o600))
@@ -774,7 +775,7 @@ func TestMigrateSchema4(t *testing.T) {
 	}
 	s, err := Open(path, &Options{Now: newStepClock().Now, KDF: auth.TestParams(), Logger: quietLogger(), NoSync: true})
 	must(t, err)
-	if v, _ := s.Schema(); v != SchemaVersion || SchemaVersion != 5 {
+	if v, _ := s.Schema(); v != SchemaVersion || SchemaVersion != 6 {
 		t.Fatalf("schema %d after migration", v)
 	}
 	must(t, s.Check())
@@ -789,7 +790,7 @@ func TestMigrateSchema4(t *testing.T) {
 		}
 	}
 	for k := range after {
-		if _, ok := before[k]; !ok && k != "bucket/cases" && k != "bucket/case_log" {
+		if _, ok := before[k]; !ok && k != "bucket/cases" && k != "bucket/case_log" && k != "bucket/account_dir" && k != "bucket/account_log" {
 			t.Errorf("%s appeared in the migration", k)
 		}
 	}
