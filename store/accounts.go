@@ -165,7 +165,9 @@ func (s *Store) Directory(o office.Code) ([]DirectoryEntry, error) {
 			return err
 		})
 	})
-	slices.SortFunc(out, func(a, b DirectoryEntry) int { return cmp.Or(cmp.Compare(a.Office, b.Office), cmp.Compare(a.Login, b.Login)) })
+	slices.SortFunc(out, func(a, b DirectoryEntry) int {
+		return cmp.Or(cmp.Compare(a.Office, b.Office), cmp.Compare(a.Login, b.Login))
+	})
 	return out, err
 }
 
