@@ -85,7 +85,14 @@ type Detail struct {
 	Confirmed   bool
 	ConfirmedAt time.Time
 	Actions     Actions // what the signed-in user may do with it now
+	// People tells the person behind each author login (Who).
+	People *store.People
 }
+
+// Who names the author of operation op for the screen: the person's name
+// from the office's account directory with the login, "王芳（wangfang）",
+// or the login alone when the directory does not know it.
+func (d *Detail) Who(op protocol.OpID, author string) string { return d.People.Who(op.Device, author) }
 
 // LoadDetail reads one commitment and everything about it for the
 // signed-in user of se, with its due state on day today.
@@ -104,6 +111,9 @@ func LoadDetail(se *store.Session, ref store.Ref, today calendar.Date, cal *cale
 	d.DueText = DueMessage(d.Due)
 	d.DeadlineText = DeadlineMessage(dl, start, cal)
 	if d.History, err = s.History(ref); err != nil {
+		return nil, err
+	}
+	if d.People, err = s.People(); err != nil {
 		return nil, err
 	}
 	if d.Amendments, err = s.Amendments(ref); err != nil {
