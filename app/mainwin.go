@@ -105,6 +105,7 @@ func (u *ui) menu() *fyne.MainMenu {
 	settings := fyne.NewMenu(u.T("app.menu.settings"),
 		fyne.NewMenuItem(u.T("app.language"), u.showLanguage),
 		fyne.NewMenuItem(u.T("app.theme"), u.showTheme),
+		fyne.NewMenuItem(u.T("app.enrol_later"), func() { u.showEnrolLater() }),
 	)
 	help := fyne.NewMenu(u.T("app.menu.help"),
 		fyne.NewMenuItem(u.T("app.about"), func() {
@@ -118,7 +119,7 @@ func (u *ui) menu() *fyne.MainMenu {
 			dialog.ShowCustom(u.T("app.font_licence"), u.T("app.close"), scroll, u.win)
 		}),
 	)
-	return fyne.NewMainMenu(file, settings, help)
+	return fyne.NewMainMenu(file, u.accountMenu(), settings, help)
 }
 
 func (u *ui) showLanguage() {

@@ -26,6 +26,10 @@ func NeedsEnrolment(s *store.Store) bool {
 	return err == nil && (!ok || !set.Enrolled)
 }
 
+// EnrolPending reports whether m, what Request or Check said, is that the
+// request waits for the county admin: the dialog asks again in a while.
+func EnrolPending(m Message) bool { return m.Key == "ui.enrol.pending" }
+
 // LaterEnrolment is the enrolment dialog's view-model. For one goroutine
 // at a time; Request and Check go to the network: run them off the UI
 // goroutine.
