@@ -205,7 +205,7 @@ func (s *accountsScreen) reload() {
 		row := r
 		name := row.DisplayName
 		if row.Self {
-			name += u.T("app.accounts.self")
+			name = u.T("app.accounts.self", name)
 		}
 		v := &accountRowView{label: widget.NewLabel(u.T("app.accounts.row", name, row.Name, u.msg(row.RoleLabel), u.msg(row.Status)))}
 		v.rename = widget.NewButton(u.T("app.accounts.rename"), func() { s.openRename(row) })
