@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -360,46 +361,56 @@ func TestDirectoryConvergence(t *testing.T) {
 	}
 }
 
-// TestMigrateSchema5 opens a township replica written by the release before
-// the account directory (schema 5: a leader and a clerk, an objection, a
-// pending draft), and checks that the migration adds the directory's
-// buckets, changes no other byte, and that the device works on: both sign
-// in, the leader's sign-in announces them, the clerk's draft seals.
-func TestMigrateSchema5(t *testing.T) {
+// migrateTestFile opens a copy of a file written by an older release (of
+// schema from) and checks that the migration leads to SchemaVersion (6),
+// leaves the store whole, changes no byte but the schema number and adds no
+// bucket but those named. It returns the migrated store, open.
+func migrateTestFile(t *testing.T, file string, from byte, added ...string) *Store {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "replica.db")
-	must(t, os.WriteFile(path, mustRead(t, "testdata/schema5-township.db"), 0o600))
+	must(t, os.WriteFile(path, mustRead(t, file), 0o600))
 	before := dumpAll(t, path)
-	if v := before["meta/"+string(kSchema)]; v != string([]byte{0, 0, 0, 0, 0, 0, 0, 5}) {
-		t.Fatalf("the test file is not of schema 5: %x", v)
+	if v := before["meta/"+string(kSchema)]; v != string([]byte{0, 0, 0, 0, 0, 0, 0, from}) {
+		t.Fatalf("%s is not of schema %d: %x", file, from, v)
 	}
-	s, err := Open(path, &Options{Now: newStepClock().Now, KDF: auth.TestParams(), Logger: quietLogger(), NoSync: true})
-	must(t, err)
-	defer s.Close()
+	open := func() *Store {
+		s, err := Open(path, &Options{Now: newStepClock().Now, KDF: auth.TestParams(), Logger: quietLogger(), NoSync: true})
+		must(t, err)
+		return s
+	}
+	s := open()
 	if v, _ := s.Schema(); v != SchemaVersion || SchemaVersion != 6 {
 		t.Fatalf("schema %d after migration", v)
 	}
 	must(t, s.Check())
-	after := func() map[string]string {
-		s.Close()
-		defer func() {
-			s, err = Open(path, &Options{Now: newStepClock().Now, KDF: auth.TestParams(), Logger: quietLogger(), NoSync: true})
-			must(t, err)
-		}()
-		return dumpAll(t, path)
-	}()
+	s.Close()
+	after := dumpAll(t, path)
 	for k, v := range before {
 		if k != "meta/"+string(kSchema) && after[k] != v {
 			t.Errorf("%s changed in the migration", k)
 		}
 	}
 	for k := range after {
-		if _, ok := before[k]; !ok && k != "bucket/account_dir" && k != "bucket/account_log" {
+		if _, ok := before[k]; !ok && !slices.Contains(added, strings.TrimPrefix(k, "bucket/")) {
 			t.Errorf("%s appeared in the migration", k)
 		}
 	}
-	if _, ok := after["bucket/account_dir"]; !ok {
-		t.Fatal("no directory bucket")
+	for _, b := range added {
+		if _, ok := after["bucket/"+b]; !ok {
+			t.Fatalf("no bucket %s after the migration", b)
+		}
 	}
+	return open()
+}
+
+// TestMigrateSchema5 opens a township replica written by the release before
+// the account directory (schema 5: a leader and a clerk, an objection, a
+// pending draft), and checks that the migration adds the directory's
+// buckets, changes no other byte, and that the device works on: both sign
+// in, the leader's sign-in announces them, the clerk's draft seals.
+func TestMigrateSchema5(t *testing.T) {
+	s := migrateTestFile(t, "testdata/schema5-township.db", 5, "account_dir", "account_log")
+	defer s.Close()
 	clerk, err := s.SignIn("clerk", testPass+"-clerk")
 	must(t, err)
 	if clerk.Account().DisplayName != "办事员小李" || clerk.MustChangePassphrase() {
