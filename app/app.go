@@ -80,6 +80,10 @@ type ui struct {
 	dropTarget    func([]fyne.URI) // the open dialog that takes dropped files
 	lastReenrol   *reenrolDialog   // the re-enrolment dialog last opened, for tests
 	lastEnrolPage *enrolPage       // the wizard's enrolment step last shown, for tests
+	// The account and enrolment dialogs last opened, for tests.
+	lastAccounts   *accountsScreen
+	lastPassphrase *accountForm
+	lastEnrol      *enrolDialog
 }
 
 // background is the window's work off the UI goroutine: the context it
@@ -91,13 +95,20 @@ type background struct {
 	stop  context.CancelFunc
 	spawn func(func())     // starts work off the UI goroutine
 	now   func() time.Time // "today", and the devices tab's "3 天前"
+	// later runs f once d has passed (polling a pending enrolment);
+	// runSync runs the sync engine until ctx ends. Tests fire the one and
+	// run the other once, in step with the test.
+	later   func(d time.Duration, f func())
+	runSync func(ctx context.Context, eng *engine.Engine)
 }
 
 // newBackground is work on goroutines under a fresh context, on the
 // system clock.
 func newBackground() background {
 	ctx, stop := context.WithCancel(context.Background())
-	return background{ctx: ctx, stop: stop, spawn: func(f func()) { go f() }, now: time.Now}
+	return background{ctx: ctx, stop: stop, spawn: func(f func()) { go f() }, now: time.Now,
+		later:   func(d time.Duration, f func()) { time.AfterFunc(d, f) },
+		runSync: func(ctx context.Context, eng *engine.Engine) { eng.Run(ctx) }}
 }
 
 // goWork runs f off the UI goroutine under the window's context; f
@@ -217,9 +228,14 @@ func (u *ui) openDemo() error {
 	return nil
 }
 
-// signedIn switches to the main screen for a session.
+// signedIn switches to the main screen for a session, after the change of
+// a passphrase a leader reset.
 func (u *ui) signedIn(se *store.Session) {
 	u.se = se
+	if vm.MustChangePassphrase(se) {
+		u.showForcedChange()
+		return
+	}
 	u.showMain()
 }
 

@@ -110,14 +110,14 @@ func (s *detailScreen) render() {
 		for _, cf := range d.Conflicts {
 			objs = append(objs, para(u.T("app.conflict_field", u.T("app.field."+string(cf.Field)), cf.Provisional)))
 			for _, v := range cf.Versions {
-				objs = append(objs, para(fmt.Sprintf("  • %s — %s, %s", v.Value, d.AuthorName(v.Author), v.HLC.Wall().Format("2006-01-02 15:04"))))
+				objs = append(objs, para(fmt.Sprintf("  • %s — %s, %s", v.Value, d.Name(v.Op, v.Author), v.HLC.Wall().Format("2006-01-02 15:04"))))
 			}
 		}
 	}
 	if len(d.Amendments) > 0 {
 		objs = append(objs, widget.NewSeparator(), heading(u.T("app.amendments")))
 		for _, a := range d.Amendments {
-			objs = append(objs, para(u.T("app.amendment", a.Version, a.HLC.Wall().Format("2006-01-02 15:04"), d.AuthorName(a.Author), a.Reason)))
+			objs = append(objs, para(u.T("app.amendment", a.Version, a.HLC.Wall().Format("2006-01-02 15:04"), d.Name(a.Op, a.Author), a.Reason)))
 		}
 	}
 	objs = append(objs, widget.NewSeparator(), heading(u.T("app.timeline")))
@@ -125,7 +125,7 @@ func (s *detailScreen) render() {
 		objs = append(objs, para(u.T("app.no_entries")))
 	}
 	for _, e := range d.Entries {
-		objs = append(objs, para(u.T("app.entry", e.Date.String(), e.Progress, d.AuthorName(e.Author), e.Note)))
+		objs = append(objs, para(u.T("app.entry", e.Date.String(), e.Progress, d.Name(e.Op, e.Author), e.Note)))
 		for _, h := range e.Evidence {
 			name := h.String()[:12]
 			if metas := d.Evidence[h]; len(metas) > 0 {

@@ -239,6 +239,7 @@ func (u *ui) menu(cmds []command) *fyne.MainMenu {
 	settings := fyne.NewMenu(u.T("app.menu.settings"),
 		fyne.NewMenuItem(u.T("app.language"), u.showLanguage),
 		fyne.NewMenuItem(u.T("app.theme"), u.showTheme),
+		fyne.NewMenuItem(u.T("app.enrol_later"), func() { u.showEnrolLater() }),
 	)
 	help := fyne.NewMenu(u.T("app.menu.help"),
 		fyne.NewMenuItem(u.T("app.about"), func() {
@@ -252,7 +253,7 @@ func (u *ui) menu(cmds []command) *fyne.MainMenu {
 			u.track(dialog.NewCustom(u.T("app.font_licence"), u.T("app.close"), scroll, u.win)).Show()
 		}),
 	)
-	return fyne.NewMainMenu(file, settings, help)
+	return fyne.NewMainMenu(file, u.accountMenu(), settings, help)
 }
 
 func (u *ui) showLanguage() {

@@ -48,7 +48,7 @@ func (u *ui) startSync() {
 	u.sync = &syncer{eng: eng, done: make(chan struct{})}
 	go func() {
 		defer close(u.sync.done)
-		eng.Run(ctx)
+		u.bg.runSync(ctx, eng)
 	}()
 }
 
@@ -104,6 +104,7 @@ type statusBar struct {
 	progress *widget.ProgressBar
 	syncNow  *widget.Button
 	reenrol  *widget.Button // offered when sync stopped on a fork
+	enrol    *widget.Button // offered while the device is not enrolled
 	obj      fyne.CanvasObject
 	last     engine.Status
 }
@@ -121,7 +122,10 @@ func newStatusBar(u *ui) *statusBar {
 	b.reenrol = widget.NewButton(u.T("ui.reenrol.offer"), func() { u.showReenrol() })
 	b.reenrol.Importance = widget.WarningImportance
 	b.reenrol.Hide()
-	b.obj = container.NewBorder(nil, nil, nil, container.NewHBox(b.progress, b.reenrol, b.syncNow), container.NewVBox(b.line, b.note, b.errLine))
+	b.enrol = widget.NewButton(u.T("app.enrol_later"), func() { u.showEnrolLater() })
+	b.enrol.Importance = widget.HighImportance
+	b.enrol.Hide()
+	b.obj = container.NewBorder(nil, nil, nil, container.NewHBox(b.progress, b.reenrol, b.enrol, b.syncNow), container.NewVBox(b.line, b.note, b.errLine))
 	b.errLine.Hide()
 	return b
 }
@@ -193,4 +197,7 @@ func (b *statusBar) offlineOnly() {
 	}
 	b.line.SetText(b.u.T("app.not_enrolled", n))
 	b.syncNow.Disable()
+	if vm.NeedsEnrolment(b.u.st) {
+		b.enrol.Show()
+	}
 }

@@ -39,43 +39,67 @@ type Change struct {
 // operation, and queues it in the outbox. State never changes without its
 // operation queued, nor the reverse, whatever instant the process dies.
 func (se *Session) act(build func(tx *bolt.Tx) (*protocol.Op, error)) (protocol.OpID, error) {
-	s := se.s
-	var id protocol.OpID
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	ids, err := se.actAll(func(tx *bolt.Tx) ([]*protocol.Op, error) {
 		op, err := build(tx)
+		return []*protocol.Op{op}, err
+	})
+	if err != nil {
+		return protocol.OpID{}, err
+	}
+	return ids[0], nil
+}
+
+// actAll is act for several operations made together (an account change
+// and the announcement of accounts the office's directory lacks, say): all
+// of them or none, in one transaction.
+func (se *Session) actAll(build func(tx *bolt.Tx) ([]*protocol.Op, error)) ([]protocol.OpID, error) {
+	if se.mustChange.Load() {
+		// A passphrase a leader reset is known to two people until its
+		// owner changes it: nothing is signed under it before.
+		return nil, fmt.Errorf("%w: %s", ErrMustChangePassphrase, se.acct.Name)
+	}
+	s := se.s
+	var ids []protocol.OpID
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		ops, err := build(tx)
 		if err != nil {
 			return err
 		}
 		m := tx.Bucket(bMeta)
-		op.Num = getU64(m, kNextOp)
-		op.HLC = s.clock.Now()
-		if op.Office == "" {
-			op.Office = se.rec.Office
-		}
-		if err := op.Validate(se.acct.Role, se.rec.Admin); err != nil {
-			return err
-		}
-		if !se.inScope(op.Office) {
-			return fmt.Errorf("%w: %s is not %s", protocol.ErrOutOfScope, op.Office, se.rec.Office)
-		}
 		views := newViewCache()
-		if err := applyOp(tx, views, se.rec.ID, se.acct.Name, se.acct.Role, op); err != nil {
-			return err
+		for _, op := range ops {
+			op.Num = getU64(m, kNextOp)
+			op.HLC = s.clock.Now()
+			if op.Office == "" {
+				op.Office = se.rec.Office
+			}
+			if err := op.Validate(se.acct.Role, se.rec.Admin); err != nil {
+				return err
+			}
+			if !se.inScope(op.Office) || (op.Kind == protocol.OpAccount && op.Office != se.rec.Office) {
+				return fmt.Errorf("%w: %s is not %s", protocol.ErrOutOfScope, op.Office, se.rec.Office)
+			}
+			if err := applyOp(tx, views, se.rec.ID, se.acct.Name, se.acct.Role, op); err != nil {
+				return err
+			}
+			p := pendingOp{Author: se.acct.Name, Role: se.acct.Role, Op: protocol.AppendOp(nil, op)}
+			if err := tx.Bucket(bPending).Put(seqKey(op.Num), marshal(p)); err != nil {
+				return err
+			}
+			if err := putU64(m, kNextOp, op.Num+1); err != nil {
+				return err
+			}
+			ids = append(ids, op.ID(se.rec.ID))
 		}
 		if err := views.flush(tx); err != nil {
 			return err
 		}
-		p := pendingOp{Author: se.acct.Name, Role: se.acct.Role, Op: protocol.AppendOp(nil, op)}
-		if err := tx.Bucket(bPending).Put(seqKey(op.Num), marshal(p)); err != nil {
-			return err
-		}
-		if err := putU64(m, kNextOp, op.Num+1); err != nil {
-			return err
-		}
-		id = op.ID(se.rec.ID)
 		return s.persistClock(tx)
 	})
-	return id, err
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // inScope is the receiver's rule (office.InScope) for this session's device.

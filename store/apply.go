@@ -80,6 +80,9 @@ func applyOp(tx *bolt.Tx, views *viewCache, dev protocol.DeviceID, author string
 	if op.Kind == protocol.OpCase || op.Kind == protocol.OpCaseStep {
 		return applyCase(tx, dev, author, role, op)
 	}
+	if op.Kind == protocol.OpAccount {
+		return applyAccount(tx, dev, author, role, op)
+	}
 	ref := Ref{Office: op.Office, ID: op.Target}
 	view, fresh, err := views.get(tx, ref)
 	if err != nil {

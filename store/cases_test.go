@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -729,64 +728,23 @@ func TestCheckCatchesBrokenCase(t *testing.T) {
 	w := newCaseWorld(t)
 	id, _, set := w.server.fileComplaint(t, w.ref, "楼道灯坏了。", protocol.Contact{})
 	w.fromServer(t, set)
-	s := w.leader.Store
-	key := refKey(Ref{Office: township, ID: id})
-	var orig []byte
-	must(t, s.View(func(tx *bolt.Tx) error { orig = bytes.Clone(tx.Bucket(bCases).Get(key)); return nil }))
-	var c Case
-	must(t, unmarshal(orig, &c))
-	c.Status = domain.CaseStatusClosed
-	must(t, s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bCases).Put(key, marshal(c)) }))
-	if err := s.Check(); !errors.Is(err, ErrInvariant) {
-		t.Fatalf("a forged case status: %v", err)
-	}
-	must(t, s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bCases).Delete(key) }))
-	if err := s.Check(); !errors.Is(err, ErrInvariant) {
-		t.Fatalf("events without their case: %v", err)
-	}
-	must(t, s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bCases).Put(key, orig) }))
-	must(t, s.Check())
+	checkCatchesForgedView(t, w.leader.Store, bCases, refKey(Ref{Office: township, ID: id}), func(orig []byte) []byte {
+		var c Case
+		must(t, unmarshal(orig, &c))
+		c.Status = domain.CaseStatusClosed // a forged case status
+		return marshal(c)
+	})
 }
 
 // TestMigrateSchema4 opens a township replica written by the release before
 // cases (schema 4: commitments, a fulfilment with evidence, a dishonesty
 // record, an operation still pending), and checks that the migration adds
-// the case buckets and leaves every byte of the others as it was.
+// the case buckets (and those of the later schemas: the account directory)
+// and leaves every byte of the others as it was.
 func TestMigrateSchema4(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "replica.db")
-	must(t, os.WriteFile(path, mustRead(t, "testdata/schema4-township.db"), 0o600))
-	before := dumpAll(t, path)
-	if v := before["meta/"+string(kSchema)]; v != string([]byte{0, 0, 0, 0, 0, 0, 0, 4}) {
-		t.Fatalf("the test file is not of schema 4: %x", v)
-	}
-	s, err := Open(path, &Options{Now: newStepClock().Now, KDF: auth.TestParams(), Logger: quietLogger(), NoSync: true})
-	must(t, err)
-	if v, _ := s.Schema(); v != SchemaVersion || SchemaVersion != 5 {
-		t.Fatalf("schema %d after migration", v)
-	}
-	must(t, s.Check())
-	s.Close()
-	after := dumpAll(t, path)
-	for k, v := range before {
-		if k == "meta/"+string(kSchema) {
-			continue
-		}
-		if after[k] != v {
-			t.Errorf("%s changed in the migration", k)
-		}
-	}
-	for k := range after {
-		if _, ok := before[k]; !ok && k != "bucket/cases" && k != "bucket/case_log" {
-			t.Errorf("%s appeared in the migration", k)
-		}
-	}
-	if _, ok := after["bucket/cases"]; !ok {
-		t.Fatal("no cases bucket")
-	}
+	s := migrateTestFile(t, "testdata/schema4-township.db", 4, "cases", "case_log", "account_dir", "account_log")
 	// The replica works on: its leader signs in and files an objection to
 	// the dishonesty record it holds.
-	s, err = Open(path, &Options{Now: newStepClock().Now, KDF: auth.TestParams(), Logger: quietLogger(), NoSync: true})
-	must(t, err)
 	defer s.Close()
 	se, err := s.SignIn("leader", testPass)
 	must(t, err)

@@ -16,7 +16,11 @@
 // cases (complaints and objections) are opened with OpenCase and moved on
 // with CaseStep (AcknowledgeCase, DraftReply, ApproveReply on a township
 // device), read with Cases and Case; the county server signs the cases the
-// public files with its own device through ServerSigner. Session.Seal turns
+// public files with its own device through ServerSigner. A leader manages
+// the device's accounts (AddAccount, DisableAccount, ResetPassphrase,
+// SetAccountRole, RenameAccount; every user ChangePassphrase): each change
+// travels as an OpAccount, so every replica's directory (Directory, People)
+// tells the person behind an author login. Session.Seal turns
 // what the users did into signed change sets; Apply takes change sets from
 // other replicas.
 //

@@ -28,6 +28,13 @@ var (
 	ErrSchemaTooNew = errors.New("database schema is newer than this program")
 	// ErrAccountExists means an account with that name exists.
 	ErrAccountExists = errors.New("account exists")
+	// ErrAccountDisabled means the account was disabled by a leader: it
+	// signs in no more and cannot be changed.
+	ErrAccountDisabled = errors.New("account disabled")
+	// ErrMustChangePassphrase means a leader reset the account's
+	// passphrase: its owner must change it (Session.ChangePassphrase)
+	// before doing anything else.
+	ErrMustChangePassphrase = errors.New("passphrase must be changed first")
 	// ErrWrongPassword means sign-in failed. It does not say whether the
 	// name or the password was wrong.
 	ErrWrongPassword = errors.New("wrong name or password")

@@ -327,7 +327,7 @@ func moveReceipts(tx *bolt.Tx, old protocol.DeviceID) error {
 
 // derived are the replicated buckets that follow from the log.
 var derived = [][]byte{bCommitments, bVersions, bConflicts, bAmendments, bEntries, bEvidence, bDishonesty, bDishonestyLog,
-	bCases, bCaseLog}
+	bCases, bCaseLog, bAccountDir, bAccountLog}
 
 // rebuildDerived derives the replicated state again from every change set
 // in the log. Apply is independent of arrival order, so the log's key order

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -16,8 +17,10 @@ import (
 )
 
 // account is a staff member who may sign in on this device. The device's
-// private key is kept once per account, sealed under that account's
-// passphrase, so any member can sign and none can read another's passphrase.
+// private key is kept once per enabled account, sealed under that account's
+// passphrase, so any member can sign and none can read another's
+// passphrase. Accounts are never deleted (what they authored keeps its
+// person); a disabled one keeps no sealed key at all.
 type account struct {
 	Name         string      `json:"name"`
 	DisplayName  string      `json:"display_name"`
@@ -26,6 +29,18 @@ type account struct {
 	SealedKey    []byte      `json:"sealed_key"`
 	Created      time.Time   `json:"created"`
 	CreatedBy    string      `json:"created_by,omitempty"`
+	// Disabled, DisabledAt and DisabledBy: a leader disabled the account.
+	Disabled   bool      `json:"disabled,omitempty"`
+	DisabledAt time.Time `json:"disabled_at,omitzero"`
+	DisabledBy string    `json:"disabled_by,omitempty"`
+	// MustChange: a leader reset the passphrase; its owner changes it at
+	// the next sign-in before doing anything else.
+	MustChange bool `json:"must_change,omitempty"`
+}
+
+func (a *account) public() Account {
+	return Account{Name: a.Name, DisplayName: a.DisplayName, Role: a.Role, Disabled: a.Disabled, MustChange: a.MustChange,
+		Created: a.Created, CreatedBy: a.CreatedBy, DisabledAt: a.DisabledAt, DisabledBy: a.DisabledBy}
 }
 
 // Account is what the app shows of an account.
@@ -33,6 +48,15 @@ type Account struct {
 	Name        string
 	DisplayName string
 	Role        domain.Role
+	// Disabled accounts are kept (never deleted) and sign in no more.
+	Disabled bool
+	// MustChange: the passphrase was reset by a leader and must be
+	// changed at the next sign-in.
+	MustChange bool
+	Created    time.Time
+	CreatedBy  string // the account that added it; empty for the first
+	DisabledAt time.Time
+	DisabledBy string
 }
 
 // SetupConfig describes a new device and its first user.
@@ -92,7 +116,7 @@ func (s *Store) Setup(cfg SetupConfig) (*Session, error) {
 	}
 	s.dev.Store(&dev)
 	s.log.Info("device set up", "device", dev, "office", cfg.Office, "admin", cfg.Admin)
-	return &Session{s: s, acct: Account{Name: acct.Name, DisplayName: acct.DisplayName, Role: acct.Role}, key: priv, rec: rec}, nil
+	return &Session{s: s, acct: acct.public(), key: priv, rec: rec}, nil
 }
 
 func (s *Store) newAccount(name, display string, role domain.Role, pass string, key ed25519.PrivateKey, by string) (account, error) {
@@ -151,6 +175,11 @@ func (s *Store) SignIn(name, passphrase string) (*Session, error) {
 		}
 		return nil, err
 	}
+	if acct.Disabled {
+		// Its sealed key is gone too: there is nothing it could unlock.
+		s.log.Info("sign-in refused: account disabled", "account", name, "by", acct.DisabledBy)
+		return nil, fmt.Errorf("%w: %s", ErrAccountDisabled, name)
+	}
 	key, err := auth.OpenKey(acct.SealedKey, passphrase)
 	if err != nil {
 		return nil, fmt.Errorf("unlocking device key: %w", err)
@@ -161,10 +190,13 @@ func (s *Store) SignIn(name, passphrase string) (*Session, error) {
 			return nil, err
 		}
 	}
-	return &Session{s: s, acct: Account{Name: acct.Name, DisplayName: acct.DisplayName, Role: acct.Role}, key: key, rec: rec}, nil
+	se := &Session{s: s, acct: acct.public(), key: key, rec: rec}
+	se.mustChange.Store(acct.MustChange)
+	return se, nil
 }
 
-// Accounts lists the accounts on this device.
+// Accounts lists the accounts on this device, disabled ones included, by
+// login.
 func (s *Store) Accounts() ([]Account, error) {
 	var out []Account
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -173,7 +205,7 @@ func (s *Store) Accounts() ([]Account, error) {
 			if err := unmarshal(v, &a); err != nil {
 				return err
 			}
-			out = append(out, Account{Name: a.Name, DisplayName: a.DisplayName, Role: a.Role})
+			out = append(out, a.public())
 			return nil
 		})
 	})
@@ -188,6 +220,9 @@ type Session struct {
 	acct Account
 	key  ed25519.PrivateKey
 	rec  DeviceRecord
+	// mustChange: signed in under a passphrase a leader reset; nothing is
+	// done before ChangePassphrase.
+	mustChange atomic.Bool
 }
 
 // Account returns the signed-in user.
@@ -198,25 +233,6 @@ func (se *Session) Device() DeviceRecord { return se.rec }
 
 // Store returns the store the session acts on.
 func (se *Session) Store() *Store { return se.s }
-
-// AddAccount creates another account on this device. Leaders and county
-// admins may add accounts of their own role or below.
-func (se *Session) AddAccount(name, display string, role domain.Role, passphrase string) error {
-	if !se.acct.Role.AtLeast(domain.RoleLeader) || !se.acct.Role.AtLeast(role) {
-		return fmt.Errorf("%w: %s may not create a %s account", domain.ErrNotAllowed, se.acct.Role, role)
-	}
-	acct, err := se.s.newAccount(name, display, role, passphrase, se.key, se.acct.Name)
-	if err != nil {
-		return err
-	}
-	return se.s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bAccounts)
-		if b.Get([]byte(name)) != nil {
-			return fmt.Errorf("%w: %s", ErrAccountExists, name)
-		}
-		return b.Put([]byte(name), marshal(acct))
-	})
-}
 
 // SignChallenge proves to a county server that this device holds its key,
 // without the key leaving the session (see protocol.SignChallenge).

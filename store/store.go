@@ -48,15 +48,18 @@ var (
 	// schema 5: supervision cases (complaints and objections)
 	bCases   = []byte("cases")    // office|case -> Case (derived)
 	bCaseLog = []byte("case_log") // office|case|hlc|op -> CaseEvent
+	// schema 6: the office's account directory (who a login is)
+	bAccountDir = []byte("account_dir") // office|account -> DirectoryEntry (derived)
+	bAccountLog = []byte("account_log") // office|account|hlc|op -> AccountEvent
 )
 
 // replicated lists the buckets Digest covers, in a fixed order.
 var replicated = [][]byte{bLog, bChains, bCommitments, bVersions, bConflicts, bAmendments, bEntries, bEvidence,
-	bDishonesty, bDishonestyLog, bCases, bCaseLog}
+	bDishonesty, bDishonestyLog, bCases, bCaseLog, bAccountDir, bAccountLog}
 
 // allBuckets are the buckets of the current schema.
 var allBuckets = append(append([][]byte(nil), v1Buckets...), bFeed, bFeedIdx, bReceipts, bUploaded,
-	bDishonesty, bDishonestyLog, bForked, bPrevReceipts, bCases, bCaseLog)
+	bDishonesty, bDishonestyLog, bForked, bPrevReceipts, bCases, bCaseLog, bAccountDir, bAccountLog)
 
 // v1Buckets are the buckets of the first schema; later schemas add theirs
 // in their migration.
@@ -80,7 +83,7 @@ var (
 
 // SchemaVersion is the layout this build writes. Open migrates older files
 // step by step and refuses newer ones.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // migrations[i] upgrades a file from schema i to i+1, inside one
 // transaction, so a crash mid-migration leaves the old schema intact.
@@ -121,6 +124,17 @@ var migrations = []func(tx *bolt.Tx) error{
 		// No earlier release knew op kinds 10 and 11, so no log holds one:
 		// the new buckets start empty and nothing is derived again.
 		for _, b := range [][]byte{bCases, bCaseLog} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	5: func(tx *bolt.Tx) error { // the account directory
+		// Op kind 12 is new too: the directory starts empty. The accounts
+		// already on the device reach it when a leader next changes the
+		// accounts (Session.AnnounceAccounts).
+		for _, b := range [][]byte{bAccountDir, bAccountLog} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

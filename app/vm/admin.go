@@ -358,7 +358,7 @@ func IncidentRows(is []countyapi.Incident) []IncidentRow {
 type ConflictValue struct {
 	Value       string  // as stored
 	Display     Message // for people: a category or status by name
-	Author      string
+	Author      string  // the person, with the login: "王芳（wangfang）" (store.People.Who)
 	Device      protocol.DeviceID
 	Short       string // device short ID
 	Time        time.Time
@@ -421,6 +421,10 @@ func (q *ConflictQueue) Load() error {
 	if err != nil {
 		return err
 	}
+	people, err := st.People()
+	if err != nil {
+		return err
+	}
 	items := make([]ConflictItem, 0, len(cs))
 	for _, c := range cs {
 		it := ConflictItem{Ref: c.Ref, OfficeName: officeName(c.Ref.Office), Field: c.Field,
@@ -430,7 +434,7 @@ func (q *ConflictQueue) Load() error {
 		}
 		for i, v := range c.Versions {
 			at := v.HLC.Wall()
-			it.Values = append(it.Values, ConflictValue{Value: v.Value, Display: valueDisplay(c.Field, v.Value), Author: v.Author,
+			it.Values = append(it.Values, ConflictValue{Value: v.Value, Display: valueDisplay(c.Field, v.Value), Author: people.Who(v.Op.Device, v.Author),
 				Device: v.Op.Device, Short: v.Op.Device.Short(), Time: at, When: adminTime(at), Kind: v.Kind, Reason: v.Reason,
 				Provisional: i == 0})
 		}

@@ -313,6 +313,10 @@ func TestConflictQueueResolve(t *testing.T) {
 		if v.Author == "" || v.Short == "" || v.When == "" {
 			t.Fatalf("value %+v", v)
 		}
+		// The person, from the township's account directory.
+		if v.Author != "张丽（zhangli）" {
+			t.Fatalf("the author of %q: %q", v.Value, v.Author)
+		}
 	}
 	if vals["低保申请五日内受理"].Device != a.leader.Device().ID || vals["低保申请当日受理"].Device != b.leader.Device().ID {
 		t.Fatalf("values %+v", it.Values)

@@ -85,19 +85,8 @@ type Detail struct {
 	Confirmed   bool
 	ConfirmedAt time.Time
 	Actions     Actions // what the signed-in user may do with it now
-	// names maps sign-in names of this device's accounts to the names
-	// shown (张丽 rather than zhangli); see AuthorName.
-	names map[string]string
-}
-
-// AuthorName is how the detail names the author of a version, amendment
-// or entry: the person's name for an account of this device, else the
-// sign-in name the change set carries (accounts are local to a device).
-func (d *Detail) AuthorName(login string) string {
-	if n, ok := d.names[login]; ok && n != "" {
-		return n
-	}
-	return login
+	// People tells the person behind each author login (Who).
+	People *store.People
 }
 
 // CloseWarning is what to add to the question before closing a
@@ -109,6 +98,15 @@ func CloseWarning(c *store.Commitment) (m Message, ok bool) {
 	}
 	return Msg("ui.close.progress_warning", c.Progress), true
 }
+
+// Who names the author of operation op for the screen: the person's name
+// from the office's account directory with the login, "王芳（wangfang）",
+// or the login alone when the directory does not know it.
+func (d *Detail) Who(op protocol.OpID, author string) string { return d.People.Who(op.Device, author) }
+
+// Name is how the detail's timeline names the author of operation op: the
+// person's name alone ("王芳"), or the login when nobody knows the name.
+func (d *Detail) Name(op protocol.OpID, author string) string { return d.People.Name(op.Device, author) }
 
 // LoadDetail reads one commitment and everything about it for the
 // signed-in user of se, with its due state on day today.
@@ -127,6 +125,9 @@ func LoadDetail(se *store.Session, ref store.Ref, today calendar.Date, cal *cale
 	d.DueText = DueMessage(d.Due)
 	d.DeadlineText = DeadlineMessage(dl, start, cal)
 	if d.History, err = s.History(ref); err != nil {
+		return nil, err
+	}
+	if d.People, err = s.People(); err != nil {
 		return nil, err
 	}
 	if d.Amendments, err = s.Amendments(ref); err != nil {
@@ -169,13 +170,8 @@ func LoadDetail(se *store.Session, ref store.Ref, today calendar.Date, cal *cale
 		return nil, err
 	}
 	d.Actions = ActionsFor(&c, se.Account().Role, se.Device().Admin)
-	accts, err := s.Accounts()
-	if err != nil {
+	if d.People, err = s.People(); err != nil {
 		return nil, err
-	}
-	d.names = make(map[string]string, len(accts))
-	for _, a := range accts {
-		d.names[a.Name] = a.DisplayName
 	}
 	return d, nil
 }

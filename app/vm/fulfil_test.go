@@ -242,10 +242,10 @@ func TestNextEntryAndClosing(t *testing.T) {
 	}
 	det, err := LoadDetail(d.leader, ref, testToday, nil)
 	must(t, err)
-	if got := det.AuthorName(det.Entries[0].Author); got != "王芳" {
+	if got := det.Who(det.Entries[0].Op, det.Entries[0].Author); got != "王芳（"+det.Entries[0].Author+"）" {
 		t.Errorf("the entry's author is shown as %q", got)
 	}
-	if got := det.AuthorName("someone.elsewhere"); got != "someone.elsewhere" {
+	if got := det.Who(protocol.OpID{}, "someone.elsewhere"); got != "someone.elsewhere" {
 		t.Errorf("an author of another device: %q", got)
 	}
 }

@@ -163,6 +163,10 @@ func ErrorMessage(err error) Message {
 		return Msg("ui.error.already_set_up")
 	case errors.Is(err, store.ErrAccountExists):
 		return Msg("ui.error.account_exists")
+	case errors.Is(err, store.ErrAccountDisabled):
+		return Msg("error.account_disabled")
+	case errors.Is(err, store.ErrMustChangePassphrase):
+		return Msg("ui.accounts.must_change")
 	case errors.Is(err, store.ErrSchemaTooNew):
 		return Msg("ui.error.schema_too_new")
 	case errors.Is(err, store.ErrInvariant):

@@ -28,12 +28,14 @@ type SignIn struct {
 	accounts []store.Account
 }
 
-// NewSignIn lists the store's accounts for the sign-in screen.
+// NewSignIn lists the store's accounts for the sign-in screen: the enabled
+// ones (a disabled account signs in no more).
 func NewSignIn(s *store.Store) (*SignIn, error) {
 	accts, err := s.Accounts()
 	if err != nil {
 		return nil, err
 	}
+	accts = slices.DeleteFunc(accts, func(a store.Account) bool { return a.Disabled })
 	// Leaders first, then by display name in pinyin order, as an office
 	// lists its staff.
 	coll := collate.New(language.Chinese)
@@ -53,7 +55,13 @@ func NewSignIn(s *store.Store) (*SignIn, error) {
 func (si *SignIn) Accounts() []store.Account { return slices.Clone(si.accounts) }
 
 // Do signs in. It returns the session, or a message to show: a name or
-// passphrase to fill in, a wrong passphrase, or another failure.
+// passphrase to fill in, a wrong passphrase, a disabled account, or
+// another failure. A session that must change its passphrase first
+// (MustChangePassphrase) is returned as any other; the app asks for the
+// change before it opens. A leader's sign-in also announces the device's
+// accounts the office's directory lacks (store.Session.AnnounceAccounts),
+// so a device upgraded from before the directory names its people to the
+// county without waiting for an account change.
 func (si *SignIn) Do(name, pass string) (*store.Session, *Message) {
 	name = strings.TrimSpace(name)
 	if name == "" {
@@ -68,6 +76,11 @@ func (si *SignIn) Do(name, pass string) (*store.Session, *Message) {
 	if err != nil {
 		m := ErrorMessage(err)
 		return nil, &m
+	}
+	if CanAddAccounts(se) && !se.MustChangePassphrase() {
+		// Not worth refusing the sign-in over: the next sign-in or
+		// account change announces them again.
+		_, _ = se.AnnounceAccounts()
 	}
 	return se, nil
 }

@@ -123,7 +123,9 @@ func TestInitialStatus(t *testing.T) {
 	d.create(t, spec{title: "离线录入", start: date(2026, 11, 2), deadline: domain.WorkdaysDeadline(5), status: domain.StatusPublished})
 	st, err := InitialStatus(d.s)
 	must(t, err)
-	if st.State != engine.StateOffline || st.Code != protocol.CodeNotEnrolled || st.PendingOps != 2 || !st.LastReceiptTime.IsZero() {
+	// Four: the create and the publication, and the fixture's account
+	// changes (wangfang added, the leader announced with it).
+	if st.State != engine.StateOffline || st.Code != protocol.CodeNotEnrolled || st.PendingOps != 4 || !st.LastReceiptTime.IsZero() {
 		t.Fatalf("fresh device: %+v", st)
 	}
 	if v := SyncViewOf(st, time.Now()); v.Parts[0].Key != "ui.sync.not_enrolled" || v.Error != nil {

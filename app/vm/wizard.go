@@ -9,9 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
-	"jiannuo/auth"
 	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/store"
@@ -147,33 +145,7 @@ func (w *Wizard) Office() (office.Unit, []office.Unit) {
 // ".", "_", "-"), the name shown, and the passphrase twice. It advances to
 // KeyStep, or returns a message per field at fault.
 func (w *Wizard) SetAccount(name, display, pass, pass2 string) map[string]Message {
-	out := map[string]Message{}
-	name = strings.TrimSpace(name)
-	display = strings.TrimSpace(display)
-	switch {
-	case name == "":
-		out[FieldName] = Msg("ui.wizard.name_required")
-	case len(name) > protocol.MaxNameBytes || strings.ContainsFunc(name, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
-	}):
-		out[FieldName] = Msg("ui.wizard.name_invalid")
-	}
-	if display == "" {
-		display = name
-	}
-	if len(display) > protocol.MaxNameBytes || domain.CheckText("name", display, protocol.MaxNameBytes) != nil {
-		out[FieldDisplayName] = Msg("ui.wizard.display_invalid")
-	}
-	if err := auth.ValidatePassphrase(pass); err != nil {
-		if utf8.RuneCountInString(pass) < auth.MinPassphraseRunes {
-			out[FieldPassphrase] = Msg("ui.wizard.pass_short", auth.MinPassphraseRunes)
-		} else {
-			out[FieldPassphrase] = Msg("error.weak_passphrase")
-		}
-	}
-	if pass != pass2 {
-		out[FieldPassphrase2] = Msg("ui.wizard.pass_mismatch")
-	}
+	name, display, out := CheckAccount(name, display, pass, pass2)
 	if len(out) > 0 {
 		return out
 	}

@@ -120,6 +120,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/devices", s.admin(s.listDevices))
 	mux.HandleFunc("POST /admin/devices/{device}/revoke", s.admin(s.revoke))
 	mux.HandleFunc("GET /admin/conflicts", s.admin(s.listConflicts))
+	mux.HandleFunc("GET /admin/directory", s.admin(s.serveDirectory))
 	mux.HandleFunc("GET /admin/incidents", s.admin(s.listIncidents))
 	mux.HandleFunc("POST /admin/incidents/{id}/ack", s.admin(s.ackIncident))
 	mux.HandleFunc("POST /admin/calendar", s.admin(s.publishCalendar))
@@ -434,13 +435,10 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request, who string) {
 }
 
 func (s *Server) listConflicts(w http.ResponseWriter, r *http.Request, _ string) {
-	cs, err := s.st.Conflicts()
+	cs, err := s.ConflictRows()
 	if err != nil {
 		s.writeErr(w, r, http.StatusInternalServerError, err)
 		return
-	}
-	if cs == nil {
-		cs = []store.Conflict{}
 	}
 	countyapi.WriteJSON(w, http.StatusOK, cs)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"jiannuo/domain"
+	"jiannuo/domain/office"
 	"jiannuo/report"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
@@ -243,10 +244,23 @@ func (c *Client) Revoke(ctx context.Context, dev protocol.DeviceID, reason strin
 	return c.call(ctx, http.MethodPost, "/admin/devices/"+url.PathEscape(dev.String())+"/revoke", nil, ReasonRequest{Reason: reason}, nil)
 }
 
-// Conflicts lists the conflicts on the county server's replica.
-func (c *Client) Conflicts(ctx context.Context) ([]store.Conflict, error) {
-	var out []store.Conflict
+// Conflicts lists the conflicts on the county server's replica, with the
+// person behind each competing value's author.
+func (c *Client) Conflicts(ctx context.Context) ([]ConflictRow, error) {
+	var out []ConflictRow
 	return out, c.call(ctx, http.MethodGet, "/admin/conflicts", nil, nil, &out)
+}
+
+// Directory lists the account directory of office o (a township or the
+// county; empty: the whole county): who each login of its devices is, with
+// what role, whether it may still sign in, and who changed that, when.
+func (c *Client) Directory(ctx context.Context, o office.Code) ([]store.DirectoryEntry, error) {
+	var q url.Values
+	if o != "" {
+		q = url.Values{"office": {string(o)}}
+	}
+	var out []store.DirectoryEntry
+	return out, c.call(ctx, http.MethodGet, "/admin/directory", q, nil, &out)
 }
 
 // Incidents lists the server's incidents, newest first.

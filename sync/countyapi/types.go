@@ -133,6 +133,15 @@ type CalendarVersion struct {
 	Version uint64 `json:"version"`
 }
 
+// ConflictRow is a row of GET /admin/conflicts: a conflicted field, and
+// for each of its competing versions, in order, the person behind the
+// author login as the office's account directory names it ("王芳（wangfang）";
+// the login alone when the directory does not know it).
+type ConflictRow struct {
+	store.Conflict
+	Authors []string `json:"authors"`
+}
+
 // AuditEntry is one admin action of the audit trail.
 type AuditEntry struct {
 	Seq    uint64    `json:"seq"`

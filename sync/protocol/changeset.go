@@ -153,6 +153,7 @@ func appendOp(e *encoder, op *Op) {
 		appendDishonesty(e, op.Dishonesty)
 	}
 	appendCaseBodies(e, op) // cases only, like the dishonesty body
+	appendAccount(e, op)    // account changes only
 }
 
 // Decode parses an encoded change set. It checks the form only (size,
@@ -273,6 +274,7 @@ func decodeOp(d *decoder, op *Op) {
 		op.Dishonesty = decodeDishonesty(d)
 	}
 	decodeCaseBodies(d, op)
+	decodeAccount(d, op)
 }
 
 // DeviceInfo is what a receiver knows of an enrolled device.
@@ -366,6 +368,11 @@ func Verify(raw []byte, reg Registry, chains Chains, from DeviceID) (*ChangeSet,
 		op := &cs.Ops[i]
 		if !office.InScope(dev.Office, dev.Admin, op.Office) {
 			return nil, errorf(ErrOutOfScope, "op %d writes for %s, device enrolled for %s", op.Num, op.Office, dev.Office)
+		}
+		if op.Kind == OpAccount && op.Office != dev.Office {
+			// A device manages its own office's accounts only, even a
+			// county-admin device whose scope is its whole county.
+			return nil, errorf(ErrOutOfScope, "op %d: accounts of %s changed by a device of %s", op.Num, op.Office, dev.Office)
 		}
 		if op.Office != cs.Ops[0].Office {
 			// One office per change set lets a server route it whole:

@@ -586,6 +586,9 @@ func refusals() []refusal {
 	add(O, OE, "county admin writes for its city", func(t *testing.T, w *world) input {
 		return raw(w.set(t, w.admin, domain.RoleCountyAdmin, nil, fulfilOp(t, "410300", c)).Bytes())
 	})
+	add(O, OE, "county admin changes a township's accounts", func(t *testing.T, w *world) input {
+		return raw(w.set(t, w.admin, domain.RoleCountyAdmin, nil, addAccount(township)).Bytes())
+	})
 	add(protocol.CodeInvalidOperation, protocol.ErrInvalidOperation, "county admin writes for two of its townships in one change set", func(t *testing.T, w *world) input {
 		return raw(w.set(t, w.admin, domain.RoleCountyAdmin, nil, fulfilOp(t, township, c), fulfilOp(t, township2, c)).Bytes())
 	})
@@ -800,6 +803,8 @@ func refusals() []refusal {
 		func(t *testing.T, w *world) []protocol.Op {
 			return []protocol.Op{transitionOp(township, c, domain.StatusPublished, domain.StatusBreached, "逾期未办结", id(w, 2))}
 		})
+	opCase(protocol.CodeNotAuthorized, protocol.ErrNotAuthorized, "staff adds an account", town, domain.RoleStaff, nil,
+		func(t *testing.T, w *world) []protocol.Op { return []protocol.Op{addAccount(township)} })
 	opCase(protocol.CodeNotAuthorized, protocol.ErrNotAuthorized, "county_admin author on a township device", town, domain.RoleCountyAdmin, nil,
 		func(t *testing.T, w *world) []protocol.Op { return everyTownshipKind(t, w.town, 1) })
 	return rows
@@ -1110,7 +1115,7 @@ func TestCodes(t *testing.T) {
 
 func TestOpKindString(t *testing.T) {
 	want := map[protocol.OpKind]string{1: "create", 2: "edit", 3: "amend", 4: "transition", 5: "fulfil", 6: "evidence", 7: "resolve",
-		8: "dishonesty", 9: "dishonesty_step", 10: "case", 11: "case_step", 0: "unknown", 12: "unknown"}
+		8: "dishonesty", 9: "dishonesty_step", 10: "case", 11: "case_step", 12: "account", 0: "unknown", 13: "unknown"}
 	for k, s := range want {
 		if k.String() != s {
 			t.Errorf("OpKind(%d).String() = %q, want %q", k, k.String(), s)

@@ -165,22 +165,23 @@ type goldenCSDoc struct {
 }
 
 type goldenOp struct {
-	Num     uint64        `json:"num"`
-	HLC     uint64        `json:"hlc"`
-	HLCHex  string        `json:"hlc_hex"`
-	Wall    string        `json:"hlc_wall_utc"`
-	Logical uint16        `json:"hlc_logical"`
-	Kind    string        `json:"kind"`
-	KindNum uint8         `json:"kind_byte"`
-	Office  office.Code   `json:"office"`
-	Target  string        `json:"target"`
-	Writes  []goldenWrite `json:"writes,omitempty"`
-	From    string        `json:"from,omitempty"`
-	Reason  string        `json:"reason,omitempty"`
-	Entry   *goldenEntry  `json:"entry,omitempty"`
-	Meta    *goldenMeta   `json:"evidence_meta,omitempty"`
-	Case    *goldenCase   `json:"case,omitempty"`      // kind 10
-	Step    *goldenStep   `json:"case_step,omitempty"` // kind 11
+	Num     uint64         `json:"num"`
+	HLC     uint64         `json:"hlc"`
+	HLCHex  string         `json:"hlc_hex"`
+	Wall    string         `json:"hlc_wall_utc"`
+	Logical uint16         `json:"hlc_logical"`
+	Kind    string         `json:"kind"`
+	KindNum uint8          `json:"kind_byte"`
+	Office  office.Code    `json:"office"`
+	Target  string         `json:"target"`
+	Writes  []goldenWrite  `json:"writes,omitempty"`
+	From    string         `json:"from,omitempty"`
+	Reason  string         `json:"reason,omitempty"`
+	Entry   *goldenEntry   `json:"entry,omitempty"`
+	Meta    *goldenMeta    `json:"evidence_meta,omitempty"`
+	Case    *goldenCase    `json:"case,omitempty"`      // kind 10
+	Step    *goldenStep    `json:"case_step,omitempty"` // kind 11
+	Account *goldenAccount `json:"account,omitempty"`   // kind 12
 	// Dishonesty is the body of kinds 8 and 9.
 	Dishonesty *goldenDishonestyJS `json:"dishonesty,omitempty"`
 }
@@ -261,7 +262,7 @@ func describeSet(file string, cs *protocol.ChangeSet) goldenCSDoc {
 		if m := op.Meta; m != nil {
 			g.Meta = &goldenMeta{HashHex: m.Hash.String(), Name: m.Name, MIME: m.MIME, Size: m.Size}
 		}
-		g.Case, g.Step = describeCase(op.Case), describeCaseStep(op.CaseStep)
+		g.Case, g.Step, g.Account = describeCase(op.Case), describeCaseStep(op.CaseStep), describeAccount(op.Account)
 		g.Dishonesty = describeDishonesty(op.Dishonesty)
 		d.Ops = append(d.Ops, g)
 	}
@@ -472,6 +473,7 @@ type specOp struct {
 	Case           *goldenCase
 	Step           *goldenStep
 	Dishonesty     *goldenDishonestyJS
+	Account        *goldenAccount
 }
 
 func specOpsOf(ops []goldenOp) []specOp {
@@ -485,7 +487,7 @@ func specOpsOf(ops []goldenOp) []specOp {
 		if m := g.Meta; m != nil {
 			s.HasMeta, s.MetaHash, s.Name, s.MIME, s.Size = true, m.HashHex, m.Name, m.MIME, uint64(m.Size)
 		}
-		s.Case, s.Step, s.Dishonesty = g.Case, g.Step, g.Dishonesty
+		s.Case, s.Step, s.Dishonesty, s.Account = g.Case, g.Step, g.Dishonesty, g.Account
 		out = append(out, s)
 	}
 	return out
@@ -577,6 +579,8 @@ func specDecode(t *testing.T, b []byte) specCS {
 			s.Finding, s.AckDue, s.AnswerDue = str(), str(), str()
 			s.RecordHex = hex.EncodeToString(take(16))
 			op.Step = s
+		case 12: // the account body (no presence flag)
+			op.Account = &goldenAccount{Action: str(), Login: str(), DisplayName: str(), Role: str()}
 		}
 		cs.ops = append(cs.ops, op)
 	}

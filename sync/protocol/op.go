@@ -45,6 +45,10 @@ const (
 	OpCase OpKind = 10
 	// OpCaseStep moves a case on (see CaseStep).
 	OpCaseStep OpKind = 11
+	// OpAccount records a leader's change to an account of the device's
+	// office: added, disabled, passphrase reset, role or name changed (see
+	// AccountChange). Its target is zero.
+	OpAccount OpKind = 12
 )
 
 // String names the kind for logs.
@@ -72,6 +76,8 @@ func (k OpKind) String() string {
 		return "case"
 	case OpCaseStep:
 		return "case_step"
+	case OpAccount:
+		return "account"
 	}
 	return "unknown"
 }
@@ -137,9 +143,10 @@ type Op struct {
 	Entry  *Entry        // fulfil
 	Meta   *EvidenceMeta // evidence
 
-	Dishonesty *Dishonesty // dishonesty, dishonesty step
-	Case       *Case       // case
-	CaseStep   *CaseStep   // case step
+	Dishonesty *Dishonesty    // dishonesty, dishonesty step
+	Case       *Case          // case
+	CaseStep   *CaseStep      // case step
+	Account    *AccountChange // account
 }
 
 // ID returns the operation's ID given the device that made it.
@@ -171,6 +178,8 @@ func (op *Op) Validate(role domain.Role, admin bool) error {
 		return op.validateDishonesty(role, admin)
 	case OpCase, OpCaseStep:
 		return op.validateCaseOp(role, admin)
+	case OpAccount:
+		return op.validateAccount(role, admin)
 	}
 	return errorf(ErrInvalidOperation, "op %d: unknown kind %d", op.Num, op.Kind)
 }
@@ -188,14 +197,16 @@ func (op *Op) validateCommon(admin bool) error {
 	if op.Kind.AdminOnly() && !admin {
 		return errorf(ErrNotAuthorized, "op %d: %s needs a county-admin device", op.Num, op.Kind)
 	}
-	if op.Kind != OpEvidence && op.Target.IsZero() {
+	// Evidence may stand alone; an account change concerns no commitment
+	// (validateAccount wants its target zero).
+	if op.Kind != OpEvidence && op.Kind != OpAccount && op.Target.IsZero() {
 		return errorf(ErrInvalidOperation, "op %d: no target commitment", op.Num)
 	}
 	if op.Kind != OpTransition && op.From != "" {
 		return errorf(ErrInvalidOperation, "op %d: %s carries a from-status", op.Num, op.Kind)
 	}
 	if (op.Entry != nil) != (op.Kind == OpFulfil) || (op.Meta != nil) != (op.Kind == OpEvidence) ||
-		(op.Dishonesty != nil) != op.Kind.dishonesty() {
+		(op.Dishonesty != nil) != op.Kind.dishonesty() || (op.Account != nil) != (op.Kind == OpAccount) {
 		return errorf(ErrInvalidOperation, "op %d: %s with wrong body", op.Num, op.Kind)
 	}
 	if err := op.checkCaseBodies(); err != nil {

@@ -376,8 +376,12 @@ func (c *cli) conflictsCmd(fs *flag.FlagSet, args []string) error {
 	t.row("单位 OFFICE", "承诺 COMMITMENT", "字段 FIELD", "暂显示 SHOWN", "各方版本 VERSIONS")
 	for _, cf := range list {
 		var vs []string
-		for _, v := range cf.Versions {
-			vs = append(vs, fmt.Sprintf("%q %s@%s", ellipsis(v.Value, 24), v.Author, v.Op.Device.Short()))
+		for i, v := range cf.Versions {
+			who := v.Author // a server from before the directory names no one
+			if i < len(cf.Authors) {
+				who = cf.Authors[i]
+			}
+			vs = append(vs, fmt.Sprintf("%q %s@%s", ellipsis(v.Value, 24), who, v.Op.Device.Short()))
 		}
 		t.row(officeLabel(cf.Ref.Office), cf.Ref.ID.String()[:12], string(cf.Field), ellipsis(cf.Provisional, 24), strings.Join(vs, " | "))
 	}

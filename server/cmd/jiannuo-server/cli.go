@@ -83,6 +83,8 @@ var commands = []command{
 		"revoke a device: it can no longer sync", (*cli).revokeCmd},
 	{"conflicts", "[admin flags]",
 		"list conflicting edits waiting for reconciliation", (*cli).conflictsCmd},
+	{"directory", "[-office CODE] [admin flags]",
+		"list who each login of the county's offices is: name, role, enabled, who changed it", (*cli).directoryCmd},
 	{"incidents", "[-limit N] [admin flags]",
 		"list refused input: forgeries, forks, out-of-scope writes, wrong passwords", (*cli).incidentsCmd},
 	{"upstream", "add -key HEX -name NAME | list [admin flags]",

@@ -14,6 +14,7 @@
 //	jiannuo-server devices
 //	jiannuo-server revoke DEVICE -reason "…"
 //	jiannuo-server conflicts
+//	jiannuo-server directory [-office CODE]
 //	jiannuo-server incidents
 //	jiannuo-server upstream add -key HEX -name NAME | upstream list
 //
