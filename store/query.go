@@ -7,6 +7,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"jiannuo/domain"
+	"jiannuo/domain/office"
 	"jiannuo/sync/protocol"
 )
 
@@ -191,3 +192,32 @@ func (s *Store) EvidenceContent(h protocol.Hash) ([]byte, error) {
 	})
 	return out, err
 }
+
+// The queries a county server asks inside its own transaction (see Update),
+// so what it checks cannot change before it acts on it.
+
+// CommitmentTx returns a commitment that has fully arrived, or
+// ErrNotFound.
+func CommitmentTx(tx *bolt.Tx, ref Ref) (Commitment, error) {
+	c, err := arrivedView(tx, ref)
+	if err != nil {
+		return Commitment{}, err
+	}
+	return *c, nil
+}
+
+// DishonestyRecordTx returns a dishonesty record of office o that has
+// fully arrived, with its history, or ErrNotFound.
+func DishonestyRecordTx(tx *bolt.Tx, o office.Code, id protocol.EntityID) (DishonestyRecord, error) {
+	var r DishonestyRecord
+	if err := loadDishonesty(tx, Ref{Office: o, ID: id}, &r); err != nil {
+		return DishonestyRecord{}, err
+	}
+	if !r.Recorded {
+		return DishonestyRecord{}, fmt.Errorf("%w: dishonesty record %s has not fully arrived", ErrNotFound, id)
+	}
+	return r, nil
+}
+
+// HasEvidenceTx reports whether an evidence file's content is held.
+func HasEvidenceTx(tx *bolt.Tx, h protocol.Hash) bool { return tx.Bucket(bBlobs).Get(h[:]) != nil }

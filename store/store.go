@@ -150,6 +150,16 @@ type Options struct {
 	// NoSync skips fsync on commit. Only for benchmarks that measure
 	// everything but the disk: a store opened this way loses data on a crash.
 	NoSync bool
+	// Admit, if set, is asked about every received change set that
+	// verifies, inside the transaction that would apply it (so it sees the
+	// change sets of the batch before it), before anything of it is
+	// stored. An error refuses the change set exactly as a verification
+	// failure does: its protocol code (CodeOf) is the result's, nothing of
+	// it is stored, the batch goes on; an error without a protocol code
+	// fails the whole batch. A county server refuses this way what only
+	// it can judge: a step on a case it never opened, a public case whose
+	// intake no municipal node it knows signed.
+	Admit func(tx *bolt.Tx, cs *protocol.ChangeSet) error
 }
 
 // Store is one replica's bbolt file: this device's commitments and their

@@ -1,13 +1,13 @@
 package county
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 
+	"jiannuo/server/internal/partial"
 	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
@@ -60,7 +60,7 @@ func (se *session) evidenceOffer(f *protocol.Frame) {
 		if err := sizes.Put(f.Hash[:], binary.BigEndian.AppendUint64(nil, uint64(f.Size))); err != nil {
 			return err
 		}
-		have = received(tx, f.Hash)
+		have = partial.Have(tx.Bucket(bPartial), f.Hash)
 		return nil
 	})
 	if err != nil {
@@ -80,20 +80,14 @@ func (se *session) evidenceChunk(f *protocol.Frame) {
 	var whole []byte
 	var have int64
 	err := s.st.Update(func(tx *bolt.Tx) error {
-		have = received(tx, f.Hash)
-		if f.Offset != have || have+int64(len(f.Body)) > se.upload.size {
-			return nil // out of step after a cut: answered with a new want below
+		var err error
+		// A chunk out of step after a cut, or past the size, is not
+		// taken: answered with a new want below.
+		have, whole, _, err = takeChunk(tx.Bucket(bPartial), f, se.upload.size)
+		if whole != nil {
+			return tx.Bucket(bPartialSize).Delete(f.Hash[:])
 		}
-		k := binary.BigEndian.AppendUint64(append([]byte(nil), f.Hash[:]...), uint64(f.Offset))
-		if err := tx.Bucket(bPartial).Put(k, f.Body); err != nil {
-			return err
-		}
-		have += int64(len(f.Body))
-		if have == se.upload.size {
-			whole = assemble(tx, f.Hash)
-			return dropPartial(tx, f.Hash)
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		se.fail(protocol.CodeInternal, "evidence store unavailable")
@@ -114,6 +108,24 @@ func (se *session) evidenceChunk(f *protocol.Frame) {
 	case f.Offset+int64(len(f.Body)) != have:
 		se.send(&protocol.Frame{Type: protocol.FrameEvidenceWant, Hash: f.Hash, Offset: have})
 	}
+}
+
+// takeChunk stores an evidence chunk of a file of size bytes in the
+// partial bucket b if it starts at what is held and stays within the size
+// (over reports one that starts there and would pass it), and returns what
+// is held after it and, once that is the whole file, the content, with its
+// chunks dropped from b. The hash is the caller's to check.
+func takeChunk(b *bolt.Bucket, f *protocol.Frame, size int64) (have int64, whole []byte, over bool, err error) {
+	have = partial.Have(b, f.Hash)
+	if f.Offset == have && have+int64(len(f.Body)) > size {
+		return have, nil, true, nil
+	}
+	have, took, err := partial.Put(b, f.Hash, f.Offset, f.Body)
+	if err != nil || !took || have != size {
+		return have, nil, false, err
+	}
+	whole = partial.Whole(b, f.Hash)
+	return have, whole, false, partial.Drop(b, f.Hash)
 }
 
 // refuseEvidence refuses an evidence transfer and records the incident,
@@ -144,34 +156,10 @@ func (se *session) evidenceGet(f *protocol.Frame) {
 	se.pump.StreamChunks(f.Hash, f.Offset, data)
 }
 
-// received returns how many contiguous bytes of an upload are stored.
-func received(tx *bolt.Tx, h protocol.Hash) int64 {
-	var n int64
-	c := tx.Bucket(bPartial).Cursor()
-	for k, v := c.Seek(h[:]); k != nil && bytes.HasPrefix(k, h[:]); k, v = c.Next() {
-		if int64(binary.BigEndian.Uint64(k[len(h):])) != n {
-			break
-		}
-		n += int64(len(v))
-	}
-	return n
-}
-
-func assemble(tx *bolt.Tx, h protocol.Hash) []byte {
-	var out []byte
-	c := tx.Bucket(bPartial).Cursor()
-	for k, v := c.Seek(h[:]); k != nil && bytes.HasPrefix(k, h[:]); k, v = c.Next() {
-		out = append(out, v...)
-	}
-	return out
-}
-
+// dropPartial forgets an upload: its chunks and its announced size.
 func dropPartial(tx *bolt.Tx, h protocol.Hash) error {
-	c := tx.Bucket(bPartial).Cursor()
-	for k, _ := c.Seek(h[:]); k != nil && bytes.HasPrefix(k, h[:]); k, _ = c.Seek(h[:]) {
-		if err := c.Delete(); err != nil {
-			return err
-		}
+	if err := partial.Drop(tx.Bucket(bPartial), h); err != nil {
+		return err
 	}
 	return tx.Bucket(bPartialSize).Delete(h[:])
 }
