@@ -131,6 +131,9 @@ func (n *Node) SubmitIntake(ctx context.Context, in *protocol.Intake, contact pr
 	}
 	n.log.Info("intake taken", "case", in.Number, "county", string(code), "office", string(in.Office), "files", len(in.Attachments))
 	n.intakeWaiting(code)
+	n.mu.Lock()
+	n.notify() // the status counts it
+	n.mu.Unlock()
 	return nil
 }
 
@@ -205,7 +208,25 @@ func (n *Node) pendingIntakes(code office.Code) ([]outIntake, error) {
 	return out, err
 }
 
-// intakeFile returns a file filed with an intake, from offset on.
+// intakesPending counts the pending intakes of each county.
+func (n *Node) intakesPending() (map[office.Code]int, error) {
+	out := map[office.Code]int{}
+	err := n.st.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bIntakes).ForEach(func(_, v []byte) error {
+			var rec intakeRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			if rec.State == IntakePending {
+				out[rec.County]++
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// intakeFile returns a file filed with an intake.
 func (n *Node) intakeFile(id protocol.EntityID, h protocol.Hash) ([]byte, bool) {
 	var out []byte
 	n.st.View(func(tx *bolt.Tx) error {

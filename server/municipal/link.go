@@ -131,6 +131,7 @@ func (p *puller) intakeAnswer(f *protocol.Frame) error {
 	p.mu.Lock()
 	delete(p.sent, f.Case)
 	p.mu.Unlock()
+	n.update(p.c, func(*county) {}) // the status counts the intakes pending
 	switch {
 	case !changed:
 	case state == IntakeAccepted:
@@ -292,6 +293,7 @@ func (p *puller) evidenceChunk(f *protocol.Frame) error {
 			return err
 		}
 		p.n.log.Debug("evidence fetched", "county", string(p.t.code), "hash", f.Hash, "size", len(whole))
+		p.n.update(p.c, func(c *county) { c.fetched++ })
 		p.endFetch()
 	}
 	return nil

@@ -195,6 +195,7 @@ type county struct {
 	lastErr string
 	problem *Incident // why it is tampered, wrong_key or behind
 	session *puller   // the upstream session open with it, if any
+	fetched int       // evidence files fetched from it since the node started
 }
 
 // Pull states.
@@ -589,6 +590,11 @@ type CountyStatus struct {
 	LastOK    time.Time `json:"last_ok,omitzero"` // the last pull that ended well
 	LastError string    `json:"last_error,omitempty"`
 	Incident  *Incident `json:"incident,omitempty"` // why it is tampered, wrong_key or behind
+	// IntakesPending counts the cases filed on this node for the county
+	// that it has not accepted yet (intake.go); EvidenceFetched the
+	// evidence files fetched from it since the node started (link.go).
+	IntakesPending  int `json:"intakes_pending"`
+	EvidenceFetched int `json:"evidence_fetched"`
 }
 
 // Status is the node's view of the city.
@@ -607,7 +613,8 @@ func (n *Node) Status() Status {
 	out := Status{Node: n.id.Name, NodeID: n.id.ID.String(), Time: n.cfg.Now().UTC()}
 	for _, c := range n.counties {
 		cs := CountyStatus{County: c.code, Trusted: c.key != nil, Member: c.status, MemberName: c.member, Upstream: c.addr,
-			Head: c.head, Applied: c.applied, State: c.state, LastOK: c.lastOK, LastError: c.lastErr, Incident: c.problem}
+			Head: c.head, Applied: c.applied, State: c.state, LastOK: c.lastOK, LastError: c.lastErr, Incident: c.problem,
+			EvidenceFetched: c.fetched}
 		if c.head > c.applied {
 			cs.Lag = c.head - c.applied
 		}
@@ -632,6 +639,11 @@ func (n *Node) Status() Status {
 		}
 	}
 	n.st.View(func(tx *bolt.Tx) error { out.Incidents = tx.Bucket(bIncidents).Stats().KeyN; return nil })
+	if pending, err := n.intakesPending(); err == nil {
+		for i := range out.Counties {
+			out.Counties[i].IntakesPending = pending[out.Counties[i].County]
+		}
+	}
 	return out
 }
 
