@@ -151,9 +151,10 @@ type Options struct {
 	// everything but the disk: a store opened this way loses data on a crash.
 	NoSync bool
 	// Admit, if set, is asked about every received change set that
-	// verifies, inside the transaction that would apply it (so it sees the
-	// change sets of the batch before it), before anything of it is
-	// stored. An error refuses the change set exactly as a verification
+	// verifies, inside the transaction that would apply it, before
+	// anything of it is stored. It sees the change sets of the batch
+	// before it (the log, chain heads, cases and dishonesty records; the
+	// commitment views of a batch are written at its end). An error refuses the change set exactly as a verification
 	// failure does: its protocol code (CodeOf) is the result's, nothing of
 	// it is stored, the batch goes on; an error without a protocol code
 	// fails the whole batch. A county server refuses this way what only
