@@ -77,13 +77,13 @@ type puller struct {
 	// What the session does besides the feed (link.go): the reader and
 	// the sender share it under mu.
 	mu        sync.Mutex
-	atHead    bool                                // caught up with the county's head, nothing newer received since
-	sent      map[protocol.EntityID]outIntake     // intakes sent, not answered yet
-	fetch     *store.Evidence                     // the evidence file being fetched
-	fetchDone bool                                // nothing more to fetch since the last caught_up
-	skip      map[protocol.Hash]bool              // evidence files not to ask for again this session
-	wake      chan struct{}                       // the sender has something to look at
-	lingering bool                                // the read deadline is the linger: the session ends when it passes
+	atHead    bool                            // caught up with the county's head, nothing newer received since
+	sent      map[protocol.EntityID]outIntake // intakes sent, not answered yet
+	fetch     *store.Evidence                 // the evidence file being fetched
+	fetchDone bool                            // nothing more to fetch since the last caught_up
+	skip      map[protocol.Hash]bool          // evidence files not to ask for again this session
+	wake      chan struct{}                   // the sender has something to look at
+	lingering bool                            // the read deadline is the linger: the session ends when it passes
 }
 
 // pull runs one upstream session with a county until it has caught up (and

@@ -170,4 +170,6 @@ func TestCaseCommands(t *testing.T) {
 	}
 }
 
-func protocolContact(name, phone string) protocol.Contact { return protocol.Contact{Name: name, Phone: phone} }
+func protocolContact(name, phone string) protocol.Contact {
+	return protocol.Contact{Name: name, Phone: phone}
+}
