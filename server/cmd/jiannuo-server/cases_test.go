@@ -101,9 +101,8 @@ func TestCaseCommands(t *testing.T) {
 	}
 	town.sync()
 	adm.sync()
-	contact := struct{ name, phone string }{"赵德胜", "0379-66012345"}
-	caseID, err := adm.se.OpenCase(store.CaseInput{Kind: domain.CaseComplaint, Commitment: ref, Text: "来电反映中午窗口无人",
-		Contact: protocolContact(contact.name, contact.phone)})
+	contact := protocol.Contact{Name: "赵德胜", Phone: "0379-66012345"}
+	caseID, err := adm.se.OpenCase(store.CaseInput{Kind: domain.CaseComplaint, Commitment: ref, Text: "来电反映中午窗口无人", Contact: contact})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,11 +132,11 @@ func TestCaseCommands(t *testing.T) {
 	}
 
 	r = h.must(0, admin("case", "show", c.Number)...)
-	if !strings.Contains(r.stdout, "来电反映中午窗口无人") || !strings.Contains(r.stdout, "assigned") || strings.Contains(r.stdout, contact.phone) {
+	if !strings.Contains(r.stdout, "来电反映中午窗口无人") || !strings.Contains(r.stdout, "assigned") || strings.Contains(r.stdout, contact.Phone) {
 		t.Errorf("case show:\n%s", r.stdout)
 	}
 	r = h.must(0, admin("case", "show", c.Number, "-contact")...)
-	if !strings.Contains(r.stdout, contact.name) || !strings.Contains(r.stdout, contact.phone) {
+	if !strings.Contains(r.stdout, contact.Name) || !strings.Contains(r.stdout, contact.Phone) {
 		t.Errorf("case show -contact:\n%s", r.stdout)
 	}
 	r = h.must(0, admin("audit")...)
@@ -146,7 +145,7 @@ func TestCaseCommands(t *testing.T) {
 			t.Errorf("audit lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if strings.Contains(r.stdout, contact.phone) {
+	if strings.Contains(r.stdout, contact.Phone) {
 		t.Errorf("the audit trail shows the phone:\n%s", r.stdout)
 	}
 
@@ -168,8 +167,4 @@ func TestCaseCommands(t *testing.T) {
 	if r := h.must(0, admin("cases", "-open")...); !strings.Contains(r.stdout, "no cases") {
 		t.Errorf("cases -open after closing:\n%s", r.stdout)
 	}
-}
-
-func protocolContact(name, phone string) protocol.Contact {
-	return protocol.Contact{Name: name, Phone: phone}
 }
