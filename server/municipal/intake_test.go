@@ -210,13 +210,20 @@ func TestPublicFilingRoundTrip(t *testing.T) {
 	}
 }
 
-// TestFilingWhileCountyDown: a case filed while its county's server is
-// down waits on the node and is delivered, once, when the county is back.
-func TestFilingWhileCountyDown(t *testing.T) {
+// cityWithTownship is a county server with a township's leader device
+// and a municipal node pulling it.
+func cityWithTownship(t *testing.T) (*countyNode, *muniNode, *device) {
+	t.Helper()
 	c := newCounty(t, luanchuan)
 	m := newMunicipal(t, "市信用平台", c)
 	m.start(c.serfAddr)
-	d := c.device(township(luanchuan, 0), domain.RoleLeader)
+	return c, m, c.device(township(luanchuan, 0), domain.RoleLeader)
+}
+
+// TestFilingWhileCountyDown: a case filed while its county's server is
+// down waits on the node and is delivered, once, when the county is back.
+func TestFilingWhileCountyDown(t *testing.T) {
+	c, m, d := cityWithTownship(t)
 	ref := d.create("窗口午间值守", domain.WorkdaysDeadline(5))
 	d.publish(ref)
 	d.sync()
@@ -249,10 +256,7 @@ func TestFilingWhileCountyDown(t *testing.T) {
 // the county survives the node's restart and is delivered once after it;
 // one the county refuses is kept as refused, with the county's code.
 func TestFilingSurvivesNodeRestart(t *testing.T) {
-	c := newCounty(t, luanchuan)
-	m := newMunicipal(t, "市信用平台", c)
-	m.start(c.serfAddr)
-	d := c.device(township(luanchuan, 0), domain.RoleLeader)
+	c, m, d := cityWithTownship(t)
 	ref := d.create("窗口午间值守", domain.WorkdaysDeadline(5))
 	d.publish(ref)
 	draft := d.create("草稿", domain.WorkdaysDeadline(5))
