@@ -27,9 +27,10 @@ import (
 // admin has authorised, each change set with the county's receipt for it and
 // preceded by its device's certificate, and revocations with the feed
 // position at which they took effect. It is a session like /sync (challenge,
-// hello signed by the node's key, welcome; acks for flow control) but
-// read-only: a municipal node never pushes. docs/protocol.md, "Upstream",
-// describes it.
+// hello signed by the node's key, welcome; acks for flow control), but a
+// municipal node pushes no change set: it sends the cases filed on its page
+// (intake.go) and asks for evidence files for its public page.
+// docs/protocol.md, "Upstream", describes it.
 
 var (
 	bUpstream = []byte("x-upstream") // node ID -> countyapi.UpstreamNode: who may pull the feed
