@@ -60,7 +60,7 @@ func (se *session) evidenceOffer(f *protocol.Frame) {
 		if err := sizes.Put(f.Hash[:], binary.BigEndian.AppendUint64(nil, uint64(f.Size))); err != nil {
 			return err
 		}
-		have = partial.Have(tx.Bucket(bPartial), f.Hash)
+		have = received(tx, f.Hash)
 		return nil
 	})
 	if err != nil {
@@ -80,14 +80,20 @@ func (se *session) evidenceChunk(f *protocol.Frame) {
 	var whole []byte
 	var have int64
 	err := s.st.Update(func(tx *bolt.Tx) error {
-		var err error
-		// A chunk out of step after a cut, or past the size, is not
-		// taken: answered with a new want below.
-		have, whole, _, err = takeChunk(tx.Bucket(bPartial), f, se.upload.size)
-		if whole != nil {
-			return tx.Bucket(bPartialSize).Delete(f.Hash[:])
+		have = received(tx, f.Hash)
+		if f.Offset != have || have+int64(len(f.Body)) > se.upload.size {
+			return nil // out of step after a cut: answered with a new want below
 		}
-		return err
+		k := binary.BigEndian.AppendUint64(append([]byte(nil), f.Hash[:]...), uint64(f.Offset))
+		if err := tx.Bucket(bPartial).Put(k, f.Body); err != nil {
+			return err
+		}
+		have += int64(len(f.Body))
+		if have == se.upload.size {
+			whole = assemble(tx, f.Hash)
+			return dropPartial(tx, f.Hash)
+		}
+		return nil
 	})
 	if err != nil {
 		se.fail(protocol.CodeInternal, "evidence store unavailable")
@@ -108,24 +114,6 @@ func (se *session) evidenceChunk(f *protocol.Frame) {
 	case f.Offset+int64(len(f.Body)) != have:
 		se.send(&protocol.Frame{Type: protocol.FrameEvidenceWant, Hash: f.Hash, Offset: have})
 	}
-}
-
-// takeChunk stores an evidence chunk of a file of size bytes in the
-// partial bucket b if it starts at what is held and stays within the size
-// (over reports one that starts there and would pass it), and returns what
-// is held after it and, once that is the whole file, the content, with its
-// chunks dropped from b. The hash is the caller's to check.
-func takeChunk(b *bolt.Bucket, f *protocol.Frame, size int64) (have int64, whole []byte, over bool, err error) {
-	have = partial.Have(b, f.Hash)
-	if f.Offset == have && have+int64(len(f.Body)) > size {
-		return have, nil, true, nil
-	}
-	have, took, err := partial.Put(b, f.Hash, f.Offset, f.Body)
-	if err != nil || !took || have != size {
-		return have, nil, false, err
-	}
-	whole = partial.Whole(b, f.Hash)
-	return have, whole, false, partial.Drop(b, f.Hash)
 }
 
 // refuseEvidence refuses an evidence transfer and records the incident,
@@ -156,7 +144,11 @@ func (se *session) evidenceGet(f *protocol.Frame) {
 	se.pump.StreamChunks(f.Hash, f.Offset, data)
 }
 
-// dropPartial forgets an upload: its chunks and its announced size.
+// received returns how many contiguous bytes of an upload are stored.
+func received(tx *bolt.Tx, h protocol.Hash) int64 { return partial.Have(tx.Bucket(bPartial), h) }
+
+func assemble(tx *bolt.Tx, h protocol.Hash) []byte { return partial.Whole(tx.Bucket(bPartial), h) }
+
 func dropPartial(tx *bolt.Tx, h protocol.Hash) error {
 	if err := partial.Drop(tx.Bucket(bPartial), h); err != nil {
 		return err

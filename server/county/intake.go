@@ -318,7 +318,9 @@ func (us *upstreamSession) intakeChunk(f *protocol.Frame) {
 		us.refuseIntake(u.id, p.in.Number, bad)
 	case whole != nil:
 		us.upload = nil
-		p.missing = slices.DeleteFunc(p.missing, func(a protocol.Attachment) bool { return a.Hash == f.Hash })
+		for _, q := range us.intakes { // two filings may carry one file
+			q.missing = slices.DeleteFunc(q.missing, func(a protocol.Attachment) bool { return a.Hash == f.Hash })
+		}
 		us.send(&protocol.Frame{Type: protocol.FrameEvidenceStored, Hash: f.Hash})
 		us.progressIntakes()
 	case f.Offset+int64(len(f.Body)) != have:
@@ -465,4 +467,22 @@ func (s *Server) caseDeadlines(kind domain.CaseKind, filed int64) (ack, answer c
 	}
 	answer, err = due(s.cfg.CaseAnswerDays)
 	return ack, answer, err
+}
+
+// takeChunk stores a chunk of a file of size bytes in the partial bucket
+// b if it starts at what is held and stays within the size (over reports
+// one that starts there and would pass it), and returns what is held after
+// it and, once that is the whole file, the content, with its chunks
+// dropped from b. The hash is the caller's to check.
+func takeChunk(b *bolt.Bucket, f *protocol.Frame, size int64) (have int64, whole []byte, over bool, err error) {
+	have = partial.Have(b, f.Hash)
+	if f.Offset == have && have+int64(len(f.Body)) > size {
+		return have, nil, true, nil
+	}
+	have, took, err := partial.Put(b, f.Hash, f.Offset, f.Body)
+	if err != nil || !took || have != size {
+		return have, nil, false, err
+	}
+	whole = partial.Whole(b, f.Hash)
+	return have, whole, false, partial.Drop(b, f.Hash)
 }

@@ -401,10 +401,14 @@ func (us *upstreamSession) evidenceGet(f *protocol.Frame) {
 		refuse("busy: ask again")
 		return
 	}
-	sent := us.pump.StreamChunks(f.Hash, f.Offset, data)
 	go func() {
-		<-sent
-		<-us.streams
+		defer func() { <-us.streams }()
+		for off := f.Offset; off < int64(len(data)); off += protocol.MaxChunkBytes {
+			chunk := data[off:min(off+protocol.MaxChunkBytes, int64(len(data)))]
+			if !us.pump.Send(wsconn.Bulk, &protocol.Frame{Type: protocol.FrameEvidenceChunk, Hash: f.Hash, Offset: off, Body: chunk}) {
+				return
+			}
+		}
 	}()
 }
 

@@ -127,13 +127,9 @@ func (p *Pump) Offer(pri Priority, f *protocol.Frame) bool {
 
 // StreamChunks sends the evidence file data from offset from, in chunks of
 // at most protocol.MaxChunkBytes at Bulk priority, from a goroutine of its
-// own that ends with the pump. The channel returned is closed when that
-// goroutine has queued the last chunk or the pump closed, for a caller
-// that bounds how many files it streams at once.
-func (p *Pump) StreamChunks(h protocol.Hash, from int64, data []byte) <-chan struct{} {
-	done := make(chan struct{})
+// own that ends with the pump.
+func (p *Pump) StreamChunks(h protocol.Hash, from int64, data []byte) {
 	go func() {
-		defer close(done)
 		for off := from; off < int64(len(data)); off += protocol.MaxChunkBytes {
 			end := min(off+protocol.MaxChunkBytes, int64(len(data)))
 			if !p.Send(Bulk, &protocol.Frame{Type: protocol.FrameEvidenceChunk, Hash: h, Offset: off, Body: data[off:end]}) {
@@ -141,7 +137,6 @@ func (p *Pump) StreamChunks(h protocol.Hash, from int64, data []byte) <-chan str
 			}
 		}
 	}()
-	return done
 }
 
 // Done is closed when the pump closes.

@@ -127,7 +127,7 @@ func TestCaseCommands(t *testing.T) {
 	if !strings.Contains(r.stdout, c.Number) || !strings.Contains(r.stdout, "逾期") {
 		t.Errorf("cases -overdue:\n%s", r.stdout)
 	}
-	if r := h.must(0, admin("overview")...); !strings.Contains(r.stdout, "case_overdue") {
+	if r := h.must(0, admin("overview")...); !strings.Contains(r.stdout, "case_overdue") || !strings.Contains(r.stdout, "1 (1)") {
 		t.Errorf("overview without the case warning:\n%s", r.stdout)
 	}
 
