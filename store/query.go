@@ -221,3 +221,29 @@ func DishonestyRecordTx(tx *bolt.Tx, o office.Code, id protocol.EntityID) (Disho
 
 // HasEvidenceTx reports whether an evidence file's content is held.
 func HasEvidenceTx(tx *bolt.Tx, h protocol.Hash) bool { return tx.Bucket(bBlobs).Get(h[:]) != nil }
+
+// MissingEvidenceIn returns an evidence file a record of an office within
+// o cites whose content this replica does not hold, the first in hash
+// order that skip (nil: none) does not pass over; ok is false when there
+// is none. A municipal node fetches such files from the county whose
+// records cite them.
+func (s *Store) MissingEvidenceIn(o office.Code, skip func(protocol.Hash) bool) (e Evidence, ok bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		blobs := tx.Bucket(bBlobs)
+		return tx.Bucket(bEvidence).ForEach(func(_, v []byte) error {
+			var ev Evidence
+			if err := unmarshal(v, &ev); err != nil {
+				return err
+			}
+			if !o.Contains(ev.Office) || blobs.Get(ev.Hash[:]) != nil || (skip != nil && skip(ev.Hash)) {
+				return nil
+			}
+			e, ok = ev, true
+			return errStop
+		})
+	})
+	if err == errStop {
+		err = nil
+	}
+	return e, ok, err
+}

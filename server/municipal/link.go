@@ -212,26 +212,11 @@ func (p *puller) startFetch() {
 // nextMissing returns an evidence file of the county's records that the
 // replica does not hold and this session has not given up on.
 func (p *puller) nextMissing() (store.Evidence, bool, error) {
-	p.mu.Lock()
-	skipped := len(p.skip)
-	p.mu.Unlock()
-	for limit := skipped + 16; ; limit *= 2 {
-		list, err := p.n.st.MissingEvidence(limit)
-		if err != nil {
-			return store.Evidence{}, false, err
-		}
+	return p.n.st.MissingEvidenceIn(p.t.code, func(h protocol.Hash) bool {
 		p.mu.Lock()
-		for _, e := range list {
-			if p.t.code.Contains(e.Office) && !p.skip[e.Hash] {
-				p.mu.Unlock()
-				return e, true, nil
-			}
-		}
-		p.mu.Unlock()
-		if len(list) < limit {
-			return store.Evidence{}, false, nil
-		}
-	}
+		defer p.mu.Unlock()
+		return p.skip[h]
+	})
 }
 
 // endFetch ends the fetch in progress, if any, and frees its slot; skip
