@@ -29,17 +29,16 @@ import (
 // phone are sealed to the county inside SubmitIntake, before anything is
 // stored or logged; only the sealed box is kept.
 
-var _ public.IntakeSink = (*Node)(nil)
-
-// The states of an intake (public.IntakeState.State).
-const (
-	IntakePending  = "pending"  // not yet accepted by the county
-	IntakeAccepted = "accepted" // the county opened the case
-	IntakeRefused  = "refused"  // the county refused it for good
+// The node is the public page's intake sink, and finds a filing by its
+// case number for the tracking page.
+var (
+	_ public.IntakeSink   = (*Node)(nil)
+	_ public.IntakeFinder = (*Node)(nil)
 )
 
 var (
-	bIntakes     = []byte("x-intakes")     // case ID -> intakeRecord
+	bIntakes     = []byte("x-intakes")     // case ID -> intakeRecord (State: public.IntakePending, …)
+	bIntakeIDs   = []byte("x-intakeids")   // case number -> case ID of an intake taken here
 	bIntakeFiles = []byte("x-intakefiles") // case ID | hash -> a file filed with it, until the county answers
 	bEvPartial   = []byte("x-evpartial")   // hash|offset -> chunk of an evidence file being fetched from a county
 )
@@ -107,7 +106,7 @@ func (n *Node) SubmitIntake(ctx context.Context, in *protocol.Intake, contact pr
 	if _, err := protocol.DecodeIntake(raw); err != nil {
 		return err
 	}
-	rec := intakeRecord{County: code, Raw: raw, Filed: in.Filed, State: IntakePending, Submitted: n.cfg.Now().UTC()}
+	rec := intakeRecord{County: code, Raw: raw, Filed: in.Filed, State: public.IntakePending, Submitted: n.cfg.Now().UTC()}
 	v, err := json.Marshal(rec)
 	if err != nil {
 		return err
@@ -119,6 +118,9 @@ func (n *Node) SubmitIntake(ctx context.Context, in *protocol.Intake, contact pr
 			return nil // taken before: a form sent twice
 		}
 		taken = true
+		if err := tx.Bucket(bIntakeIDs).Put([]byte(in.Number), in.ID[:]); err != nil {
+			return err
+		}
 		for _, a := range in.Attachments {
 			if err := tx.Bucket(bIntakeFiles).Put(intakeFileKey(in.ID, a.Hash), files[a.Hash]); err != nil {
 				return err
@@ -175,6 +177,21 @@ func (n *Node) IntakeState(id protocol.EntityID) (public.IntakeState, bool, erro
 	return public.IntakeState{Intake: in, State: rec.State, Code: rec.Code, Message: rec.Message, Pos: rec.Pos}, true, nil
 }
 
+// IntakeByNumber returns the ID of the filing with the given case number,
+// if this node took it (public.IntakeFinder).
+func (n *Node) IntakeByNumber(number string) (protocol.EntityID, bool, error) {
+	var id protocol.EntityID
+	found := false
+	err := n.st.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bIntakeIDs).Get([]byte(number)); len(v) == len(id) {
+			copy(id[:], v)
+			found = true
+		}
+		return nil
+	})
+	return id, found, err
+}
+
 // outIntake is a pending intake to send to its county.
 type outIntake struct {
 	in  *protocol.Intake
@@ -191,7 +208,7 @@ func (n *Node) pendingIntakes(code office.Code) ([]outIntake, error) {
 			if err := json.Unmarshal(v, &rec); err != nil {
 				return err
 			}
-			if rec.County != code || rec.State != IntakePending {
+			if rec.County != code || rec.State != public.IntakePending {
 				return nil
 			}
 			in, err := protocol.DecodeIntake(rec.Raw)
@@ -217,7 +234,7 @@ func (n *Node) intakesPending() (map[office.Code]int, error) {
 			if err := json.Unmarshal(v, &rec); err != nil {
 				return err
 			}
-			if rec.State == IntakePending {
+			if rec.State == public.IntakePending {
 				out[rec.County]++
 			}
 			return nil
@@ -254,7 +271,7 @@ func (n *Node) intakeAnswered(id protocol.EntityID, state string, pos uint64, co
 		if err := json.Unmarshal(v, &rec); err != nil {
 			return err
 		}
-		if rec.State != IntakePending {
+		if rec.State != public.IntakePending {
 			return nil
 		}
 		ok = true
@@ -262,7 +279,7 @@ func (n *Node) intakeAnswered(id protocol.EntityID, state string, pos uint64, co
 		files := tx.Bucket(bIntakeFiles)
 		c := files.Cursor()
 		for k, v := c.Seek(id[:]); k != nil && bytes.HasPrefix(k, id[:]); k, v = c.Seek(id[:]) {
-			if state == IntakeAccepted {
+			if state == public.IntakeAccepted {
 				var h protocol.Hash
 				copy(h[:], k[len(id):])
 				if err := store.PutEvidenceContentTx(tx, h, v); err != nil {

@@ -15,6 +15,7 @@ import (
 	"jiannuo/domain"
 	"jiannuo/domain/calendar"
 	"jiannuo/server/municipal"
+	"jiannuo/server/public"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
 )
@@ -142,7 +143,13 @@ func TestPublicFilingRoundTrip(t *testing.T) {
 	if err := m.n.SubmitIntake(context.Background(), in, filer, files); err != nil {
 		t.Fatal(err)
 	}
-	m.waitIntake(in.ID, municipal.IntakeAccepted)
+	m.waitIntake(in.ID, public.IntakeAccepted)
+	if id, ok, err := m.n.IntakeByNumber(in.Number); err != nil || !ok || id != in.ID {
+		t.Fatalf("by its number: %s %v %v", id, ok, err)
+	}
+	if _, ok, _ := m.n.IntakeByNumber("TS20261207-00000000"); ok {
+		t.Fatal("a number never filed here found")
+	}
 	st, _, _ := m.n.IntakeState(in.ID)
 	if st.Pos == 0 || st.Intake.Number != in.Number {
 		t.Fatalf("intake state %+v", st)
@@ -239,7 +246,7 @@ func TestFilingWhileCountyDown(t *testing.T) {
 		t.Fatalf("pending intakes %+v", countyOf(s, luanchuan))
 	}
 	c.start()
-	m.waitIntake(in.ID, municipal.IntakeAccepted)
+	m.waitIntake(in.ID, public.IntakeAccepted)
 	m.waitConverged(c)
 	for what, st := range map[string]*store.Store{"county": c.srv.Store(), "node": m.n.Store()} {
 		if cases, err := st.Cases(store.CaseFilter{}); err != nil || len(cases) != 1 {
@@ -279,8 +286,8 @@ func TestFilingSurvivesNodeRestart(t *testing.T) {
 	m.stop()
 	m.gate.set(c.addr, false)
 	m.start(c.serfAddr)
-	m.waitIntake(in.ID, municipal.IntakeAccepted)
-	m.waitIntake(bad.ID, municipal.IntakeRefused)
+	m.waitIntake(in.ID, public.IntakeAccepted)
+	m.waitIntake(bad.ID, public.IntakeRefused)
 	if st, _, _ := m.n.IntakeState(bad.ID); st.Code != protocol.CodeUnknownRecord {
 		t.Fatalf("refused with %s (%s)", st.Code, st.Message)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"jiannuo/domain/office"
 	"jiannuo/server/internal/partial"
+	"jiannuo/server/public"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
 	"jiannuo/sync/wsconn"
@@ -111,9 +112,9 @@ func (p *puller) sentIntake(raw []byte) string {
 // intakeAnswer records the county's answer to an intake.
 func (p *puller) intakeAnswer(f *protocol.Frame) error {
 	n := p.n
-	state := IntakeAccepted
+	state := public.IntakeAccepted
 	if f.Type == protocol.FrameCaseRefused {
-		state = IntakeRefused
+		state = public.IntakeRefused
 	}
 	p.mu.Lock()
 	o, sent := p.sent[f.Case]
@@ -134,7 +135,7 @@ func (p *puller) intakeAnswer(f *protocol.Frame) error {
 	n.update(p.c, func(*county) {}) // the status counts the intakes pending
 	switch {
 	case !changed:
-	case state == IntakeAccepted:
+	case state == public.IntakeAccepted:
 		n.log.Info("case accepted by the county", "county", string(p.t.code), "case", o.in.Number, "pos", rec.Pos)
 	default:
 		// The county's message names the case and the rule, never what was

@@ -37,3 +37,23 @@ type IntakeState struct {
 	Message string           // refused: the county's message (for the log, not shown raw)
 	Pos     uint64           // accepted: feed position at the county
 }
+
+// The values of IntakeState.State.
+const (
+	IntakePending  = "pending"
+	IntakeAccepted = "accepted"
+	IntakeRefused  = "refused"
+)
+
+// IntakeFinder is an optional extension of IntakeSink: the tracking page
+// knows a filing only by its case number, while IntakeState asks for its
+// ID (the number carries only 40 bits of it). A sink that also implements
+// IntakeFinder lets the tracking page find any filing the node holds, across
+// restarts; without it the page remembers the numbers of the filings this
+// process took (a bounded table, lost on restart: such a filing shows once
+// the county has accepted it and the case reached the replica).
+type IntakeFinder interface {
+	// IntakeByNumber returns the ID of the filing with the given case
+	// number, if this node took it.
+	IntakeByNumber(number string) (id protocol.EntityID, ok bool, err error)
+}
