@@ -41,7 +41,17 @@ const (
 	// WarnNotSynced: a device of the office (not revoked) has not synced
 	// for the configured number of days, or never has.
 	WarnNotSynced = "not_synced"
+	// WarnCaseOverdue: a complaint or objection against the office is
+	// past its acknowledgement or answer deadline (domain.ComputeCaseDue).
+	WarnCaseOverdue = "case_overdue"
 )
+
+// CaseTally counts an office's supervision cases (complaints and
+// objections about its records) for the overview.
+type CaseTally struct {
+	Open    int `json:"open"`    // not closed
+	Overdue int `json:"overdue"` // of those, past a deadline today
+}
 
 // Warning is one early warning on an office.
 type Warning struct {
@@ -64,7 +74,9 @@ type OverviewRow struct {
 	BeforeDate         string       `json:"before_date,omitempty"`
 	Devices            []DeviceSeen `json:"devices"`
 	LastSync           time.Time    `json:"last_sync,omitzero"` // the latest of its devices
-	Warnings           []Warning    `json:"warnings"`
+	// Cases counts the complaints and objections about its records.
+	Cases    CaseTally `json:"cases"`
+	Warnings []Warning `json:"warnings"`
 }
 
 // Overview is the county overview on one day.
@@ -121,6 +133,8 @@ func overviewTable(ov *Overview, tr *assets.Translator) table {
 			{tr.T("admin.col_overdue_share"), 12, colPercent},
 			{tr.T("admin.col_overdue_share_before"), 14, colPercent},
 			{tr.T("admin.col_due_soon"), 12, colInt},
+			{tr.T("admin.col_cases_open"), 10, colInt},
+			{tr.T("admin.col_cases_overdue"), 10, colInt},
 			{tr.T("admin.col_devices"), 8, colInt},
 			{tr.T("admin.col_last_sync"), 18, colText},
 			{tr.T("admin.col_warnings"), 40, colWrap},
@@ -137,7 +151,7 @@ func overviewTable(ov *Overview, tr *assets.Translator) table {
 				}
 				t := r.Tally
 				if !yield([]any{name, t.Total, t.Open, t.OnTime, t.Late, t.Partly, t.Breached, pct(r.OnTimeRate, tr),
-					t.Overdue, pct(r.OverdueShare, tr), pct(r.OverdueShareBefore, tr), t.DueSoon, len(r.Devices),
+					t.Overdue, pct(r.OverdueShare, tr), pct(r.OverdueShareBefore, tr), t.DueSoon, r.Cases.Open, r.Cases.Overdue, len(r.Devices),
 					timeText(r.LastSync), strings.Join(ws, "；")}) {
 					return
 				}
@@ -149,7 +163,8 @@ func overviewTable(ov *Overview, tr *assets.Translator) table {
 // WriteOverviewXLSX writes the county overview as an .xlsx workbook: one
 // row per office with its commitments by verdict, on-time rate, overdue
 // count and share (now and 30 days before), due within 5 working days,
-// devices, last sync and early warnings.
+// open and overdue supervision cases, devices, last sync and early
+// warnings.
 func WriteOverviewXLSX(w io.Writer, ov *Overview, tr *assets.Translator) error {
 	return writeXLSX(w, overviewTable(ov, tr))
 }

@@ -21,7 +21,8 @@ func overviewFixture() *Overview {
 			OnTimeRate: f64(0.75), OverdueShare: f64(0.5), OverdueShareBefore: f64(0.25),
 			Devices:  []DeviceSeen{{Name: "党政办-1", LastSeen: time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)}},
 			LastSync: time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC),
-			Warnings: []Warning{{Kind: WarnOverdueRising}, {Kind: WarnNotSynced}}},
+			Cases:    CaseTally{Open: 3, Overdue: 1},
+			Warnings: []Warning{{Kind: WarnOverdueRising}, {Kind: WarnNotSynced}, {Kind: WarnCaseOverdue}}},
 		{Office: "410324102", Name: "合峪镇"},
 	}}
 }
@@ -40,13 +41,14 @@ func TestOverviewExports(t *testing.T) {
 	if len(rows) != 4 || len(recs) != 4 {
 		t.Fatalf("rows: xlsx %d, csv %d; want title, header and 2", len(rows), len(recs))
 	}
-	want := []string{"赤土店镇 (410324101)", "10", "4", "3", "1", "0", "0", "75%", "2", "50%", "25%", "1", "1", "2026-11-01 10:00", "逾期占比上升；终端长期未同步"}
+	want := []string{"赤土店镇 (410324101)", "10", "4", "3", "1", "0", "0", "75%", "2", "50%", "25%", "1", "3", "1", "1", "2026-11-01 10:00",
+		"逾期占比上升；终端长期未同步；投诉举报或异议逾期未办理"}
 	for i, w := range want {
 		if recs[2][i] != w {
 			t.Errorf("CSV column %d = %q, want %q", i, recs[2][i], w)
 		}
 	}
-	if recs[3][7] != "—" || recs[3][13] != "—" {
+	if recs[3][7] != "—" || recs[3][15] != "—" {
 		t.Errorf("undefined rate or never synced: %q", recs[3])
 	}
 	if rows[0][0] != "410324 各乡镇（街道）践诺监测概览（截至 2026-11-25）" {
@@ -56,7 +58,8 @@ func TestOverviewExports(t *testing.T) {
 	if err := WriteOverviewCSV(&eb, ov, en); err != nil {
 		t.Fatal(err)
 	}
-	if recs := readCSV(t, eb.Bytes()); recs[1][9] != "Overdue share" || recs[2][14] != "Overdue share rising；Device not syncing" {
+	if recs := readCSV(t, eb.Bytes()); recs[1][9] != "Overdue share" || recs[1][12] != "Open cases" || recs[1][13] != "Cases overdue" ||
+		recs[2][16] != "Overdue share rising；Device not syncing；Complaints or objections overdue" {
 		t.Errorf("English: %q %q", recs[1], recs[2])
 	}
 }

@@ -382,13 +382,21 @@ func putBlob(tx *bolt.Tx, h protocol.Hash, data []byte) error {
 // PutEvidenceContent stores evidence content received from elsewhere,
 // refusing bytes that do not hash to want.
 func (s *Store) PutEvidenceContent(want protocol.Hash, data []byte) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return PutEvidenceContentTx(tx, want, data) })
+}
+
+// PutEvidenceContentTx is PutEvidenceContent inside a caller's transaction
+// (see Update): a county server stores the files filed with a public case
+// in the transaction that opens the case, so a refused filing leaves no
+// file behind.
+func PutEvidenceContentTx(tx *bolt.Tx, want protocol.Hash, data []byte) error {
 	if len(data) > protocol.MaxEvidenceBytes {
 		return ErrEvidenceTooLarge
 	}
 	if protocol.Hash(sha256.Sum256(data)) != want {
 		return fmt.Errorf("%w: %s", ErrEvidenceMismatch, want.String()[:12])
 	}
-	return s.db.Update(func(tx *bolt.Tx) error { return putBlob(tx, want, data) })
+	return putBlob(tx, want, data)
 }
 
 // Resolve settles a conflicted field with a value (one of the competing

@@ -374,6 +374,9 @@ func (s *Store) applyRaw(tx *bolt.Tx, views *viewCache, raw []byte) (Result, err
 	var r Result
 	if cs != nil {
 		r = Result{Device: cs.Device, Seq: cs.Seq, Hash: cs.Hash()}
+		if err == nil && s.opts.Admit != nil {
+			err = s.opts.Admit(tx, cs)
+		}
 	}
 	if err != nil {
 		r.Code, r.Err = protocol.CodeOf(err), err

@@ -160,21 +160,33 @@ func (se *Session) CaseStep(o office.Code, id protocol.EntityID, in CaseStepInpu
 	if err := se.mayTakeStep(in.Step); err != nil {
 		return protocol.OpID{}, err
 	}
-	return se.act(func(tx *bolt.Tx) (*protocol.Op, error) {
-		var c Case
-		if err := loadCase(tx, Ref{Office: o, ID: id}, &c); err != nil {
-			return nil, err
-		}
-		if err := checkStepFits(tx, &c, in); err != nil {
-			return nil, err
-		}
-		if err := haveBlobs(tx, in.Evidence); err != nil {
-			return nil, err
-		}
-		return &protocol.Op{Kind: protocol.OpCaseStep, Office: o, Target: c.Commitment.ID, CaseStep: &protocol.CaseStep{
-			Case: id, Step: in.Step, Text: in.Text, Evidence: protocol.SortHashes(in.Evidence), Ref: in.Reply,
-			Finding: in.Finding, AckDue: in.AckDue, AnswerDue: in.AnswerDue, Record: in.Record}}, nil
-	})
+	return se.act(func(tx *bolt.Tx) (*protocol.Op, error) { return CaseStepOpTx(tx, o, id, in) })
+}
+
+// CaseStepOpTx returns, inside a caller's transaction (see View), the
+// operation that takes a step on case id of office o, after the checks
+// every signer of a step applies: the case has arrived, its kind and state
+// allow the step (a closed case takes only a link, an accepted reply needs
+// an approved one awaiting the county, …) and the evidence cited is held.
+// Session.CaseStep builds its operation with it; so does a county server
+// that signs a county admin's decision with its own device, so the two
+// ways of deciding keep one set of rules. Num and HLC are left for the
+// signer; who may take the step is the signer's to check (mayTakeStep, a
+// county-admin device). Refusals as Session.CaseStep's.
+func CaseStepOpTx(tx *bolt.Tx, o office.Code, id protocol.EntityID, in CaseStepInput) (*protocol.Op, error) {
+	var c Case
+	if err := loadCase(tx, Ref{Office: o, ID: id}, &c); err != nil {
+		return nil, err
+	}
+	if err := checkStepFits(tx, &c, in); err != nil {
+		return nil, err
+	}
+	if err := haveBlobs(tx, in.Evidence); err != nil {
+		return nil, err
+	}
+	return &protocol.Op{Kind: protocol.OpCaseStep, Office: o, Target: c.Commitment.ID, CaseStep: &protocol.CaseStep{
+		Case: id, Step: in.Step, Text: in.Text, Evidence: protocol.SortHashes(in.Evidence), Ref: in.Reply,
+		Finding: in.Finding, AckDue: in.AckDue, AnswerDue: in.AnswerDue, Record: in.Record}}, nil
 }
 
 // mayTakeStep mirrors the receiver's rule: a county-admin device acts on

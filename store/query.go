@@ -7,6 +7,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"jiannuo/domain"
+	"jiannuo/domain/office"
 	"jiannuo/sync/protocol"
 )
 
@@ -190,4 +191,59 @@ func (s *Store) EvidenceContent(h protocol.Hash) ([]byte, error) {
 		return nil
 	})
 	return out, err
+}
+
+// The queries a county server asks inside its own transaction (see Update),
+// so what it checks cannot change before it acts on it.
+
+// CommitmentTx returns a commitment that has fully arrived, or
+// ErrNotFound.
+func CommitmentTx(tx *bolt.Tx, ref Ref) (Commitment, error) {
+	c, err := arrivedView(tx, ref)
+	if err != nil {
+		return Commitment{}, err
+	}
+	return *c, nil
+}
+
+// DishonestyRecordTx returns a dishonesty record of office o that has
+// fully arrived, with its history, or ErrNotFound.
+func DishonestyRecordTx(tx *bolt.Tx, o office.Code, id protocol.EntityID) (DishonestyRecord, error) {
+	var r DishonestyRecord
+	if err := loadDishonesty(tx, Ref{Office: o, ID: id}, &r); err != nil {
+		return DishonestyRecord{}, err
+	}
+	if !r.Recorded {
+		return DishonestyRecord{}, fmt.Errorf("%w: dishonesty record %s has not fully arrived", ErrNotFound, id)
+	}
+	return r, nil
+}
+
+// HasEvidenceTx reports whether an evidence file's content is held.
+func HasEvidenceTx(tx *bolt.Tx, h protocol.Hash) bool { return tx.Bucket(bBlobs).Get(h[:]) != nil }
+
+// MissingEvidenceIn returns an evidence file a record of an office within
+// o cites whose content this replica does not hold, the first in hash
+// order that skip (nil: none) does not pass over; ok is false when there
+// is none. A municipal node fetches such files from the county whose
+// records cite them.
+func (s *Store) MissingEvidenceIn(o office.Code, skip func(protocol.Hash) bool) (e Evidence, ok bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		blobs := tx.Bucket(bBlobs)
+		return tx.Bucket(bEvidence).ForEach(func(_, v []byte) error {
+			var ev Evidence
+			if err := unmarshal(v, &ev); err != nil {
+				return err
+			}
+			if !o.Contains(ev.Office) || blobs.Get(ev.Hash[:]) != nil || (skip != nil && skip(ev.Hash)) {
+				return nil
+			}
+			e, ok = ev, true
+			return errStop
+		})
+	})
+	if err == errStop {
+		err = nil
+	}
+	return e, ok, err
 }

@@ -164,6 +164,17 @@ type Options struct {
 	// NoSync skips fsync on commit. Only for benchmarks that measure
 	// everything but the disk: a store opened this way loses data on a crash.
 	NoSync bool
+	// Admit, if set, is asked about every received change set that
+	// verifies, inside the transaction that would apply it, before
+	// anything of it is stored. It sees the change sets of the batch
+	// before it (the log, chain heads, cases and dishonesty records; the
+	// commitment views of a batch are written at its end). An error refuses the change set exactly as a verification
+	// failure does: its protocol code (CodeOf) is the result's, nothing of
+	// it is stored, the batch goes on; an error without a protocol code
+	// fails the whole batch. A county server refuses this way what only
+	// it can judge: a step on a case it never opened, a public case whose
+	// intake no municipal node it knows signed.
+	Admit func(tx *bolt.Tx, cs *protocol.ChangeSet) error
 }
 
 // Store is one replica's bbolt file: this device's commitments and their

@@ -243,7 +243,7 @@ func (s *Store) Now() time.Time { return s.opts.Now() }
 // HasEvidence reports whether an evidence file's content is on this replica.
 func (s *Store) HasEvidence(h protocol.Hash) (bool, error) {
 	var ok bool
-	err := s.db.View(func(tx *bolt.Tx) error { ok = tx.Bucket(bBlobs).Get(h[:]) != nil; return nil })
+	err := s.db.View(func(tx *bolt.Tx) error { ok = HasEvidenceTx(tx, h); return nil })
 	return ok, err
 }
 

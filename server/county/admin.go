@@ -331,6 +331,9 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, _ string) {
 	s.mu.Lock()
 	out := make([]countyapi.DeviceInfo, 0, len(devs))
 	for _, d := range devs {
+		if d.ID == s.signer.Device() {
+			continue // the server itself, not an enrolled device (serverdevice.go)
+		}
 		_, online := s.sessions[d.ID]
 		l := seen[d.ID]
 		di := countyapi.DeviceInfo{DeviceRecord: d, LastSeq: heads[d.ID].Seq, Online: online, LastSeen: l.Latest(),
@@ -352,6 +355,11 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, _ string) {
 func (s *Server) Revoke(dev protocol.DeviceID, reason, who string) error {
 	if !domain.NonBlank(reason) {
 		return fmt.Errorf("%w: a revocation needs a reason", protocol.ErrInvalidOperation)
+	}
+	if dev == s.signer.Device() {
+		// Its key is the county key's: revoking it would only stop the
+		// server opening the cases the public files.
+		return fmt.Errorf("%w: %s is the county server's own device", protocol.ErrInvalidOperation, dev)
 	}
 	// The signed revocation carries the reason; a longer one would not
 	// decode (protocol.OpenRevocation).

@@ -1,6 +1,7 @@
 package county
 
 import (
+	"crypto/ed25519"
 	"encoding/binary"
 	"fmt"
 
@@ -73,4 +74,29 @@ func (s *Server) decisions() (revocations map[protocol.DeviceID][]byte, calVersi
 		return nil
 	})
 	return revocations, calVersion, cal
+}
+
+// calendar returns the county's working-day calendar: Config.Calendar (or
+// the built-in one) with the newest calendar update the county published
+// laid over it, as its devices have it (engine.Calendar).
+func (s *Server) calendar() *calendar.Calendar {
+	cal := s.cfg.Calendar
+	if cal == nil {
+		cal = calendar.Default()
+	}
+	_, _, doc := s.decisions()
+	if doc == nil {
+		return cal
+	}
+	u, err := protocol.OpenCalendarUpdate(doc, s.id.Key.Public().(ed25519.PublicKey))
+	if err != nil {
+		s.log.Error("the published calendar update does not open", "err", err)
+		return cal
+	}
+	o, err := calendar.ParseOverlay(u.Overlay)
+	if err != nil {
+		s.log.Error("the published calendar overlay does not parse", "err", err)
+		return cal
+	}
+	return cal.WithOverlay(o)
 }

@@ -29,9 +29,14 @@
 // chunks) and a feeder (streamFeed: the office's change sets from the
 // device's cursor, never more than Window ahead of its acknowledgements).
 // A municipal node's /upstream session runs the same writer and feeder
-// over the whole feed (upstream.go). Pushes from every session go
-// to one ingest goroutine that commits them in groups — one fsync for many
-// — and only then signs the receipts.
+// over the whole feed (upstream.go); its reader takes the cases filed on
+// the node's page and their files (intake.go) and its requests for
+// evidence files. Pushes from every session go to one ingest goroutine
+// that commits them in groups — one fsync for many — and only then signs
+// the receipts; the server's own device (serverdevice.go), which opens the
+// cases the public files and signs the decisions county admins take
+// through the admin API (cases.go), hands its change sets to the same
+// goroutine.
 //
 // # Caveats
 //

@@ -1,7 +1,6 @@
 package county
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -9,6 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"jiannuo/server/internal/partial"
 	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
@@ -223,33 +223,13 @@ func (se *session) evidenceGet(f *protocol.Frame) {
 }
 
 // received returns how many contiguous bytes of an upload are stored.
-func received(tx *bolt.Tx, h protocol.Hash) int64 {
-	var n int64
-	c := tx.Bucket(bPartial).Cursor()
-	for k, v := c.Seek(h[:]); k != nil && bytes.HasPrefix(k, h[:]); k, v = c.Next() {
-		if int64(binary.BigEndian.Uint64(k[len(h):])) != n {
-			break
-		}
-		n += int64(len(v))
-	}
-	return n
-}
+func received(tx *bolt.Tx, h protocol.Hash) int64 { return partial.Have(tx.Bucket(bPartial), h) }
 
-func assemble(tx *bolt.Tx, h protocol.Hash) []byte {
-	var out []byte
-	c := tx.Bucket(bPartial).Cursor()
-	for k, v := c.Seek(h[:]); k != nil && bytes.HasPrefix(k, h[:]); k, v = c.Next() {
-		out = append(out, v...)
-	}
-	return out
-}
+func assemble(tx *bolt.Tx, h protocol.Hash) []byte { return partial.Whole(tx.Bucket(bPartial), h) }
 
 func dropPartial(tx *bolt.Tx, h protocol.Hash) error {
-	c := tx.Bucket(bPartial).Cursor()
-	for k, _ := c.Seek(h[:]); k != nil && bytes.HasPrefix(k, h[:]); k, _ = c.Seek(h[:]) {
-		if err := c.Delete(); err != nil {
-			return err
-		}
+	if err := partial.Drop(tx.Bucket(bPartial), h); err != nil {
+		return err
 	}
 	return tx.Bucket(bPartialSize).Delete(h[:])
 }

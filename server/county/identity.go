@@ -121,6 +121,9 @@ func Init(dir string, cfg InitConfig) (*Identity, error) {
 		return nil, err
 	}
 	err = addAdmin(st, cfg.AdminName, cfg.AdminPassword, kdfOrDefault(cfg.KDF), true)
+	if err == nil {
+		_, err = registerServerDevice(st, &Identity{County: cfg.County, Key: key}, cfg.Now())
+	}
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}

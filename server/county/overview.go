@@ -92,18 +92,15 @@ func snapshotKey(o office.Code, d calendar.Date) []byte {
 const DefaultStaleDays = 7
 
 // Overview computes the county overview for today: every township with
-// commitments or devices, its figures over the county replica
-// (report.TallyByOffice), the last sync of each device, and early
-// warnings. It takes today's snapshot of each township's overdue share if
+// commitments, devices or open cases, its figures over the county replica
+// (report.TallyByOffice), its open and overdue cases, the last sync of each
+// device (the server's own device left out), and early warnings. It takes today's snapshot of each township's overdue share if
 // there is none yet, and compares with the latest one at least 30 days
 // old.
 func (s *Server) Overview() (*report.Overview, error) {
 	now := s.cfg.Now()
 	today := calendar.DateOf(now.In(cst))
-	cal := s.cfg.Calendar
-	if cal == nil {
-		cal = calendar.Default()
-	}
+	cal := s.calendar()
 	stale := s.cfg.StaleDays
 	if stale <= 0 {
 		stale = DefaultStaleDays
@@ -138,6 +135,17 @@ func (s *Server) Overview() (*report.Overview, error) {
 	for o := range byOffice {
 		row(o)
 	}
+	cases, err := s.st.Cases(store.CaseFilter{Office: s.id.County, OpenOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	for i := range cases {
+		r := row(cases[i].Office)
+		r.Cases.Open++
+		if cases[i].Due(today, cal).Overdue() {
+			r.Cases.Overdue++
+		}
+	}
 	s.mu.Lock()
 	online := make(map[protocol.DeviceID]bool, len(s.sessions))
 	for d := range s.sessions {
@@ -148,8 +156,8 @@ func (s *Server) Overview() (*report.Overview, error) {
 	staleBefore := now.Add(-time.Duration(stale) * 24 * time.Hour)
 	err = s.st.Update(func(tx *bolt.Tx) error {
 		for _, d := range devs {
-			if !s.id.County.Contains(d.Office) {
-				continue
+			if !s.id.County.Contains(d.Office) || d.ID == s.signer.Device() {
+				continue // the server's own device is the server, always there
 			}
 			l, err := s.lastSeenTx(tx, d.ID)
 			if err != nil {
@@ -171,6 +179,12 @@ func (s *Server) Overview() (*report.Overview, error) {
 					msg = fmt.Sprintf("device %s (%s) has never synced", d.ID.Short(), d.Name)
 				}
 				r.Warnings = append(r.Warnings, report.Warning{Kind: report.WarnNotSynced, Message: msg})
+			}
+		}
+		for _, r := range rows {
+			if n := r.Cases.Overdue; n > 0 {
+				r.Warnings = append(r.Warnings, report.Warning{Kind: report.WarnCaseOverdue,
+					Message: fmt.Sprintf("%d of %d open complaints and objections past their deadline", n, r.Cases.Open)})
 			}
 		}
 		b := tx.Bucket(bSnapshots)
@@ -266,6 +280,7 @@ func (s *Server) adminRoutesMore(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/audit", s.admin(s.serveAudit))
 	mux.HandleFunc("GET /admin/overview", s.admin(s.serveOverview))
 	mux.HandleFunc("GET /admin/dishonesty", s.admin(s.serveDishonesty))
+	s.caseRoutes(mux) // cases.go
 }
 
 func (s *Server) serveOverview(w http.ResponseWriter, r *http.Request, _ string) {

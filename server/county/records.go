@@ -29,7 +29,7 @@ var (
 )
 
 var serverBuckets = [][]byte{bAdmins, bEnrolments, bCerts, bRevocations, bIncidents, bPartial, bPartialSize,
-	bUpstream, bRevPos, bAudit, bAuditHead, bLastSeen, bSnapshots}
+	bUpstream, bRevPos, bAudit, bAuditHead, bLastSeen, bSnapshots, bIntakeCases, bIntakePartial, bIntakeFiles}
 
 func ensureBuckets(st *store.Store) error {
 	return st.Update(func(tx *bolt.Tx) error {

@@ -16,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"jiannuo/auth"
+	"jiannuo/domain"
 	"jiannuo/domain/calendar"
 	"jiannuo/store"
 	"jiannuo/sync/countyapi"
@@ -61,9 +62,19 @@ type Config struct {
 	// StaleDays is how many days without a sync make the overview warn
 	// about a device (default DefaultStaleDays, 7).
 	StaleDays int
-	// Calendar is the working-day calendar of the overview; nil means
-	// calendar.Default().
+	// Calendar is the working-day calendar of the overview and of case
+	// deadlines; nil means calendar.Default(). The newest calendar update
+	// the county published (PublishCalendar) is laid over it.
 	Calendar *calendar.Calendar
+	// CaseAckDays is how many working days after a complaint was filed it
+	// must be acknowledged (受理) by the township (default
+	// domain.DefaultCaseAckDays, 3); CaseAnswerDays how many until it must
+	// be answered (default domain.DefaultCaseAnswerDays, 15);
+	// ObjectionDays how many the county takes to decide an objection
+	// (default domain.DefaultObjectionDays, 15). They set the deadlines of
+	// the cases the public files (intake.go), counted with Calendar from
+	// the day of filing in China, that day not counted.
+	CaseAckDays, CaseAnswerDays, ObjectionDays int
 }
 
 // DefaultConfig returns the defaults for a server in dir; a new value each
@@ -77,6 +88,9 @@ func DefaultConfig(dir string) Config {
 		HandshakeTimeout: 10 * time.Second,
 		MaxBatch:         64,
 		Window:           256,
+		CaseAckDays:      domain.DefaultCaseAckDays,
+		CaseAnswerDays:   domain.DefaultCaseAnswerDays,
+		ObjectionDays:    domain.DefaultObjectionDays,
 	}
 }
 
@@ -107,6 +121,15 @@ func (c *Config) fill() {
 	if c.Window <= 0 {
 		c.Window = d.Window
 	}
+	if c.CaseAckDays <= 0 {
+		c.CaseAckDays = d.CaseAckDays
+	}
+	if c.CaseAnswerDays <= 0 {
+		c.CaseAnswerDays = d.CaseAnswerDays
+	}
+	if c.ObjectionDays <= 0 {
+		c.ObjectionDays = d.ObjectionDays
+	}
 }
 
 // Server is a county aggregation server (县级汇聚): it enrols devices,
@@ -128,6 +151,12 @@ type Server struct {
 	// transaction: tests hold the writer busy with it (export_test.go).
 	commitHook atomic.Pointer[func()]
 
+	// signer signs the change sets of the server's own device
+	// (serverdevice.go); signMu makes one at a time: each continues the
+	// chain the one before it left, through the ingest loop.
+	signer *store.ServerSigner
+	signMu sync.Mutex
+
 	mu        sync.Mutex
 	feedCh    chan struct{} // closed and replaced whenever the feed advances
 	sessions  map[protocol.DeviceID]*session
@@ -143,8 +172,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The replica asks the server about what only it can judge (admit.go)
+	// before it applies a change set; s exists by the first one.
+	var s *Server
 	st, err := store.Open(filepath.Join(cfg.Dir, fileDB), &store.Options{Feed: true, Now: cfg.Now, KDF: cfg.KDF,
-		Logger: cfg.Logger, NoSync: cfg.NoSync})
+		Logger: cfg.Logger, NoSync: cfg.NoSync, Admit: func(tx *bolt.Tx, cs *protocol.ChangeSet) error { return s.admit(tx, cs) }})
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +184,12 @@ func New(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{
+	signer, err := registerServerDevice(st, id, cfg.Now())
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s = &Server{
 		cfg: cfg, id: id, st: st,
 		log:       cfg.Logger.With("county", string(id.County)),
 		ingest:    make(chan *pushReq, 4*cfg.MaxBatch),
@@ -161,6 +198,7 @@ func New(cfg Config) (*Server, error) {
 		feedCh:    make(chan struct{}),
 		sessions:  make(map[protocol.DeviceID]*session),
 		upstreams: make(map[*upstreamSession]struct{}),
+		signer:    signer,
 	}
 	s.wg.Add(2)
 	go s.ingestLoop()
@@ -266,10 +304,50 @@ func (s *Server) feedAdvanced() {
 	s.mu.Unlock()
 }
 
-// pushReq is one change set from a session, waiting for the ingest loop.
+// pushReq is one change set waiting for the ingest loop: pushed by a
+// device's session, or signed by the server's own device (serverdevice.go).
 type pushReq struct {
 	raw  []byte
-	from *session
+	from *session // the pushing session; nil for the server's own
+	// own receives the result of one of the server's own change sets.
+	own chan<- store.Result
+	// onCommit, if set, runs inside the transaction that applies the change
+	// set (not for a replay or a refusal), to commit what goes with it.
+	onCommit func(tx *bolt.Tx, r store.Result) error
+}
+
+// device and remote name who pushed, for incidents.
+func (r *pushReq) device() protocol.DeviceID {
+	if r.from == nil {
+		return protocol.DeviceID{}
+	}
+	return r.from.dev
+}
+
+func (r *pushReq) remote() string {
+	if r.from == nil {
+		return "server"
+	}
+	return r.from.remote
+}
+
+// answer hands the pusher its receipt or refusal: a frame to the session,
+// the result to the server's own.
+func (r *pushReq) answer(f *protocol.Frame, res store.Result) {
+	if r.own != nil {
+		r.own <- res
+		return
+	}
+	r.from.send(f)
+}
+
+// failed tells the pusher the batch could not be stored.
+func (r *pushReq) failed(code protocol.Code, msg string, err error) {
+	if r.own != nil {
+		r.own <- store.Result{Code: code, Err: err}
+		return
+	}
+	r.from.fail(code, msg)
 }
 
 // ingestLoop is the one writer: it takes pushes from every session, commits
@@ -313,6 +391,11 @@ func (s *Server) commit(batch []*pushReq) {
 			(*h)()
 		}
 		for i, r := range results {
+			if r.Code == protocol.CodeOK && batch[i].onCommit != nil {
+				if err := batch[i].onCommit(tx, r); err != nil {
+					return err
+				}
+			}
 			if r.Applied() {
 				continue
 			}
@@ -322,9 +405,9 @@ func (s *Server) commit(batch []*pushReq) {
 				}
 			}
 			refused[i] = r
-			in := countyapi.Incident{Time: now, Device: r.Device, Seq: r.Seq, Code: r.Code, Message: protocol.MessageOf(r.Err), Remote: batch[i].from.remote}
+			in := countyapi.Incident{Time: now, Device: r.Device, Seq: r.Seq, Code: r.Code, Message: protocol.MessageOf(r.Err), Remote: batch[i].remote()}
 			if r.Device.IsZero() {
-				in.Device = batch[i].from.dev
+				in.Device = batch[i].device()
 			}
 			if err := putIncident(tx, in); err != nil {
 				return err
@@ -337,7 +420,7 @@ func (s *Server) commit(batch []*pushReq) {
 		// acknowledged. The devices will send it again.
 		s.log.Error("committing change sets", "err", err, "batch", len(batch))
 		for _, r := range batch {
-			r.from.fail(protocol.CodeInternal, "the server could not store the change set; try again later")
+			r.failed(protocol.CodeInternal, "the server could not store the change set; try again later", err)
 		}
 		return
 	}
@@ -348,19 +431,20 @@ func (s *Server) commit(batch []*pushReq) {
 		case r.Code == protocol.CodeOK:
 			advanced = true
 			rc := protocol.Receipt{County: s.id.County, Device: r.Device, Seq: r.Seq, Hash: r.Hash, Pos: r.Pos, Time: r.Time}
-			req.from.send(&protocol.Frame{Type: protocol.FrameReceipt, Body: rc.Sign(s.id.Key)})
+			req.answer(&protocol.Frame{Type: protocol.FrameReceipt, Body: rc.Sign(s.id.Key)}, r)
 		case r.Code == protocol.CodeReplay:
 			// Sent again after a cut: answer with the original receipt.
 			fe, ok, err := s.st.FeedEntryOf(r.Device, r.Seq)
 			if err != nil || !ok {
-				req.from.fail(protocol.CodeInternal, "replayed change set without a feed entry")
+				req.failed(protocol.CodeInternal, "replayed change set without a feed entry", fmt.Errorf("replayed change set %s/%d without a feed entry: %v", r.Device.Short(), r.Seq, err))
 				continue
 			}
+			r.Pos, r.Time = fe.Pos, fe.Time
 			rc := protocol.Receipt{County: s.id.County, Device: fe.Device, Seq: fe.Seq, Hash: fe.Hash, Pos: fe.Pos, Time: fe.Time}
-			req.from.send(&protocol.Frame{Type: protocol.FrameReceipt, Body: rc.Sign(s.id.Key)})
+			req.answer(&protocol.Frame{Type: protocol.FrameReceipt, Body: rc.Sign(s.id.Key)}, r)
 		default:
-			s.log.Warn("change set refused", "device", req.from.dev, "seq", refused[i].Seq, "code", string(r.Code), "err", r.Err, "remote", req.from.remote)
-			req.from.send(&protocol.Frame{Type: protocol.FrameRefused, Device: refused[i].Device, Seq: refused[i].Seq, Code: r.Code, Message: protocol.MessageOf(r.Err)})
+			s.log.Warn("change set refused", "device", req.device(), "seq", refused[i].Seq, "code", string(r.Code), "err", r.Err, "remote", req.remote())
+			req.answer(&protocol.Frame{Type: protocol.FrameRefused, Device: refused[i].Device, Seq: refused[i].Seq, Code: r.Code, Message: protocol.MessageOf(r.Err)}, r)
 		}
 	}
 	if advanced {

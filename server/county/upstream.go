@@ -27,9 +27,10 @@ import (
 // admin has authorised, each change set with the county's receipt for it and
 // preceded by its device's certificate, and revocations with the feed
 // position at which they took effect. It is a session like /sync (challenge,
-// hello signed by the node's key, welcome; acks for flow control) but
-// read-only: a municipal node never pushes. docs/protocol.md, "Upstream",
-// describes it.
+// hello signed by the node's key, welcome; acks for flow control), but a
+// municipal node pushes no change set: it sends the cases filed on its page
+// (intake.go) and asks for evidence files for its public page.
+// docs/protocol.md, "Upstream", describes it.
 
 var (
 	bUpstream = []byte("x-upstream") // node ID -> countyapi.UpstreamNode: who may pull the feed
@@ -223,15 +224,28 @@ func (s *Server) listUpstream(w http.ResponseWriter, r *http.Request, _ string) 
 	countyapi.WriteJSON(w, http.StatusOK, list)
 }
 
-// upstreamQueues sizes an upstream session's writer: errors first, then
-// the feed (certificates, entries, revocations, caught_up: in feed order).
-var upstreamQueues = wsconn.PumpConfig{ControlQueue: 4, StreamQueue: 64}
+// upstreamQueues sizes an upstream session's writer: control frames first
+// (the answers to intakes, evidence control, errors), then the feed
+// (certificates, entries, revocations, caught_up: in feed order), evidence
+// chunks only when nothing else waits. The control queue holds more than a
+// session can have unanswered (maxSessionIntakes, each with a want and a
+// stored).
+var upstreamQueues = wsconn.PumpConfig{ControlQueue: 4 * maxSessionIntakes, StreamQueue: 64, BulkQueue: 4}
 
-// upstreamSession is one municipal node's connection: a reader (acks), a
-// writer and a feeder, like a device session but read-only.
+// upstreamSession is one municipal node's connection: a reader (acks,
+// intakes and their files, evidence requests), a writer and a feeder, like
+// a device session.
 type upstreamSession struct {
 	peer
 	node countyapi.UpstreamNode
+
+	// The intakes in progress (intake.go), in the order they arrived, and
+	// the file being received for one; only the reader touches them.
+	intakes map[protocol.EntityID]*pendingIntake
+	order   []protocol.EntityID
+	upload  *intakeUpload
+	// streams holds a token per evidence file being streamed to the node.
+	streams chan struct{}
 }
 
 func (s *Server) serveUpstream(w http.ResponseWriter, r *http.Request) {
@@ -240,7 +254,8 @@ func (s *Server) serveUpstream(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("upstream websocket upgrade refused", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	us := &upstreamSession{peer: s.newPeer(conn, r.RemoteAddr, upstreamQueues)}
+	us := &upstreamSession{peer: s.newPeer(conn, r.RemoteAddr, upstreamQueues),
+		intakes: map[protocol.EntityID]*pendingIntake{}, streams: make(chan struct{}, maxUpstreamStreams)}
 	cursor, err := us.handshake()
 	if err != nil {
 		conn.Close()
@@ -317,8 +332,10 @@ func (us *upstreamSession) refuse(node protocol.DeviceID, err error) error {
 	return err
 }
 
-// readLoop reads the node's acks until the session ends; anything else
-// ends it. An oversize message just ends it (no 1009, no incident).
+// readLoop reads the node's frames until the session ends: acks, intakes
+// and the chunks of their files (intake.go), requests for evidence files.
+// Anything else ends it. An oversize message just ends it (no 1009, no
+// incident), except an intake over its limit, which is refused as one.
 func (us *upstreamSession) readLoop() {
 	s := us.srv
 	us.keepReading()
@@ -329,17 +346,70 @@ func (us *upstreamSession) readLoop() {
 		}
 		us.extend()
 		f, err := decodeMessage(typ, data)
-		if err == nil && f.Type != protocol.FrameAck {
+		if err != nil && len(data) > 0 && protocol.FrameType(data[0]) == protocol.FrameCaseIntake && typ == websocket.BinaryMessage {
+			// The intake, not the session, is at fault.
+			us.refuseIntake(intakeID(data[1:]), "", err)
+			continue
+		}
+		if err == nil {
+			switch f.Type {
+			case protocol.FrameAck:
+				us.ack(f.Pos)
+				continue
+			case protocol.FrameCaseIntake:
+				us.caseIntake(f.Body)
+				continue
+			case protocol.FrameEvidenceChunk:
+				us.intakeChunk(f)
+				continue
+			case protocol.FrameEvidenceGet:
+				us.evidenceGet(f)
+				continue
+			}
 			err = fmt.Errorf("%w: unexpected %s frame on the upstream feed", protocol.ErrMalformed, f.Type)
 		}
-		if err != nil {
-			s.incident(countyapi.Incident{Device: us.node.ID, Code: protocol.CodeOf(err), Message: "upstream: " + err.Error(), Remote: us.remote})
-			us.fail(protocol.CodeOf(err), err.Error())
-			<-us.done()
-			return
-		}
-		us.ack(f.Pos)
+		s.incident(countyapi.Incident{Device: us.node.ID, Code: protocol.CodeOf(err), Message: "upstream: " + err.Error(), Remote: us.remote})
+		us.fail(protocol.CodeOf(err), err.Error())
+		<-us.done()
+		return
 	}
+}
+
+// evidenceGet streams an evidence file to the node, for its public page:
+// any file a record of the county cites and the county holds; not_found
+// (ask again later) for one it does not hold yet, or while
+// maxUpstreamStreams files are streaming.
+func (us *upstreamSession) evidenceGet(f *protocol.Frame) {
+	s := us.srv
+	refuse := func(msg string) {
+		us.send(&protocol.Frame{Type: protocol.FrameRefused, Device: us.node.ID, Code: protocol.CodeNotFound, Hash: f.Hash,
+			Message: "evidence " + f.Hash.String() + ": " + msg})
+	}
+	offices, err := s.st.EvidenceOffice(f.Hash)
+	if err != nil || len(offices) == 0 {
+		refuse("no record of the county cites the file")
+		return
+	}
+	data, err := s.st.EvidenceContent(f.Hash)
+	if err != nil {
+		refuse("not on the server yet")
+		return
+	}
+	select {
+	case us.streams <- struct{}{}:
+	default:
+		refuse("busy: ask again")
+		return
+	}
+	go func() {
+		defer func() { <-us.streams }()
+		for off := f.Offset; off < int64(len(data)); off += protocol.MaxChunkBytes {
+			chunk := data[off:min(off+protocol.MaxChunkBytes, int64(len(data)))]
+			if !us.pump.Send(wsconn.Bulk, &protocol.Frame{Type: protocol.FrameEvidenceChunk, Hash: f.Hash, Offset: off, Body: chunk}) {
+				return
+			}
+		}
+	}()
 }
 
 // upstreamFeed is the feed as a municipal node sees it: each change set

@@ -46,7 +46,16 @@
 //
 // # Caveats
 //
-// Evidence files' content stays on the county servers: the node holds
-// their metadata (name, type, size, hash) from the change sets. The trust
-// file is read at start: restart the node after changing it.
+// The trust file is read at start: restart the node after changing it.
+//
+// # Cases filed here, and evidence
+//
+// The node is the public page's intake sink (public.IntakeSink,
+// intake.go): a case filed on its page is signed with the node's key, the
+// filer's contact sealed to the county before anything is stored, and kept
+// in the node's own buckets with its files until the county that owns the
+// record answers; it travels on the next upstream session with that county
+// (link.go), which is opened at once when one is possible. The node also
+// fetches the content of every evidence file its replica cites, so the
+// public page can serve it.
 package municipal

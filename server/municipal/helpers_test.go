@@ -68,16 +68,31 @@ type countyNode struct {
 	fp       string
 	noCheck  bool // its file was tampered with: skip the invariant check
 	noSync   bool
+	logs     io.Writer // where its logs go, if a test reads them
+}
+
+// logger logs to w at every level, or nowhere when w is nil.
+func logger(w io.Writer) *slog.Logger {
+	if w == nil {
+		return quiet()
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 func newCounty(t testing.TB, code office.Code, join ...string) *countyNode {
+	t.Helper()
+	return newCountyLogged(t, code, nil, join...)
+}
+
+// newCountyLogged is newCounty with the server's logs going to logs.
+func newCountyLogged(t testing.TB, code office.Code, logs io.Writer, join ...string) *countyNode {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := county.Init(dir, county.InitConfig{County: code, AdminName: "admin", AdminPassword: adminPass,
 		KDF: auth.TestParams(), Logger: quiet()}); err != nil {
 		t.Fatal(err)
 	}
-	c := &countyNode{t: t, code: code, dir: dir, addr: "127.0.0.1:0", serfAddr: "127.0.0.1:0", join: join}
+	c := &countyNode{t: t, code: code, dir: dir, addr: "127.0.0.1:0", serfAddr: "127.0.0.1:0", join: join, logs: logs}
 	c.start()
 	t.Cleanup(c.stop)
 	return c
@@ -87,7 +102,7 @@ func (c *countyNode) start() {
 	t := c.t
 	t.Helper()
 	cfg := county.DefaultConfig(c.dir)
-	cfg.KDF, cfg.Logger, cfg.NoSync = auth.TestParams(), quiet(), c.noSync
+	cfg.KDF, cfg.Logger, cfg.NoSync = auth.TestParams(), logger(c.logs), c.noSync
 	srv, err := county.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -212,6 +227,7 @@ type muniNode struct {
 	n      *municipal.Node
 	cancel context.CancelFunc
 	served chan error
+	logs   io.Writer // where its logs go, if a test reads them
 }
 
 // newMunicipal initialises a municipal node trusting the counties and
@@ -247,7 +263,7 @@ func (m *muniNode) config() municipal.Config {
 	cfg.Cluster = cluster.DefaultLocalConfig()
 	cfg.Cluster.Join, cfg.Cluster.Logger = m.join, quiet()
 	cfg.Cluster.SnapshotPath = filepath.Join(m.dir, "serf.snapshot")
-	cfg.Logger = quiet()
+	cfg.Logger = logger(m.logs)
 	cfg.Linger = 300 * time.Millisecond
 	cfg.MinBackoff, cfg.MaxBackoff = 50*time.Millisecond, time.Second
 	cfg.NetDial = m.gate.dial

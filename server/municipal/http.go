@@ -14,7 +14,7 @@ func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	var pub http.Handler = http.HandlerFunc(placeholder)
 	if n.cfg.Public != nil {
-		pub = n.cfg.Public(n.st)
+		pub = n.cfg.Public(n)
 	}
 	mux.Handle("/", pub)
 	mux.HandleFunc("GET /stats", n.serveStats)

@@ -20,6 +20,7 @@ import (
 	"jiannuo/domain/office"
 	"jiannuo/server/cluster"
 	"jiannuo/store"
+	"jiannuo/sync/protocol"
 )
 
 // Config configures a municipal node. Start from DefaultConfig.
@@ -42,9 +43,11 @@ type Config struct {
 	// Cluster.Join lists members to join (any county server will do);
 	// an empty Cluster.SnapshotPath means serf.snapshot in Dir.
 	Cluster cluster.Config
-	// Public, if set, makes the public page and feed over the replica,
-	// mounted at /. Nil mounts a placeholder page.
-	Public func(st *store.Store) http.Handler
+	// Public, if set, makes the public page and feed over the node's
+	// replica (n.Store()), mounted at /, with n as the sink of the cases
+	// filed there (public.Config.Intake: n implements public.IntakeSink).
+	// Nil mounts a placeholder page.
+	Public func(n *Node) http.Handler
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Now is the clock (incidents, statistics' "today"); nil means time.Now.
@@ -80,6 +83,11 @@ type Config struct {
 	AllowInsecure bool
 	// NoSync skips fsync on the replica: benchmarks only.
 	NoSync bool
+	// EvidenceFetches is how many evidence files the node fetches from
+	// counties at once, for its public page (default 2): one at a time per
+	// county session, and each is held in memory, at most
+	// protocol.MaxEvidenceBytes, while its hash is checked.
+	EvidenceFetches int
 }
 
 // DefaultConfig returns the defaults for a node in dir; a new value each
@@ -97,6 +105,7 @@ func DefaultConfig(dir string) Config {
 		MinBackoff:       time.Second,
 		MaxBackoff:       time.Minute,
 		ApplyBatch:       128,
+		EvidenceFetches:  2,
 	}
 }
 
@@ -133,6 +142,9 @@ func (c *Config) fill() {
 	if c.ApplyBatch <= 0 {
 		c.ApplyBatch = d.ApplyBatch
 	}
+	if c.EvidenceFetches <= 0 {
+		c.EvidenceFetches = d.EvidenceFetches
+	}
 	if c.Cluster.Logger == nil {
 		c.Cluster.Logger = c.Logger
 	}
@@ -152,6 +164,9 @@ type Node struct {
 	httpLn net.Listener
 	opsLn  net.Listener
 	stats  statsCache
+
+	// fetchSem holds a token per evidence file being fetched (link.go).
+	fetchSem chan struct{}
 
 	mu       sync.Mutex
 	counties map[office.Code]*county
@@ -179,6 +194,8 @@ type county struct {
 	lastOK  time.Time
 	lastErr string
 	problem *Incident // why it is tampered, wrong_key or behind
+	session *puller   // the upstream session open with it, if any
+	fetched int       // evidence files fetched from it since the node started
 }
 
 // Pull states.
@@ -205,12 +222,17 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(filepath.Join(cfg.Dir, fileDB), &store.Options{Feed: true, Now: cfg.Now, Logger: cfg.Logger, NoSync: cfg.NoSync})
+	// The replica asks the node about public cases naming it (intake.go)
+	// before it applies them; n exists by the first one.
+	var n *Node
+	st, err := store.Open(filepath.Join(cfg.Dir, fileDB), &store.Options{Feed: true, Now: cfg.Now, Logger: cfg.Logger, NoSync: cfg.NoSync,
+		Admit: func(tx *bolt.Tx, cs *protocol.ChangeSet) error { return n.admit(tx, cs) }})
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, id: id, trust: trust, st: st, log: cfg.Logger.With("municipal", id.Name),
-		counties: make(map[office.Code]*county), changed: make(chan struct{}), serving: make(chan struct{})}
+	n = &Node{cfg: cfg, id: id, trust: trust, st: st, log: cfg.Logger.With("municipal", id.Name),
+		counties: make(map[office.Code]*county), changed: make(chan struct{}), serving: make(chan struct{}),
+		fetchSem: make(chan struct{}, cfg.EvidenceFetches)}
 	fail := func(err error) (*Node, error) {
 		n.closeListeners()
 		st.Close()
@@ -568,6 +590,11 @@ type CountyStatus struct {
 	LastOK    time.Time `json:"last_ok,omitzero"` // the last pull that ended well
 	LastError string    `json:"last_error,omitempty"`
 	Incident  *Incident `json:"incident,omitempty"` // why it is tampered, wrong_key or behind
+	// IntakesPending counts the cases filed on this node for the county
+	// that it has not accepted yet (intake.go); EvidenceFetched the
+	// evidence files fetched from it since the node started (link.go).
+	IntakesPending  int `json:"intakes_pending"`
+	EvidenceFetched int `json:"evidence_fetched"`
 }
 
 // Status is the node's view of the city.
@@ -586,7 +613,8 @@ func (n *Node) Status() Status {
 	out := Status{Node: n.id.Name, NodeID: n.id.ID.String(), Time: n.cfg.Now().UTC()}
 	for _, c := range n.counties {
 		cs := CountyStatus{County: c.code, Trusted: c.key != nil, Member: c.status, MemberName: c.member, Upstream: c.addr,
-			Head: c.head, Applied: c.applied, State: c.state, LastOK: c.lastOK, LastError: c.lastErr, Incident: c.problem}
+			Head: c.head, Applied: c.applied, State: c.state, LastOK: c.lastOK, LastError: c.lastErr, Incident: c.problem,
+			EvidenceFetched: c.fetched}
 		if c.head > c.applied {
 			cs.Lag = c.head - c.applied
 		}
@@ -611,6 +639,11 @@ func (n *Node) Status() Status {
 		}
 	}
 	n.st.View(func(tx *bolt.Tx) error { out.Incidents = tx.Bucket(bIncidents).Stats().KeyN; return nil })
+	if pending, err := n.intakesPending(); err == nil {
+		for i := range out.Counties {
+			out.Counties[i].IntakesPending = pending[out.Counties[i].County]
+		}
+	}
 	return out
 }
 

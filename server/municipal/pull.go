@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -65,20 +66,44 @@ type puller struct {
 	c    *county
 	t    pullTarget
 	conn *websocket.Conn
+	pump *wsconn.Pump // the session's only writer once the handshake is done
 
-	welcome   uint64 // the county's feed head when the pull began
-	applied   uint64 // the cursor as committed
-	last      uint64 // the last feed position received
-	pending   []pendingEntry
-	lingering bool
+	// The feed, touched by the reader only.
+	welcome uint64 // the county's feed head when the pull began
+	applied uint64 // the cursor as committed
+	last    uint64 // the last feed position received
+	pending []pendingEntry
+
+	// What the session does besides the feed (link.go): the reader and
+	// the sender share it under mu.
+	mu        sync.Mutex
+	atHead    bool                            // caught up with the county's head, nothing newer received since
+	sent      map[protocol.EntityID]outIntake // intakes sent, not answered yet
+	fetch     *store.Evidence                 // the evidence file being fetched
+	fetchDone bool                            // nothing more to fetch since the last caught_up
+	skip      map[protocol.Hash]bool          // evidence files not to ask for again this session
+	wake      chan struct{}                   // the sender has something to look at
+	lingering bool                            // the read deadline is the linger: the session ends when it passes
 }
 
 // pull runs one upstream session with a county until it has caught up (and
 // lingered), failed, or ctx ends.
 func (n *Node) pull(ctx context.Context, c *county, t pullTarget) error {
 	n.update(c, func(c *county) { c.state = StatePulling })
-	p := &puller{n: n, c: c, t: t}
+	p := &puller{n: n, c: c, t: t, sent: map[protocol.EntityID]outIntake{}, skip: map[protocol.Hash]bool{}, wake: make(chan struct{}, 1)}
+	n.mu.Lock()
+	c.session = p
+	n.mu.Unlock()
 	err := p.run(ctx)
+	n.mu.Lock()
+	c.session = nil
+	n.mu.Unlock()
+	if err == nil && n.hasPendingIntakes(t.code) {
+		// Filed while the session was ending: the next one sends it.
+		n.mu.Lock()
+		c.force = true
+		n.mu.Unlock()
+	}
 	n.update(c, func(c *county) {
 		switch {
 		case err == nil:
@@ -106,21 +131,32 @@ func (p *puller) run(ctx context.Context) error {
 		return err
 	}
 	p.conn = conn
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	p.pump = wsconn.NewPump(conn, wsconn.PumpConfig{WriteWait: p.n.cfg.WriteWait, ControlQueue: 16, StreamQueue: maxIntakesInFlight, BulkQueue: 4})
+	var sender sync.WaitGroup
+	defer func() {
+		p.pump.Close()
+		p.pump.Wait()
+		sender.Wait()
+		p.endFetch()
+	}()
+	stop := context.AfterFunc(ctx, p.pump.Close)
 	defer stop()
 	if err := p.handshake(); err != nil {
 		return err
 	}
+	p.pump.Start()
+	sender.Go(p.sender)
+	p.wakeSender() // the intakes waiting for this county go first
+	p.mu.Lock()
+	p.rearm()
+	p.mu.Unlock()
 	for {
-		if !p.lingering {
-			conn.SetReadDeadline(time.Now().Add(p.n.cfg.PongWait))
-		}
 		f, err := p.read()
 		if err != nil {
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() && p.applied >= p.welcome {
-				// Lingered (or the county fell silent) after catching up.
+			if errors.As(err, &ne) && ne.Timeout() && p.applied >= p.welcome && p.idle() {
+				// Lingered (or the county fell silent) after catching up,
+				// with nothing left to send or fetch.
 				conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "caught up"),
 					time.Now().Add(time.Second))
 				return nil
@@ -130,8 +166,11 @@ func (p *puller) run(ctx context.Context) error {
 			}
 			return err
 		}
-		if f.Type != protocol.FrameCaughtUp {
-			p.lingering = false // more is coming: wait for it as long as it takes
+		switch f.Type {
+		case protocol.FrameCertificate, protocol.FrameUpstreamEntry, protocol.FrameUpstreamRevocation:
+			p.mu.Lock()
+			p.atHead = false // more is coming: wait for it as long as it takes
+			p.mu.Unlock()
 		}
 		switch f.Type {
 		case protocol.FrameCertificate:
@@ -142,18 +181,44 @@ func (p *puller) run(ctx context.Context) error {
 			err = p.revocation(f)
 		case protocol.FrameCaughtUp:
 			err = p.caughtUp(f.Pos)
+		case protocol.FrameCaseAccepted, protocol.FrameCaseRefused:
+			err = p.intakeAnswer(f)
+		case protocol.FrameEvidenceWant:
+			p.evidenceWant(f)
+		case protocol.FrameEvidenceStored:
+			p.n.log.Debug("the county holds an intake file", "county", string(p.t.code), "hash", f.Hash)
+		case protocol.FrameEvidenceChunk:
+			err = p.evidenceChunk(f)
+		case protocol.FrameRefused:
+			p.evidenceRefused(f)
 		default:
 			err = p.refuse(Incident{Code: protocol.CodeMalformed, Message: fmt.Sprintf("unexpected %s frame on the upstream feed", f.Type)}, StateTampered)
 		}
 		if err != nil {
 			return err
 		}
-		if p.lingering && p.n.cfg.Linger == 0 {
-			conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "caught up"),
-				time.Now().Add(time.Second))
-			return nil
-		}
+		p.mu.Lock()
+		p.rearm()
+		p.mu.Unlock()
 	}
+}
+
+// rearm sets the read deadline for what the session waits for: the linger
+// once it is at the county's head with nothing sent unanswered and nothing
+// to fetch (then the session ends when it passes, at once with Linger 0),
+// else PongWait, the most a county may stay silent. p.mu is held: the
+// sender rearms too when it finds nothing more to do.
+func (p *puller) rearm() {
+	linger := p.atHead && p.idleLocked()
+	if linger == p.lingering && linger {
+		return // the linger runs from when it began
+	}
+	p.lingering = linger
+	wait := p.n.cfg.PongWait
+	if linger {
+		wait = p.n.cfg.Linger
+	}
+	p.conn.SetReadDeadline(time.Now().Add(wait))
 }
 
 // dial connects to a county's upstream feed, pinning the certificate the
@@ -217,11 +282,6 @@ func (p *puller) read() (*protocol.Frame, error) {
 	return f, nil
 }
 
-func (p *puller) write(f *protocol.Frame) error {
-	p.conn.SetWriteDeadline(time.Now().Add(p.n.cfg.WriteWait))
-	return p.conn.WriteMessage(websocket.BinaryMessage, protocol.AppendFrame(nil, f))
-}
-
 func (p *puller) handshake() error {
 	p.conn.SetReadDeadline(time.Now().Add(p.n.cfg.HandshakeTimeout))
 	ch, err := p.read()
@@ -238,7 +298,7 @@ func (p *puller) handshake() error {
 	}
 	hello := &protocol.Frame{Type: protocol.FrameHello, Version: protocol.ProtocolVersion, Device: p.n.id.ID, Cursor: p.applied,
 		Sig: protocol.SignChallenge(p.n.id.Key, ch.Nonce, p.t.fp)}
-	if err := p.write(hello); err != nil {
+	if err := p.pump.Write(hello); err != nil {
 		return err
 	}
 	w, err := p.read()
@@ -395,13 +455,19 @@ func (p *puller) caughtUp(pos uint64) error {
 	if pos > p.c.head {
 		p.c.head = pos
 	}
-	if pos >= p.c.head {
+	atHead := pos >= p.c.head
+	if atHead {
 		p.c.force = false // the announcements so far are satisfied
-		p.lingering = true
-		p.conn.SetReadDeadline(time.Now().Add(n.cfg.Linger))
 	}
 	n.notify()
 	n.mu.Unlock()
+	p.mu.Lock()
+	p.atHead = atHead
+	if p.fetch == nil {
+		p.fetchDone = false // what arrived may cite files not held yet
+	}
+	p.mu.Unlock()
+	p.wakeSender()
 	return nil
 }
 
@@ -434,7 +500,10 @@ func (p *puller) flush(rev *verifiedRevocation) error {
 	}
 	p.pending = p.pending[:0]
 	p.setApplied(cursor)
-	return p.write(&protocol.Frame{Type: protocol.FrameAck, Pos: cursor})
+	if !p.pump.Send(wsconn.Control, &protocol.Frame{Type: protocol.FrameAck, Pos: cursor}) {
+		return fmt.Errorf("county %s: the session ended", code)
+	}
+	return nil
 }
 
 func (p *puller) setApplied(pos uint64) {

@@ -25,7 +25,7 @@ var (
 	bIncidents   = []byte("x-incidents")   // time|counter -> Incident
 )
 
-var nodeBuckets = [][]byte{bCursors, bCerts, bReceipts, bRevocations, bIncidents}
+var nodeBuckets = [][]byte{bCursors, bCerts, bReceipts, bRevocations, bIncidents, bIntakes, bIntakeIDs, bIntakeFiles, bEvPartial}
 
 func ensureBuckets(st *store.Store) error {
 	return st.Update(func(tx *bolt.Tx) error {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -335,4 +336,84 @@ func (c *Client) Upstreams(ctx context.Context) ([]UpstreamNode, error) {
 func (c *Client) AuthoriseUpstream(ctx context.Context, req UpstreamRequest) (UpstreamNode, error) {
 	var out UpstreamNode
 	return out, c.call(ctx, http.MethodPost, "/admin/upstream", nil, req, &out)
+}
+
+// Cases fetches one page of the county's supervision cases (complaints and
+// objections) q selects; CasePage.Next asks for the next.
+func (c *Client) Cases(ctx context.Context, q CaseQuery) (*CasePage, error) {
+	v := url.Values{}
+	if q.Office != "" {
+		v.Set("office", string(q.Office))
+	}
+	if q.OpenOnly {
+		v.Set("open", "1")
+	}
+	if q.OverdueOnly {
+		v.Set("overdue", "1")
+	}
+	if q.Kind != "" {
+		v.Set("kind", string(q.Kind))
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.Cursor != "" {
+		v.Set("cursor", q.Cursor)
+	}
+	var out CasePage
+	if err := c.call(ctx, http.MethodGet, "/admin/cases", v, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// AllCases fetches every page of the cases q selects (q.Cursor is ignored).
+func (c *Client) AllCases(ctx context.Context, q CaseQuery) ([]CaseInfo, error) {
+	q.Cursor = ""
+	out := []CaseInfo{}
+	for {
+		p, err := c.Cases(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Cases...)
+		if p.Next == "" {
+			return out, nil
+		}
+		q.Cursor = p.Next
+	}
+}
+
+// Case fetches one case with its history, by its number (TS20261207-…)
+// or its ID.
+func (c *Client) Case(ctx context.Context, ref string) (*CaseInfo, error) {
+	var out CaseInfo
+	if err := c.call(ctx, http.MethodGet, "/admin/cases/"+url.PathEscape(ref), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CaseContact opens the filer's contact of a case with the county key. The
+// server records the reading in the audit trail under the admin's name.
+func (c *Client) CaseContact(ctx context.Context, ref string) (*CaseContact, error) {
+	var out CaseContact
+	if err := c.call(ctx, http.MethodPost, "/admin/cases/"+url.PathEscape(ref)+"/contact", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DecideCase takes a county decision on a case: action is one of
+// CaseActions (accept, return, decide, link, withdraw, assign). The server
+// signs it with its own device, the admin as author, and audits it.
+func (c *Client) DecideCase(ctx context.Context, ref, action string, d CaseDecision) (*CaseDecided, error) {
+	if _, ok := CaseActions[action]; !ok {
+		return nil, fmt.Errorf("%w: case action %q", protocol.ErrInvalidOperation, action)
+	}
+	var out CaseDecided
+	if err := c.call(ctx, http.MethodPost, "/admin/cases/"+url.PathEscape(ref)+"/"+action, nil, d, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"jiannuo/domain"
+	"jiannuo/domain/calendar"
 	"jiannuo/domain/office"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
@@ -187,4 +188,88 @@ type DishonestyQuery struct {
 	Office   office.Code           // a township, or the county; empty: the county
 	OpenOnly bool                  // only records not yet closed by credit repair
 	Type     domain.DishonestyType // only records of this type; empty: every type
+}
+
+// CaseQuery selects the cases of GET /admin/cases; the zero value selects
+// every case of the county, a page of DefaultCasePage.
+type CaseQuery struct {
+	Office      office.Code     // a township (or the county); empty: the county
+	OpenOnly    bool            // leave out closed cases
+	OverdueOnly bool            // only cases overdue today
+	Kind        domain.CaseKind // complaint or objection; empty: both
+	// Limit is the page size: 0 means DefaultCasePage, at most
+	// MaxCasePage.
+	Limit int
+	// Cursor is CasePage.Next of the page before; empty: the first page.
+	Cursor string
+}
+
+// Page sizes of GET /admin/cases.
+const (
+	DefaultCasePage = 100
+	MaxCasePage     = 500
+)
+
+// CaseInfo is a case as the county admin sees it: the replicated view
+// (store.Case: history only in GET /admin/cases/{case} and the answers of
+// decisions) and where it stands against its deadlines today.
+type CaseInfo struct {
+	store.Case
+	Due     domain.CaseDue `json:"due"`
+	Overdue bool           `json:"overdue"`
+}
+
+// CasePage is the answer of GET /admin/cases: cases in the order of their
+// office, then ID, and the cursor of the next page (empty on the last).
+type CasePage struct {
+	Today calendar.Date `json:"today"`
+	Cases []CaseInfo    `json:"cases"`
+	Next  string        `json:"next,omitempty"`
+}
+
+// CaseDecision is the body of POST /admin/cases/{case}/{action}: what the
+// action needs of it.
+type CaseDecision struct {
+	// Reason is the reason of return, decide and withdraw (required), the
+	// note of accept (optional).
+	Reason string `json:"reason,omitempty"`
+	// Finding is accept's (upheld, not_upheld) or decide's (upheld,
+	// rejected).
+	Finding domain.CaseFinding `json:"finding,omitempty"`
+	// Record is link's: the dishonesty record created from the case.
+	Record protocol.EntityID `json:"record,omitzero"`
+	// AckDue and AnswerDue are assign's new deadlines, YYYY-MM-DD;
+	// AnswerDue is required, AckDue for a complaint (empty: the one it
+	// has).
+	AckDue    string `json:"ack_due,omitempty"`
+	AnswerDue string `json:"answer_due,omitempty"`
+}
+
+// CaseActions maps the actions of POST /admin/cases/{case}/{action} to the
+// step each takes.
+var CaseActions = map[string]domain.CaseStep{
+	"accept":   domain.CaseAccepted,
+	"return":   domain.CaseReturned,
+	"decide":   domain.CaseDecided,
+	"link":     domain.CaseLinked,
+	"withdraw": domain.CaseWithdrawn,
+	"assign":   domain.CaseAssigned,
+}
+
+// CaseDecided is the answer of a decision: the case as it stands after it
+// (with its history) and the feed position of the change set that carries
+// the decision, signed by the county server's device.
+type CaseDecided struct {
+	Case CaseInfo `json:"case"`
+	Pos  uint64   `json:"pos"`
+}
+
+// CaseContact is the answer of POST /admin/cases/{case}/contact: the
+// filer's name and phone, opened with the county key. Every reading is
+// in the audit trail.
+type CaseContact struct {
+	Case    string `json:"case"` // its number
+	Name    string `json:"name"`
+	Phone   string `json:"phone"`
+	Present bool   `json:"present"` // false: the filer left neither
 }

@@ -21,7 +21,6 @@ import (
 	"jiannuo/server/county"
 	"jiannuo/server/municipal"
 	"jiannuo/server/public"
-	"jiannuo/store"
 	"jiannuo/sync/countyapi"
 )
 
@@ -229,8 +228,8 @@ func (c *cli) serveMunicipal(ctx context.Context, dir, httpAddr, opsAddr string,
 	}
 	cfg := municipal.DefaultConfig(dir)
 	cfg.HTTPAddr, cfg.OpsAddr, cfg.Cluster, cfg.Logger = httpAddr, opsAddr, ccfg, c.log
-	cfg.Public = func(st *store.Store) http.Handler {
-		return public.New(public.Config{Store: st, Logger: c.log})
+	cfg.Public = func(n *municipal.Node) http.Handler {
+		return public.New(public.Config{Store: n.Store(), Logger: c.log})
 	}
 	n, err := municipal.New(cfg)
 	if err != nil {

@@ -64,11 +64,12 @@ func (c *cli) overviewCmd(fs *flag.FlagSet, args []string) error {
 		return nil
 	}
 	var t table
-	t.row("单位 OFFICE", "总数 TOTAL", "在办 OPEN", "逾期 OVERDUE", "逾期占比 SHARE", "30天前 BEFORE", "5日内到期 DUE SOON", "按期率 ON TIME", "终端 DEVICES", "最近同步 LAST SYNC")
+	t.row("单位 OFFICE", "总数 TOTAL", "在办 OPEN", "逾期 OVERDUE", "逾期占比 SHARE", "30天前 BEFORE", "5日内到期 DUE SOON", "按期率 ON TIME",
+		"投诉异议 CASES (逾期 LATE)", "终端 DEVICES", "最近同步 LAST SYNC")
 	for _, r := range ov.Rows {
 		t.row(officeLabel(r.Office), strconv.Itoa(r.Tally.Total), strconv.Itoa(r.Tally.Open), strconv.Itoa(r.Tally.Overdue),
 			pctText(r.OverdueShare), pctText(r.OverdueShareBefore), strconv.Itoa(r.Tally.DueSoon), pctText(r.OnTimeRate),
-			strconv.Itoa(len(r.Devices)), localTime(r.LastSync))
+			fmt.Sprintf("%d (%d)", r.Cases.Open, r.Cases.Overdue), strconv.Itoa(len(r.Devices)), localTime(r.LastSync))
 	}
 	if err := t.write(c.stdout); err != nil {
 		return err

@@ -126,6 +126,10 @@ func (c *cli) serveCmd(fs *flag.FlagSet, args []string) error {
 	cf := addClusterFlags(fs)
 	httpAddr := fs.String("http", ":8080", "municipal: address of the public page, feed and statistics")
 	opsAddr := fs.String("ops", "127.0.0.1:8081", "municipal: address of the operators' status (keep it private)")
+	def := county.DefaultConfig(*dir)
+	ackDays := fs.Int("case-ack-days", def.CaseAckDays, "working days a township has to acknowledge (受理) a complaint filed by the public")
+	answerDays := fs.Int("case-answer-days", def.CaseAnswerDays, "working days a township has to answer (答复) a complaint filed by the public")
+	objectionDays := fs.Int("objection-days", def.ObjectionDays, "working days the county has to decide an objection (异议) filed by the public")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -148,8 +152,15 @@ func (c *cli) serveCmd(fs *flag.FlagSet, args []string) error {
 	if cf.addr == "" && (cf.join != "" || cf.advertise != "" || cf.keyFile != "") {
 		return usagef("-join, -advertise and -cluster-key-file need -cluster-addr, e.g. -cluster-addr :7946")
 	}
+	if *ackDays <= 0 || *answerDays <= 0 || *objectionDays <= 0 {
+		return usagef("-case-ack-days, -case-answer-days and -objection-days are whole numbers of working days, at least 1")
+	}
+	if *ackDays > *answerDays {
+		return usagef("-case-ack-days (%d) is after -case-answer-days (%d)", *ackDays, *answerDays)
+	}
 	cfg := county.DefaultConfig(*dir)
 	cfg.Insecure = *insecure
+	cfg.CaseAckDays, cfg.CaseAnswerDays, cfg.ObjectionDays = *ackDays, *answerDays, *objectionDays
 	cfg.Logger = c.log
 	srv, err := county.New(cfg)
 	if err != nil {

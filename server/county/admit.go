@@ -1,0 +1,90 @@
+package county
+
+import (
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"jiannuo/domain"
+	"jiannuo/store"
+	"jiannuo/sync/countyapi"
+	"jiannuo/sync/protocol"
+)
+
+// admit is the replica's Admit hook (store.Options): what the county
+// refuses beyond protocol.Verify because only it can judge it, inside the
+// transaction that would apply the change set, before anything of it is
+// stored.
+//
+//   - A step on a case the county never opened (store.CaseOpenedTx), unless
+//     the same change set opens it first: invalid_operation. A replica
+//     keeps a step that overtook its case on the way; the county is where
+//     cases are opened, so one it never opened does not exist. A device
+//     takes a step only on a case it holds (Session.CaseStep), which came
+//     from the county, so only a forged or broken client meets this
+//     refusal.
+//   - A public case not opened by the county server's own device:
+//     not_authorized. Only the server opens what the public filed, after
+//     checking the intake (intake.go).
+//   - A public case whose intake was not signed by a municipal node the
+//     county authorised: not_authorized for a node it does not know,
+//     bad_signature for a signature that does not verify with the node's
+//     key.
+//
+// Like every semantic refusal (invalid_operation, not_authorized), the
+// change set is refused with nothing stored, recorded as an incident, and
+// the device stops; re-enrolment sets the refused change sets aside
+// (docs/county-admin.md).
+func (s *Server) admit(tx *bolt.Tx, cs *protocol.ChangeSet) error {
+	opened := map[store.Ref]bool{}
+	for i := range cs.Ops {
+		op := &cs.Ops[i]
+		switch op.Kind {
+		case protocol.OpCase:
+			c := op.Case
+			opened[store.Ref{Office: op.Office, ID: c.ID}] = true
+			if c.Source != domain.CaseSourcePublic {
+				continue
+			}
+			if cs.Device != s.signer.Device() {
+				return fmt.Errorf("%w: op %d: a public case is opened by the county server's own device, not %s", protocol.ErrNotAuthorized, op.Num, cs.Device.Short())
+			}
+			if _, err := openIntakeTx(tx, c.Intake); err != nil {
+				return fmt.Errorf("op %d: %w", op.Num, err)
+			}
+		case protocol.OpCaseStep:
+			ref := store.Ref{Office: op.Office, ID: op.CaseStep.Case}
+			if opened[ref] {
+				continue
+			}
+			ok, err := store.CaseOpenedTx(tx, op.Office, op.CaseStep.Case)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("%w: op %d: %s on case %s, which the county never opened", protocol.ErrInvalidOperation, op.Num, op.CaseStep.Step, op.CaseStep.Case)
+			}
+		}
+	}
+	return nil
+}
+
+// openIntakeTx opens a signed intake with the key of the municipal node it
+// names, which must be authorised for the upstream feed: not_authorized
+// for a node the county does not know, bad_signature, and the intake's
+// own refusals (protocol.OpenIntake).
+func openIntakeTx(tx *bolt.Tx, raw []byte) (*protocol.Intake, error) {
+	in, err := protocol.DecodeIntake(raw)
+	if err != nil {
+		return nil, err
+	}
+	var n countyapi.UpstreamNode
+	found, err := getJSON(tx, bUpstream, in.Node[:], &n)
+	if err != nil {
+		return nil, err
+	}
+	if !found || upstreamKey(n) == nil {
+		return nil, fmt.Errorf("%w: intake signed by node %s, which this county has not authorised", protocol.ErrNotAuthorized, in.Node.Short())
+	}
+	return protocol.OpenIntake(raw, upstreamKey(n))
+}
