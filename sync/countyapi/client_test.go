@@ -117,7 +117,7 @@ func TestClientPinsTheCertificate(t *testing.T) {
 	if _, err := c.Enrol(ctx, signed); !errors.Is(err, protocol.ErrWrongServer) {
 		t.Errorf("enrolment with the wrong pin: %v", err)
 	}
-	_, err := c.Incidents(ctx)
+	_, err := c.Incidents(ctx, 0, "")
 	if !errors.Is(err, protocol.ErrWrongServer) || protocol.CodeOf(err) != protocol.CodeWrongServer || countyapi.IsCredentialError(err) {
 		t.Errorf("admin call with the wrong pin: %v", err)
 	}
@@ -145,7 +145,7 @@ func TestRefusalWithoutCodedBody(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != http.StatusBadGateway || ae.Code != protocol.CodeInternal || ae.Message != "upstream unavailable" {
 		t.Errorf("502: %#v", err)
 	}
-	_, err = c.Incidents(ctx)
+	_, err = c.Incidents(ctx, 0, "")
 	if !countyapi.IsCredentialError(err) || !errors.Is(err, protocol.ErrNotAuthorized) {
 		t.Errorf("401: %v", err)
 	}

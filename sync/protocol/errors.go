@@ -32,6 +32,8 @@ const (
 	CodeNotEnrolled      Code = "not_enrolled"
 	CodeNotFound         Code = "not_found"
 	CodeWrongServer      Code = "wrong_server"
+	CodeBusy             Code = "busy"
+	CodeTooManyPending   Code = "too_many_pending"
 	CodeInternal         Code = "internal"
 )
 
@@ -81,6 +83,14 @@ var (
 	// ErrWrongServer: the server is not the county server this device was
 	// enrolled with (certificate fingerprint or county key differ).
 	ErrWrongServer = errors.New("wrong server")
+	// ErrBusy: the server is too busy to check the request now, or the
+	// sender failed too often lately and must wait; asking again after the
+	// time the server says (HTTP Retry-After) may succeed.
+	ErrBusy = errors.New("server busy")
+	// ErrTooManyPending: the county holds as many enrolment requests
+	// waiting for an admin as it accepts, for the office or in all; a new
+	// one is taken once the admin has decided some.
+	ErrTooManyPending = errors.New("too many pending enrolment requests")
 )
 
 var codes = []struct {
@@ -105,6 +115,8 @@ var codes = []struct {
 	{ErrNotEnrolled, CodeNotEnrolled},
 	{ErrNotFound, CodeNotFound},
 	{ErrWrongServer, CodeWrongServer},
+	{ErrBusy, CodeBusy},
+	{ErrTooManyPending, CodeTooManyPending},
 }
 
 // CodeOf returns the stable code for err: CodeOK for nil, CodeInternal for

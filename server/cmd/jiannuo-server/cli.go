@@ -83,8 +83,8 @@ var commands = []command{
 		"revoke a device: it can no longer sync", (*cli).revokeCmd},
 	{"conflicts", "[admin flags]",
 		"list conflicting edits waiting for reconciliation", (*cli).conflictsCmd},
-	{"incidents", "[-limit N] [admin flags]",
-		"list refused input: forgeries, forks, out-of-scope writes, wrong passwords", (*cli).incidentsCmd},
+	{"incidents", "[-limit N] | prune -before DATE [admin flags]",
+		"list refused input (forgeries, forks, out-of-scope writes, wrong passwords), or delete what was last seen before DATE", (*cli).incidentsCmd},
 	{"upstream", "add -key HEX -name NAME | list [admin flags]",
 		"authorise a municipal node to pull this county's records, or list those authorised", (*cli).upstreamCmd},
 }
