@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -168,6 +169,10 @@ func (h *handler) render(w http.ResponseWriter, status int, name string, v view)
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Cache-Control", "no-cache")
+	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
+	if status != http.StatusOK {
+		hd.Del("ETag") // an error page is not the representation the ETag names
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
@@ -190,6 +195,9 @@ func (h *handler) serveNotFound(w http.ResponseWriter, r *http.Request) {
 
 // serveList is GET /: the filtered list, newest update first.
 func (h *handler) serveList(w http.ResponseWriter, r *http.Request) {
+	if h.notModified(w, r) {
+		return
+	}
 	q := r.URL.Query()
 	f, err := parseFilter(q)
 	if err != nil {
@@ -417,6 +425,9 @@ func parseRef(o, id string) (store.Ref, bool) {
 
 // serveDetail is GET /c/{office}/{id}.
 func (h *handler) serveDetail(w http.ResponseWriter, r *http.Request) {
+	if h.notModified(w, r) {
+		return
+	}
 	ref, ok := parseRef(r.PathValue("office"), r.PathValue("id"))
 	if !ok {
 		h.serveNotFound(w, r)

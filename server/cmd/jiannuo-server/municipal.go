@@ -230,7 +230,7 @@ func (c *cli) serveMunicipal(ctx context.Context, dir, httpAddr, opsAddr string,
 	cfg := municipal.DefaultConfig(dir)
 	cfg.HTTPAddr, cfg.OpsAddr, cfg.Cluster, cfg.Logger = httpAddr, opsAddr, ccfg, c.log
 	cfg.Public = func(st *store.Store) http.Handler {
-		return public.New(public.Config{Store: st, Logger: c.log})
+		return public.New(public.Config{Store: st, Logger: c.log, MaxStale: public.NodeMaxStale})
 	}
 	n, err := municipal.New(cfg)
 	if err != nil {
