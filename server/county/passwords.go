@@ -137,6 +137,7 @@ func (g *passwordGate) check(ctx context.Context, name, hash, password string, r
 		return ErrBadCredential
 	}
 	g.names.forget(nameKey)
+	g.addrs.forget(addr)
 	return nil
 }
 
