@@ -172,3 +172,23 @@ func TestParseFingerprint(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckURL: https and wss anywhere; plain http and ws only to this
+// computer; every call of a client with another address fails before
+// anything is sent.
+func TestCheckURL(t *testing.T) {
+	for u, ok := range map[string]bool{
+		"https://county.example:8443": true, "wss://10.0.0.5:8443/sync": true,
+		"http://127.0.0.1:8080": true, "http://localhost:8080": true, "ws://[::1]:8080/sync": true,
+		"http://10.20.0.5:8080": false, "ws://county.example/sync": false, "http://127.0.0.1.example.com": false,
+		"ftp://127.0.0.1": false, "county.example:8443": false,
+	} {
+		if err := countyapi.CheckURL(u); (err == nil) != ok || (err != nil && !errors.Is(err, countyapi.ErrInsecureURL)) {
+			t.Errorf("CheckURL(%q) = %v", u, err)
+		}
+	}
+	c := countyapi.New(countyapi.DefaultConfig("http://192.0.2.7:8080", ""))
+	if _, err := c.Incidents(context.Background(), 0, ""); !errors.Is(err, countyapi.ErrInsecureURL) {
+		t.Errorf("a call over plain http off loopback: %v", err)
+	}
+}
