@@ -34,7 +34,7 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, status int, er
 	var be *busyError
 	switch {
 	case errors.As(err, &be):
-		w.Header().Set("Retry-After", strconv.Itoa(int(max(time.Second, be.retry+time.Second-1)/time.Second)))
+		w.Header().Set("Retry-After", strconv.Itoa(be.seconds()))
 		s.log.Debug("request refused", "path", path, "code", string(code), "err", msg, "remote", r.RemoteAddr)
 	case status >= 500:
 		s.log.Error("request failed", "path", path, "err", msg)

@@ -24,7 +24,9 @@ import (
 //
 //   - checks run only while the argon2id memory in use fits
 //     Config.PasswordMemory; the others wait up to PasswordWait in line,
-//     then the request is refused as busy (HTTP 503, Retry-After);
+//     then the request is refused as busy (HTTP 503, Retry-After). In the
+//     line, addresses an admin signed in from within a day go first: an
+//     admin at their own desk is not queued behind a flood of guessers;
 //   - after FreeFailures wrong credentials a name, and an address, wait
 //     twice as long after each further failure (up to BackoffMax) before
 //     a check is run again: a request in that time is refused as busy
@@ -43,10 +45,13 @@ type busyError struct {
 
 func (e *busyError) Error() string {
 	if e.backoff {
-		return fmt.Sprintf("%v: too many failed attempts, try again in %s", protocol.ErrBusy, e.retry.Round(time.Second))
+		return fmt.Sprintf("%v: too many failed attempts, try again in %ds", protocol.ErrBusy, e.seconds())
 	}
-	return fmt.Sprintf("%v: too many password checks at once, try again in %s", protocol.ErrBusy, e.retry.Round(time.Second))
+	return fmt.Sprintf("%v: too many password checks at once, try again in %ds", protocol.ErrBusy, e.seconds())
 }
+
+// seconds is the wait in whole seconds, rounded up: Retry-After.
+func (e *busyError) seconds() int { return int(max(time.Second, e.retry+time.Second-1) / time.Second) }
 
 func (e *busyError) Unwrap() error { return protocol.ErrBusy }
 
@@ -69,6 +74,7 @@ type passwordGate struct {
 	dummyHash func() string
 
 	names, addrs *backoffTable
+	trusted      *recentSet // addresses admins signed in from
 
 	mu         sync.Mutex
 	budget     int64 // KiB of argon2id memory that may be in use
@@ -80,12 +86,14 @@ type passwordGate struct {
 
 type slotWaiter struct {
 	kib   int64
+	first bool // from an address without recent failures: ahead of the others
 	ready chan struct{}
 }
 
 func newPasswordGate(cfg *Config) *passwordGate {
 	g := &passwordGate{now: cfg.Now, wait: cfg.PasswordWait, kdf: cfg.KDF, budget: cfg.PasswordMemory >> 10,
-		names: newBackoffTable(cfg.AdminBackoff), addrs: newBackoffTable(cfg.AdminBackoff)}
+		names: newBackoffTable(cfg.AdminBackoff), addrs: newBackoffTable(cfg.AdminBackoff),
+		trusted: &recentSet{keep: 24 * time.Hour, max: cfg.AdminBackoff.Entries, m: make(map[string]time.Time)}}
 	// A line longer than this would only hold goroutines for requests
 	// that will be refused anyway.
 	g.maxWaiters = 8 * int(max(1, g.budget/int64(cfg.KDF.MemoryKiB)))
@@ -124,7 +132,7 @@ func (g *passwordGate) check(ctx context.Context, name, hash, password string, r
 		g.mu.Unlock()
 		return &busyError{retry: retry, backoff: true}
 	}
-	err := g.verify(ctx, hash, password)
+	err := g.run(ctx, hash, password, g.trusted.has(addr, now))
 	var be *busyError
 	switch {
 	case errors.As(err, &be):
@@ -138,12 +146,18 @@ func (g *passwordGate) check(ctx context.Context, name, hash, password string, r
 	}
 	g.names.forget(nameKey)
 	g.addrs.forget(addr)
+	g.trusted.add(addr, g.now())
 	return nil
 }
 
 // verify runs argon2id for password against hash ("" means the dummy hash
-// of an unknown name) once there is memory for it.
+// of an unknown name) once there is memory for it, without backoff.
 func (g *passwordGate) verify(ctx context.Context, hash, password string) error {
+	return g.run(ctx, hash, password, true)
+}
+
+// run is verify, ahead in the line if first.
+func (g *passwordGate) run(ctx context.Context, hash, password string, first bool) error {
 	if hash == "" {
 		hash = g.dummyHash()
 	}
@@ -152,7 +166,7 @@ func (g *passwordGate) verify(ctx context.Context, hash, password string) error 
 		kib = int64(p.MemoryKiB)
 	}
 	kib = min(kib, g.budget) // a hash larger than the budget runs alone
-	if !g.acquire(ctx, kib) {
+	if !g.acquire(ctx, kib, first) {
 		return &busyError{retry: time.Second}
 	}
 	defer g.release(kib)
@@ -162,21 +176,36 @@ func (g *passwordGate) verify(ctx context.Context, hash, password string) error 
 	return nil
 }
 
-// acquire waits up to g.wait for kib of the budget.
-func (g *passwordGate) acquire(ctx context.Context, kib int64) bool {
+// acquire waits up to g.wait for kib of the budget; first goes ahead of
+// the waiters that are not.
+func (g *passwordGate) acquire(ctx context.Context, kib int64, first bool) bool {
 	g.mu.Lock()
 	if g.queue.Len() == 0 && g.used+kib <= g.budget {
 		g.start(kib)
 		g.mu.Unlock()
 		return true
 	}
-	if g.queue.Len() >= g.maxWaiters {
+	// The line is bounded; those going first may use it twice over, so a
+	// full line of guessers does not shut out an admin.
+	if n := g.queue.Len(); n >= 2*g.maxWaiters || (!first && n >= g.maxWaiters) {
 		g.stats.Busy++
 		g.mu.Unlock()
 		return false
 	}
-	w := &slotWaiter{kib: kib, ready: make(chan struct{})}
-	el := g.queue.PushBack(w)
+	w := &slotWaiter{kib: kib, first: first, ready: make(chan struct{})}
+	var el *list.Element
+	if first {
+		mark := g.queue.Front()
+		for mark != nil && mark.Value.(*slotWaiter).first {
+			mark = mark.Next()
+		}
+		if mark != nil {
+			el = g.queue.InsertBefore(w, mark)
+		}
+	}
+	if el == nil {
+		el = g.queue.PushBack(w)
+	}
 	g.mu.Unlock()
 
 	t := time.NewTimer(g.wait)
@@ -388,4 +417,37 @@ func (t *backoffTable) evict(now time.Time) {
 	if len(t.m) >= t.cfg.Entries && vs != nil {
 		delete(t.m, victim)
 	}
+}
+
+// recentSet remembers keys (addresses) for keep after they were added,
+// at most max of them (the oldest go first).
+type recentSet struct {
+	keep time.Duration
+	max  int
+
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+func (r *recentSet) add(k string, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.m[k]; !ok && len(r.m) >= r.max {
+		var oldest string
+		var at time.Time
+		for k, t := range r.m {
+			if oldest == "" || t.Before(at) {
+				oldest, at = k, t
+			}
+		}
+		delete(r.m, oldest)
+	}
+	r.m[k] = now
+}
+
+func (r *recentSet) has(k string, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.m[k]
+	return ok && now.Sub(t) < r.keep
 }

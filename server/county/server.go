@@ -67,10 +67,11 @@ type Config struct {
 	// (docs/county-server.md, "Limits").
 
 	// PasswordMemory is the argon2id memory, in bytes, that admin password
-	// checks may use at once (default 256 MiB: four checks of
-	// auth.DefaultParams' 64 MiB). A check that does not fit waits up to
-	// PasswordWait (default 2s) in line, then its request is refused as
-	// busy (HTTP 503).
+	// checks may use at once (default 128 MiB: two checks of
+	// auth.DefaultParams' 64 MiB; under a flood the process holds about
+	// twice that, garbage included). A check that does not fit waits up to
+	// PasswordWait (default 2s) in line, addresses without recent failures
+	// first, then its request is refused as busy (HTTP 503).
 	PasswordMemory int64
 	PasswordWait   time.Duration
 	// AdminBackoff holds back admin names and addresses after wrong
@@ -114,7 +115,7 @@ func DefaultConfig(dir string) Config {
 		MaxBatch:         64,
 		Window:           256,
 
-		PasswordMemory:      256 << 20,
+		PasswordMemory:      128 << 20,
 		PasswordWait:        2 * time.Second,
 		AdminBackoff:        DefaultBackoff(),
 		ReadTimeout:         30 * time.Second,
