@@ -86,7 +86,9 @@ type Config struct {
 	// MaxUnauthPerAddr is how many connections one address (an IPv4
 	// address, an IPv6 /64) may hold open before they authenticate — a
 	// device's or municipal node's hello, an admin's credential (default
-	// 16). More are closed as soon as they are accepted.
+	// 64: a township's devices behind one NAT reconnecting at once after
+	// an outage, or the load generator's 32 set-ups at a time, fit). More
+	// are closed as soon as they are accepted.
 	MaxUnauthPerAddr int
 	// MaxPendingPerOffice and MaxPending bound the enrolment requests
 	// waiting for an admin, per office (default 16) and in all (default
@@ -121,7 +123,7 @@ func DefaultConfig(dir string) Config {
 		ReadTimeout:         30 * time.Second,
 		WriteTimeout:        60 * time.Second,
 		IdleTimeout:         60 * time.Second,
-		MaxUnauthPerAddr:    16,
+		MaxUnauthPerAddr:    64,
 		MaxPendingPerOffice: 16,
 		MaxPending:          256,
 		IncidentWindow:      time.Hour,

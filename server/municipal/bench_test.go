@@ -144,7 +144,7 @@ func BenchmarkMunicipalConverge(b *testing.B) {
 //	go test -run '^$' -bench PullUnderPublicLoad -benchtime 1x -timeout 30m ./server/municipal
 //
 // One county ingests T townships × O operations (JIANNUO_BENCH_TOWNSHIPS,
-// default 4; JIANNUO_BENCH_OPS, default 10000); then a fresh municipal
+// default 4; JIANNUO_BENCH_OPS, default 25000); then a fresh municipal
 // node pulls all of it while 16 clients ask for the list, the JSON feed
 // and a filtered list during every other 200 ms window. The pull's rate
 // (change sets applied a second) in the windows with traffic over its
@@ -163,7 +163,7 @@ func BenchmarkMunicipalConverge(b *testing.B) {
 // choices change.
 func BenchmarkPullUnderPublicLoad(b *testing.B) {
 	nt := envInt("JIANNUO_BENCH_TOWNSHIPS", 4)
-	ops := envInt("JIANNUO_BENCH_OPS", 10000)
+	ops := envInt("JIANNUO_BENCH_OPS", 25000)
 	rate := envInt("JIANNUO_BENCH_RATE", 100)
 	const (
 		clients = 16
