@@ -146,24 +146,6 @@ func waitClosed(t testing.TB, c net.Conn, what string) {
 	}
 }
 
-// clock is a settable clock for the server's Config.Now.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // dbSize is the size of the county's database file.
 func (h *harness) dbSize(t testing.TB) int64 {
 	t.Helper()
@@ -297,7 +279,7 @@ func TestHostilePasswordFlood(t *testing.T) {
 // init is never held back by its name — guessing it from many addresses
 // does not lock the county out — only by the guesser's address.
 func TestHostileBackoff(t *testing.T) {
-	clk := &clock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	clk := &testClock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	h := newHarnessWith(t, func(c *county.Config) { c.Now = clk.Now })
 	if err := county.AddAdminForTest(h.srv, "lisi", "李四的口令-正确"); err != nil {
 		t.Fatal(err)
