@@ -26,8 +26,8 @@ import (
 // ones).
 //
 // HTML and JSON answers of more than minGzip bytes go gzip'd to clients
-// that accept it: pages shrink about eightfold, for a fraction of a
-// millisecond each.
+// that accept it, at the fastest level: the list page shrinks 5×, a
+// detail page 2.4×, a feed page 14×, for about a millisecond each.
 
 // minGzip is the smallest answer worth compressing.
 const minGzip = 1024
