@@ -492,24 +492,35 @@ func (a *adminScreens) openRevoke(r vm.DeviceRow) *reasonDialog {
 
 // ---- 安全事件 ----
 
-// maxIncidentRows bounds the incidents shown at once, newest first.
-const maxIncidentRows = 500
+// loadIncidents reads the newest page of incidents; loadOlderIncidents
+// (the button under the list) appends the next older one.
+func (a *adminScreens) loadIncidents() { a.fetchIncidents(false) }
 
-func (a *adminScreens) loadIncidents() {
+func (a *adminScreens) loadOlderIncidents() { a.fetchIncidents(true) }
+
+func (a *adminScreens) fetchIncidents(older bool) {
 	if a.client == nil {
 		return
 	}
 	in := a.incidents
-	var rows []vm.IncidentRow
+	next := ""
+	if older {
+		next = in.Next
+	}
+	var l vm.IncidentList
 	a.apiCall(func(ctx context.Context) (err error) {
-		rows, err = in.Fetch(ctx)
+		l, err = in.FetchOlder(ctx, next)
 		return err
 	}, func(err error) {
 		if err != nil {
 			a.status.SetText(a.u.msg(vm.ErrorMessage(err)))
 			return
 		}
-		in.Rows = rows
+		if older {
+			in.Append(l)
+		} else {
+			in.Rows, in.Next = l.Rows, l.Next
+		}
 		a.renderIncidents()
 	})
 }
@@ -520,17 +531,21 @@ func (a *adminScreens) renderIncidents() {
 	if len(a.incidents.Rows) == 0 {
 		objs = append(objs, para(u.T("adminui.incidents.none")))
 	}
-	for i, r := range a.incidents.Rows {
-		if i == maxIncidentRows {
-			break
-		}
+	for _, r := range a.incidents.Rows {
 		var detail string
 		if r.Short != "" {
 			detail = u.T("adminui.incidents.detail", r.Short, r.Seq, r.Detail)
 		} else {
 			detail = u.T("adminui.incidents.detail_nodev", r.Remote, r.Detail)
 		}
-		objs = append(objs, heading(u.T("adminui.incidents.row", r.When, u.msg(r.Text))), para(detail), a.incidentAck(r), widget.NewSeparator())
+		objs = append(objs, heading(u.T("adminui.incidents.row", r.When, u.msg(r.Text))), para(detail))
+		if r.Count > 1 {
+			objs = append(objs, para(u.msg(r.Repeated)))
+		}
+		objs = append(objs, a.incidentAck(r), widget.NewSeparator())
+	}
+	if a.incidents.Next != "" {
+		objs = append(objs, widget.NewButton(u.T("adminui.incidents.more"), a.loadOlderIncidents))
 	}
 	a.incidentsBox.Objects = objs
 	a.incidentsBox.Refresh()

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"jiannuo/app/vm"
+	"jiannuo/sync/countyapi"
 )
 
 // Incident acknowledgement in the 安全事件 tab: an unacknowledged incident
@@ -37,17 +38,14 @@ func (a *adminScreens) openAck(r vm.IncidentRow) *reasonDialog {
 	intro := []fyne.CanvasObject{heading(u.T("adminui.incidents.row", r.When, u.msg(r.Text))), para(r.Detail)}
 	rd := a.openReason(u.T("breachui.incidents.ack"), u.T("breachui.incidents.ack"), intro, func(note string, done func(error)) {
 		c, in := a.client, a.incidents
-		rows := in.Rows // kept if the re-read fails
-		a.apiCall(func(ctx context.Context) error {
-			if _, err := c.AckIncident(ctx, r.ID, note); err != nil {
-				return err
-			}
-			rows = refetch(ctx, in.Fetch, rows)
-			return nil
+		var got countyapi.Incident
+		a.apiCall(func(ctx context.Context) (err error) {
+			got, err = c.AckIncident(ctx, r.ID, note)
+			return err
 		}, func(err error) {
 			done(err)
 			if err == nil {
-				in.Rows = rows
+				in.Replace(got) // the pages loaded stay as they are
 				a.status.SetText(u.T("breachui.incidents.ack_done"))
 				a.renderIncidents()
 			}

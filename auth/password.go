@@ -90,6 +90,15 @@ func VerifyPassword(encoded, password string) error {
 	return nil
 }
 
+// HashParams returns the argon2id parameters of a PHC string made by
+// [HashPassword], without running argon2id: what checking a password
+// against it costs. It fails as [VerifyPassword] would on a string it
+// cannot decode.
+func HashParams(encoded string) (Params, error) {
+	h, err := decodeHash(encoded)
+	return h.params, err
+}
+
 // NeedsRehash reports whether encoded should be replaced by a fresh
 // [HashPassword] result under p: it was made with other parameters or
 // lengths, or it cannot be decoded at all. Call it after a successful

@@ -278,9 +278,13 @@ func (d *Devices) Revoke(ctx context.Context, dev protocol.DeviceID, reason stri
 
 // ---- Incidents ----
 
+// IncidentPageSize is how many incidents the screen reads at a time; the
+// server keeps the rest for "older".
+const IncidentPageSize = 100
+
 // IncidentRow is one incident in plain language.
 type IncidentRow struct {
-	Time   time.Time
+	Time   time.Time // first seen
 	When   string
 	Device protocol.DeviceID
 	Short  string // device short ID, "" when the device is unknown
@@ -290,6 +294,12 @@ type IncidentRow struct {
 	Detail string  // the server's message, for the technically minded
 	Remote string
 	ID     string // for Incidents.Ack
+	// Count is how many times it happened (the server counts repeats of
+	// one kind from one source); Repeated says how many and when last
+	// ("adminui.incidents.repeated"), empty for once.
+	Count    int
+	Last     time.Time
+	Repeated Message
 	// Acked is set once a county admin acknowledged it; AckedText says who
 	// and when ("breachui.incidents.acked").
 	Acked     bool
@@ -297,59 +307,110 @@ type IncidentRow struct {
 	AckNote   string
 }
 
-// Incidents is the 安全事件 screen.
+// Incidents is the 安全事件 screen: the newest page of incidents, and
+// older pages as the admin asks for them.
 type Incidents struct {
 	c    *countyapi.Client
 	Rows []IncidentRow
+	// Next is where the older incidents start; "" when Rows holds all.
+	Next string
+}
+
+// IncidentList is a page of incident rows and where the older ones start.
+type IncidentList struct {
+	Rows []IncidentRow
+	Next string
 }
 
 // NewIncidents returns the view-model over client c.
 func NewIncidents(c *countyapi.Client) *Incidents { return &Incidents{c: c} }
 
-// Load reads the incidents into Rows, newest first.
+// Load reads the newest page into Rows and Next.
 func (in *Incidents) Load(ctx context.Context) error {
-	rows, err := in.Fetch(ctx)
+	l, err := in.Fetch(ctx)
 	if err != nil {
 		return err
 	}
-	in.Rows = rows
+	in.Rows, in.Next = l.Rows, l.Next
 	return nil
 }
 
-// Fetch reads the incidents, newest first, without touching Rows.
-func (in *Incidents) Fetch(ctx context.Context) ([]IncidentRow, error) {
-	is, err := in.c.Incidents(ctx)
+// Fetch reads the newest page, without touching Rows.
+func (in *Incidents) Fetch(ctx context.Context) (IncidentList, error) { return in.FetchOlder(ctx, "") }
+
+// FetchOlder reads the page that starts at next (Incidents.Next), without
+// touching Rows; "" reads the newest.
+func (in *Incidents) FetchOlder(ctx context.Context, next string) (IncidentList, error) {
+	p, err := in.c.Incidents(ctx, IncidentPageSize, next)
 	if err != nil {
-		return nil, err
+		return IncidentList{}, err
 	}
-	return IncidentRows(is), nil
+	return IncidentList{Rows: IncidentRows(p.Incidents), Next: p.Next}, nil
 }
 
-// Ack acknowledges the incident of row r with a note (required) and
-// reloads.
-func (in *Incidents) Ack(ctx context.Context, r IncidentRow, note string) error {
-	if _, err := in.c.AckIncident(ctx, r.ID, note); err != nil {
+// LoadOlder appends the next older page to Rows.
+func (in *Incidents) LoadOlder(ctx context.Context) error {
+	if in.Next == "" {
+		return nil
+	}
+	l, err := in.FetchOlder(ctx, in.Next)
+	if err != nil {
 		return err
 	}
-	return in.Load(ctx)
+	in.Append(l)
+	return nil
+}
+
+// Append adds an older page fetched with FetchOlder(Next) to Rows.
+func (in *Incidents) Append(l IncidentList) {
+	in.Rows, in.Next = append(in.Rows, l.Rows...), l.Next
+}
+
+// Ack acknowledges the incident of row r with a note (required) and puts
+// the server's answer in its place.
+func (in *Incidents) Ack(ctx context.Context, r IncidentRow, note string) error {
+	x, err := in.c.AckIncident(ctx, r.ID, note)
+	if err != nil {
+		return err
+	}
+	in.Replace(x)
+	return nil
+}
+
+// Replace puts the incident x (as the server answers an acknowledgement)
+// in place of its row.
+func (in *Incidents) Replace(x countyapi.Incident) {
+	for i := range in.Rows {
+		if in.Rows[i].ID == x.ID {
+			in.Rows[i] = incidentRow(x)
+		}
+	}
 }
 
 // IncidentRows turns incidents into rows, newest first.
 func IncidentRows(is []countyapi.Incident) []IncidentRow {
 	rows := make([]IncidentRow, 0, len(is))
 	for _, x := range is {
-		r := IncidentRow{Time: x.Time, When: adminTime(x.Time), Device: x.Device, Seq: x.Seq, Code: x.Code,
-			Text: CodeMessage(x.Code), Detail: x.Message, Remote: x.Remote, ID: x.ID, Acked: x.Acknowledged, AckNote: x.AckNote}
-		if x.Acknowledged {
-			r.AckedText = Msg("breachui.incidents.acked", x.AckedBy, adminTime(x.AckedAt))
-		}
-		if !x.Device.IsZero() {
-			r.Short = x.Device.Short()
-		}
-		rows = append(rows, r)
+		rows = append(rows, incidentRow(x))
 	}
 	slices.SortStableFunc(rows, func(a, b IncidentRow) int { return b.Time.Compare(a.Time) })
 	return rows
+}
+
+func incidentRow(x countyapi.Incident) IncidentRow {
+	r := IncidentRow{Time: x.Time, When: adminTime(x.Time), Device: x.Device, Seq: x.Seq, Code: x.Code,
+		Text: CodeMessage(x.Code), Detail: x.Message, Remote: x.Remote, ID: x.ID, Acked: x.Acknowledged, AckNote: x.AckNote,
+		Count: x.Times(), Last: x.Last()}
+	if r.Count > 1 {
+		r.Repeated = Msg("adminui.incidents.repeated", r.Count, adminTime(r.Last))
+	}
+	if x.Acknowledged {
+		r.AckedText = Msg("breachui.incidents.acked", x.AckedBy, adminTime(x.AckedAt))
+	}
+	if !x.Device.IsZero() {
+		r.Short = x.Device.Short()
+	}
+	return r
 }
 
 // ---- Conflicts ----

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,12 +29,19 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, status int, er
 	if code == protocol.CodeInternal && errors.Is(err, store.ErrNotFound) {
 		code = protocol.CodeNotFound // no such enrolment or device: not a server failure
 	}
-	if status >= 500 {
-		s.log.Error("request failed", "path", r.URL.Path, "err", err)
-	} else {
-		s.log.Info("request refused", "path", r.URL.Path, "code", string(code), "err", err, "remote", r.RemoteAddr)
+	msg := clip(err.Error(), maxIncidentMessage) // it may quote the request
+	path := clip(r.URL.Path, 128)
+	var be *busyError
+	switch {
+	case errors.As(err, &be):
+		w.Header().Set("Retry-After", strconv.Itoa(be.seconds()))
+		s.log.Debug("request refused", "path", path, "code", string(code), "err", msg, "remote", r.RemoteAddr)
+	case status >= 500:
+		s.log.Error("request failed", "path", path, "err", msg)
+	default:
+		s.log.Info("request refused", "path", path, "code", string(code), "err", msg, "remote", r.RemoteAddr)
 	}
-	countyapi.WriteJSON(w, status, countyapi.ErrorBody{Code: code, Message: err.Error()})
+	countyapi.WriteJSON(w, status, countyapi.ErrorBody{Code: code, Message: msg})
 }
 
 func (s *Server) enrolment(dev protocol.DeviceID, e *countyapi.Enrolment) (bool, error) {
@@ -63,6 +70,7 @@ func (s *Server) serveEnrol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dev := req.Device()
+	var counted bool
 	err = s.st.Update(func(tx *bolt.Tx) error {
 		var old countyapi.Enrolment
 		found, err := getJSON(tx, bEnrolments, dev[:], &old)
@@ -72,10 +80,24 @@ func (s *Server) serveEnrol(w http.ResponseWriter, r *http.Request) {
 		if found && old.Status != countyapi.EnrolRejected {
 			return nil // asked again: nothing changes
 		}
+		if err := s.pending.take(req.Office, false); err != nil {
+			return err
+		}
+		counted = true
 		e := countyapi.Enrolment{Device: dev, Office: req.Office, DeviceName: req.DeviceName, Staff: req.Staff,
 			Status: countyapi.EnrolPending, Requested: s.cfg.Now().UTC(), Request: body}
 		return putJSON(tx, bEnrolments, dev[:], e)
 	})
+	if err != nil && counted {
+		s.pending.done(req.Office)
+	}
+	if errors.Is(err, protocol.ErrTooManyPending) {
+		// Not an attack by itself (offices do set up many devices), and a
+		// flood of them is counted by its address like any refusal.
+		s.incident(countyapi.Incident{Code: protocol.CodeTooManyPending, Message: "enrolment request: " + err.Error(), Remote: r.RemoteAddr})
+		s.writeErr(w, r, http.StatusTooManyRequests, err)
+		return
+	}
 	if err != nil {
 		s.writeErr(w, r, http.StatusInternalServerError, err)
 		return
@@ -123,22 +145,45 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/directory", s.admin(s.serveDirectory))
 	mux.HandleFunc("GET /admin/incidents", s.admin(s.listIncidents))
 	mux.HandleFunc("POST /admin/incidents/{id}/ack", s.admin(s.ackIncident))
+	mux.HandleFunc("POST /admin/incidents/prune", s.admin(s.pruneIncidents))
 	mux.HandleFunc("POST /admin/calendar", s.admin(s.publishCalendar))
 	s.adminRoutesMore(mux) // audit, overview, dishonesty (overview.go)
 }
 
 type adminHandler func(w http.ResponseWriter, r *http.Request, who string)
 
+// admin wraps an admin route: the request's credential is checked first
+// (see passwords.go for the bounds on that), and a request refused is an
+// incident.
 func (s *Server) admin(h adminHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		name, pass, ok := r.BasicAuth()
-		if !ok || checkAdmin(s.st, name, pass) != nil {
-			s.incident(countyapi.Incident{Code: protocol.CodeNotAuthorized, Message: "admin API: bad credential for " + name, Remote: r.RemoteAddr})
+		err := ErrBadCredential
+		if ok {
+			err = s.checkAdmin(r.Context(), name, pass, r.RemoteAddr)
+		} else {
+			s.passwords.addrs.fail(addrString(addrKey(r.RemoteAddr)), s.cfg.Now())
+		}
+		var be *busyError
+		switch {
+		case err == nil:
+			authenticated(r)
+			h(w, r, name)
+			return
+		case errors.As(err, &be):
+			s.incident(countyapi.Incident{Code: protocol.CodeBusy, Message: "admin API: " + be.Error(), Remote: r.RemoteAddr})
+			status := http.StatusServiceUnavailable
+			if be.backoff {
+				status = http.StatusTooManyRequests
+			}
+			s.writeErr(w, r, status, err)
+		case errors.Is(err, ErrBadCredential):
+			s.incident(countyapi.Incident{Code: protocol.CodeNotAuthorized, Message: "admin API: bad credential for " + clip(name, 64), Remote: r.RemoteAddr})
 			w.Header().Set("WWW-Authenticate", `Basic realm="jiannuo county admin"`)
 			s.writeErr(w, r, http.StatusUnauthorized, fmt.Errorf("%w: %v", protocol.ErrNotAuthorized, ErrBadCredential))
-			return
+		default:
+			s.writeErr(w, r, http.StatusInternalServerError, err)
 		}
-		h(w, r, name)
 	}
 }
 
@@ -171,10 +216,22 @@ func (s *Server) listEnrolments(w http.ResponseWriter, r *http.Request, _ string
 	countyapi.WriteJSON(w, http.StatusOK, out)
 }
 
+// readBody decodes a JSON request body of at most 16 KiB into v: one
+// value with known fields and nothing after it; an empty body leaves v
+// as it is.
 func readBody(r *http.Request, v any) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 16<<10))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+	err := dec.Decode(v)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err == nil {
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			err = errors.New("data after the JSON value")
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("%w: %v", protocol.ErrMalformed, err)
 	}
 	return nil
@@ -214,6 +271,8 @@ func (s *Server) Approve(dev protocol.DeviceID, body countyapi.ApproveRequest, w
 		if !found || e.Status != countyapi.EnrolPending {
 			return fmt.Errorf("%w: no pending enrolment for %s", store.ErrNotFound, dev)
 		}
+		asked := e.Office
+		tx.OnCommit(func() { s.pending.done(asked) })
 		req, err := protocol.OpenEnrolRequest(e.Request)
 		if err != nil {
 			return err
@@ -291,6 +350,8 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, who string) {
 		if !found || e.Status != countyapi.EnrolPending {
 			return fmt.Errorf("%w: no pending enrolment for %s", store.ErrNotFound, dev)
 		}
+		asked := e.Office
+		tx.OnCommit(func() { s.pending.done(asked) })
 		e.Status, e.Reason, e.Decided, e.DecidedBy = countyapi.EnrolRejected, body.Reason, s.cfg.Now().UTC(), who
 		if err := putAudit(tx, countyapi.AuditEntry{Time: e.Decided, Who: who, Action: AuditReject, Target: dev.String(), Reason: body.Reason}); err != nil {
 			return err
@@ -449,92 +510,6 @@ func (s *Server) listConflicts(w http.ResponseWriter, r *http.Request, _ string)
 		return
 	}
 	countyapi.WriteJSON(w, http.StatusOK, cs)
-}
-
-// Incidents returns the recorded incidents, newest first.
-func (s *Server) Incidents() ([]countyapi.Incident, error) {
-	var out []countyapi.Incident
-	err := s.st.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bIncidents).ForEach(func(k, v []byte) error {
-			var in countyapi.Incident
-			if err := json.Unmarshal(v, &in); err != nil {
-				return err
-			}
-			in.ID = incidentID(k)
-			out = append(out, in)
-			return nil
-		})
-	})
-	slices.Reverse(out)
-	return out, err
-}
-
-func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ string) {
-	in, err := s.Incidents()
-	if err != nil {
-		s.writeErr(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	if in == nil {
-		in = []countyapi.Incident{}
-	}
-	countyapi.WriteJSON(w, http.StatusOK, in)
-}
-
-// AuditAckIncident is the audit action of an incident acknowledged by a
-// county admin; Target is the incident's ID, Detail its code.
-const AuditAckIncident = "ack_incident"
-
-// AckIncident records that the admin who acknowledged the incident id
-// (countyapi.Incident.ID), with an optional note, and audits it in the same
-// transaction. The incident itself is kept as it was. Acknowledging it
-// again changes nothing and returns the first acknowledgement.
-func (s *Server) AckIncident(id, who, note string) (countyapi.Incident, error) {
-	k, ok := incidentKey(id)
-	if !ok {
-		return countyapi.Incident{}, fmt.Errorf("%w: incident ID %q", protocol.ErrMalformed, id)
-	}
-	if err := domain.CheckText("note", note, domain.MaxShortBytes); err != nil {
-		return countyapi.Incident{}, fmt.Errorf("%w: %v", protocol.ErrMalformed, err)
-	}
-	var in countyapi.Incident
-	err := s.st.Update(func(tx *bolt.Tx) error {
-		found, err := getJSON(tx, bIncidents, k, &in)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return fmt.Errorf("%w: incident %s", store.ErrNotFound, id)
-		}
-		if in.Acknowledged {
-			return nil
-		}
-		now := s.cfg.Now()
-		in.ID, in.Acknowledged, in.AckedBy, in.AckedAt, in.AckNote = "", true, who, now.UTC(), strings.TrimSpace(note)
-		if err := putJSON(tx, bIncidents, k, in); err != nil {
-			return err
-		}
-		return putAudit(tx, countyapi.AuditEntry{Time: now, Who: who, Action: AuditAckIncident, Target: id, Reason: in.AckNote, Detail: string(in.Code)})
-	})
-	in.ID = id
-	if err == nil {
-		s.log.Info("incident acknowledged", "incident", id, "by", who)
-	}
-	return in, err
-}
-
-func (s *Server) ackIncident(w http.ResponseWriter, r *http.Request, who string) {
-	var body countyapi.ReasonRequest
-	err := readBody(r, &body)
-	var in countyapi.Incident
-	if err == nil {
-		in, err = s.AckIncident(r.PathValue("id"), who, body.Reason)
-	}
-	if err != nil {
-		s.writeErr(w, r, statusFor(err), err)
-		return
-	}
-	countyapi.WriteJSON(w, http.StatusOK, in)
 }
 
 // publishCalendar is POST /admin/calendar: the body is a calendar overlay

@@ -483,8 +483,14 @@ func TestEnrolRefusals(t *testing.T) {
 	if !hasIncident(in, protocol.CodeOutOfScope, "410325101") {
 		t.Errorf("no out_of_scope incident in %+v", in)
 	}
-	if n := len(slices.DeleteFunc(slices.Clone(in), func(i countyapi.Incident) bool { return i.Code != protocol.CodeBadSignature })); n != 2 {
-		t.Errorf("%d bad_signature incidents, want 2: %+v", n, in)
+	// The two forgeries came from one address with one message: one
+	// incident that counts both (incidents.go).
+	n := 0
+	for _, i := range slices.DeleteFunc(slices.Clone(in), func(i countyapi.Incident) bool { return i.Code != protocol.CodeBadSignature }) {
+		n += i.Times()
+	}
+	if n != 2 {
+		t.Errorf("%d bad_signature refusals counted, want 2: %+v", n, in)
 	}
 }
 

@@ -1,6 +1,7 @@
 package county
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -11,7 +12,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"jiannuo/auth"
 	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
@@ -203,7 +203,9 @@ func RecoverRevoke(cfg Config, dev protocol.DeviceID, name, password, reason str
 		err = ErrBadCredential
 	}
 	if err == nil {
-		if auth.VerifyPassword(a.PasswordHash, password) != nil {
+		// Bounded like every check, but never held back: the recovery
+		// credential is the last resort.
+		if s.passwords.verify(context.Background(), a.PasswordHash, password) != nil {
 			err = ErrBadCredential
 		} else if !a.Recovery {
 			err = fmt.Errorf("%w: %s", ErrNotRecovery, name)

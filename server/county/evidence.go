@@ -200,7 +200,7 @@ func (se *session) refuseEvidence(h protocol.Hash, code protocol.Code, msg strin
 	se.upload = upload{}
 	msg = fmt.Sprintf("evidence %s: %s", h, msg)
 	if code != protocol.CodeNotFound {
-		se.srv.incident(countyapi.Incident{Device: se.dev, Code: code, Message: msg, Remote: se.remote})
+		se.srv.deviceIncident(countyapi.Incident{Device: se.dev, Code: code, Message: msg, Remote: se.remote})
 	}
 	se.send(&protocol.Frame{Type: protocol.FrameRefused, Device: se.dev, Code: code, Hash: h, Message: msg})
 }

@@ -44,17 +44,21 @@ type harness struct {
 	served chan error
 	base   engine.Server
 	key    ed25519.PublicKey
+	edit   func(*county.Config) // changes the defaults of config, if set
 }
 
 // newHarness initialises a county server in a temporary directory and
 // starts it.
-func newHarness(t testing.TB) *harness {
+func newHarness(t testing.TB) *harness { return newHarnessWith(t, nil) }
+
+// newHarnessWith is newHarness with a config that edit changes.
+func newHarnessWith(t testing.TB, edit func(*county.Config)) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := county.Init(dir, county.InitConfig{County: countyCode, AdminName: "admin", AdminPassword: adminPass, KDF: auth.TestParams(), Logger: quiet()}); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, dir: dir}
+	h := &harness{t: t, dir: dir, edit: edit}
 	h.start("127.0.0.1:0")
 	t.Cleanup(h.stop)
 	return h
@@ -65,6 +69,9 @@ func (h *harness) config() county.Config {
 	cfg.KDF = auth.TestParams()
 	cfg.Logger = quiet()
 	cfg.NoSync = false
+	if h.edit != nil {
+		h.edit(&cfg)
+	}
 	return cfg
 }
 

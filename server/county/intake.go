@@ -170,7 +170,7 @@ func (us *upstreamSession) caseIntake(raw []byte) {
 	}
 	if len(us.intakes) >= maxSessionIntakes {
 		err := fmt.Errorf("%w: more than %d intakes in progress on one session", protocol.ErrOversize, maxSessionIntakes)
-		s.incident(countyapi.Incident{Device: us.node.ID, Code: protocol.CodeOversize, Message: "upstream: " + err.Error(), Remote: us.remote})
+		s.deviceIncident(countyapi.Incident{Device: us.node.ID, Code: protocol.CodeOversize, Message: "upstream: " + err.Error(), Remote: us.remote})
 		us.fail(protocol.CodeOversize, err.Error())
 		return
 	}
@@ -246,7 +246,7 @@ func (us *upstreamSession) refuseIntake(id protocol.EntityID, number string, err
 	if number != "" {
 		what = "intake " + number
 	}
-	s.incident(countyapi.Incident{Device: us.node.ID, Code: code, Message: "upstream: " + what + ": " + msg, Remote: us.remote})
+	s.deviceIncident(countyapi.Incident{Device: us.node.ID, Code: code, Message: "upstream: " + what + ": " + msg, Remote: us.remote})
 	if p := us.intakes[id]; p != nil {
 		err := s.st.Update(func(tx *bolt.Tx) error {
 			for _, a := range p.in.Attachments {
@@ -274,7 +274,7 @@ func (us *upstreamSession) intakeChunk(f *protocol.Frame) {
 	u := us.upload
 	if u == nil || u.att.Hash != f.Hash {
 		msg := fmt.Sprintf("evidence %s: chunk of a file not asked for", f.Hash)
-		s.incident(countyapi.Incident{Device: us.node.ID, Code: protocol.CodeMalformed, Message: "upstream: " + msg, Remote: us.remote})
+		s.deviceIncident(countyapi.Incident{Device: us.node.ID, Code: protocol.CodeMalformed, Message: "upstream: " + msg, Remote: us.remote})
 		us.send(&protocol.Frame{Type: protocol.FrameRefused, Device: us.node.ID, Code: protocol.CodeMalformed, Hash: f.Hash, Message: msg})
 		return
 	}

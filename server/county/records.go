@@ -1,8 +1,7 @@
 package county
 
 import (
-	"encoding/binary"
-	"encoding/hex"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 
 	"jiannuo/auth"
 	"jiannuo/store"
-	"jiannuo/sync/countyapi"
 )
 
 // The server's own buckets, beside the replica in the same file (the store
@@ -52,7 +50,14 @@ type admin struct {
 // ErrBadCredential means the admin name or password is wrong.
 var ErrBadCredential = errors.New("wrong admin name or password")
 
+// maxAdminName bounds an admin's name; a longer one given with a request
+// is no admin's, and is checked as an unknown name is.
+const maxAdminName = 256
+
 func addAdmin(st *store.Store, name, password string, kdf auth.Params, recovery bool) error {
+	if name == "" || len(name) > maxAdminName {
+		return fmt.Errorf("an admin name is 1 to %d bytes", maxAdminName)
+	}
 	hash, err := auth.HashPassword(password, kdf)
 	if err != nil {
 		return err
@@ -70,44 +75,23 @@ func addAdmin(st *store.Store, name, password string, kdf auth.Params, recovery 
 	})
 }
 
-func checkAdmin(st *store.Store, name, password string) error {
+// checkAdmin checks an admin credential sent from remote (host:port)
+// within the bounds of passwords.go: nil, ErrBadCredential, a busy
+// refusal, or the error reading the admin.
+func (s *Server) checkAdmin(ctx context.Context, name, password, remote string) error {
 	var a admin
-	err := st.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bAdmins).Get([]byte(name))
-		if v == nil {
-			return ErrBadCredential
+	var found bool
+	if len(name) <= maxAdminName {
+		err := s.st.View(func(tx *bolt.Tx) error {
+			var err error
+			found, err = getJSON(tx, bAdmins, []byte(name), &a)
+			return err
+		})
+		if err != nil {
+			return err
 		}
-		return json.Unmarshal(v, &a)
-	})
-	if err != nil {
-		return err
 	}
-	if err := auth.VerifyPassword(a.PasswordHash, password); err != nil {
-		return ErrBadCredential
-	}
-	return nil
-}
-
-// incidentID is the ID of the incident stored under key k.
-func incidentID(k []byte) string { return hex.EncodeToString(k) }
-
-// incidentKey parses an incident ID back into its key.
-func incidentKey(id string) ([]byte, bool) {
-	k, err := hex.DecodeString(id)
-	return k, err == nil && len(k) == 16
-}
-
-func putIncident(tx *bolt.Tx, in countyapi.Incident) error {
-	b := tx.Bucket(bIncidents)
-	seq, err := b.NextSequence()
-	if err != nil {
-		return err
-	}
-	k := binary.BigEndian.AppendUint64(nil, uint64(in.Time.UnixMilli()))
-	k = binary.BigEndian.AppendUint64(k, seq)
-	in.ID = ""
-	v, _ := json.Marshal(in)
-	return b.Put(k, v)
+	return s.passwords.check(ctx, name, a.PasswordHash, password, found && a.Recovery, addrString(addrKey(remote)))
 }
 
 func getJSON(tx *bolt.Tx, bucket, key []byte, v any) (bool, error) {

@@ -110,16 +110,21 @@ func (s *Server) reenrolment(rr *protocol.ReenrolRequest, req *protocol.EnrolReq
 			Status: countyapi.EnrolPending, Admin: d.Admin, Requested: s.cfg.Now().UTC(), Request: rr.Enrol,
 			Replaces: old, CarryFrom: carry, Carried: int(rr.From + uint64(len(rr.Held)) - carry), CountyHead: head.Seq}
 		asked = true
+		s.pending.take(req.Office, true) // forced: signed by an enrolled key, it is not refused
 		return putJSON(tx, bEnrolments, dev[:], e)
 	})
 	if err != nil {
+		if asked {
+			s.pending.done(req.Office)
+		}
 		return countyapi.Enrolment{}, err
 	}
 	if asked {
 		// The admin sees the fork as an incident whether or not the county
 		// refused a change set of it: a restored device stops before it
 		// sends one.
-		s.incident(countyapi.Incident{Device: old, Seq: e.CarryFrom, Code: protocol.CodeFork, Message: fmt.Sprintf(
+		// Counted by the old device: the request is signed with its key.
+		s.deviceIncident(countyapi.Incident{Device: old, Seq: e.CarryFrom, Code: protocol.CodeFork, Message: fmt.Sprintf(
 			"asks to be re-enrolled as %s: the county holds change sets up to %d, the device holds %d of its own from %d that the county does not",
 			dev, e.CountyHead, e.Carried, e.CarryFrom)})
 		s.log.Warn("re-enrolment requested", "old", old, "new", dev, "carry_from", e.CarryFrom, "carried", e.Carried)

@@ -3,7 +3,6 @@ package county
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -75,6 +74,47 @@ type Config struct {
 	// the cases the public files (intake.go), counted with Calendar from
 	// the day of filing in China, that day not counted.
 	CaseAckDays, CaseAnswerDays, ObjectionDays int
+
+	// Limits that keep the server up under hostile load
+	// (docs/county-server.md, "Limits").
+
+	// PasswordMemory is the argon2id memory, in bytes, that admin password
+	// checks may use at once (default 128 MiB: two checks of
+	// auth.DefaultParams' 64 MiB; under a flood the process holds about
+	// twice that, garbage included). A check that does not fit waits up to
+	// PasswordWait (default 2s) in line, addresses without recent failures
+	// first, then its request is refused as busy (HTTP 503).
+	PasswordMemory int64
+	PasswordWait   time.Duration
+	// AdminBackoff holds back admin names and addresses after wrong
+	// credentials (defaults: DefaultBackoff).
+	AdminBackoff BackoffConfig
+	// ReadTimeout bounds reading a whole HTTP request, body included
+	// (default 30s); WriteTimeout writing its answer (default 60s);
+	// IdleTimeout how long a keep-alive connection may wait for its next
+	// request (default 60s). Websocket sessions have their own
+	// (HandshakeTimeout, PongWait, WriteWait).
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxUnauthPerAddr is how many connections one address (an IPv4
+	// address, an IPv6 /64) may hold open before they authenticate — a
+	// device's or municipal node's hello, an admin's credential (default
+	// 64: a township's devices behind one NAT reconnecting at once after
+	// an outage, or the load generator's 32 set-ups at a time, fit). More
+	// are closed as soon as they are accepted.
+	MaxUnauthPerAddr int
+	// MaxPendingPerOffice and MaxPending bound the enrolment requests
+	// waiting for an admin, per office (default 16) and in all (default
+	// 256); more are refused with too_many_pending until the admin decides
+	// some.
+	MaxPendingPerOffice, MaxPending int
+	// IncidentWindow is how long repeated incidents of one source and code
+	// are counted in one record (default 1h); IncidentSources bounds the
+	// sources counted at once (default 4096), beyond which they are
+	// counted together. IncidentFlush is how often counts are written
+	// (default 1s); new records are written at once.
+	IncidentWindow  time.Duration
+	IncidentSources int
+	IncidentFlush   time.Duration
 }
 
 // DefaultConfig returns the defaults for a server in dir; a new value each
@@ -91,6 +131,19 @@ func DefaultConfig(dir string) Config {
 		CaseAckDays:      domain.DefaultCaseAckDays,
 		CaseAnswerDays:   domain.DefaultCaseAnswerDays,
 		ObjectionDays:    domain.DefaultObjectionDays,
+
+		PasswordMemory:      128 << 20,
+		PasswordWait:        2 * time.Second,
+		AdminBackoff:        DefaultBackoff(),
+		ReadTimeout:         30 * time.Second,
+		WriteTimeout:        60 * time.Second,
+		IdleTimeout:         60 * time.Second,
+		MaxUnauthPerAddr:    64,
+		MaxPendingPerOffice: 16,
+		MaxPending:          256,
+		IncidentWindow:      time.Hour,
+		IncidentSources:     4096,
+		IncidentFlush:       time.Second,
 	}
 }
 
@@ -130,6 +183,23 @@ func (c *Config) fill() {
 	if c.ObjectionDays <= 0 {
 		c.ObjectionDays = d.ObjectionDays
 	}
+	if c.PasswordMemory <= 0 {
+		c.PasswordMemory = d.PasswordMemory
+	}
+	c.AdminBackoff.fill()
+	for _, v := range []struct{ p, d *time.Duration }{{&c.PasswordWait, &d.PasswordWait}, {&c.ReadTimeout, &d.ReadTimeout},
+		{&c.WriteTimeout, &d.WriteTimeout}, {&c.IdleTimeout, &d.IdleTimeout}, {&c.IncidentWindow, &d.IncidentWindow},
+		{&c.IncidentFlush, &d.IncidentFlush}} {
+		if *v.p <= 0 {
+			*v.p = *v.d
+		}
+	}
+	for _, v := range []struct{ p, d *int }{{&c.MaxUnauthPerAddr, &d.MaxUnauthPerAddr}, {&c.MaxPendingPerOffice, &d.MaxPendingPerOffice},
+		{&c.MaxPending, &d.MaxPending}, {&c.IncidentSources, &d.IncidentSources}} {
+		if *v.p <= 0 {
+			*v.p = *v.d
+		}
+	}
 }
 
 // Server is a county aggregation server (县级汇聚): it enrols devices,
@@ -141,6 +211,11 @@ type Server struct {
 	id  *Identity
 	st  *store.Store
 	log *slog.Logger
+
+	passwords *passwordGate
+	incidents *incidentLog
+	pending   *pendingCount
+	conns     *connGuard
 
 	ingest  chan *pushReq
 	seenLog *seenLog // last-seen records not yet written (lastseen.go)
@@ -189,9 +264,25 @@ func New(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	log := cfg.Logger.With("county", string(id.County))
+	incidents, err := newIncidentLog(st, &cfg, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	pending, err := countPending(st, cfg.MaxPendingPerOffice, cfg.MaxPending)
+	if err != nil {
+		incidents.close()
+		st.Close()
+		return nil, err
+	}
 	s = &Server{
 		cfg: cfg, id: id, st: st,
-		log:       cfg.Logger.With("county", string(id.County)),
+		log:       log,
+		passwords: newPasswordGate(&cfg),
+		incidents: incidents,
+		pending:   pending,
+		conns:     newConnGuard(cfg.MaxUnauthPerAddr),
 		ingest:    make(chan *pushReq, 4*cfg.MaxBatch),
 		seenLog:   newSeenLog(),
 		done:      make(chan struct{}),
@@ -228,22 +319,44 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-// TLSConfig returns the server's TLS configuration.
+// TLSConfig returns the server's TLS configuration: TLS 1.3, or 1.2 with
+// forward-secret AEAD suites only (no CBC, no SHA-1, no RSA key exchange).
 func (s *Server) TLSConfig() *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{s.id.TLS}, MinVersion: tls.VersionTLS12}
+	return &tls.Config{Certificates: []tls.Certificate{s.id.TLS}, MinVersion: tls.VersionTLS12, CipherSuites: tls12Suites}
 }
 
+// tls12Suites are the TLS 1.2 suites offered (TLS 1.3 has only AEAD
+// suites and ignores the list).
+var tls12Suites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// PasswordStats returns the admin password checks' counters.
+func (s *Server) PasswordStats() PasswordStats { return s.passwords.snapshot() }
+
 // Serve accepts connections on ln until ctx is cancelled, with TLS unless
-// the config says Insecure (allowed only on a loopback address).
+// the config says Insecure (allowed only on a loopback address). Each
+// address may hold MaxUnauthPerAddr connections that have not
+// authenticated yet; HTTP requests are bounded by ReadTimeout,
+// WriteTimeout and IdleTimeout, the TLS handshake and headers by
+// HandshakeTimeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.cfg.Insecure {
 		if a, ok := ln.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
 			return fmt.Errorf("insecure (plain ws://) serving is allowed on loopback only, not %s", ln.Addr())
 		}
-	} else {
+	}
+	ln = s.conns.listener(ln, s.log)
+	if !s.cfg.Insecure {
 		ln = tls.NewListener(ln, s.TLSConfig())
 	}
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.HandshakeTimeout,
+		ReadTimeout: s.cfg.ReadTimeout, WriteTimeout: s.cfg.WriteTimeout,
+		IdleTimeout: s.cfg.IdleTimeout, MaxHeaderBytes: maxHeaderBytes,
+		ConnContext: withConn,
 		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)
@@ -274,6 +387,7 @@ func (s *Server) Close() error {
 	s.closeSessions()
 	close(s.done)
 	s.wg.Wait()
+	s.incidents.close()
 	return s.st.Close()
 }
 
@@ -405,13 +519,6 @@ func (s *Server) commit(batch []*pushReq) {
 				}
 			}
 			refused[i] = r
-			in := countyapi.Incident{Time: now, Device: r.Device, Seq: r.Seq, Code: r.Code, Message: protocol.MessageOf(r.Err), Remote: batch[i].remote()}
-			if r.Device.IsZero() {
-				in.Device = batch[i].device()
-			}
-			if err := putIncident(tx, in); err != nil {
-				return err
-			}
 		}
 		return nil
 	})
@@ -443,23 +550,17 @@ func (s *Server) commit(batch []*pushReq) {
 			rc := protocol.Receipt{County: s.id.County, Device: fe.Device, Seq: fe.Seq, Hash: fe.Hash, Pos: fe.Pos, Time: fe.Time}
 			req.answer(&protocol.Frame{Type: protocol.FrameReceipt, Body: rc.Sign(s.id.Key)}, r)
 		default:
-			s.log.Warn("change set refused", "device", req.device(), "seq", refused[i].Seq, "code", string(r.Code), "err", r.Err, "remote", req.remote())
+			in := countyapi.Incident{Time: now, Device: refused[i].Device, Seq: refused[i].Seq, Code: r.Code, Message: protocol.MessageOf(r.Err), Remote: req.remote()}
+			if in.Device.IsZero() {
+				in.Device = req.device()
+			}
+			// Counted by the pushing device: it proved its key, and a
+			// change set can only name it (wrong_device is refused before).
+			s.incidents.record(in, "device:"+req.device().String())
 			req.answer(&protocol.Frame{Type: protocol.FrameRefused, Device: refused[i].Device, Seq: refused[i].Seq, Code: r.Code, Message: protocol.MessageOf(r.Err)}, r)
 		}
 	}
 	if advanced {
 		s.feedAdvanced()
-	}
-}
-
-// incident records refused input outside the ingest path (sessions,
-// enrolment, evidence).
-func (s *Server) incident(in countyapi.Incident) {
-	if in.Time.IsZero() {
-		in.Time = s.cfg.Now()
-	}
-	s.log.Warn("incident", "device", in.Device, "code", string(in.Code), "message", in.Message, "remote", in.Remote)
-	if err := s.st.Update(func(tx *bolt.Tx) error { return putIncident(tx, in) }); err != nil && !errors.Is(err, bolt.ErrDatabaseNotOpen) {
-		s.log.Error("recording incident", "err", err)
 	}
 }

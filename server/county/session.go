@@ -57,6 +57,8 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
+	// It no longer counts against its address (conns.go).
+	authenticated(r)
 	defer s.seen(se.dev, false, nil) // last seen (overview.go); the opening is recorded at the hello
 	// Before the session is registered: from then on others use it.
 	se.log = s.log.With("device", se.dev, "office", string(se.rec.Office), "remote", se.remote)
@@ -139,7 +141,7 @@ func (se *session) handshake() (cursor uint64, err error) {
 // tooBig records an oversize message, then closes the websocket with code
 // 1009 (message too big). WriteControl may run beside the writer.
 func (se *session) tooBig() {
-	se.srv.incident(countyapi.Incident{Device: se.dev, Code: protocol.CodeOversize, Message: "frame over the read limit", Remote: se.remote})
+	se.srv.deviceIncident(countyapi.Incident{Device: se.dev, Code: protocol.CodeOversize, Message: "frame over the read limit", Remote: se.remote})
 	se.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseMessageTooBig, ""),
 		time.Now().Add(se.srv.cfg.WriteWait))
 }
@@ -150,7 +152,7 @@ func (se *session) tooBig() {
 // waits until the writer has sent it and closed the session.
 func (se *session) abort(err error) {
 	code := protocol.CodeOf(err)
-	se.srv.incident(countyapi.Incident{Device: se.dev, Code: code, Message: err.Error(), Remote: se.remote})
+	se.srv.deviceIncident(countyapi.Incident{Device: se.dev, Code: code, Message: err.Error(), Remote: se.remote})
 	se.fail(code, err.Error())
 	<-se.done()
 }
@@ -198,7 +200,7 @@ func (se *session) readLoop() {
 		case protocol.FramePush:
 			if from, ok := protocol.PeekDevice(f.Body); ok && from != se.dev {
 				err := fmt.Errorf("%w: change set of %s sent by %s", protocol.ErrWrongDevice, from, se.dev)
-				s.incident(countyapi.Incident{Device: se.dev, Code: protocol.CodeWrongDevice, Message: err.Error(), Remote: se.remote})
+				s.deviceIncident(countyapi.Incident{Device: se.dev, Code: protocol.CodeWrongDevice, Message: err.Error(), Remote: se.remote})
 				se.send(&protocol.Frame{Type: protocol.FrameRefused, Device: from, Code: protocol.CodeWrongDevice, Message: err.Error()})
 				continue
 			}

@@ -261,6 +261,7 @@ func (s *Server) serveUpstream(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
+	authenticated(r)
 	us.log = s.log.With("upstream", us.node.ID, "name", us.node.Name, "remote", us.remote)
 	s.mu.Lock()
 	if s.closed {
@@ -368,7 +369,7 @@ func (us *upstreamSession) readLoop() {
 			}
 			err = fmt.Errorf("%w: unexpected %s frame on the upstream feed", protocol.ErrMalformed, f.Type)
 		}
-		s.incident(countyapi.Incident{Device: us.node.ID, Code: protocol.CodeOf(err), Message: "upstream: " + err.Error(), Remote: us.remote})
+		s.deviceIncident(countyapi.Incident{Device: us.node.ID, Code: protocol.CodeOf(err), Message: "upstream: " + err.Error(), Remote: us.remote})
 		us.fail(protocol.CodeOf(err), err.Error())
 		<-us.done()
 		return

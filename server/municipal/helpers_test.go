@@ -227,7 +227,8 @@ type muniNode struct {
 	n      *municipal.Node
 	cancel context.CancelFunc
 	served chan error
-	logs   io.Writer // where its logs go, if a test reads them
+	logs   io.Writer               // where its logs go, if a test reads them
+	edit   func(*municipal.Config) // changes the test's config, if set
 }
 
 // newMunicipal initialises a municipal node trusting the counties and
@@ -267,6 +268,9 @@ func (m *muniNode) config() municipal.Config {
 	cfg.Linger = 300 * time.Millisecond
 	cfg.MinBackoff, cfg.MaxBackoff = 50*time.Millisecond, time.Second
 	cfg.NetDial = m.gate.dial
+	if m.edit != nil {
+		m.edit(&cfg)
+	}
 	return cfg
 }
 

@@ -9,14 +9,16 @@ import (
 )
 
 // Handler returns the public routes: the public page and feed at / (from
-// Config.Public), the city statistics at GET /stats, and /healthz.
+// Config.Public, at most PublicConcurrency answers made at once), the city
+// statistics at GET /stats, and /healthz.
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	var pub http.Handler = http.HandlerFunc(placeholder)
 	if n.cfg.Public != nil {
 		pub = n.cfg.Public(n)
 	}
-	mux.Handle("/", pub)
+	mux.Handle("/", n.limited(pub))
+	mux.Handle("/evidence/", pub)
 	mux.HandleFunc("GET /stats", n.serveStats)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	return mux
@@ -84,4 +86,34 @@ func placeholder(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Write([]byte(`<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>信用洛阳 · 政务承诺公开</title>` +
 		`<p>政务承诺公开页面尚未启用。统计数据见 <a href="/stats">/stats</a>。</p></html>`))
+}
+
+// limited lets at most PublicConcurrency requests into h at once, with
+// PublicQueue more waiting; the rest are answered 503 at once.
+func (n *Node) limited(h http.Handler) http.Handler {
+	slots := make(chan struct{}, n.cfg.PublicConcurrency)
+	waiting := make(chan struct{}, n.cfg.PublicQueue)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case slots <- struct{}{}:
+		default:
+			select {
+			case waiting <- struct{}{}:
+			default:
+				n.busy.Add(1)
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "服务繁忙，请稍后再试 busy, try again shortly", http.StatusServiceUnavailable)
+				return
+			}
+			select {
+			case slots <- struct{}{}:
+				<-waiting
+			case <-r.Context().Done():
+				<-waiting
+				return
+			}
+		}
+		defer func() { <-slots }()
+		h.ServeHTTP(w, r)
+	})
 }

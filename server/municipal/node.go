@@ -10,8 +10,10 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -88,24 +90,43 @@ type Config struct {
 	// county session, and each is held in memory, at most
 	// protocol.MaxEvidenceBytes, while its hash is checked.
 	EvidenceFetches int
+
+	// ReadTimeout bounds reading a whole HTTP request (default 30s),
+	// WriteTimeout writing its answer (default 2min: an evidence file to a
+	// slow client), IdleTimeout how long a keep-alive connection may wait
+	// for its next request (default 60s), on the public and the operators'
+	// routes alike. Headers must arrive within 10s.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// PublicConcurrency is how many public pages and feed answers are made
+	// at once (default half the CPUs, at least 1), so that public traffic
+	// leaves the pulls from the counties CPU to verify and apply;
+	// PublicQueue how many more wait their turn (default 64). A request
+	// beyond both is answered 503 with Retry-After. Evidence files are
+	// served apart: they cost the disk, not the CPU.
+	PublicConcurrency, PublicQueue int
 }
 
 // DefaultConfig returns the defaults for a node in dir; a new value each
 // call.
 func DefaultConfig(dir string) Config {
 	return Config{
-		Dir:              dir,
-		HTTPAddr:         ":8080",
-		OpsAddr:          "127.0.0.1:8081",
-		Cluster:          cluster.DefaultConfig(),
-		HandshakeTimeout: 15 * time.Second,
-		WriteWait:        15 * time.Second,
-		PongWait:         75 * time.Second,
-		Linger:           5 * time.Second,
-		MinBackoff:       time.Second,
-		MaxBackoff:       time.Minute,
-		ApplyBatch:       128,
-		EvidenceFetches:  2,
+		Dir:               dir,
+		HTTPAddr:          ":8080",
+		OpsAddr:           "127.0.0.1:8081",
+		Cluster:           cluster.DefaultConfig(),
+		HandshakeTimeout:  15 * time.Second,
+		WriteWait:         15 * time.Second,
+		PongWait:          75 * time.Second,
+		Linger:            5 * time.Second,
+		MinBackoff:        time.Second,
+		MaxBackoff:        time.Minute,
+		ApplyBatch:        128,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       time.Minute,
+		PublicConcurrency: max(1, runtime.GOMAXPROCS(0)/2),
+		PublicQueue:       64,
+		EvidenceFetches:   2,
 	}
 }
 
@@ -145,6 +166,15 @@ func (c *Config) fill() {
 	if c.EvidenceFetches <= 0 {
 		c.EvidenceFetches = d.EvidenceFetches
 	}
+	def(&c.ReadTimeout, d.ReadTimeout)
+	def(&c.WriteTimeout, d.WriteTimeout)
+	def(&c.IdleTimeout, d.IdleTimeout)
+	if c.PublicConcurrency <= 0 {
+		c.PublicConcurrency = d.PublicConcurrency
+	}
+	if c.PublicQueue <= 0 {
+		c.PublicQueue = d.PublicQueue
+	}
 	if c.Cluster.Logger == nil {
 		c.Cluster.Logger = c.Logger
 	}
@@ -164,6 +194,7 @@ type Node struct {
 	httpLn net.Listener
 	opsLn  net.Listener
 	stats  statsCache
+	busy   atomic.Uint64 // public requests refused by the concurrency limit
 
 	// fetchSem holds a token per evidence file being fetched (link.go).
 	fetchSem chan struct{}
@@ -346,8 +377,10 @@ func (n *Node) Serve(ctx context.Context) error {
 			return
 		}
 		hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
-			ErrorLog:    slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
-			BaseContext: func(net.Listener) context.Context { return ctx }}
+			ReadTimeout: n.cfg.ReadTimeout, WriteTimeout: n.cfg.WriteTimeout, IdleTimeout: n.cfg.IdleTimeout,
+			MaxHeaderBytes: 64 << 10,
+			ErrorLog:       slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
+			BaseContext:    func(net.Listener) context.Context { return ctx }}
 		servers = append(servers, hs)
 		go func() {
 			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -605,12 +638,15 @@ type Status struct {
 	Incidents int            `json:"incidents"`
 	Members   int            `json:"cluster_members"` // alive, this node included
 	Time      time.Time      `json:"time"`
+	// PublicBusy counts the public requests answered 503 since the node
+	// started: more came at once than PublicConcurrency and PublicQueue.
+	PublicBusy uint64 `json:"public_busy"`
 }
 
 // Status returns where every county stands.
 func (n *Node) Status() Status {
 	n.mu.Lock()
-	out := Status{Node: n.id.Name, NodeID: n.id.ID.String(), Time: n.cfg.Now().UTC()}
+	out := Status{Node: n.id.Name, NodeID: n.id.ID.String(), Time: n.cfg.Now().UTC(), PublicBusy: n.busy.Load()}
 	for _, c := range n.counties {
 		cs := CountyStatus{County: c.code, Trusted: c.key != nil, Member: c.status, MemberName: c.member, Upstream: c.addr,
 			Head: c.head, Applied: c.applied, State: c.state, LastOK: c.lastOK, LastError: c.lastErr, Incident: c.problem,

@@ -171,6 +171,10 @@ func (h *handler) writeJSON(w http.ResponseWriter, status int, v any) {
 	hd.Set("Content-Type", "application/json; charset=utf-8")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
+	if status != http.StatusOK {
+		hd.Del("ETag")
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
@@ -256,6 +260,9 @@ func (h *handler) feedIdentity() (string, error) {
 // serveAPICommitments is GET /api/v1/commitments: every shown commitment in
 // a stable order (office code, then ID), cursor paged.
 func (h *handler) serveAPICommitments(w http.ResponseWriter, r *http.Request) {
+	if h.notModified(w, r) {
+		return
+	}
 	q := r.URL.Query()
 	f, err := parseFilter(q)
 	if err != nil {
@@ -312,6 +319,9 @@ func (h *handler) serveAPICommitments(w http.ResponseWriter, r *http.Request) {
 // serveAPIChanges is GET /api/v1/changes?since=N: the commitments touched
 // by change sets after feed position N, each with its current state.
 func (h *handler) serveAPIChanges(w http.ResponseWriter, r *http.Request) {
+	if h.notModified(w, r) {
+		return
+	}
 	q := r.URL.Query()
 	var since uint64
 	if s := q.Get("since"); s != "" {

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -184,6 +185,10 @@ func (h *handler) render(w http.ResponseWriter, status int, name string, v view)
 	if hd.Get("Cache-Control") == "" { // pages showing a tracking code set no-store
 		hd.Set("Cache-Control", "no-cache")
 	}
+	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
+	if status != http.StatusOK {
+		hd.Del("ETag") // an error page is not the representation the ETag names
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
@@ -206,6 +211,9 @@ func (h *handler) serveNotFound(w http.ResponseWriter, r *http.Request) {
 
 // serveList is GET /: the filtered list, newest update first.
 func (h *handler) serveList(w http.ResponseWriter, r *http.Request) {
+	if h.notModified(w, r) {
+		return
+	}
 	q := r.URL.Query()
 	f, err := parseFilter(q)
 	if err != nil {
@@ -454,6 +462,9 @@ func loadPage[T any](h *handler, w http.ResponseWriter, r *http.Request, load fu
 
 // serveDetail is GET /c/{office}/{id}.
 func (h *handler) serveDetail(w http.ResponseWriter, r *http.Request) {
+	if h.notModified(w, r) {
+		return
+	}
 	rec, ok := loadPage(h, w, r, h.loadRecord)
 	if !ok {
 		return

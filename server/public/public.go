@@ -101,6 +101,12 @@ type Config struct {
 	QuestionTTL time.Duration
 }
 
+// NodeMaxStale is the MaxStale of a municipal node's public page: the node
+// applies change sets all the time, and rebuilding the list's index after
+// every one would cost the pulls the CPU the public traffic took
+// (docs/benchmarks-municipal.md, "The public site").
+const NodeMaxStale = 2 * time.Second
+
 // cst is China Standard Time. China has no daylight saving time, so a fixed
 // zone is exact and needs no tzdata in a static binary.
 var cst = time.FixedZone("CST", 8*3600)
@@ -204,6 +210,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
+	}
+	if acceptsGzip(r) {
+		cw := &compressing{ResponseWriter: w}
+		defer cw.finish()
+		w = cw
 	}
 	h.mux.ServeHTTP(w, r.WithContext(withNonce(r.Context(), nonce)))
 }

@@ -98,6 +98,9 @@ func (h *handler) recordView(p *pubRecord, homeLink string) (*recordView, error)
 
 // serveRecord is GET /d/{office}/{id}.
 func (h *handler) serveRecord(w http.ResponseWriter, r *http.Request) {
+	if h.notModified(w, r) {
+		return
+	}
 	p, ok := loadPage(h, w, r, h.publishedRecord)
 	if !ok {
 		return

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,8 +25,9 @@ import (
 // their defaults (DefaultConfig).
 type Config struct {
 	// BaseURL is https://host:port; http:// only for a server run with
-	// -insecure-loopback on this computer (callers check that: a plain
-	// connection would carry the admin password in the clear).
+	// -insecure-loopback on this computer: a plain connection would carry
+	// the admin password in the clear, so every call to another address
+	// fails with ErrInsecureURL (CheckURL).
 	BaseURL string
 	// Fingerprint is the server certificate's SHA-256 fingerprint as
 	// protocol.Fingerprint prints it (ParseFingerprint makes a typed one
@@ -111,6 +113,15 @@ func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 // A refusal is an *APIError; a server that is not the pinned one fails
 // with an error wrapping protocol.ErrWrongServer.
 func (c *Client) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	_, err := c.do(ctx, method, path, query, body, out)
+	return err
+}
+
+// do is call that also returns the answer's header.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) (http.Header, error) {
+	if err := CheckURL(c.base); err != nil {
+		return nil, err
+	}
 	var rd io.Reader
 	var contentType string
 	switch b := body.(type) {
@@ -120,7 +131,7 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rd, contentType = bytes.NewReader(raw), "application/json"
 	}
@@ -130,7 +141,7 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -142,26 +153,64 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if c.cfg.RawAnswer != nil {
 		c.cfg.RawAnswer(raw)
 	}
 	if resp.StatusCode >= 300 {
-		return refusal(resp.StatusCode, raw)
+		e := refusal(resp.StatusCode, raw)
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			e.RetryAfter = time.Duration(secs) * time.Second
+		}
+		return resp.Header, e
 	}
 	if out == nil {
-		return nil
+		return resp.Header, nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("%w: the answer to %s %s: %v", protocol.ErrMalformed, method, path, err)
+		return nil, fmt.Errorf("%w: the answer to %s %s: %v", protocol.ErrMalformed, method, path, err)
 	}
-	return nil
+	return resp.Header, nil
+}
+
+// ErrInsecureURL means a plain http:// or ws:// address that is not on
+// this computer: admin passwords and records would cross the network in
+// the clear.
+var ErrInsecureURL = errors.New("plain http only to a server on this computer (loopback); use https")
+
+// CheckURL refuses an address the API must not be called at: anything but
+// https:// and wss://, except http:// and ws:// to a loopback address (a
+// server run with -insecure-loopback, for development).
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInsecureURL, err)
+	}
+	switch u.Scheme {
+	case "https", "wss":
+		return nil
+	case "http", "ws":
+		if IsLoopback(u.Hostname()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s", ErrInsecureURL, u.Redacted())
+}
+
+// IsLoopback reports whether host names this computer: localhost or a
+// loopback address.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // ---- Enrolment: a device asking, unauthenticated ----
@@ -264,10 +313,75 @@ func (c *Client) Directory(ctx context.Context, o office.Code) ([]store.Director
 	return out, c.call(ctx, http.MethodGet, "/admin/directory", q, nil, &out)
 }
 
-// Incidents lists the server's incidents, newest first.
-func (c *Client) Incidents(ctx context.Context) ([]Incident, error) {
-	var out []Incident
-	return out, c.call(ctx, http.MethodGet, "/admin/incidents", nil, nil, &out)
+// IncidentPage is one page of the server's incidents, newest first, and
+// the cursor of the next page ("" after the last).
+type IncidentPage struct {
+	Incidents []Incident
+	Next      string
+}
+
+// Incidents reads one page of at most limit incidents (0: the server's
+// default, 100; it gives at most 1000), newest first, from cursor (""
+// for the newest; IncidentPage.Next for the next page).
+func (c *Client) Incidents(ctx context.Context, limit int, cursor string) (IncidentPage, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	var out IncidentPage
+	hdr, err := c.do(ctx, http.MethodGet, "/admin/incidents", q, nil, &out.Incidents)
+	if err != nil {
+		return IncidentPage{}, err
+	}
+	out.Next = nextCursor(hdr.Get("Link"))
+	return out, nil
+}
+
+// nextCursor takes the cursor out of a Link header's rel="next" address.
+func nextCursor(link string) string {
+	for _, part := range strings.Split(link, ",") {
+		target, params, ok := strings.Cut(strings.TrimSpace(part), ";")
+		if !ok || !strings.Contains(params, `rel="next"`) {
+			continue
+		}
+		u, err := url.Parse(strings.Trim(strings.TrimSpace(target), "<>"))
+		if err == nil {
+			return u.Query().Get("cursor")
+		}
+	}
+	return ""
+}
+
+// AllIncidents reads up to limit incidents (0: all), newest first, page
+// by page.
+func (c *Client) AllIncidents(ctx context.Context, limit int) ([]Incident, error) {
+	out := []Incident{}
+	cursor := ""
+	for {
+		size := 1000
+		if limit > 0 {
+			size = min(size, limit-len(out))
+		}
+		p, err := c.Incidents(ctx, size, cursor)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Incidents...)
+		if p.Next == "" || (limit > 0 && len(out) >= limit) {
+			return out, nil
+		}
+		cursor = p.Next
+	}
+}
+
+// PruneIncidents deletes the incidents last seen before the date (see
+// PruneRequest) and returns how many went; the server audits it.
+func (c *Client) PruneIncidents(ctx context.Context, before string) (int, error) {
+	var out PruneResult
+	return out.Deleted, c.call(ctx, http.MethodPost, "/admin/incidents/prune", nil, PruneRequest{Before: before}, &out)
 }
 
 // AckIncident acknowledges the incident id (Incident.ID) with a note,

@@ -117,7 +117,7 @@ func TestClientPinsTheCertificate(t *testing.T) {
 	if _, err := c.Enrol(ctx, signed); !errors.Is(err, protocol.ErrWrongServer) {
 		t.Errorf("enrolment with the wrong pin: %v", err)
 	}
-	_, err := c.Incidents(ctx)
+	_, err := c.Incidents(ctx, 0, "")
 	if !errors.Is(err, protocol.ErrWrongServer) || protocol.CodeOf(err) != protocol.CodeWrongServer || countyapi.IsCredentialError(err) {
 		t.Errorf("admin call with the wrong pin: %v", err)
 	}
@@ -145,7 +145,7 @@ func TestRefusalWithoutCodedBody(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != http.StatusBadGateway || ae.Code != protocol.CodeInternal || ae.Message != "upstream unavailable" {
 		t.Errorf("502: %#v", err)
 	}
-	_, err = c.Incidents(ctx)
+	_, err = c.Incidents(ctx, 0, "")
 	if !countyapi.IsCredentialError(err) || !errors.Is(err, protocol.ErrNotAuthorized) {
 		t.Errorf("401: %v", err)
 	}
@@ -170,5 +170,25 @@ func TestParseFingerprint(t *testing.T) {
 		if _, err := countyapi.ParseFingerprint(in); !errors.Is(err, countyapi.ErrBadFingerprint) {
 			t.Errorf("ParseFingerprint(%q) = %v, want ErrBadFingerprint", in, err)
 		}
+	}
+}
+
+// TestCheckURL: https and wss anywhere; plain http and ws only to this
+// computer; every call of a client with another address fails before
+// anything is sent.
+func TestCheckURL(t *testing.T) {
+	for u, ok := range map[string]bool{
+		"https://county.example:8443": true, "wss://10.0.0.5:8443/sync": true,
+		"http://127.0.0.1:8080": true, "http://localhost:8080": true, "ws://[::1]:8080/sync": true,
+		"http://10.20.0.5:8080": false, "ws://county.example/sync": false, "http://127.0.0.1.example.com": false,
+		"ftp://127.0.0.1": false, "county.example:8443": false,
+	} {
+		if err := countyapi.CheckURL(u); (err == nil) != ok || (err != nil && !errors.Is(err, countyapi.ErrInsecureURL)) {
+			t.Errorf("CheckURL(%q) = %v", u, err)
+		}
+	}
+	c := countyapi.New(countyapi.DefaultConfig("http://192.0.2.7:8080", ""))
+	if _, err := c.Incidents(context.Background(), 0, ""); !errors.Is(err, countyapi.ErrInsecureURL) {
+		t.Errorf("a call over plain http off loopback: %v", err)
 	}
 }

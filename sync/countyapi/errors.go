@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"jiannuo/sync/protocol"
 )
@@ -25,6 +26,9 @@ type APIError struct {
 	Status  int
 	Code    protocol.Code
 	Message string
+	// RetryAfter is how long the server asked to wait before trying again
+	// (its Retry-After header, with busy); zero when it said nothing.
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {

@@ -1,6 +1,7 @@
 package countyapi
 
 import (
+	"fmt"
 	"time"
 
 	"jiannuo/domain"
@@ -109,23 +110,68 @@ type DeviceInfo struct {
 // Incident is refused input kept for the county admin (forks, scope
 // violations, forged signatures and every other refusal but a harmless
 // replay): a row of GET /admin/incidents, newest first, and the answer of
-// acknowledging one.
+// acknowledging one. Repeated refusals of one kind from one source are
+// one incident that counts them (docs/county-server.md, "Limits").
 type Incident struct {
 	// ID names the incident for POST /admin/incidents/{id}/ack. The server
 	// derives it from where it keeps the incident when it reads it.
-	ID      string            `json:"id,omitempty"`
-	Time    time.Time         `json:"time"`
-	Device  protocol.DeviceID `json:"device"`
-	Seq     uint64            `json:"seq,omitempty"`
-	Code    protocol.Code     `json:"code"`
-	Message string            `json:"message"`
-	Remote  string            `json:"remote,omitempty"`
+	ID string `json:"id,omitempty"`
+	// Time is when it was first seen; LastSeen when last, and Count how
+	// many times in all (0 in incidents kept before counting began: once).
+	Time     time.Time         `json:"time"`
+	LastSeen time.Time         `json:"last_seen,omitzero"`
+	Count    int               `json:"count,omitempty"`
+	Device   protocol.DeviceID `json:"device"`
+	Seq      uint64            `json:"seq,omitempty"`
+	Code     protocol.Code     `json:"code"`
+	Message  string            `json:"message"`
+	Remote   string            `json:"remote,omitempty"`
 	// Acknowledged is set when a county admin has acknowledged the
 	// incident: who (the admin credential), when, and the note given.
 	Acknowledged bool      `json:"acknowledged,omitempty"`
 	AckedBy      string    `json:"acked_by,omitempty"`
 	AckedAt      time.Time `json:"acked_at,omitzero"`
 	AckNote      string    `json:"ack_note,omitempty"`
+}
+
+// Times returns how many times the incident happened: Count, or 1 for an
+// incident kept before counting began.
+func (in Incident) Times() int { return max(in.Count, 1) }
+
+// Last returns when the incident was last seen.
+func (in Incident) Last() time.Time {
+	if in.LastSeen.IsZero() {
+		return in.Time
+	}
+	return in.LastSeen
+}
+
+// PruneRequest is the body of POST /admin/incidents/prune: incidents last
+// seen before Before go (a date, 2006-01-02, in China Standard Time, or
+// an RFC 3339 time).
+type PruneRequest struct {
+	Before string `json:"before"`
+}
+
+// PruneResult is the answer of POST /admin/incidents/prune.
+type PruneResult struct {
+	Deleted int `json:"deleted"`
+}
+
+// cst is China Standard Time, where a county's dates are.
+var cst = time.FixedZone("CST", 8*3600)
+
+// ParseBefore reads the date of a PruneRequest: the start of a civil day
+// in China Standard Time, or an RFC 3339 time.
+func ParseBefore(s string) (time.Time, error) {
+	if t, err := time.ParseInLocation(time.DateOnly, s, cst); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: date %q: want 2006-01-02 or an RFC 3339 time", protocol.ErrMalformed, s)
+	}
+	return t, nil
 }
 
 // CalendarVersion is the answer of POST /admin/calendar: the version the

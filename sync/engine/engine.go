@@ -46,6 +46,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -53,7 +54,8 @@ import (
 // default.
 type Config struct {
 	// URL is the county server's session endpoint, wss://host:port/sync
-	// (ws:// only for a server on loopback in development).
+	// (ws:// only for a server on loopback in development; elsewhere the
+	// engine stops with wrong_server rather than connect).
 	URL string
 	// Fingerprint is the server certificate's fingerprint pinned at
 	// enrolment (protocol.Fingerprint).
@@ -295,8 +297,14 @@ func (e *Engine) Run(ctx context.Context) error {
 // when all of it is done.
 func (e *Engine) SyncOnce(ctx context.Context) error { return e.session(ctx, true) }
 
-// dial opens the websocket with the pinned certificate.
+// dial opens the websocket with the pinned certificate. A plain ws://
+// address off this computer stops the engine (wrong_server): the session
+// would cross the network unencrypted and unauthenticated, whatever the
+// settings screen allowed.
 func (e *Engine) dial(ctx context.Context) (*websocket.Conn, error) {
+	if err := countyapi.CheckURL(e.cfg.URL); err != nil {
+		return nil, &FatalError{Code: protocol.CodeWrongServer, Message: err.Error()}
+	}
 	d := websocket.Dialer{
 		HandshakeTimeout:  e.cfg.HandshakeTimeout,
 		ReadBufferSize:    16 << 10,

@@ -18,7 +18,8 @@ import (
 // Server names a county server as a device knows it after enrolment: where
 // it is and how to recognise it.
 type Server struct {
-	// BaseURL is https://host:port (http:// only for loopback development).
+	// BaseURL is https://host:port (http:// only for loopback development:
+	// elsewhere every call fails with countyapi.ErrInsecureURL).
 	BaseURL string
 	// Fingerprint is the TLS certificate fingerprint read out by the county
 	// admin and pinned by the device.

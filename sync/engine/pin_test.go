@@ -5,11 +5,13 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -34,5 +36,40 @@ func TestWrongServerStops(t *testing.T) {
 	e := New(se, Config{URL: srv.SyncURL(), Fingerprint: srv.Fingerprint, Logger: quietLog()})
 	if err := e.SyncOnce(ctx); !errors.As(err, &fe) || fe.Code != protocol.CodeWrongServer || !errors.Is(err, protocol.ErrWrongServer) {
 		t.Errorf("sync with the wrong pin: %v", err)
+	}
+}
+
+// TestPlainURLOffLoopbackStops: the engine itself refuses a plain ws://
+// or http:// address that is not this computer, whatever let it into the
+// settings: the session stops with wrong_server and the enrolment calls
+// fail with countyapi.ErrInsecureURL, before anything is dialled. On
+// loopback (development) plain addresses stay allowed.
+func TestPlainURLOffLoopbackStops(t *testing.T) {
+	se := newTestSession(t)
+	ctx := context.Background()
+	dialled := false
+	dial := func(context.Context, string, string) (net.Conn, error) { dialled = true; return nil, errors.New("no") }
+	for _, u := range []string{"ws://192.0.2.7:8080/sync", "ws://county.example:8080/sync", "ws://[2001:db8::1]:8080/sync"} {
+		e := New(se, Config{URL: u, Logger: quietLog(), NetDial: dial})
+		var fe *FatalError
+		if err := e.SyncOnce(ctx); !errors.As(err, &fe) || fe.Code != protocol.CodeWrongServer {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	if _, err := RequestEnrolment(ctx, Server{BaseURL: "http://192.0.2.7:8080", Fingerprint: "x"}, se); !errors.Is(err, countyapi.ErrInsecureURL) {
+		t.Errorf("enrolment over plain http: %v", err)
+	}
+	if dialled {
+		t.Error("dialled a plain address off loopback")
+	}
+	for _, u := range []string{"ws://127.0.0.1:1/sync", "ws://localhost:1/sync", "ws://[::1]:1/sync"} {
+		e := New(se, Config{URL: u, Logger: quietLog(), NetDial: dial})
+		var fe *FatalError
+		if err := e.SyncOnce(ctx); errors.As(err, &fe) {
+			t.Errorf("%s refused: %v", u, err)
+		}
+	}
+	if !dialled {
+		t.Error("loopback addresses were not dialled")
 	}
 }

@@ -42,6 +42,9 @@ const (
 	CodeTooFast        Code = "too_fast"
 	CodeUnknownRecord  Code = "unknown_record"
 	CodeAttachmentType Code = "attachment_type"
+	// Refusals of a server protecting itself.
+	CodeBusy           Code = "busy"
+	CodeTooManyPending Code = "too_many_pending"
 	CodeInternal       Code = "internal"
 )
 
@@ -109,6 +112,14 @@ var (
 	// allowed types (domain.AttachmentTypes). It is domain's sentinel, so
 	// domain.SniffAttachment's refusal has this code too.
 	ErrAttachmentType = domain.ErrAttachmentType
+	// ErrBusy: the server is too busy to check the request now, or the
+	// sender failed too often lately and must wait; asking again after the
+	// time the server says (HTTP Retry-After) may succeed.
+	ErrBusy = errors.New("server busy")
+	// ErrTooManyPending: the county holds as many enrolment requests
+	// waiting for an admin as it accepts, for the office or in all; a new
+	// one is taken once the admin has decided some.
+	ErrTooManyPending = errors.New("too many pending enrolment requests")
 )
 
 var codes = []struct {
@@ -139,6 +150,8 @@ var codes = []struct {
 	{ErrTooFast, CodeTooFast},
 	{ErrUnknownRecord, CodeUnknownRecord},
 	{ErrAttachmentType, CodeAttachmentType},
+	{ErrBusy, CodeBusy},
+	{ErrTooManyPending, CodeTooManyPending},
 }
 
 // CodeOf returns the stable code for err: CodeOK for nil, CodeInternal for

@@ -93,10 +93,29 @@ func NewPump(conn *websocket.Conn, cfg PumpConfig) *Pump {
 }
 
 // Write writes one frame now, bounded by WriteWait. It is for the
-// handshake, before Start; afterwards frames go through Send.
+// handshake, before Start; afterwards frames go through Send. An error
+// frame, which ends the session, is followed by a websocket close frame
+// (CloseCode), so the peer reads a closing handshake, not a cut
+// connection.
 func (p *Pump) Write(f *protocol.Frame) error {
 	p.conn.SetWriteDeadline(time.Now().Add(p.cfg.WriteWait))
-	return p.conn.WriteMessage(websocket.BinaryMessage, protocol.AppendFrame(nil, f))
+	if err := p.conn.WriteMessage(websocket.BinaryMessage, protocol.AppendFrame(nil, f)); err != nil {
+		return err
+	}
+	if f.Type != protocol.FrameError {
+		return nil
+	}
+	return p.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(CloseCode(f.Code), string(f.Code)))
+}
+
+// CloseCode is the websocket close code that follows an error frame with
+// code c: 1011 (internal error) when the sender failed, 1008 (policy
+// violation) when it refused the peer.
+func CloseCode(c protocol.Code) int {
+	if c == protocol.CodeInternal {
+		return websocket.CloseInternalServerErr
+	}
+	return websocket.ClosePolicyViolation
 }
 
 // Start starts the writer. It ends when the pump closes, when a write

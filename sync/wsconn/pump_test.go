@@ -111,9 +111,15 @@ func TestPumpErrorFrameIsLast(t *testing.T) {
 	client.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, _, err := client.ReadMessage(); err == nil {
 		t.Fatal("a frame after the error frame")
+	} else if ce := (*websocket.CloseError)(nil); !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation || ce.Text != "malformed" {
+		// A closing handshake, not a cut connection.
+		t.Fatalf("after the error frame: %v, want a close frame 1008 malformed", err)
 	}
 	if p.Err() != nil {
 		t.Fatalf("an error frame is a clean end, got %v", p.Err())
+	}
+	if CloseCode(protocol.CodeInternal) != websocket.CloseInternalServerErr {
+		t.Fatal("an internal failure is not closed with 1011")
 	}
 }
 

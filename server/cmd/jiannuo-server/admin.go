@@ -393,49 +393,101 @@ func (c *cli) conflictsCmd(fs *flag.FlagSet, args []string) error {
 }
 
 func (c *cli) incidentsCmd(fs *flag.FlagSet, args []string) error {
+	if len(args) > 0 && args[0] == "prune" {
+		return c.pruneIncidentsCmd(fs, args[1:])
+	}
 	a := c.adminFlags(fs)
-	limit := fs.Int("limit", 100, "show the newest N incidents (0: all); -json always prints all")
+	limit := fs.Int("limit", 100, "show the newest N incidents (0: all); with -json too")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	if *limit < 0 {
+		return usagef("-limit %d: want 0 (all) or more", *limit)
+	}
+	// The server answers a page at a time: -json prints the pages read
+	// as one array, not each answer as it came.
+	asJSON := a.json
+	a.json = false
 	cl, err := c.client(a)
 	if err != nil {
 		return err
 	}
-	list, err := cl.Incidents(cl.ctx)
-	if a.json || err != nil {
-		return cl.explain(err)
+	var list []countyapi.Incident
+	more := false
+	for cursor := ""; ; {
+		size := 1000
+		if *limit > 0 {
+			size = min(size, *limit-len(list))
+		}
+		p, err := cl.Incidents(cl.ctx, size, cursor)
+		if err != nil {
+			var ae *countyapi.APIError
+			if asJSON && errors.As(err, &ae) {
+				countyapi.PrintJSON(c.stdout, countyapi.ErrorBody{Code: ae.Code, Message: ae.Message})
+			}
+			return cl.explain(err)
+		}
+		list = append(list, p.Incidents...)
+		cursor = p.Next
+		if cursor == "" || (*limit > 0 && len(list) >= *limit) {
+			more = cursor != ""
+			break
+		}
+	}
+	if asJSON {
+		return countyapi.PrintJSON(c.stdout, list)
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(c.stdout, "没有异常记录 no incidents")
 		return nil
 	}
-	more := 0
-	if *limit > 0 && len(list) > *limit {
-		more = len(list) - *limit
-		list = list[:*limit]
-	}
 	var t table
-	t.row("时间 TIME", "代码 CODE", "设备 DEVICE", "序号 SEQ", "来源 REMOTE", "说明 MESSAGE")
+	t.row("时间 TIME", "次数 COUNT", "最近 LAST", "代码 CODE", "设备 DEVICE", "序号 SEQ", "来源 REMOTE", "说明 MESSAGE")
 	for _, in := range list {
-		dev, seq := "-", "-"
+		dev, seq, last := "-", "-", "-"
 		if !in.Device.IsZero() {
 			dev = in.Device.String()
 		}
 		if in.Seq != 0 {
 			seq = strconv.FormatUint(in.Seq, 10)
 		}
+		if in.Times() > 1 {
+			last = localTime(in.Last())
+		}
 		remote := in.Remote
 		if remote == "" {
 			remote = "-"
 		}
-		t.row(localTime(in.Time), string(in.Code), dev, seq, remote, ellipsis(in.Message, 120))
+		t.row(localTime(in.Time), strconv.Itoa(in.Times()), last, string(in.Code), dev, seq, remote, ellipsis(in.Message, 120))
 	}
 	if err := t.write(c.stdout); err != nil {
 		return err
 	}
-	if more > 0 {
-		fmt.Fprintf(c.stdout, "… 另有 %d 条较早的记录 %d older incidents not shown (-limit 0 shows all)\n", more, more)
+	if more {
+		fmt.Fprintln(c.stdout, "… 更早的记录未显示 older incidents not shown (-limit 0 shows all)")
 	}
+	return nil
+}
+
+// pruneIncidentsCmd is `incidents prune -before DATE`: the server deletes
+// the incidents last seen before the date and audits it.
+func (c *cli) pruneIncidentsCmd(fs *flag.FlagSet, args []string) error {
+	a := c.adminFlags(fs)
+	before := fs.String("before", "", "delete the incidents last seen before this date, 2006-01-02 (China Standard Time); required")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if _, err := countyapi.ParseBefore(*before); err != nil {
+		return usagef("-before %q: want a date such as 2026-01-01", *before)
+	}
+	cl, err := c.client(a)
+	if err != nil {
+		return err
+	}
+	n, err := cl.PruneIncidents(cl.ctx, *before)
+	if a.json || err != nil {
+		return cl.explain(err)
+	}
+	fmt.Fprintf(c.stdout, "已删除 %d 条 %s 之前的异常记录 deleted %d incidents last seen before %s (recorded in the audit trail)\n", n, *before, n, *before)
 	return nil
 }

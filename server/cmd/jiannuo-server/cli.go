@@ -85,8 +85,8 @@ var commands = []command{
 		"list conflicting edits waiting for reconciliation", (*cli).conflictsCmd},
 	{"directory", "[-office CODE] [admin flags]",
 		"list who each login of the county's offices is: name, role, enabled, who changed it", (*cli).directoryCmd},
-	{"incidents", "[-limit N] [admin flags]",
-		"list refused input: forgeries, forks, out-of-scope writes, wrong passwords", (*cli).incidentsCmd},
+	{"incidents", "[-limit N] | prune -before DATE [admin flags]",
+		"list refused input (forgeries, forks, out-of-scope writes, wrong passwords), or delete what was last seen before DATE", (*cli).incidentsCmd},
 	{"upstream", "add -key HEX -name NAME | list [admin flags]",
 		"authorise a municipal node to pull this county's records, or list those authorised", (*cli).upstreamCmd},
 }

@@ -408,13 +408,16 @@ func TestAdminCommands(t *testing.T) {
 			t.Errorf("incidents lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	// The two wrong passwords are one incident counting both; a wrong
+	// name is another.
+	h.must(1, "devices", "-dir", h.dir, "-url", base, "-admin", "lisi")
 	r = h.must(0, admin("incidents", "-limit", "1")...)
-	if !strings.Contains(r.stdout, "older incidents not shown") {
+	if !strings.Contains(r.stdout, "older incidents not shown") || !strings.Contains(r.stdout, "lisi") || strings.Contains(r.stdout, "zhangwei") {
 		t.Errorf("incidents -limit 1:\n%s", r.stdout)
 	}
 	r = h.must(0, admin("incidents", "-json")...)
 	var in []countyapi.Incident
-	if err := json.Unmarshal([]byte(r.stdout), &in); err != nil || len(in) < 2 {
+	if err := json.Unmarshal([]byte(r.stdout), &in); err != nil || len(in) < 2 || in[0].Times()+in[1].Times() < 3 {
 		t.Errorf("incidents -json: %s (%v)", r.stdout, err)
 	}
 

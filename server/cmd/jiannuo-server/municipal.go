@@ -229,7 +229,7 @@ func (c *cli) serveMunicipal(ctx context.Context, dir, httpAddr, opsAddr string,
 	cfg := municipal.DefaultConfig(dir)
 	cfg.HTTPAddr, cfg.OpsAddr, cfg.Cluster, cfg.Logger = httpAddr, opsAddr, ccfg, c.log
 	cfg.Public = func(n *municipal.Node) http.Handler {
-		return public.New(public.Config{Store: n.Store(), Logger: c.log, Intake: n})
+		return public.New(public.Config{Store: n.Store(), Logger: c.log, Intake: n, MaxStale: public.NodeMaxStale})
 	}
 	n, err := municipal.New(cfg)
 	if err != nil {
