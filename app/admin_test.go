@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 
 	"jiannuo/assets"
@@ -112,21 +113,25 @@ func exchangeSessions(t *testing.T, ses ...*store.Session) {
 	}
 }
 
-// TestAdminTabsOnlyForAdminDevices: a township device has no admin tabs; a
-// county-admin device has the six.
+// TestAdminTabsOnlyForAdminDevices: a township device has no admin tabs
+// (its own cases and dishonesty records after the dashboard); a
+// county-admin device has the cases of the county and the six.
 func TestAdminTabsOnlyForAdminDevices(t *testing.T) {
-	if u := newTestUI(t); u.main.admin != nil || len(u.main.tabs.Items) != 2 {
-		t.Fatalf("township device: admin %v, %d tabs", u.main.admin != nil, len(u.main.tabs.Items))
+	tabNames := func(items []*container.TabItem) string {
+		var names []string
+		for _, it := range items {
+			names = append(names, it.Text)
+		}
+		return strings.Join(names, " ")
+	}
+	if u := newTestUI(t); u.main.admin != nil || tabNames(u.main.tabs.Items) != "承诺事项 统计概况 投诉与异议 失信记录" {
+		t.Fatalf("township device: admin %v, tabs %q", u.main.admin != nil, tabNames(u.main.tabs.Items))
 	}
 	u := newAdminTestUI(t, nil)
-	if u.main.admin == nil || len(u.main.tabs.Items) != 8 {
+	if u.main.admin == nil || len(u.main.tabs.Items) != 9 || u.main.townBreach != nil {
 		t.Fatalf("admin device: %d tabs", len(u.main.tabs.Items))
 	}
-	var names []string
-	for _, it := range u.main.tabs.Items[2:] {
-		names = append(names, it.Text)
-	}
-	if got := strings.Join(names, " "); got != "设备注册 终端 冲突核定 安全事件 辖区概况 失信记录" {
+	if got := tabNames(u.main.tabs.Items[2:]); got != "投诉与异议 设备注册 终端 冲突核定 安全事件 辖区概况 失信记录" {
 		t.Fatalf("admin tabs %q", got)
 	}
 	// No county server set: the API tabs say so.

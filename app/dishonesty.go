@@ -70,7 +70,8 @@ func (b *breachScreens) render() {
 			deadline = u.T("breachui.list.no_deadline")
 		}
 		objs = append(objs, heading(u.T("breachui.list.row", r.OfficeName, title)),
-			para(u.T("breachui.list.detail", u.msg(r.TypeName), r.Official, deadline, u.msg(r.StepName))))
+			para(u.T("breachui.list.detail", u.msg(r.TypeName), r.Official, deadline, u.msg(r.Status))))
+		objs = append(objs, b.decisions(r)...)
 		if r.OverdueDays > 0 {
 			l := widget.NewLabel(u.msg(r.Overdue))
 			l.Importance = widget.DangerImportance
@@ -80,13 +81,8 @@ func (b *breachScreens) render() {
 		if r.Closed {
 			objs = append(objs, widget.NewLabel(u.T("breachui.list.closed")))
 		}
-		if len(r.Next) > 0 {
-			row := container.NewHBox()
-			for _, s := range r.Next {
-				s := s
-				row.Add(widget.NewButton(u.msg(vm.DishonestyStepAction(s)), func() { b.openStep(r, s) }))
-			}
-			objs = append(objs, row)
+		if buttons := b.buttons(r); len(buttons) > 0 {
+			objs = append(objs, newColumns(180, 4, buttons...))
 		}
 		objs = append(objs, widget.NewSeparator())
 	}
