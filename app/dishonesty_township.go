@@ -121,8 +121,8 @@ func (s *townBreachScreen) submission(r vm.TownshipDishonestyRow, key, field, do
 		title = u.T("breachui.list.unknown_commitment")
 	}
 	ad := u.openAct(actSpec{title: u.T(key), ok: u.T(key), files: true, office: r.Record.Office,
-		intro: []fyne.CanvasObject{heading(title), para(u.T("caseui.record.facts", r.Record.Reason))},
-		items: []*widget.FormItem{widget.NewFormItem(u.T(field), text)},
+		intro:  []fyne.CanvasObject{heading(title), para(u.T("caseui.record.facts", r.Record.Reason))},
+		items:  []*widget.FormItem{widget.NewFormItem(u.T(field), text)},
 		submit: func(ev []protocol.Hash) error { return submit(text.Text, ev) },
 		done: func() {
 			s.note.SetText(u.T(done))

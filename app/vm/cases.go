@@ -374,9 +374,9 @@ type CaseDetail struct {
 	// DraftFiles and ReplyFiles are the files of the latest draft and of
 	// the approved reply; DraftBy, DraftAt, ReplyBy and ApprovedBy who
 	// wrote them, when, and who approved the reply.
-	DraftFiles, ReplyFiles               []CaseFile
+	DraftFiles, ReplyFiles                []CaseFile
 	DraftBy, DraftAt, ReplyBy, ApprovedBy string
-	History                []CaseHistoryLine
+	History                               []CaseHistoryLine
 	// Contact is the filer's name and phone, opened on this device: only
 	// on a township device of the handling office that was enrolled when
 	// the case opened. ContactNote says why there is none otherwise. The
