@@ -94,6 +94,7 @@ func (u *ui) openAct(sp actSpec) *actDialog {
 		container.NewBorder(nil, container.NewVBox(ad.errLine, container.NewHBox(cancel, ad.ok)), nil, nil, container.NewVScroll(body)), u.win), closed...)
 	ad.d.Resize(u.dialogSize(640, 520))
 	ad.d.Show()
+	u.lastAct = ad
 	return ad
 }
 

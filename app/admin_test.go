@@ -67,7 +67,14 @@ func newAdminTestUI(t *testing.T, settings *store.SyncSettings) *ui {
 			t.Fatal(err)
 		}
 	}
-	u := &ui{fa: fa, tr: assets.NewTranslator("zh-Hans"), cal: calendar.Default(), st: st, se: se, log: quietLog(), bg: testBackground(t)}
+	return uiFor(t, fa, se)
+}
+
+// uiFor shows the main window of session se in fa, its background work
+// run in place.
+func uiFor(t *testing.T, fa fyne.App, se *store.Session) *ui {
+	u := &ui{fa: fa, tr: assets.NewTranslator("zh-Hans"), cal: calendar.Default(), st: se.Store(), se: se, log: quietLog(), bg: testBackground(t)}
+	useFyneLanguage(u.tr.Lang()) // as newUI does
 	runInPlace(u)
 	u.win = fa.NewWindow("践诺")
 	u.win.Resize(fyne.NewSize(1200, 760))

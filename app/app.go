@@ -80,6 +80,7 @@ type ui struct {
 	dropTarget    func([]fyne.URI) // the open dialog that takes dropped files
 	lastReenrol   *reenrolDialog   // the re-enrolment dialog last opened, for tests
 	lastEnrolPage *enrolPage       // the wizard's enrolment step last shown, for tests
+	lastAct       *actDialog       // the action dialog last opened, for tests
 }
 
 // background is the window's work off the UI goroutine: the context it
