@@ -44,6 +44,9 @@ type Options struct {
 	// the demo leader, with a local county server to sync with.
 	Demo    bool
 	DemoDir string
+	// DemoAdmin opens the demo as its county admin, on the county-admin
+	// device (so do the admin scenes, AdminScene).
+	DemoAdmin bool
 	// Lang forces the language ("zh-Hans" or "en"); empty means the saved
 	// preference, else the system locale, else Chinese.
 	Lang string
@@ -203,10 +206,21 @@ func (u *ui) openDemo() error {
 	if err != nil {
 		return err
 	}
-	// The demo's other replicas are not shown; only the leader's device.
+	// The demo's other replicas are not shown; only the leader's device,
+	// or the county admin's.
 	d.Colleague.Close()
-	d.County.Close()
-	u.st, u.se = d.Township, d.Leader
+	if u.opts.DemoAdmin || AdminScene(u.opts.Scene) {
+		d.Township.Close()
+		se, err := d.County.SignIn(demo.Admin, demo.Passphrase)
+		if err != nil {
+			d.County.Close()
+			return err
+		}
+		u.st, u.se = d.County, se
+	} else {
+		d.County.Close()
+		u.st, u.se = d.Township, d.Leader
+	}
 	// The demo has no real county server: it runs a local one on
 	// loopback (a new port each run, so settings are refreshed each time).
 	c, err := demo.StartCounty(dir, u.opts.KDF, u.se)

@@ -401,3 +401,91 @@ func TestDishonestyTabsBothSides(t *testing.T) {
 		t.Fatalf("the township after the correction: %q", visibleTexts(tb.box))
 	}
 }
+
+// TestCaseScenes: the scenes of the cases and records screens open what
+// they say, on the township device and on the county's.
+func TestCaseScenes(t *testing.T) {
+	f := newCaseFixture(t)
+	overdue := f.open(t, "3月以来无人走访我母亲。", filer, calendar.NewDate(2026, 9, 29), calendar.NewDate(2026, 10, 20))
+	drafted := f.open(t, "路灯坏了无人修。", protocol.Contact{}, calendar.NewDate(2026, 10, 9), calendar.NewDate(2026, 10, 23))
+	f.exchange(t)
+	if err := f.staff.AcknowledgeCase(drafted.Office, drafted.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.staff.DraftReply(drafted.Office, drafted.ID, "已报修。", nil); err != nil {
+		t.Fatal(err)
+	}
+	fa := test.NewTempApp(t)
+	u := uiFor(t, fa, f.leader)
+	if err := u.scene("cases"); err != nil {
+		t.Fatal(err)
+	}
+	s := u.main.cases
+	if u.main.tabs.Selected() != s.tab || s.shown == nil || *s.shown != drafted || buttonIn(s.detail, "审批并报送县级") == nil || !s.md.detailShown() {
+		t.Fatalf("cases scene: %q", visibleTexts(s.detail))
+	}
+	if err := u.scene("case"); err != nil {
+		t.Fatal(err)
+	}
+	if *s.shown != overdue || !showsText(s.detail, "刘秀英") {
+		t.Fatalf("case scene: %q", visibleTexts(s.detail))
+	}
+	if err := u.scene("records"); err != nil || u.main.tabs.Selected().Content != u.main.townBreach.obj {
+		t.Fatalf("records scene: %v", err)
+	}
+
+	f.exchange(t)
+	if err := f.leader.ApproveReply(drafted.Office, drafted.ID, mustCase(t, f.leader, drafted).Draft.Op); err != nil {
+		t.Fatal(err)
+	}
+	f.exchange(t)
+	a := uiFor(t, fa, f.adm)
+	if !AdminScene("admin-cases") || AdminScene("cases") {
+		t.Fatal("AdminScene")
+	}
+	if err := a.scene("admin-cases"); err != nil {
+		t.Fatal(err)
+	}
+	if as := a.main.cases; as.shown == nil || *as.shown != drafted || buttonIn(as.detail, "认可答复并办结") == nil {
+		t.Fatalf("admin-cases scene: %q", visibleTexts(as.detail))
+	}
+	if err := a.scene("records"); err == nil {
+		t.Fatal("the records scene opened on a county-admin device")
+	}
+}
+
+func mustCase(t *testing.T, se *store.Session, ref store.Ref) store.Case {
+	t.Helper()
+	c, err := se.Store().Case(ref.Office, ref.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestDemoOpensOnEitherDevice: the demo opens on the leader's device with
+// the township's cases and records, and with DemoAdmin (or an admin scene)
+// on the county admin's device with every case of the county; neither
+// screen is empty.
+func TestDemoOpensOnEitherDevice(t *testing.T) {
+	dir := t.TempDir()
+	for _, admin := range []bool{false, true} {
+		u, err := newUI(test.NewTempApp(t), Options{Demo: true, DemoDir: dir, DemoAdmin: admin, Lang: "zh-Hans", KDF: auth.TestParams()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.se.Device().Admin != admin || (u.main.admin != nil) != admin || (u.main.townBreach == nil) != admin {
+			t.Fatalf("DemoAdmin %v: device admin %v", admin, u.se.Device().Admin)
+		}
+		if n := len(u.main.cases.vm.Rows); n < 5 || u.main.cases.vm.NeedingAction() == 0 {
+			t.Fatalf("DemoAdmin %v: %d cases, %d awaiting", admin, n, u.main.cases.vm.NeedingAction())
+		}
+		if !admin {
+			u.main.townBreach.load()
+			if len(u.main.townBreach.vm.Rows) != 1 {
+				t.Fatalf("the township's records: %d", len(u.main.townBreach.vm.Rows))
+			}
+		}
+		u.close()
+	}
+}

@@ -31,10 +31,8 @@ type LocalCounty struct {
 // saving each replica's sync settings. Stop it with Close.
 func StartCounty(dir string, kdf auth.Params, sessions ...*store.Session) (*LocalCounty, error) {
 	sdir := filepath.Join(dir, "county-server")
-	if _, err := os.Stat(filepath.Join(sdir, "county.json")); errors.Is(err, os.ErrNotExist) {
-		if _, err := county.Init(sdir, county.InitConfig{County: County, AdminName: Admin, AdminPassword: Passphrase, KDF: kdf}); err != nil {
-			return nil, fmt.Errorf("initialising the demo county server: %w", err)
-		}
+	if _, err := countyIdentity(dir, kdf); err != nil {
+		return nil, err
 	}
 	cfg := county.DefaultConfig(sdir)
 	cfg.KDF = kdf
@@ -58,6 +56,21 @@ func StartCounty(dir string, kdf auth.Params, sessions ...*store.Session) (*Loca
 		}
 	}
 	return c, nil
+}
+
+// countyIdentity returns the identity of the demo's county server in
+// dir/county-server, initialising it on first use: the seed seals the
+// demo filers' contacts to its key before the server first runs.
+func countyIdentity(dir string, kdf auth.Params) (*county.Identity, error) {
+	sdir := filepath.Join(dir, "county-server")
+	if _, err := os.Stat(filepath.Join(sdir, "county.json")); errors.Is(err, os.ErrNotExist) {
+		id, err := county.Init(sdir, county.InitConfig{County: County, AdminName: Admin, AdminPassword: Passphrase, KDF: kdf})
+		if err != nil {
+			return nil, fmt.Errorf("initialising the demo county server: %w", err)
+		}
+		return id, nil
+	}
+	return county.LoadIdentity(sdir)
 }
 
 func (c *LocalCounty) enrol(ctx context.Context, base engine.Server, se *store.Session) error {

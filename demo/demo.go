@@ -60,6 +60,9 @@ type Demo struct {
 	Calendar  *calendar.Calendar
 	// ChangeSets is how many change sets the replicas exchanged.
 	ChangeSets int
+	clock      *demoClock // the stores' clock, moved back while seeding
+	dir        string
+	kdf        auth.Params
 }
 
 // Close closes the stores.
@@ -84,7 +87,8 @@ func Build(cfg Config) (*Demo, error) {
 	}
 	opts := cfg.Options
 	opts.KDF = cfg.KDF
-	d := &Demo{Today: calendar.DateOf(cfg.Now), Calendar: cfg.Calendar}
+	d := &Demo{Today: calendar.DateOf(cfg.Now), Calendar: cfg.Calendar, clock: newDemoClock(cfg.Now, opts.Now)}
+	opts.Now = d.clock.Now
 	var err error
 	open := func(name string) *store.Store {
 		if err != nil {
@@ -111,6 +115,7 @@ func Build(cfg Config) (*Demo, error) {
 		}
 		return d, nil
 	}
+	d.dir, d.kdf = cfg.Dir, cfg.KDF
 	if err := d.seed(); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("seeding the demo: %w", err)
@@ -119,6 +124,10 @@ func Build(cfg Config) (*Demo, error) {
 }
 
 func (d *Demo) seed() error {
+	// The seed plays the last weeks: what it records carries the day it
+	// happened (a case filed eight days ago is overdue today).
+	d.clock.daysAgo(40)
+	defer d.clock.daysAgo(0)
 	leader, err := d.Township.Setup(store.SetupConfig{Office: Township, DeviceName: "赤土店镇党政办-1",
 		Name: Leader, DisplayName: "张丽（镇长）", Role: domain.RoleLeader, Passphrase: Passphrase})
 	if err != nil {
@@ -164,9 +173,10 @@ func (d *Demo) seed() error {
 	if err := d.exchange(leader, colleague, admin); err != nil {
 		return err
 	}
-	// The county admin confirms the breach (§四(二)), and a colleague logs
-	// progress on another device.
-	if err := admin.Transition(breachRef, domain.StatusBreached, "群众投诉核实：承诺期限内未完成，已下达整改通知"); err != nil {
+	// The county admin confirms the breach after a complaint (§四(二)),
+	// the township answers the record and other cases (supervision.go),
+	// and a colleague logs progress on another device.
+	if err := d.seedSupervision(leader, colleague, admin, breachRef); err != nil {
 		return err
 	}
 	all, err := d.Colleague.AllCommitments()
