@@ -163,7 +163,9 @@ func (d *Demo) seedSupervision(leader, colleague, admin *store.Session, breach s
 		{22, func() error {
 			return reply(staff, leader, notUpheld, "经查，该投诉已于受理后第3个工作日电话答复，物业公司已更换楼道灯具，附回访记录。")
 		}},
-		{18, func() error { return accept(notUpheld, domain.FindingNotUpheld, "经核查，已在承诺时限内答复并处理。") }},
+		{18, func() error {
+			return accept(notUpheld, domain.FindingNotUpheld, "经核查，已在承诺时限内答复并处理。")
+		}},
 		// A reply awaiting the county.
 		{12, func() (err error) {
 			replied, err = open(demoCase{"残疾人两项补贴10个工作日内审核", "9月递交的重度残疾人护理补贴申请，至今未见审核结果。", protocol.Contact{}})
