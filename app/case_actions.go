@@ -2,6 +2,7 @@ package app
 
 import (
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
 	"jiannuo/app/vm"
@@ -62,6 +63,15 @@ func (s *casesScreen) actions() fyne.CanvasObject {
 	if len(buttons) == 0 {
 		return para(u.T("caseui.no_actions"))
 	}
+	return buttonRow(buttons)
+}
+
+// buttonRow lays buttons out in columns, at least three to a row so that
+// one button is not as wide as the pane.
+func buttonRow(buttons []fyne.CanvasObject) fyne.CanvasObject {
+	for len(buttons) < 3 {
+		buttons = append(buttons, layout.NewSpacer())
+	}
 	return newColumns(200, 4, buttons...)
 }
 
@@ -77,7 +87,7 @@ func (s *casesScreen) run(act func() error, done string) {
 // acted shows what was done and redraws from what the view-model read
 // after the action.
 func (s *casesScreen) acted(done string) {
-	s.note.SetText(s.u.T(done))
+	setNote(s.note, s.u.T(done))
 	s.refresh()
 }
 

@@ -75,7 +75,9 @@ func newCasesScreen(u *ui) *casesScreen {
 	if s.vm.County() {
 		filters = append([]fyne.CanvasObject{labelled(u.T("caseui.filter.township"), s.township)}, filters...)
 	}
-	top := container.NewVBox(s.note, inputs(newColumns(240, 2, filters...)), container.NewHBox(inputs(s.overdue), s.count))
+	filters = append(filters, container.NewHBox(s.overdue, s.count))
+	s.note.Hide()
+	top := container.NewVBox(s.note, inputs(newColumns(240, 2, filters...)))
 	detail := container.NewVScroll(container.NewPadded(s.detail))
 	s.md = newMasterDetail(container.NewBorder(top, nil, nil, nil, s.list), detail, u.T("app.back_to_list"), s.list.UnselectAll)
 	s.obj = s.md.obj
@@ -111,6 +113,13 @@ func (s *casesScreen) refresh() {
 	if s.shown != nil {
 		s.show(*s.shown)
 	}
+}
+
+// setNote shows text in a note line, hidden while it is empty.
+func setNote(l *widget.Label, text string) {
+	l.SetText(text)
+	l.Hidden = text == ""
+	l.Refresh()
 }
 
 // officeLabel names an office for a menu.
@@ -176,7 +185,8 @@ func (s *casesScreen) newRow() fyne.CanvasObject {
 	top.Truncation = fyne.TextTruncateEllipsis
 	mid, low := widget.NewLabel(""), widget.NewLabel("")
 	mid.Truncation, low.Truncation = fyne.TextTruncateEllipsis, fyne.TextTruncateEllipsis
-	return container.NewBorder(nil, nil, nil, container.NewCenter(container.NewHBox()), container.NewVBox(top, mid, low))
+	// Padded: the list's scroll bar runs over the right edge.
+	return container.NewBorder(nil, nil, nil, container.NewPadded(container.NewCenter(container.NewHBox())), container.NewVBox(top, mid, low))
 }
 
 func (s *casesScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
@@ -186,7 +196,7 @@ func (s *casesScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	u, r := s.u, s.vm.Rows[id]
 	c := o.(*fyne.Container)
 	box := c.Objects[0].(*fyne.Container)
-	badges := c.Objects[1].(*fyne.Container).Objects[0].(*fyne.Container)
+	badges := c.Objects[1].(*fyne.Container).Objects[0].(*fyne.Container).Objects[0].(*fyne.Container)
 	top := u.T("caseui.row.title", r.Case.Number, u.msg(r.KindName))
 	if s.vm.County() {
 		top = u.T("caseui.row.title_office", r.Case.Number, u.msg(r.KindName), r.OfficeName)
@@ -219,6 +229,9 @@ func (s *casesScreen) deadlines(r vm.CaseRow) string {
 	u := s.u
 	none := u.T("caseui.no_deadline")
 	line := u.T("caseui.deadlines", nonEmpty(r.AckDue, none), nonEmpty(r.AnswerDue, none))
+	if r.Case.Kind == domain.CaseObjection && r.AckDue == "" {
+		line = u.T("caseui.deadlines.objection", nonEmpty(r.AnswerDue, none))
+	}
 	if !r.DueText.IsZero() {
 		line += " · " + u.msg(r.DueText)
 	}
@@ -273,7 +286,8 @@ func (s *casesScreen) renderDetail() {
 		due.Importance = widget.WarningImportance
 	}
 	awaits := heading(u.T("caseui.detail.awaits", u.msg(r.Awaits)))
-	objs = append(objs, due, awaits, widget.NewSeparator(), heading(u.T("caseui.detail.text")), para(c.Text))
+	// What the user may do comes first, under what the case awaits.
+	objs = append(objs, due, awaits, s.actions(), widget.NewSeparator(), heading(u.T("caseui.detail.text")), para(c.Text))
 	objs = append(objs, s.files(d.Files)...)
 
 	objs = append(objs, widget.NewSeparator(), heading(u.T("caseui.detail.contact")))
@@ -298,14 +312,13 @@ func (s *casesScreen) renderDetail() {
 	}
 	objs = append(objs, widget.NewSeparator(), heading(u.T("caseui.detail.history")))
 	for _, h := range d.History {
-		objs = append(objs, para(u.T("caseui.history.line", h.When, h.Who, u.msg(h.What))))
+		objs = append(objs, para(u.T("caseui.history.line", h.When, u.msg(h.Who), u.msg(h.What))))
 		if h.Text != "" {
 			l := para(h.Text)
 			l.TextStyle = fyne.TextStyle{Italic: true}
 			objs = append(objs, l)
 		}
 	}
-	objs = append(objs, widget.NewSeparator(), s.actions())
 	s.detail.Objects = objs
 	s.detail.Refresh()
 }
@@ -321,11 +334,11 @@ func (s *casesScreen) replies(d *vm.CaseDetail) []fyne.CanvasObject {
 		objs = append(objs, widget.NewSeparator(), l)
 	}
 	if rp := c.Reply; rp != nil {
-		objs = append(objs, widget.NewSeparator(), heading(u.T("caseui.detail.reply", d.ReplyBy, d.ApprovedBy)), para(rp.Text))
+		objs = append(objs, widget.NewSeparator(), heading(u.T("caseui.detail.reply", u.msg(d.ReplyBy), u.msg(d.ApprovedBy))), para(rp.Text))
 		objs = append(objs, s.files(d.ReplyFiles)...)
 	}
 	if dr := c.Draft; dr != nil {
-		objs = append(objs, widget.NewSeparator(), heading(u.T("caseui.detail.draft", d.DraftBy, d.DraftAt)), para(dr.Text))
+		objs = append(objs, widget.NewSeparator(), heading(u.T("caseui.detail.draft", u.msg(d.DraftBy), d.DraftAt)), para(dr.Text))
 		objs = append(objs, s.files(d.DraftFiles)...)
 	}
 	return objs

@@ -82,7 +82,7 @@ func (b *breachScreens) render() {
 			objs = append(objs, widget.NewLabel(u.T("breachui.list.closed")))
 		}
 		if buttons := b.buttons(r); len(buttons) > 0 {
-			objs = append(objs, newColumns(180, 4, buttons...))
+			objs = append(objs, buttonRow(buttons))
 		}
 		objs = append(objs, widget.NewSeparator())
 	}

@@ -30,6 +30,7 @@ func newTownBreachScreen(u *ui) *townBreachScreen {
 	s := &townBreachScreen{u: u, note: widget.NewLabel(""), box: container.NewVBox()}
 	s.vm = vm.NewTownshipDishonesty(u.se, u.acted)
 	s.note.Wrapping = fyne.TextWrapWord
+	s.note.Hide()
 	top := container.NewVBox(container.NewHBox(widget.NewButtonWithIcon(u.T("adminui.refresh"), theme.ViewRefreshIcon(), s.load)), s.note)
 	if !s.vm.MaySubmit() {
 		top.Add(para(u.T("caseui.record.leader_only")))
@@ -71,6 +72,12 @@ func (s *townBreachScreen) render() {
 			l.Importance = widget.DangerImportance
 			objs = append(objs, l)
 		}
+		if p := rec.Pending; p != nil {
+			objs = append(objs, para(u.T("caseui.record.pending", nonEmpty(p.Explanation, p.Description))))
+			for _, h := range p.Evidence {
+				objs = append(objs, u.recordFile(h)...)
+			}
+		}
 		if !r.Returned.IsZero() {
 			l := para(u.msg(r.Returned))
 			l.Importance = widget.DangerImportance
@@ -86,7 +93,7 @@ func (s *townBreachScreen) render() {
 		objs = append(objs, u.recordDecisions(rec, r.Sanctions, r.Mitigation, nil)...)
 		objs = append(objs, objections...)
 		if buttons := s.buttons(r); len(buttons) > 0 {
-			objs = append(objs, newColumns(180, 3, buttons...))
+			objs = append(objs, buttonRow(buttons))
 		}
 		objs = append(objs, widget.NewSeparator())
 	}
@@ -125,7 +132,7 @@ func (s *townBreachScreen) submission(r vm.TownshipDishonestyRow, key, field, do
 		items:  []*widget.FormItem{widget.NewFormItem(u.T(field), text)},
 		submit: func(ev []protocol.Hash) error { return submit(text.Text, ev) },
 		done: func() {
-			s.note.SetText(u.T(done))
+			setNote(s.note, u.T(done))
 			s.render()
 		}})
 	ad.text = text

@@ -360,7 +360,7 @@ type CaseFile struct {
 // CaseHistoryLine is one event of a case, as the detail lists it.
 type CaseHistoryLine struct {
 	When  string // local time, YYYY-MM-DD HH:MM
-	Who   string // the author's name
+	Who   Message // who took the step (AuthorMessage)
 	What  Message
 	Text  string
 	Files []CaseFile
@@ -374,8 +374,9 @@ type CaseDetail struct {
 	// DraftFiles and ReplyFiles are the files of the latest draft and of
 	// the approved reply; DraftBy, DraftAt, ReplyBy and ApprovedBy who
 	// wrote them, when, and who approved the reply.
-	DraftFiles, ReplyFiles                []CaseFile
-	DraftBy, DraftAt, ReplyBy, ApprovedBy string
+	DraftFiles, ReplyFiles       []CaseFile
+	DraftBy, ReplyBy, ApprovedBy Message
+	DraftAt                      string
 	History                               []CaseHistoryLine
 	// Contact is the filer's name and phone, opened on this device: only
 	// on a township device of the handling office that was enrolled when
@@ -425,21 +426,35 @@ func (l *CaseList) Detail(row CaseRow) (*CaseDetail, error) {
 	if d.Files, err = files(c.Evidence); err != nil {
 		return nil, err
 	}
-	name := func(login string) string { return cmp.Or(names[login], login) }
+	// Who took a step: a person of this device by name, else the county
+	// or the office and the sign-in name the change set carries.
+	roles := map[protocol.OpID]domain.Role{}
+	for _, e := range c.History {
+		roles[e.Op] = e.Role
+	}
+	name := func(login string, role domain.Role) Message {
+		switch {
+		case names[login] != "":
+			return Msg("caseui.plain", names[login])
+		case role == domain.RoleCountyAdmin:
+			return Msg("caseui.who.county", login)
+		}
+		return Msg("caseui.who.office", officeName(c.Office), login)
+	}
 	if c.Draft != nil {
 		if d.DraftFiles, err = files(c.Draft.Evidence); err != nil {
 			return nil, err
 		}
-		d.DraftBy, d.DraftAt = name(c.Draft.Author), adminTime(c.Draft.HLC.Wall())
+		d.DraftBy, d.DraftAt = name(c.Draft.Author, roles[c.Draft.Op]), adminTime(c.Draft.HLC.Wall())
 	}
 	if c.Reply != nil {
 		if d.ReplyFiles, err = files(c.Reply.Evidence); err != nil {
 			return nil, err
 		}
-		d.ReplyBy, d.ApprovedBy = name(c.Reply.Author), name(c.Reply.ApprovedBy)
+		d.ReplyBy, d.ApprovedBy = name(c.Reply.Author, roles[c.Reply.Op]), name(c.Reply.ApprovedBy, approverRole(c))
 	}
 	for _, e := range c.History {
-		line := CaseHistoryLine{When: adminTime(e.HLC.Wall()), Who: name(e.Author), What: caseEventMessage(c.Kind, e), Text: e.Text}
+		line := CaseHistoryLine{When: adminTime(e.HLC.Wall()), Who: name(e.Author, e.Role), What: caseEventMessage(c.Kind, e), Text: e.Text}
 		if e.Step == domain.CaseOpened {
 			line.Text = "" // the case's text is shown above the history
 		} else if line.Files, err = files(e.Evidence); err != nil {
@@ -483,6 +498,16 @@ func (l *CaseList) Detail(row CaseRow) (*CaseDetail, error) {
 	return d, nil
 }
 
+// approverRole returns the role of whoever approved c's reply.
+func approverRole(c store.Case) domain.Role {
+	for _, e := range c.History {
+		if e.Step == domain.CaseApproved && e.Reply != nil && c.Reply != nil && *e.Reply == c.Reply.Op {
+			return e.Role
+		}
+	}
+	return ""
+}
+
 // contact opens the filer's contact sealed to this device. A county-admin
 // desktop holds no key for it (the contact is sealed to the county
 // server's key and the township's devices); a township device enrolled
@@ -517,10 +542,10 @@ func (l *CaseList) contact(c store.Case) (*protocol.Contact, Message) {
 func ContactText(c protocol.Contact) Message {
 	name, phone := Msg("caseui.contact.no_name"), Msg("caseui.contact.no_phone")
 	if c.Name != "" {
-		name = Msg("caseui.contact.plain", c.Name)
+		name = Msg("caseui.plain", c.Name)
 	}
 	if c.Phone != "" {
-		phone = Msg("caseui.contact.plain", c.Phone)
+		phone = Msg("caseui.plain", c.Phone)
 	}
 	return Msg("caseui.contact.value", name, phone)
 }

@@ -176,10 +176,21 @@ func TestCaseFlowAcrossReplicas(t *testing.T) {
 	}
 	d, err := lead.Detail(lrow)
 	must(t, err)
-	if len(d.DraftFiles) != 1 || d.DraftFiles[0].Name != "走访照片.png" || !d.DraftFiles[0].Here || d.DraftBy != "王芳" {
+	if len(d.DraftFiles) != 1 || d.DraftFiles[0].Name != "走访照片.png" || !d.DraftFiles[0].Here || d.DraftBy.Key != "caseui.plain" || d.DraftBy.Args[0] != "王芳" {
 		t.Fatalf("draft files %+v by %q", d.DraftFiles, d.DraftBy)
 	}
 	must(t, lead.Approve(lrow, today))
+	w.exchange(t)
+	cd, err = county.Detail(rowOf(t, county, id))
+	must(t, err)
+	if cd.ReplyBy.Key != "caseui.who.office" || cd.ApprovedBy.Args[1] != "zhangli" || cd.History[0].Who.Key != "caseui.plain" {
+		t.Fatalf("the county names the township's authors %v, %v, and its own %v", cd.ReplyBy, cd.ApprovedBy, cd.History[0].Who)
+	}
+	checkMessage(t, cd.ApprovedBy)
+	if d, err = staff.Detail(rowOf(t, staff, id)); err != nil || d.History[0].Who.Key != "caseui.who.county" {
+		t.Fatalf("the township names the county %v (%v)", d.History[0].Who, err)
+	}
+	checkMessage(t, d.History[0].Who)
 	lrow = rowOf(t, lead, id)
 	if lrow.Case.Status != domain.CaseStatusReplied || lrow.Can.Draft || lrow.Can.Approve || lrow.Awaits.Key != "caseui.awaits.county_review" || lead.NeedingAction() != 0 {
 		t.Fatalf("after approving: %+v", lrow)
