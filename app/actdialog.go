@@ -117,23 +117,32 @@ func (ad *actDialog) dropped(uris []fyne.URI) {
 // tests call it directly), reading it off the UI goroutine; r is closed if
 // it is an io.Closer.
 func (ad *actDialog) attach(name string, r io.Reader) {
-	u := ad.u
-	ad.ok.Disable()
+	ad.u.attachEvidence(ad.spec.office, name, r, ad.ok, ad.errLine, func(h protocol.Hash) {
+		ad.evidence = append(ad.evidence, h)
+		ad.names = append(ad.names, "• "+name)
+		ad.files.SetText(joinLines(ad.names))
+	})
+}
+
+// attachEvidence records an evidence file for office o from r off the UI
+// goroutine (r is closed if it is an io.Closer), with ok disabled
+// meanwhile; then, on the UI goroutine, it says why in errLine or hands
+// the file's hash to added.
+func (u *ui) attachEvidence(o office.Code, name string, r io.Reader, ok *widget.Button, errLine *widget.Label, added func(protocol.Hash)) {
+	ok.Disable()
 	u.bg.spawn(func() {
-		h, err := vm.AddStepEvidence(u.se, ad.spec.office, name, r)
-		if c, ok := r.(io.Closer); ok {
+		h, err := vm.AddStepEvidence(u.se, o, name, r)
+		if c, isCloser := r.(io.Closer); isCloser {
 			c.Close()
 		}
 		fyne.Do(func() {
-			ad.ok.Enable()
+			ok.Enable()
 			if err != nil {
-				ad.errLine.SetText(u.msg(vm.ErrorMessage(err)))
+				errLine.SetText(u.msg(vm.ErrorMessage(err)))
 				return
 			}
-			ad.evidence = append(ad.evidence, h)
-			ad.names = append(ad.names, "• "+name)
-			ad.files.SetText(joinLines(ad.names))
-			ad.errLine.SetText("")
+			errLine.SetText("")
+			added(h)
 		})
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -30,7 +31,14 @@ const (
 
 func openAdminTestStore(t *testing.T, name string) *store.Store {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), name), &store.Options{KDF: auth.TestParams(), NoSync: true, Logger: quietLog()})
+	return openTestStoreAt(t, name, nil)
+}
+
+// openTestStoreAt opens store name in a fresh directory on the clock now
+// (nil: the wall clock) and checks its invariants when the test ends.
+func openTestStoreAt(t *testing.T, name string, now func() time.Time) *store.Store {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), name), &store.Options{Now: now, KDF: auth.TestParams(), NoSync: true, Logger: quietLog()})
 	if err != nil {
 		t.Fatal(err)
 	}

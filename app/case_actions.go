@@ -21,14 +21,8 @@ import (
 func (s *casesScreen) actions() fyne.CanvasObject {
 	u, d := s.u, s.cur
 	r, can := d.Row, d.Row.Can
-	var buttons []fyne.CanvasObject
-	add := func(ok bool, key string, imp widget.Importance, fn func()) {
-		if ok {
-			b := widget.NewButton(u.T(key), fn)
-			b.Importance = imp
-			buttons = append(buttons, b)
-		}
-	}
+	bl := &buttonList{u: u}
+	add := bl.add
 	add(can.Acknowledge, "caseui.action.acknowledge", widget.HighImportance, func() {
 		s.run(func() error { return s.vm.Acknowledge(r, u.today()) }, "caseui.done.acknowledged")
 	})
@@ -53,17 +47,32 @@ func (s *casesScreen) actions() fyne.CanvasObject {
 				}
 			})
 		})
-		buttons = append(buttons, b)
+		bl.out = append(bl.out, b)
 	}
 	if rec := d.Record; s.vm.County() && rec != nil && r.Case.Closed && r.Case.ClosedBy == domain.CaseDecided && r.Case.Finding == domain.FindingUpheld {
 		ref := store.Ref{Office: rec.Office, ID: rec.ID}
 		add(rec.Withdrawn == nil, "breachui.action.correct", widget.MediumImportance, func() { s.openRecordAction(ref, true) })
 		add(rec.Withdrawn == nil, "breachui.action.withdraw", widget.DangerImportance, func() { s.openRecordAction(ref, false) })
 	}
-	if len(buttons) == 0 {
+	if len(bl.out) == 0 {
 		return para(u.T("caseui.no_actions"))
 	}
-	return buttonRow(buttons)
+	return buttonRow(bl.out)
+}
+
+// buttonList collects the buttons of the actions a screen offers.
+type buttonList struct {
+	u   *ui
+	out []fyne.CanvasObject
+}
+
+// add puts a button labelled with key in the list when ok.
+func (b *buttonList) add(ok bool, key string, imp widget.Importance, fn func()) {
+	if ok {
+		btn := widget.NewButton(b.u.T(key), fn)
+		btn.Importance = imp
+		b.out = append(b.out, btn)
+	}
 }
 
 // buttonRow lays buttons out in columns, at least three to a row so that
@@ -176,7 +185,7 @@ func (s *casesScreen) openAccept() *actDialog {
 		intro: []fyne.CanvasObject{para(u.T("caseui.accept.intro"))},
 		items: []*widget.FormItem{widget.NewFormItem(u.T("caseui.field.finding"), finding), widget.NewFormItem(u.T("caseui.field.note"), note)},
 		submit: func(ev []protocol.Hash) error {
-			return s.vm.Accept(row, vm.AcceptForm{Finding: chosen(), Note: note.Text, Evidence: ev}, u.today())
+			return s.vm.Accept(row, vm.FindingForm{Finding: chosen(), Text: note.Text, Evidence: ev}, u.today())
 		}}, "caseui.done.accepted")
 	ad.finding, ad.text = finding, note
 	return ad
@@ -206,7 +215,7 @@ func (s *casesScreen) openDecide() *actDialog {
 		intro: []fyne.CanvasObject{para(u.T("caseui.decide.intro"))},
 		items: []*widget.FormItem{widget.NewFormItem(u.T("caseui.field.finding"), finding), widget.NewFormItem(u.T("caseui.field.decide_reason"), reason)},
 		submit: func(ev []protocol.Hash) error {
-			return s.vm.Decide(row, vm.DecideForm{Finding: chosen(), Reason: reason.Text, Evidence: ev}, u.today())
+			return s.vm.Decide(row, vm.FindingForm{Finding: chosen(), Text: reason.Text, Evidence: ev}, u.today())
 		}}, "caseui.done.decided")
 	ad.finding, ad.text = finding, reason
 	return ad

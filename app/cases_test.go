@@ -3,7 +3,6 @@ package app
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -35,18 +34,7 @@ func (c *caseClock) Now() time.Time {
 
 func openClockedStore(t *testing.T, name string) *store.Store {
 	t.Helper()
-	clock := &caseClock{t: time.Date(2026, 9, 28, 9, 0, 0, 0, time.Local)}
-	st, err := store.Open(filepath.Join(t.TempDir(), name), &store.Options{Now: clock.Now, KDF: auth.TestParams(), NoSync: true, Logger: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Check(); err != nil {
-			t.Errorf("store invariants: %v", err)
-		}
-		st.Close()
-	})
-	return st
+	return openTestStoreAt(t, name, (&caseClock{t: time.Date(2026, 9, 28, 9, 0, 0, 0, time.Local)}).Now)
 }
 
 // caseFixture is a township device (a leader and a staff member), a

@@ -14,6 +14,7 @@ import (
 	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/report"
+	"jiannuo/sync/protocol"
 )
 
 // The 失信记录 admin tab: the government dishonesty records on this
@@ -152,24 +153,10 @@ func (b *breachScreens) openStep(r vm.DishonestyRow, step domain.DishonestyStep)
 // choice; tests call it directly), reading it off the UI goroutine; r is
 // closed if it is an io.Closer.
 func (b *breachScreens) attach(sd *stepDialog, name string, r io.Reader) {
-	u := b.a.u
-	sd.ok.Disable()
-	u.bg.spawn(func() {
-		h, err := vm.AddStepEvidence(u.se, sd.office, name, r)
-		if c, ok := r.(io.Closer); ok {
-			c.Close()
-		}
-		fyne.Do(func() {
-			sd.ok.Enable()
-			if err != nil {
-				sd.errLine.SetText(u.msg(vm.ErrorMessage(err)))
-				return
-			}
-			sd.form.Evidence = append(sd.form.Evidence, h)
-			sd.names = append(sd.names, name)
-			sd.files.SetText(strings.Join(sd.names, "\n"))
-			sd.errLine.SetText("")
-		})
+	b.a.u.attachEvidence(sd.office, name, r, sd.ok, sd.errLine, func(h protocol.Hash) {
+		sd.form.Evidence = append(sd.form.Evidence, h)
+		sd.names = append(sd.names, name)
+		sd.files.SetText(strings.Join(sd.names, "\n"))
 	})
 }
 

@@ -219,10 +219,10 @@ func (u *ui) recordDecisions(rec store.DishonestyRecord, sanctions []vm.Message,
 // directly, and the review actions the record takes now.
 func (b *breachScreens) buttons(r vm.DishonestyRow) []fyne.CanvasObject {
 	u := b.a.u
-	var out []fyne.CanvasObject
+	bl := &buttonList{u: u}
 	for _, s := range r.Next {
 		s := s
-		out = append(out, widget.NewButton(u.msg(vm.DishonestyStepAction(s)), func() { b.openStep(r, s) }))
+		bl.out = append(bl.out, widget.NewButton(u.msg(vm.DishonestyStepAction(s)), func() { b.openStep(r, s) }))
 	}
 	done := func(key string) func() {
 		return func() {
@@ -230,13 +230,7 @@ func (b *breachScreens) buttons(r vm.DishonestyRow) []fyne.CanvasObject {
 			b.render()
 		}
 	}
-	add := func(ok bool, key string, imp widget.Importance, open func()) {
-		if ok {
-			btn := widget.NewButton(u.T(key), open)
-			btn.Importance = imp
-			out = append(out, btn)
-		}
-	}
+	add := bl.add
 	add(r.Can.Review, "breachui.action.accept", widget.HighImportance, func() { u.openReview(b.list, r, true, done("caseui.done.reviewed")) })
 	add(r.Can.Review, "breachui.action.return", widget.DangerImportance, func() { u.openReview(b.list, r, false, done("caseui.done.returned")) })
 	add(r.Can.Sanction, "breachui.action.sanction", widget.MediumImportance, func() { u.openSanction(b.list, r, done("caseui.done.sanctioned")) })
@@ -247,5 +241,5 @@ func (b *breachScreens) buttons(r vm.DishonestyRow) []fyne.CanvasObject {
 	add(r.Can.Withdraw, "breachui.action.withdraw", widget.DangerImportance, func() {
 		u.openRecordWithdraw(b.list, r, protocol.EntityID{}, done("caseui.done.record_withdrawn"))
 	})
-	return out
+	return bl.out
 }

@@ -104,18 +104,12 @@ func (s *townBreachScreen) render() {
 // buttons are the leader's submissions the record takes now.
 func (s *townBreachScreen) buttons(r vm.TownshipDishonestyRow) []fyne.CanvasObject {
 	u := s.u
-	var out []fyne.CanvasObject
-	add := func(ok bool, key string, imp widget.Importance, open func()) {
-		if ok {
-			b := widget.NewButton(u.T(key), open)
-			b.Importance = imp
-			out = append(out, b)
-		}
-	}
+	bl := &buttonList{u: u}
+	add := bl.add
 	add(r.CanExplain, "breachui.action.explain", widget.HighImportance, func() { s.openExplain(r) })
 	add(r.CanRectify, "breachui.action.rectify", widget.HighImportance, func() { s.openRectify(r) })
 	add(r.CanObject, "breachui.action.object", widget.MediumImportance, func() { s.openObject(r) })
-	return out
+	return bl.out
 }
 
 // submission opens a dialog with one text and files for record r.

@@ -359,7 +359,7 @@ type CaseFile struct {
 
 // CaseHistoryLine is one event of a case, as the detail lists it.
 type CaseHistoryLine struct {
-	When  string // local time, YYYY-MM-DD HH:MM
+	When  string  // local time, YYYY-MM-DD HH:MM
 	Who   Message // who took the step (AuthorMessage)
 	What  Message
 	Text  string
@@ -377,7 +377,7 @@ type CaseDetail struct {
 	DraftFiles, ReplyFiles       []CaseFile
 	DraftBy, ReplyBy, ApprovedBy Message
 	DraftAt                      string
-	History                               []CaseHistoryLine
+	History                      []CaseHistoryLine
 	// Contact is the filer's name and phone, opened on this device: only
 	// on a township device of the handling office that was enrolled when
 	// the case opened. ContactNote says why there is none otherwise. The
@@ -670,23 +670,36 @@ func (f ReplyForm) Validate(row CaseRow) map[string]Message {
 	return out
 }
 
-// AcceptForm is the county's acceptance of a complaint's approved reply:
-// its finding (属实 / 不属实), an optional note and files.
-type AcceptForm struct {
+// FindingForm closes a case with the county's finding, and files:
+// accepting a complaint's approved reply (属实 / 不属实; Text an optional
+// note) or deciding an objection (异议成立 / 不成立; Text the reason,
+// required; after an upheld one the record is corrected or withdrawn with
+// the dishonesty forms).
+type FindingForm struct {
 	Finding  domain.CaseFinding
-	Note     string
+	Text     string
 	Evidence []protocol.Hash
 }
 
-// Validate checks the form against the row: a reply awaits, a finding of
-// a complaint, the note within the limits.
-func (f AcceptForm) Validate(row CaseRow) map[string]Message {
+func (f FindingForm) validate(can bool, k domain.CaseKind, required string) map[string]Message {
 	out := map[string]Message{}
-	notNow(out, row.Can.Accept)
-	checkFinding(out, domain.CaseComplaint, f.Finding)
-	checkCaseText(out, CaseFieldText, f.Note, "", "caseui.form.too_long")
+	notNow(out, can)
+	checkFinding(out, k, f.Finding)
+	checkCaseText(out, CaseFieldText, f.Text, required, "caseui.form.too_long")
 	checkCaseFiles(out, f.Evidence)
 	return out
+}
+
+// ValidateAccept checks an acceptance against the row: a complaint's
+// reply awaits, a complaint's finding, the note within the limits.
+func (f FindingForm) ValidateAccept(row CaseRow) map[string]Message {
+	return f.validate(row.Can.Accept, domain.CaseComplaint, "")
+}
+
+// ValidateDecide checks a decision against the row: an open objection, an
+// objection's finding, the reason.
+func (f FindingForm) ValidateDecide(row CaseRow) map[string]Message {
+	return f.validate(row.Can.Decide, domain.CaseObjection, "caseui.form.decide_reason_required")
 }
 
 // ReasonForm is a step that needs only a reason: returning a reply to the
@@ -712,26 +725,6 @@ func (f ReasonForm) ValidateReturn(row CaseRow) map[string]Message {
 // and the reason (duplicate, abusive, filed in error) is given.
 func (f ReasonForm) ValidateWithdraw(row CaseRow) map[string]Message {
 	return f.validate(row.Can.Withdraw, "caseui.form.withdraw_reason_required")
-}
-
-// DecideForm is the county's decision on an objection: upheld (the record
-// is then corrected or withdrawn with the dishonesty forms) or rejected,
-// with the reason and files.
-type DecideForm struct {
-	Finding  domain.CaseFinding
-	Reason   string
-	Evidence []protocol.Hash
-}
-
-// Validate checks the form against the row: an open objection, a finding
-// of an objection, the reason.
-func (f DecideForm) Validate(row CaseRow) map[string]Message {
-	out := map[string]Message{}
-	notNow(out, row.Can.Decide)
-	checkFinding(out, domain.CaseObjection, f.Finding)
-	checkCaseText(out, CaseFieldText, f.Reason, "caseui.form.decide_reason_required", "caseui.form.too_long")
-	checkCaseFiles(out, f.Evidence)
-	return out
 }
 
 // DeadlineForm is a new assignment of a case's deadlines, dates as the
@@ -844,10 +837,8 @@ func (l *CaseList) Approve(row CaseRow, today calendar.Date) error {
 
 // Accept accepts the approved reply of a complaint with the finding,
 // closing it (the reply becomes the public reply), then syncs and reloads.
-func (l *CaseList) Accept(row CaseRow, f AcceptForm, today calendar.Date) error {
-	return l.countyAct(f.Validate(row), today, func() error {
-		return l.step(row, store.CaseStepInput{Step: domain.CaseAccepted, Finding: f.Finding, Text: strings.TrimSpace(f.Note), Evidence: f.Evidence})
-	})
+func (l *CaseList) Accept(row CaseRow, f FindingForm, today calendar.Date) error {
+	return l.countyAct(f.ValidateAccept(row), today, func() error { return l.close(row, domain.CaseAccepted, f) })
 }
 
 // Return sends the approved reply back to the township with the reason;
@@ -859,10 +850,13 @@ func (l *CaseList) Return(row CaseRow, f ReasonForm, today calendar.Date) error 
 }
 
 // Decide decides an objection, closing it.
-func (l *CaseList) Decide(row CaseRow, f DecideForm, today calendar.Date) error {
-	return l.countyAct(f.Validate(row), today, func() error {
-		return l.step(row, store.CaseStepInput{Step: domain.CaseDecided, Finding: f.Finding, Text: strings.TrimSpace(f.Reason), Evidence: f.Evidence})
-	})
+func (l *CaseList) Decide(row CaseRow, f FindingForm, today calendar.Date) error {
+	return l.countyAct(f.ValidateDecide(row), today, func() error { return l.close(row, domain.CaseDecided, f) })
+}
+
+// close takes step (accepted or decided) with the form's finding.
+func (l *CaseList) close(row CaseRow, step domain.CaseStep, f FindingForm) error {
+	return l.step(row, store.CaseStepInput{Step: step, Finding: f.Finding, Text: strings.TrimSpace(f.Text), Evidence: f.Evidence})
 }
 
 // Withdraw closes the case without a finding (duplicate, abusive, filed

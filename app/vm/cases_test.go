@@ -207,13 +207,13 @@ func TestCaseFlowAcrossReplicas(t *testing.T) {
 	if !crow.Can.Accept || !crow.Can.Return || !crow.NeedsAction || county.NeedingAction() != 1 {
 		t.Fatalf("county's row with a reply: %+v", crow.Can)
 	}
-	if err := lead.Accept(rowOf(t, lead, id), AcceptForm{Finding: domain.FindingUpheld}, today); !errors.Is(err, domain.ErrNotAllowed) {
+	if err := lead.Accept(rowOf(t, lead, id), FindingForm{Finding: domain.FindingUpheld}, today); !errors.Is(err, domain.ErrNotAllowed) {
 		t.Fatalf("the township accepts: %v", err)
 	}
-	if m := formField(t, county.Accept(crow, AcceptForm{}, today), CaseFieldFinding); m.Key != "caseui.form.finding_required" {
+	if m := formField(t, county.Accept(crow, FindingForm{}, today), CaseFieldFinding); m.Key != "caseui.form.finding_required" {
 		t.Errorf("accepting without a finding: %v", m)
 	}
-	if m := formField(t, county.Accept(crow, AcceptForm{Finding: domain.FindingRejected}, today), CaseFieldFinding); m.Key != "caseui.form.finding_required" {
+	if m := formField(t, county.Accept(crow, FindingForm{Finding: domain.FindingRejected}, today), CaseFieldFinding); m.Key != "caseui.form.finding_required" {
 		t.Errorf("accepting with an objection's finding: %v", m)
 	}
 	if m := formField(t, county.Return(crow, ReasonForm{}, today), CaseFieldText); m.Key != "caseui.form.return_reason_required" {
@@ -232,7 +232,7 @@ func TestCaseFlowAcrossReplicas(t *testing.T) {
 	w.exchange(t)
 	load()
 	crow = rowOf(t, county, id)
-	must(t, county.Accept(crow, AcceptForm{Finding: domain.FindingUpheld, Note: "核查属实，已督促整改。"}, today))
+	must(t, county.Accept(crow, FindingForm{Finding: domain.FindingUpheld, Text: "核查属实，已督促整改。"}, today))
 	crow = rowOf(t, county, id)
 	if !crow.Case.Closed || crow.Case.Finding != domain.FindingUpheld || crow.Case.PublicReply() == nil || !crow.Can.Link || crow.Can.Withdraw {
 		t.Fatalf("after accepting: %+v", crow)
@@ -425,22 +425,22 @@ func TestObjectionCase(t *testing.T) {
 	if !crow.Can.Decide || crow.Can.Accept || !crow.NeedsAction {
 		t.Fatalf("the county's objection row: %+v", crow.Can)
 	}
-	if err := lead.Decide(row, DecideForm{Finding: domain.FindingUpheld, Reason: "成立"}, testToday); !errors.Is(err, domain.ErrNotAllowed) {
+	if err := lead.Decide(row, FindingForm{Finding: domain.FindingUpheld, Text: "成立"}, testToday); !errors.Is(err, domain.ErrNotAllowed) {
 		t.Fatalf("the township decides: %v", err)
 	}
 	for _, c := range []struct {
-		f          DecideForm
+		f          FindingForm
 		field, key string
 	}{
-		{DecideForm{Reason: "理由"}, CaseFieldFinding, "caseui.form.finding_required"},
-		{DecideForm{Finding: domain.FindingNotUpheld, Reason: "理由"}, CaseFieldFinding, "caseui.form.finding_required"},
-		{DecideForm{Finding: domain.FindingRejected}, CaseFieldText, "caseui.form.decide_reason_required"},
+		{FindingForm{Text: "理由"}, CaseFieldFinding, "caseui.form.finding_required"},
+		{FindingForm{Finding: domain.FindingNotUpheld, Text: "理由"}, CaseFieldFinding, "caseui.form.finding_required"},
+		{FindingForm{Finding: domain.FindingRejected}, CaseFieldText, "caseui.form.decide_reason_required"},
 	} {
 		if m := formField(t, county.Decide(crow, c.f, testToday), c.field); m.Key != c.key {
 			t.Errorf("decide %+v: %v, want %s", c.f, m, c.key)
 		}
 	}
-	must(t, county.Decide(crow, DecideForm{Finding: domain.FindingUpheld, Reason: "台账证实1月、2月已走访。"}, testToday))
+	must(t, county.Decide(crow, FindingForm{Finding: domain.FindingUpheld, Text: "台账证实1月、2月已走访。"}, testToday))
 	crow = rowOf(t, county, obj)
 	if !crow.Case.Closed || crow.Case.Finding != domain.FindingUpheld || crow.Can.Link || crow.Awaits.Key != "caseui.awaits.closed" {
 		t.Fatalf("after deciding: %+v", crow)
