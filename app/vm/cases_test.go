@@ -382,6 +382,16 @@ func TestCaseListOrderFiltersAndDeadlines(t *testing.T) {
 	if err := staff.SetDeadlines(rowOf(t, staff, overdue), DeadlineForm{AckDue: "2026-12-07", AnswerDue: "2026-12-21"}, today); !errors.Is(err, domain.ErrNotAllowed) {
 		t.Fatalf("the township changes deadlines: %v", err)
 	}
+	srow := rowOf(t, staff, overdue)
+	for what, err := range map[string]error{
+		"withdraws": staff.Withdraw(srow, ReasonForm{Reason: "重复"}, today),
+		"returns":   staff.Return(srow, ReasonForm{Reason: "退回"}, today),
+		"links":     staff.Link(srow, protocol.EntityID{1}, today),
+	} {
+		if !errors.Is(err, domain.ErrNotAllowed) {
+			t.Errorf("the township %s: %v", what, err)
+		}
+	}
 	must(t, county.SetDeadlines(crow, DeadlineForm{AckDue: "2026年12月7日", AnswerDue: "2026-12-21"}, today))
 	if r := rowOf(t, county, overdue); r.AckDue != "2026-12-07" || r.AnswerDue != "2026-12-21" || r.Overdue {
 		t.Fatalf("after the new deadlines: %+v", r)
