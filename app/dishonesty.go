@@ -145,6 +145,7 @@ func (b *breachScreens) openStep(r vm.DishonestyRow, step domain.DishonestyStep)
 	sd.d = dialog.NewCustomWithoutButtons(u.T("breachui.step_title", u.msg(vm.DishonestyStepAction(step)), r.OfficeName), container.NewVScroll(content), u.win)
 	sd.d.SetButtons([]fyne.CanvasObject{widget.NewButton(u.T("breachui.cancel"), func() { sd.d.Hide() }), sd.ok})
 	sd.d.Resize(fyne.NewSize(620, 460))
+	b.a.u.track(sd.d) // Escape closes it
 	sd.d.Show()
 	return sd
 }
