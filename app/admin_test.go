@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 
 	"jiannuo/assets"
@@ -29,7 +31,14 @@ const (
 
 func openAdminTestStore(t *testing.T, name string) *store.Store {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), name), &store.Options{KDF: auth.TestParams(), NoSync: true, Logger: quietLog()})
+	return openTestStoreAt(t, name, nil)
+}
+
+// openTestStoreAt opens store name in a fresh directory on the clock now
+// (nil: the wall clock) and checks its invariants when the test ends.
+func openTestStoreAt(t *testing.T, name string, now func() time.Time) *store.Store {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), name), &store.Options{Now: now, KDF: auth.TestParams(), NoSync: true, Logger: quietLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +75,14 @@ func newAdminTestUI(t *testing.T, settings *store.SyncSettings) *ui {
 			t.Fatal(err)
 		}
 	}
-	u := &ui{fa: fa, tr: assets.NewTranslator("zh-Hans"), cal: calendar.Default(), st: st, se: se, log: quietLog(), bg: testBackground(t)}
+	return uiFor(t, fa, se)
+}
+
+// uiFor shows the main window of session se in fa, its background work
+// run in place.
+func uiFor(t *testing.T, fa fyne.App, se *store.Session) *ui {
+	u := &ui{fa: fa, tr: assets.NewTranslator("zh-Hans"), cal: calendar.Default(), st: se.Store(), se: se, log: quietLog(), bg: testBackground(t)}
+	useFyneLanguage(u.tr.Lang()) // as newUI does
 	runInPlace(u)
 	u.win = fa.NewWindow("践诺")
 	u.win.Resize(fyne.NewSize(1200, 760))
@@ -112,21 +128,25 @@ func exchangeSessions(t *testing.T, ses ...*store.Session) {
 	}
 }
 
-// TestAdminTabsOnlyForAdminDevices: a township device has no admin tabs; a
-// county-admin device has the six.
+// TestAdminTabsOnlyForAdminDevices: a township device has no admin tabs
+// (its own cases and dishonesty records after the dashboard); a
+// county-admin device has the cases of the county and the six.
 func TestAdminTabsOnlyForAdminDevices(t *testing.T) {
-	if u := newTestUI(t); u.main.admin != nil || len(u.main.tabs.Items) != 2 {
-		t.Fatalf("township device: admin %v, %d tabs", u.main.admin != nil, len(u.main.tabs.Items))
+	tabNames := func(items []*container.TabItem) string {
+		var names []string
+		for _, it := range items {
+			names = append(names, it.Text)
+		}
+		return strings.Join(names, " ")
+	}
+	if u := newTestUI(t); u.main.admin != nil || tabNames(u.main.tabs.Items) != "承诺事项 统计概况 投诉与异议 失信记录" {
+		t.Fatalf("township device: admin %v, tabs %q", u.main.admin != nil, tabNames(u.main.tabs.Items))
 	}
 	u := newAdminTestUI(t, nil)
-	if u.main.admin == nil || len(u.main.tabs.Items) != 8 {
+	if u.main.admin == nil || len(u.main.tabs.Items) != 9 || u.main.townBreach != nil {
 		t.Fatalf("admin device: %d tabs", len(u.main.tabs.Items))
 	}
-	var names []string
-	for _, it := range u.main.tabs.Items[2:] {
-		names = append(names, it.Text)
-	}
-	if got := strings.Join(names, " "); got != "设备注册 终端 冲突核定 安全事件 辖区概况 失信记录" {
+	if got := tabNames(u.main.tabs.Items[2:]); got != "投诉与异议 设备注册 终端 冲突核定 安全事件 辖区概况 失信记录" {
 		t.Fatalf("admin tabs %q", got)
 	}
 	// No county server set: the API tabs say so.

@@ -44,6 +44,9 @@ type Options struct {
 	// the demo leader, with a local county server to sync with.
 	Demo    bool
 	DemoDir string
+	// DemoAdmin opens the demo as its county admin, on the county-admin
+	// device (so do the admin scenes, AdminScene).
+	DemoAdmin bool
 	// Lang forces the language ("zh-Hans" or "en"); empty means the saved
 	// preference, else the system locale, else Chinese.
 	Lang string
@@ -84,6 +87,7 @@ type ui struct {
 	lastAccounts   *accountsScreen
 	lastPassphrase *accountForm
 	lastEnrol      *enrolDialog
+	lastAct        *actDialog // the action dialog last opened, for tests
 }
 
 // background is the window's work off the UI goroutine: the context it
@@ -213,17 +217,29 @@ func (u *ui) openDemo() error {
 	if err != nil {
 		return err
 	}
-	// The demo's other replicas are not shown; only the leader's device.
-	d.Colleague.Close()
-	d.County.Close()
-	u.st, u.se = d.Township, d.Leader
 	// The demo has no real county server: it runs a local one on
-	// loopback (a new port each run, so settings are refreshed each time).
-	c, err := demo.StartCounty(dir, u.opts.KDF, u.se)
+	// loopback (a new port each run, so settings are refreshed each time),
+	// which first takes in what every demo device recorded.
+	c, err := d.StartCounty(u.bg.ctx, u.opts.KDF)
 	if err != nil {
 		u.log.Warn("demo county server unavailable; working offline", "err", err)
 	} else {
 		u.county = c
+	}
+	// The demo's other replicas are not shown; only the leader's device,
+	// or the county admin's.
+	d.Colleague.Close()
+	if u.opts.DemoAdmin || AdminScene(u.opts.Scene) {
+		d.Township.Close()
+		se, err := d.County.SignIn(demo.Admin, demo.Passphrase)
+		if err != nil {
+			d.County.Close()
+			return err
+		}
+		u.st, u.se = d.County, se
+	} else {
+		d.County.Close()
+		u.st, u.se = d.Township, d.Leader
 	}
 	return nil
 }

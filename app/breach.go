@@ -9,6 +9,8 @@ import (
 
 	"jiannuo/app/vm"
 	"jiannuo/domain"
+	"jiannuo/store"
+	"jiannuo/sync/protocol"
 )
 
 // Breach confirmation on a county-admin device (§四(二)–(三)): the detail
@@ -43,8 +45,22 @@ type breachDialog struct {
 	d           *dialog.CustomDialog
 }
 
+// openBreach opens the dialog for the commitment shown; once confirmed,
+// the list and this screen reload and the admin screens are told.
 func (s *detailScreen) openBreach() *breachDialog {
-	u, c := s.u, s.d.C
+	u := s.u
+	return u.openBreachFor(s.d.C, func(protocol.EntityID) {
+		s.do(nil) // syncs, reloads the list and this screen
+		if u.main != nil && u.main.admin != nil {
+			u.main.admin.breachDone()
+		}
+	})
+}
+
+// openBreachFor opens the breach confirmation dialog for commitment c;
+// done gets the dishonesty record made (the cases screen links it to the
+// complaint that led to it).
+func (u *ui) openBreachFor(c store.Commitment, done func(protocol.EntityID)) *breachDialog {
 	form := vm.NewBreachForm(c, u.today())
 	bd := &breachDialog{typeOf: map[string]domain.DishonestyType{}, official: widget.NewEntry(), deadline: widget.NewEntry(),
 		explanation: widget.NewMultiLineEntry(), reason: widget.NewMultiLineEntry(), errLine: widget.NewLabel("")}
@@ -68,7 +84,7 @@ func (s *detailScreen) openBreach() *breachDialog {
 	bd.reason.SetMinRowsVisible(3)
 	bd.errLine.Wrapping = fyne.TextWrapWord
 	bd.errLine.Importance = widget.DangerImportance
-	bd.ok = widget.NewButtonWithIcon(u.T("breachui.ok"), theme.WarningIcon(), func() { s.submitBreach(bd, form) })
+	bd.ok = widget.NewButtonWithIcon(u.T("breachui.ok"), theme.WarningIcon(), func() { u.submitBreach(bd, c.Ref, form, done) })
 	bd.ok.Importance = widget.DangerImportance
 	content := container.NewVBox(
 		heading(u.T("breachui.commitment", c.Title, u.T("status."+string(c.Status)))),
@@ -83,7 +99,8 @@ func (s *detailScreen) openBreach() *breachDialog {
 		bd.errLine)
 	bd.d = dialog.NewCustomWithoutButtons(u.T("breachui.title"), container.NewVScroll(content), u.win)
 	bd.d.SetButtons([]fyne.CanvasObject{widget.NewButton(u.T("breachui.cancel"), func() { bd.d.Hide() }), bd.ok})
-	bd.d.Resize(fyne.NewSize(680, 560))
+	bd.d.Resize(u.dialogSize(680, 560))
+	u.track(bd.d)
 	bd.d.Show()
 	return bd
 }
@@ -92,8 +109,7 @@ func (s *detailScreen) openBreach() *breachDialog {
 // fault: the first one only, as the fields read top to bottom.
 var breachFieldOrder = []string{vm.BreachFieldType, vm.BreachFieldOfficial, vm.BreachFieldDeadline, vm.BreachFieldExplanation, vm.BreachFieldReason}
 
-func (s *detailScreen) submitBreach(bd *breachDialog, form vm.BreachForm) {
-	u := s.u
+func (u *ui) submitBreach(bd *breachDialog, ref store.Ref, form vm.BreachForm, done func(protocol.EntityID)) {
 	form.Type = bd.typeOf[bd.types.Selected]
 	form.Official, form.Deadline = bd.official.Text, bd.deadline.Text
 	form.Explanation, form.Reason = bd.explanation.Text, bd.reason.Text
@@ -106,15 +122,13 @@ func (s *detailScreen) submitBreach(bd *breachDialog, form vm.BreachForm) {
 		}
 	}
 	bd.errLine.SetText("")
-	if _, err := vm.ConfirmBreach(u.se, s.d.C.Ref, form); err != nil {
+	id, err := vm.ConfirmBreach(u.se, ref, form)
+	if err != nil {
 		bd.errLine.SetText(u.msg(vm.ErrorMessage(err)))
 		return
 	}
 	bd.d.Hide()
-	s.do(nil) // syncs, reloads the list and this screen
-	if u.main != nil && u.main.admin != nil {
-		u.main.admin.breachDone()
-	}
+	done(id)
 }
 
 // breachDone tells the admin screens that a breach was confirmed.

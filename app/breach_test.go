@@ -285,9 +285,9 @@ func TestOverviewTabServerAndExport(t *testing.T) {
 	}
 }
 
-// TestBreachUIKeysExist: every "breachui." key literal of the screens (the
-// breach dialog, dishonesty records, incidents, overview) exists in both
-// languages (the vm package checks its own).
+// TestBreachUIKeysExist: every "breachui." and "caseui." key literal of
+// the screens (the breach dialog, dishonesty records, incidents, overview,
+// cases) exists in both languages (the vm package checks its own).
 func TestBreachUIKeysExist(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {
@@ -306,7 +306,7 @@ func TestBreachUIKeysExist(t *testing.T) {
 			}
 			ast.Inspect(f, func(nd ast.Node) bool {
 				if lit, ok := nd.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-					if s, err := strconv.Unquote(lit.Value); err == nil && strings.HasPrefix(s, "breachui.") && !strings.HasSuffix(s, ".") {
+					if s, err := strconv.Unquote(lit.Value); err == nil && (strings.HasPrefix(s, "breachui.") || strings.HasPrefix(s, "caseui.")) && !strings.HasSuffix(s, ".") {
 						n++
 						if got := tr.T(s); got == s || got == "" {
 							t.Errorf("%s lacks %q", lang, s)

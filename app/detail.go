@@ -127,20 +127,11 @@ func (s *detailScreen) render() {
 	for _, e := range d.Entries {
 		objs = append(objs, para(u.T("app.entry", e.Date.String(), e.Progress, d.Name(e.Op, e.Author), e.Note)))
 		for _, h := range e.Evidence {
-			name := h.String()[:12]
+			name, mime := h.String()[:12], ""
 			if metas := d.Evidence[h]; len(metas) > 0 {
-				name = metas[0].Name
+				name, mime = metas[0].Name, metas[0].MIME
 			}
-			hash := h
-			if metas := d.Evidence[h]; len(metas) > 0 && strings.HasPrefix(metas[0].MIME, "image/") {
-				if data, err := u.st.EvidenceContent(h); err == nil {
-					img := canvas.NewImageFromResource(fyne.NewStaticResource(name, data))
-					img.FillMode = canvas.ImageFillContain
-					img.SetMinSize(fyne.NewSize(240, 160))
-					objs = append(objs, container.NewHBox(img))
-				}
-			}
-			objs = append(objs, widget.NewButton(u.T("app.open_evidence", name), func() { s.openEvidence(hash, name) }))
+			objs = append(objs, u.evidenceView(h, name, mime)...)
 		}
 	}
 	objs = append(objs, widget.NewSeparator(), s.actions())
@@ -216,25 +207,40 @@ func (s *detailScreen) do(err error) {
 	s.reload()
 }
 
+// evidenceView shows an evidence file: a preview of an image whose
+// content is here, and a button that opens it.
+func (u *ui) evidenceView(h protocol.Hash, name, mime string) []fyne.CanvasObject {
+	var objs []fyne.CanvasObject
+	if strings.HasPrefix(mime, "image/") {
+		if data, err := u.st.EvidenceContent(h); err == nil {
+			img := canvas.NewImageFromResource(fyne.NewStaticResource(name, data))
+			img.FillMode = canvas.ImageFillContain
+			img.SetMinSize(fyne.NewSize(240, 160))
+			objs = append(objs, container.NewHBox(img))
+		}
+	}
+	return append(objs, widget.NewButton(u.T("app.open_evidence", name), func() { u.openEvidence(h, name) }))
+}
+
 // openEvidence writes the file to a temporary folder and asks the system to
 // open it.
-func (s *detailScreen) openEvidence(h protocol.Hash, name string) {
-	data, err := s.u.st.EvidenceContent(h)
+func (u *ui) openEvidence(h protocol.Hash, name string) {
+	data, err := u.st.EvidenceContent(h)
 	if err != nil {
-		s.u.showError(err)
+		u.showError(err)
 		return
 	}
 	dir, err := os.MkdirTemp("", "jiannuo-evidence-")
 	if err != nil {
-		s.u.showError(err)
+		u.showError(err)
 		return
 	}
 	path := filepath.Join(dir, strings.NewReplacer("/", "_", "\\", "_").Replace(name))
 	if err := os.WriteFile(path, data, 0o600); err != nil {
-		s.u.showError(err)
+		u.showError(err)
 		return
 	}
-	if err := s.u.fa.OpenURL(&url.URL{Scheme: "file", Path: path}); err != nil {
-		s.u.showError(err)
+	if err := u.fa.OpenURL(&url.URL{Scheme: "file", Path: path}); err != nil {
+		u.showError(err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/report"
+	"jiannuo/sync/protocol"
 )
 
 // The 失信记录 admin tab: the government dishonesty records on this
@@ -70,7 +71,8 @@ func (b *breachScreens) render() {
 			deadline = u.T("breachui.list.no_deadline")
 		}
 		objs = append(objs, heading(u.T("breachui.list.row", r.OfficeName, title)),
-			para(u.T("breachui.list.detail", u.msg(r.TypeName), r.Official, deadline, u.msg(r.StepName))))
+			para(u.T("breachui.list.detail", u.msg(r.TypeName), r.Official, deadline, u.msg(r.Status))))
+		objs = append(objs, b.decisions(r)...)
 		if r.OverdueDays > 0 {
 			l := widget.NewLabel(u.msg(r.Overdue))
 			l.Importance = widget.DangerImportance
@@ -80,13 +82,8 @@ func (b *breachScreens) render() {
 		if r.Closed {
 			objs = append(objs, widget.NewLabel(u.T("breachui.list.closed")))
 		}
-		if len(r.Next) > 0 {
-			row := container.NewHBox()
-			for _, s := range r.Next {
-				s := s
-				row.Add(widget.NewButton(u.msg(vm.DishonestyStepAction(s)), func() { b.openStep(r, s) }))
-			}
-			objs = append(objs, row)
+		if buttons := b.buttons(r); len(buttons) > 0 {
+			objs = append(objs, buttonRow(buttons))
 		}
 		objs = append(objs, widget.NewSeparator())
 	}
@@ -148,6 +145,7 @@ func (b *breachScreens) openStep(r vm.DishonestyRow, step domain.DishonestyStep)
 	sd.d = dialog.NewCustomWithoutButtons(u.T("breachui.step_title", u.msg(vm.DishonestyStepAction(step)), r.OfficeName), container.NewVScroll(content), u.win)
 	sd.d.SetButtons([]fyne.CanvasObject{widget.NewButton(u.T("breachui.cancel"), func() { sd.d.Hide() }), sd.ok})
 	sd.d.Resize(fyne.NewSize(620, 460))
+	b.a.u.track(sd.d) // Escape closes it
 	sd.d.Show()
 	return sd
 }
@@ -156,24 +154,10 @@ func (b *breachScreens) openStep(r vm.DishonestyRow, step domain.DishonestyStep)
 // choice; tests call it directly), reading it off the UI goroutine; r is
 // closed if it is an io.Closer.
 func (b *breachScreens) attach(sd *stepDialog, name string, r io.Reader) {
-	u := b.a.u
-	sd.ok.Disable()
-	u.bg.spawn(func() {
-		h, err := vm.AddStepEvidence(u.se, sd.office, name, r)
-		if c, ok := r.(io.Closer); ok {
-			c.Close()
-		}
-		fyne.Do(func() {
-			sd.ok.Enable()
-			if err != nil {
-				sd.errLine.SetText(u.msg(vm.ErrorMessage(err)))
-				return
-			}
-			sd.form.Evidence = append(sd.form.Evidence, h)
-			sd.names = append(sd.names, name)
-			sd.files.SetText(strings.Join(sd.names, "\n"))
-			sd.errLine.SetText("")
-		})
+	b.a.u.attachEvidence(sd.office, name, r, sd.ok, sd.errLine, func(h protocol.Hash) {
+		sd.form.Evidence = append(sd.form.Evidence, h)
+		sd.names = append(sd.names, name)
+		sd.files.SetText(strings.Join(sd.names, "\n"))
 	})
 }
 

@@ -22,8 +22,12 @@ type mainScreens struct {
 	detail  *detailScreen
 	dash    *dashboardScreen
 	commits *masterDetail // the commitments tab: list and detail
-	tabs    *container.AppTabs
-	admin   *adminScreens // county-admin devices only
+	cases   *casesScreen  // 投诉与异议 (cases.go)
+	// townBreach is a township device's 失信记录 (dishonesty_township.go);
+	// a county-admin device has its own among the admin tabs.
+	townBreach *townBreachScreen
+	tabs       *container.AppTabs
+	admin      *adminScreens // county-admin devices only
 }
 
 func (u *ui) today() calendar.Date { return calendar.DateOf(u.now()) }
@@ -43,6 +47,9 @@ type screen struct {
 	icon   fyne.Resource
 	obj    fyne.CanvasObject
 	onShow func() // when the tab is selected; may be nil
+	// added, when set, gets the tab once made (a screen that retitles its
+	// tab: the cases' badge).
+	added func(*container.TabItem)
 }
 
 // command is something the user can do from anywhere in the main window.
@@ -61,10 +68,16 @@ func shortcutKey(k fyne.KeyName) fyne.Shortcut {
 
 // screens lists the tabs of the main window in order.
 func (u *ui) screens(m *mainScreens) []screen {
-	return []screen{
+	out := []screen{
 		{title: u.T("app.tab.commitments"), icon: theme.ListIcon(), obj: m.commits.obj},
 		{title: u.T("app.tab.dashboard"), icon: theme.GridIcon(), obj: m.dash.obj, onShow: m.dash.refresh},
+		{title: u.T("caseui.tab"), icon: theme.MailComposeIcon(), obj: m.cases.obj, onShow: m.cases.load,
+			added: func(t *container.TabItem) { m.cases.tab = t }},
 	}
+	if m.townBreach != nil {
+		out = append(out, screen{title: u.T("breachui.tab"), icon: theme.ErrorIcon(), obj: m.townBreach.obj, onShow: m.townBreach.load})
+	}
+	return out
 }
 
 // commands lists what the user can do from anywhere in the main window.
@@ -89,6 +102,10 @@ func (u *ui) showMain() {
 	})
 	m.commits = newMasterDetail(m.list.obj, m.detail.obj, u.T("app.back_to_list"), m.list.list.UnselectAll)
 	m.dash = newDashboardScreen(u)
+	m.cases = newCasesScreen(u)
+	if !u.adminDevice() {
+		m.townBreach = newTownBreachScreen(u)
+	}
 
 	m.tabs = container.NewAppTabs()
 	shown := map[*container.TabItem]func(){}
@@ -97,6 +114,9 @@ func (u *ui) showMain() {
 		m.tabs.Append(t)
 		if s.onShow != nil {
 			shown[t] = s.onShow
+		}
+		if s.added != nil {
+			s.added(t)
 		}
 	}
 	m.tabs.OnSelected = func(t *container.TabItem) {
@@ -137,6 +157,7 @@ func (u *ui) showMain() {
 		}
 	})
 	m.list.load()
+	m.cases.load() // the tab's badge counts the cases awaiting the user
 	u.startSync()
 	if u.sync == nil {
 		u.status.offlineOnly()
@@ -161,14 +182,22 @@ func (u *ui) escape() {
 		u.dialogs[n-1].Hide()
 		return
 	}
-	if u.main != nil && !u.main.commits.wide && u.main.commits.showing {
-		u.main.commits.showList()
+	if u.main == nil {
+		return
+	}
+	md := u.main.commits
+	if t := u.main.tabs.Selected(); t != nil && t.Content == u.main.cases.obj {
+		md = u.main.cases.md
+	}
+	if !md.wide && md.showing {
+		md.showList()
 	}
 }
 
 // track remembers an open dialog for Escape until it closes, and returns
-// it.
-func (u *ui) track(d dialog.Dialog) dialog.Dialog {
+// it; onClosed run when it closes, however it is closed (a dialog given
+// to track sets no OnClosed of its own: it would replace this one).
+func (u *ui) track(d dialog.Dialog, onClosed ...func()) dialog.Dialog {
 	u.dialogs = append(u.dialogs, d)
 	d.SetOnClosed(func() {
 		for i := len(u.dialogs) - 1; i >= 0; i-- {
@@ -176,6 +205,9 @@ func (u *ui) track(d dialog.Dialog) dialog.Dialog {
 				u.dialogs = append(u.dialogs[:i], u.dialogs[i+1:]...)
 				break
 			}
+		}
+		for _, f := range onClosed {
+			f()
 		}
 	})
 	return d
@@ -209,6 +241,10 @@ func (u *ui) reload() {
 	u.main.detail.reload()
 	if u.main.tabs.Selected() != nil && u.main.tabs.Selected().Content == u.main.dash.obj {
 		u.main.dash.refresh()
+	}
+	u.main.cases.load()
+	if t := u.main.tabs.Selected(); u.main.townBreach != nil && t != nil && t.Content == u.main.townBreach.obj {
+		u.main.townBreach.load()
 	}
 	if u.main.admin != nil {
 		u.main.admin.reload()

@@ -22,7 +22,17 @@ import (
 //	small      the window at its minimum size, 640×480, an item open
 //	enrol      the set-up wizard's enrolment step after a failed attempt
 //	           (needs an empty -data directory, not -demo)
-var Scenes = []string{"main", "form", "dashboard", "small", "enrol"}
+//	cases      投诉与异议 on the township device, the draft awaiting the
+//	           leader's approval open
+//	case       the same tab, the overdue case open (the filer's contact)
+//	records    the township's 失信记录
+//	admin-cases  投诉与异议 on the county-admin device (the demo opens as
+//	           its county admin), a reply awaiting the county open
+var Scenes = []string{"main", "form", "dashboard", "small", "enrol", "cases", "case", "records", "admin-cases"}
+
+// AdminScene reports whether scene name is of the county-admin device: the
+// demo then opens as its county admin.
+func AdminScene(name string) bool { return strings.HasPrefix(name, "admin-") }
 
 // scene opens one of Scenes once the window is up.
 func (u *ui) scene(name string) error {
@@ -43,9 +53,41 @@ func (u *ui) scene(name string) error {
 		openFirst()
 	case "enrol":
 		return u.enrolScene()
+	case "cases", "admin-cases":
+		return u.caseScene(func(r vm.CaseRow) bool { return r.Can.Approve || r.Can.Accept })
+	case "case":
+		return u.caseScene(func(r vm.CaseRow) bool { return r.Overdue })
+	case "records":
+		if u.main.townBreach == nil {
+			return fmt.Errorf("scene records needs a township device")
+		}
+		for i, t := range u.main.tabs.Items {
+			if t.Content == u.main.townBreach.obj {
+				u.main.tabs.SelectIndex(i)
+			}
+		}
 	default:
 		return fmt.Errorf("unknown scene %q (want one of %s)", name, strings.Join(Scenes, ", "))
 	}
+	return nil
+}
+
+// caseScene shows the cases tab with the first case pick chooses open
+// (the first case when none is chosen).
+func (u *ui) caseScene(pick func(vm.CaseRow) bool) error {
+	s := u.main.cases
+	u.main.tabs.Select(s.tab)
+	if len(s.vm.Rows) == 0 {
+		return fmt.Errorf("no cases to show")
+	}
+	row := s.vm.Rows[0]
+	for _, r := range s.vm.Rows {
+		if pick(r) {
+			row = r
+			break
+		}
+	}
+	s.selectCase(row.Ref())
 	return nil
 }
 

@@ -20,7 +20,6 @@ import (
 	"jiannuo/domain/calendar"
 	"jiannuo/domain/office"
 	"jiannuo/store"
-	"jiannuo/sync/protocol"
 )
 
 // The demo's offices and credentials. The passphrase is printed by the CLI:
@@ -60,6 +59,9 @@ type Demo struct {
 	Calendar  *calendar.Calendar
 	// ChangeSets is how many change sets the replicas exchanged.
 	ChangeSets int
+	clock      *demoClock // the stores' clock, moved back while seeding
+	dir        string
+	kdf        auth.Params
 }
 
 // Close closes the stores.
@@ -84,7 +86,8 @@ func Build(cfg Config) (*Demo, error) {
 	}
 	opts := cfg.Options
 	opts.KDF = cfg.KDF
-	d := &Demo{Today: calendar.DateOf(cfg.Now), Calendar: cfg.Calendar}
+	d := &Demo{Today: calendar.DateOf(cfg.Now), Calendar: cfg.Calendar, clock: newDemoClock(cfg.Now, opts.Now), dir: cfg.Dir, kdf: cfg.KDF}
+	opts.Now = d.clock.Now
 	var err error
 	open := func(name string) *store.Store {
 		if err != nil {
@@ -119,6 +122,10 @@ func Build(cfg Config) (*Demo, error) {
 }
 
 func (d *Demo) seed() error {
+	// The seed plays the last weeks: what it records carries the day it
+	// happened (a case filed eight days ago is overdue today).
+	d.clock.daysAgo(40)
+	defer d.clock.daysAgo(0)
 	leader, err := d.Township.Setup(store.SetupConfig{Office: Township, DeviceName: "赤土店镇党政办-1",
 		Name: Leader, DisplayName: "张丽（镇长）", Role: domain.RoleLeader, Passphrase: Passphrase})
 	if err != nil {
@@ -164,9 +171,10 @@ func (d *Demo) seed() error {
 	if err := d.exchange(leader, colleague, admin); err != nil {
 		return err
 	}
-	// The county admin confirms the breach (§四(二)), and a colleague logs
-	// progress on another device.
-	if err := admin.Transition(breachRef, domain.StatusBreached, "群众投诉核实：承诺期限内未完成，已下达整改通知"); err != nil {
+	// The county admin confirms the breach after a complaint (§四(二)),
+	// the township answers the record and other cases (supervision.go),
+	// and a colleague logs progress on another device.
+	if err := d.seedSupervision(leader, colleague, admin, breachRef); err != nil {
 		return err
 	}
 	all, err := d.Colleague.AllCommitments()
@@ -185,7 +193,9 @@ func (d *Demo) seed() error {
 }
 
 // exchange seals every device's work and delivers it to the other two, as
-// the county server will.
+// the county server will. The change sets stay in each device's outbox: the
+// demo's local county server (Demo.StartCounty) takes them in and answers
+// with its receipts, so the demo shows what a real office sees.
 func (d *Demo) exchange(sessions ...*store.Session) error {
 	for _, from := range sessions {
 		if _, err := from.Seal(0); err != nil {
@@ -216,21 +226,6 @@ func (d *Demo) exchange(sessions ...*store.Session) error {
 				}
 			}
 			d.ChangeSets += len(sets)
-		}
-		// Until the demo syncs through a local county server, the
-		// exchange stands in for it; there is no receipt to keep.
-		outbox, err := from.Store().Outbox()
-		if err != nil {
-			return err
-		}
-		for _, raw := range outbox {
-			cs, err := protocol.Decode(raw)
-			if err != nil {
-				return err
-			}
-			if err := from.Store().Acknowledge(cs.Seq, nil); err != nil {
-				return err
-			}
 		}
 	}
 	return nil

@@ -106,7 +106,9 @@ func (d *Detail) Who(op protocol.OpID, author string) string { return d.People.W
 
 // Name is how the detail's timeline names the author of operation op: the
 // person's name alone ("王芳"), or the login when nobody knows the name.
-func (d *Detail) Name(op protocol.OpID, author string) string { return d.People.Name(op.Device, author) }
+func (d *Detail) Name(op protocol.OpID, author string) string {
+	return d.People.Name(op.Device, author)
+}
 
 // LoadDetail reads one commitment and everything about it for the
 // signed-in user of se, with its due state on day today.

@@ -244,3 +244,13 @@ func (l *DishonestyList) review(bad map[string]Message, today calendar.Date, act
 	}
 	return l.Load(today)
 }
+
+// Row returns the row of record ref as the last Load read it, and whether
+// it is there.
+func (l *DishonestyList) Row(ref store.Ref) (DishonestyRow, bool) {
+	i := slices.IndexFunc(l.Rows, func(r DishonestyRow) bool { return r.Office == ref.Office && r.ID == ref.ID })
+	if i < 0 {
+		return DishonestyRow{}, false
+	}
+	return l.Rows[i], true
+}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"jiannuo/domain"
 	"jiannuo/domain/calendar"
@@ -279,16 +277,7 @@ func (f ObjectionForm) Validate(row TownshipDishonestyRow) map[string]Message {
 	if !row.CanObject {
 		out[SubmitFieldRecord] = Msg("breachui.objection.not_now")
 	}
-	switch {
-	case !domain.NonBlank(f.Text):
-		out[SubmitFieldText] = Msg("breachui.objection.text_required")
-	case utf8.RuneCountInString(f.Text) > domain.MaxCaseTextRunes || len(f.Text) > domain.MaxCaseTextBytes:
-		out[SubmitFieldText] = Msg("breachui.objection.too_long", domain.MaxCaseTextRunes)
-	case !utf8.ValidString(f.Text):
-		out[SubmitFieldText] = Msg("ui.form.invalid_text")
-	case strings.ContainsFunc(f.Text, func(r rune) bool { return r != '\n' && r != '\t' && unicode.IsControl(r) }):
-		out[SubmitFieldText] = Msg("ui.form.control_chars")
-	}
+	checkCaseText(out, SubmitFieldText, f.Text, "breachui.objection.text_required", "breachui.objection.too_long")
 	if len(f.Evidence) > domain.MaxCaseAttachments {
 		out[SubmitFieldEvidence] = Msg("breachui.objection.too_many_files", domain.MaxCaseAttachments)
 	}

@@ -21,6 +21,15 @@
 //     work from the county); SyncNowNote answers a press of 立即同步.
 //   - NewDashboard lays the statistics out for the dashboard; AnnualYear and
 //     AnnualEmptyWarning guide the export.
+//   - CaseList is the 投诉与异议 screen on both sides: a township device's
+//     cases of its office, a county-admin device's cases of the county,
+//     with their deadlines in working days (most urgent first), what each
+//     awaits, the actions the signed-in user may take (CaseActions) and
+//     the forms of those actions; Detail opens the filer's contact on a
+//     township device of the handling office, never on an admin desktop.
+//   - TownshipDishonesty and DishonestyList are the 失信记录 screens of the
+//     township (explanation, rectification, objection) and of the county
+//     (review, sanctions, mitigation, correction, withdrawal).
 //   - SignIn and Wizard are the sign-in screen and the first-run wizard
 //     (EnrolView: what its enrolment step shows).
 //   - ErrorMessage turns any error into a plain-language message.

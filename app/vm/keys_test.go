@@ -60,7 +60,7 @@ func checkMessage(t testing.TB, m Message) {
 	}
 }
 
-var keyLiteral = regexp.MustCompile(`^(ui|error|status|category|role|due|deadline|breachui)\.[a-z0-9_.]*[a-z0-9_]$`)
+var keyLiteral = regexp.MustCompile(`^(ui|error|status|category|role|due|deadline|breachui|caseui)\.[a-z0-9_.]*[a-z0-9_]$`)
 
 // TestEveryKeyExists walks every message key this package can emit: the
 // literal keys in its source, and the keys it builds from a status,
@@ -108,6 +108,21 @@ func TestEveryKeyExists(t *testing.T) {
 	}
 	for s := OfficeStep; s <= DoneStep; s++ {
 		keys = append(keys, s.Message().Key)
+	}
+	for _, k := range domain.CaseKinds() {
+		keys = append(keys, CaseKindMessage(k).Key)
+		for _, f := range append(domain.CaseFindings(k), "") {
+			keys = append(keys, CaseFindingMessage(k, f).Key)
+		}
+	}
+	for _, s := range domain.CaseSources() {
+		keys = append(keys, CaseSourceMessage(s).Key)
+	}
+	for _, s := range domain.CaseStatuses() {
+		keys = append(keys, CaseStatusMessage(s).Key)
+	}
+	for _, s := range append(domain.CaseSteps(), domain.CaseOpened) {
+		keys = append(keys, CaseStepMessage(s).Key)
 	}
 	for _, lang := range languages {
 		for _, k := range keys {

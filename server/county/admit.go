@@ -6,7 +6,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"jiannuo/domain"
-	"jiannuo/store"
 	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
@@ -16,13 +15,6 @@ import (
 // transaction that would apply the change set, before anything of it is
 // stored.
 //
-//   - A step on a case the county never opened (store.CaseOpenedTx), unless
-//     the same change set opens it first: invalid_operation. A replica
-//     keeps a step that overtook its case on the way; the county is where
-//     cases are opened, so one it never opened does not exist. A device
-//     takes a step only on a case it holds (Session.CaseStep), which came
-//     from the county, so only a forged or broken client meets this
-//     refusal.
 //   - A public case not opened by the county server's own device:
 //     not_authorized. Only the server opens what the public filed, after
 //     checking the intake (intake.go).
@@ -35,14 +27,23 @@ import (
 // change set is refused with nothing stored, recorded as an incident, and
 // the device stops; re-enrolment sets the refused change sets aside
 // (docs/county-admin.md).
+//
+// A step on a case the county has not seen opened is NOT refused: like
+// every replica, the county keeps a step that overtook its case (store
+// cases.go), and it is no case until the case arrives. Steps and their
+// case come from different devices (a township's objection and the county
+// admin's assignment of it, a case opened by an admin's desktop and the
+// township's reply), and after a county is restored from a backup the
+// devices push them again in whatever order they reconnect: refusing a
+// step that came first would stop an honest device until the other one
+// synced. A device can only write such steps for its own office, where it
+// may write anything its role allows anyway.
 func (s *Server) admit(tx *bolt.Tx, cs *protocol.ChangeSet) error {
-	opened := map[store.Ref]bool{}
 	for i := range cs.Ops {
 		op := &cs.Ops[i]
 		switch op.Kind {
 		case protocol.OpCase:
 			c := op.Case
-			opened[store.Ref{Office: op.Office, ID: c.ID}] = true
 			if c.Source != domain.CaseSourcePublic {
 				continue
 			}
@@ -51,18 +52,6 @@ func (s *Server) admit(tx *bolt.Tx, cs *protocol.ChangeSet) error {
 			}
 			if _, err := openIntakeTx(tx, c.Intake); err != nil {
 				return fmt.Errorf("op %d: %w", op.Num, err)
-			}
-		case protocol.OpCaseStep:
-			ref := store.Ref{Office: op.Office, ID: op.CaseStep.Case}
-			if opened[ref] {
-				continue
-			}
-			ok, err := store.CaseOpenedTx(tx, op.Office, op.CaseStep.Case)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("%w: op %d: %s on case %s, which the county never opened", protocol.ErrInvalidOperation, op.Num, op.CaseStep.Step, op.CaseStep.Case)
 			}
 		}
 	}
