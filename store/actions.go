@@ -39,43 +39,49 @@ type Change struct {
 // operation, and queues it in the outbox. State never changes without its
 // operation queued, nor the reverse, whatever instant the process dies.
 func (se *Session) act(build func(tx *bolt.Tx) (*protocol.Op, error)) (protocol.OpID, error) {
-	s := se.s
 	var id protocol.OpID
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		op, err := build(tx)
-		if err != nil {
-			return err
-		}
-		m := tx.Bucket(bMeta)
-		op.Num = getU64(m, kNextOp)
-		op.HLC = s.clock.Now()
-		if op.Office == "" {
-			op.Office = se.rec.Office
-		}
-		if err := op.Validate(se.acct.Role, se.rec.Admin); err != nil {
-			return err
-		}
-		if !se.inScope(op.Office) {
-			return fmt.Errorf("%w: %s is not %s", protocol.ErrOutOfScope, op.Office, se.rec.Office)
-		}
-		views := newViewCache()
-		if err := applyOp(tx, views, se.rec.ID, se.acct.Name, se.acct.Role, op); err != nil {
-			return err
-		}
-		if err := views.flush(tx); err != nil {
-			return err
-		}
-		p := pendingOp{Author: se.acct.Name, Role: se.acct.Role, Op: protocol.AppendOp(nil, op)}
-		if err := tx.Bucket(bPending).Put(seqKey(op.Num), marshal(p)); err != nil {
-			return err
-		}
-		if err := putU64(m, kNextOp, op.Num+1); err != nil {
-			return err
-		}
-		id = op.ID(se.rec.ID)
-		return s.persistClock(tx)
+	err := se.s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		id, err = se.actIn(tx, build)
+		return err
 	})
 	return id, err
+}
+
+// actIn is act's work inside a transaction the caller holds, so that
+// several operations can be acted all or none (CreateBatch).
+func (se *Session) actIn(tx *bolt.Tx, build func(tx *bolt.Tx) (*protocol.Op, error)) (protocol.OpID, error) {
+	op, err := build(tx)
+	if err != nil {
+		return protocol.OpID{}, err
+	}
+	m := tx.Bucket(bMeta)
+	op.Num = getU64(m, kNextOp)
+	op.HLC = se.s.clock.Now()
+	if op.Office == "" {
+		op.Office = se.rec.Office
+	}
+	if err := op.Validate(se.acct.Role, se.rec.Admin); err != nil {
+		return protocol.OpID{}, err
+	}
+	if !se.inScope(op.Office) {
+		return protocol.OpID{}, fmt.Errorf("%w: %s is not %s", protocol.ErrOutOfScope, op.Office, se.rec.Office)
+	}
+	views := newViewCache()
+	if err := applyOp(tx, views, se.rec.ID, se.acct.Name, se.acct.Role, op); err != nil {
+		return protocol.OpID{}, err
+	}
+	if err := views.flush(tx); err != nil {
+		return protocol.OpID{}, err
+	}
+	p := pendingOp{Author: se.acct.Name, Role: se.acct.Role, Op: protocol.AppendOp(nil, op)}
+	if err := tx.Bucket(bPending).Put(seqKey(op.Num), marshal(p)); err != nil {
+		return protocol.OpID{}, err
+	}
+	if err := putU64(m, kNextOp, op.Num+1); err != nil {
+		return protocol.OpID{}, err
+	}
+	return op.ID(se.rec.ID), se.s.persistClock(tx)
 }
 
 // inScope is the receiver's rule (office.InScope) for this session's device.
@@ -93,6 +99,17 @@ type pendingOp struct {
 // Create records a new draft commitment of this device's office.
 func (se *Session) Create(d Draft) (Ref, error) {
 	ref := Ref{Office: se.rec.Office, ID: protocol.NewEntityID()}
+	build, err := createOp(ref, d)
+	if err != nil {
+		return Ref{}, err
+	}
+	_, err = se.act(build)
+	return ref, err
+}
+
+// createOp checks what a create needs beyond Op.Validate and returns the
+// build of ref's create operation, writing every field of d.
+func createOp(ref Ref, d Draft) (func(*bolt.Tx) (*protocol.Op, error), error) {
 	public := "false"
 	if d.Public {
 		public = "true"
@@ -108,16 +125,15 @@ func (se *Session) Create(d Draft) (Ref, error) {
 		domain.FieldStatus: string(domain.StatusDraft),
 	}
 	if d.Deadline.Kind == domain.DeadlineWorkdays && d.StartDate.IsZero() {
-		return Ref{}, fmt.Errorf("%w: a deadline in working days needs a start date", domain.ErrInvalidValue)
+		return nil, fmt.Errorf("%w: a deadline in working days needs a start date", domain.ErrInvalidValue)
 	}
-	_, err := se.act(func(*bolt.Tx) (*protocol.Op, error) {
+	return func(*bolt.Tx) (*protocol.Op, error) {
 		op := &protocol.Op{Kind: protocol.OpCreate, Office: ref.Office, Target: ref.ID}
 		for _, f := range domain.Fields() {
 			op.Writes = append(op.Writes, protocol.FieldWrite{Field: f, Value: values[f]})
 		}
 		return op, nil
-	})
-	return ref, err
+	}, nil
 }
 
 // current returns the commitment and the current versions of field f,
@@ -225,7 +241,13 @@ func (se *Session) Amend(ref Ref, changes []Change, reason string) error {
 // Transition moves a commitment to another status, with a reason where the
 // state machine asks for one (withdrawal, partial fulfilment, breach).
 func (se *Session) Transition(ref Ref, to domain.Status, reason string) error {
-	_, err := se.act(func(tx *bolt.Tx) (*protocol.Op, error) {
+	_, err := se.act(se.transitionOp(ref, to, reason))
+	return err
+}
+
+// transitionOp is the build of a transition of ref to status to.
+func (se *Session) transitionOp(ref Ref, to domain.Status, reason string) func(*bolt.Tx) (*protocol.Op, error) {
+	return func(tx *bolt.Tx) (*protocol.Op, error) {
 		view, base, err := current(tx, ref, domain.FieldStatus)
 		if err != nil {
 			return nil, err
@@ -235,8 +257,7 @@ func (se *Session) Transition(ref Ref, to domain.Status, reason string) error {
 		}
 		return &protocol.Op{Kind: protocol.OpTransition, Office: ref.Office, Target: ref.ID, From: view.Status, Reason: reason,
 			Writes: []protocol.FieldWrite{{Field: domain.FieldStatus, Value: string(to), Base: base}}}, nil
-	})
-	return err
+	}
 }
 
 // Publish makes a draft public (leaders).
