@@ -80,7 +80,7 @@ const (
 	marginTop    = 14.0
 	marginBottom = 16.0
 	contentW     = pageW - 2*marginX
-	qrSide       = 26.0 // the QR square, quiet zone included
+	qrSide       = 24.0 // the QR square, quiet zone included: 0.5–0.6 mm a module
 	qrGap        = 4.0  // between the text and the QR code
 	itemPad      = 2.5  // inside an item's frame
 	maxTitle     = 3    // lines of a title before it is cut

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
+	qrdecoder "github.com/makiuchi-d/gozxing/qrcode/decoder"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
@@ -25,11 +27,6 @@ import (
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
 )
-
-// noticeScreenshotEnv names a file to copy page 1 of the fixture's notice
-// to, rendered as PNG, for the documentation:
-// JIANNUO_NOTICE_SCREENSHOT=$PWD/docs/screenshots/notice-page1.png.
-const noticeScreenshotEnv = "JIANNUO_NOTICE_SCREENSHOT"
 
 // poppler returns the path of a poppler-utils tool (pdftotext, pdftoppm).
 // Without it the test is skipped on a developer's machine but fails in CI
@@ -89,12 +86,19 @@ func pdfPages(t *testing.T, pdf []byte, dpi int) []image.Image {
 	return pages
 }
 
-// decodeQR decodes the QR code in the square q of a page rendered at dpi,
-// taking a millimetre of white around it.
+// decodeQR decodes the QR code in the square q (its quiet zone
+// included) of a page rendered at dpi, first as a phone would, finding it
+// with gozxing's detector. That detector misses about one valid code in a
+// hundred even on perfect images (tried on 2,000 addresses, with both QR
+// libraries considered, whose codes all decode from their module grids),
+// so when it does, the module grid is read from the pixels at the place
+// the notice says the code is, and decoded with gozxing's decoder: either
+// way the text comes from the printed pixels, checked by the code's own
+// error correction.
 func decodeQR(t *testing.T, page image.Image, q NoticeQR, dpi int) (string, error) {
 	t.Helper()
-	px := func(mm float64) int { return int(math.Round(mm / 25.4 * float64(dpi))) }
-	r := image.Rect(px(q.X-1), px(q.Y-1), px(q.X+q.W+1), px(q.Y+q.W+1))
+	px := func(mm float64) float64 { return mm / 25.4 * float64(dpi) }
+	r := image.Rect(int(math.Round(px(q.X))), int(math.Round(px(q.Y))), int(math.Round(px(q.X+q.W))), int(math.Round(px(q.Y+q.W))))
 	sub := page.(interface {
 		SubImage(image.Rectangle) image.Image
 	}).SubImage(r)
@@ -102,11 +106,35 @@ func decodeQR(t *testing.T, page image.Image, q NoticeQR, dpi int) (string, erro
 	if err != nil {
 		return "", err
 	}
-	res, err := gzqr.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		return "", err
+	res, detectErr := gzqr.NewQRCodeReader().Decode(bmp, nil)
+	if detectErr == nil {
+		return res.GetText(), nil
 	}
-	return res.GetText(), nil
+	dark := func(x, y float64) bool { // the module's centre, 3×3 pixels
+		var sum uint32
+		for dy := -1; dy <= 1; dy++ {
+			for dx := -1; dx <= 1; dx++ {
+				c := color.GrayModel.Convert(page.At(int(x)+dx, int(y)+dy)).(color.Gray)
+				sum += uint32(c.Y)
+			}
+		}
+		return sum/9 < 128
+	}
+	for version := 1; version <= 15; version++ {
+		n := 17 + 4*version
+		m := px(q.W) / float64(n+8) // four modules of quiet zone each side
+		grid := make([][]bool, n)
+		for row := range grid {
+			grid[row] = make([]bool, n)
+			for col := range grid[row] {
+				grid[row][col] = dark(px(q.X)+(float64(col+4)+0.5)*m, px(q.Y)+(float64(row+4)+0.5)*m)
+			}
+		}
+		if res, err := qrdecoder.NewDecoder().DecodeBoolMapWithoutHint(grid); err == nil {
+			return res.GetText(), nil
+		}
+	}
+	return "", detectErr
 }
 
 const publicBase = "https://xy.example.gov.cn/gongshi"
@@ -199,15 +227,6 @@ func TestNoticePDF(t *testing.T) {
 	}
 	if len(byRef) != len(want) {
 		t.Errorf("%d distinct QR codes for %d commitments", len(byRef), len(want))
-	}
-	if out := os.Getenv(noticeScreenshotEnv); out != "" {
-		var png1 bytes.Buffer
-		if err := png.Encode(&png1, downscale(pages[0], 2)); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(out, png1.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 
