@@ -27,20 +27,7 @@ func (u *ui) exportImportTemplate() {
 		if err != nil || w == nil {
 			return
 		}
-		u.goWork(func(context.Context) {
-			err := vm.WriteImportTemplate(w, u.tr)
-			if cerr := w.Close(); err == nil {
-				err = cerr
-			}
-			path := w.URI().Path()
-			fyne.Do(func() {
-				if err != nil {
-					u.showError(err)
-					return
-				}
-				u.exportDone(path)
-			})
-		})
+		u.goWork(func(context.Context) { u.closeExport(w, vm.WriteImportTemplate(w, u.tr), nil) })
 	}, u.win)
 	save.SetTitleText(u.T("app.import_template"))
 	save.SetFileName(u.T("app.import_template_file") + ".xlsx")

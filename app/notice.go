@@ -60,9 +60,9 @@ func (u *ui) askNoticeFile(base string) {
 	save.Show()
 }
 
-// noticeUnit is the office the notice is for: this device's, named from
-// the directory.
-func (u *ui) noticeUnit() office.Unit {
+// officeUnit is this device's office, named from the directory (the
+// office an export or the notice is for).
+func (u *ui) officeUnit() office.Unit {
 	code := u.se.Device().Office
 	if unit, ok := office.Luoyang().Lookup(code); ok {
 		return unit
@@ -76,20 +76,11 @@ func (u *ui) writeNotice(w fyne.URIWriteCloser, base string) {
 	cs, err := u.st.AllCommitments()
 	var res report.NoticeResult
 	if err == nil {
-		res, err = report.WriteNoticePDF(w, cs, report.NoticeConfig{Unit: u.noticeUnit(), Today: u.today(),
+		res, err = report.WriteNoticePDF(w, cs, report.NoticeConfig{Unit: u.officeUnit(), Today: u.today(),
 			Cal: u.cal, Tr: u.tr, PublicURL: base})
 	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	path := w.URI().Path()
-	fyne.Do(func() {
-		if err != nil {
-			u.showError(err)
-			return
-		}
+	u.closeExport(w, err, func() {
 		u.log.Info("public notice printed", "items", res.Items, "pages", res.Pages, "qr", len(res.QR))
-		u.exportDone(path)
 		if len(res.Missing) > 0 {
 			var rs []string
 			for _, r := range res.Missing {

@@ -403,30 +403,10 @@ func encodeGlyph(contours [][]qpoint) (data []byte, xMin, points int) {
 			}
 			dx, dy := p.x-px, p.y-py
 			px, py = p.x, p.y
-			switch {
-			case dx == 0:
-				fl |= xSameOrP
-			case dx > -256 && dx < 256:
-				fl |= xShort
-				if dx > 0 {
-					fl |= xSameOrP
-				}
-				xs = append(xs, byte(abs(dx)))
-			default:
-				xs = binary.BigEndian.AppendUint16(xs, uint16(int16(dx)))
-			}
-			switch {
-			case dy == 0:
-				fl |= ySameOrP
-			case dy > -256 && dy < 256:
-				fl |= yShort
-				if dy > 0 {
-					fl |= ySameOrP
-				}
-				ys = append(ys, byte(abs(dy)))
-			default:
-				ys = binary.BigEndian.AppendUint16(ys, uint16(int16(dy)))
-			}
+			var fx, fy byte
+			fx, xs = coordDelta(dx, xShort, xSameOrP, xs)
+			fy, ys = coordDelta(dy, yShort, ySameOrP, ys)
+			fl |= fx | fy
 			flags = append(flags, fl)
 		}
 	}
@@ -434,9 +414,17 @@ func encodeGlyph(contours [][]qpoint) (data []byte, xMin, points int) {
 	return data, bx0, end + 1
 }
 
-func abs(v int) int {
-	if v < 0 {
-		return -v
+// coordDelta encodes one coordinate's change from the previous point: the
+// flag bits (short, and same-or-positive) and the bytes appended to buf.
+func coordDelta(d int, short, sameOrPositive byte, buf []byte) (byte, []byte) {
+	switch {
+	case d == 0:
+		return sameOrPositive, buf
+	case d > -256 && d < 256:
+		if d > 0 {
+			return short | sameOrPositive, append(buf, byte(d))
+		}
+		return short, append(buf, byte(-d))
 	}
-	return v
+	return 0, binary.BigEndian.AppendUint16(buf, uint16(int16(d)))
 }
