@@ -18,6 +18,7 @@ func TestCreateBatch(t *testing.T) {
 	b := newReplica(t, township, domain.RoleStaff)
 	introduce(t, a, b)
 	items := []BatchItem{{Draft: sampleDraft("一")}, {Draft: sampleDraft("二"), Publish: true}, {Draft: sampleDraft("三")}}
+	before, _ := a.Pending()
 	refs, err := a.se.CreateBatch(items)
 	if err != nil {
 		t.Fatal(err)
@@ -38,10 +39,11 @@ func TestCreateBatch(t *testing.T) {
 			t.Errorf("item %d: %s %q %s", i, ref, c.Title, c.Status)
 		}
 	}
-	if p, _ := a.Pending(); p.PendingOps != 4 {
-		t.Errorf("pending operations %d, want 4 (three creates, one publication)", p.PendingOps)
+	if p, _ := a.Pending(); p.PendingOps != before.PendingOps+4 {
+		t.Errorf("pending operations %d, want %d + 4 (three creates, one publication)", p.PendingOps, before.PendingOps)
 	}
-	deliver(t, b, a.seal(t, 0)...)
+	sets := a.seal(t, 0)
+	deliver(t, b, sets...)
 	if digest(t, a.Store) != digest(t, b.Store) {
 		t.Fatal("the receiver's state differs after the batch")
 	}
@@ -49,7 +51,7 @@ func TestCreateBatch(t *testing.T) {
 	if _, err := a.se.Create(sampleDraft("四")); err != nil {
 		t.Fatal(err)
 	}
-	deliver(t, b, a.seal(t, 1)...)
+	deliver(t, b, a.seal(t, uint64(len(sets)))...)
 }
 
 // TestCreateBatchAllOrNothing: one bad item, a publication asked by a
@@ -98,14 +100,15 @@ func TestCreateBatchAllOrNothing(t *testing.T) {
 		})
 	}
 	// Staff may import drafts.
+	before, _ := leader.Pending()
 	if _, err := staff.CreateBatch([]BatchItem{{Draft: sampleDraft("草稿")}}); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := leader.Pending(); p.PendingOps != 1 {
-		t.Fatalf("pending %+v", p)
+	if p, _ := leader.Pending(); p.PendingOps != before.PendingOps+1 {
+		t.Fatalf("pending %+v, before %+v", p, before)
 	}
 	sets := leader.seal(t, 0)
 	other := newReplica(t, township, domain.RoleLeader)
 	introduce(t, leader, other)
-	deliver(t, other, sets...) // operation 1 is the staff's draft: no gap left by the refusals
+	deliver(t, other, sets...) // no gap left by the refusals in the operation numbers
 }
