@@ -42,11 +42,13 @@ RUN_TAGS ?= migrated_fynedo
 # recommendations are not installed. ImageMagick (import, identify), xdotool
 # and x11-utils (xwininfo) are for `make screenshot`. Chromium and the Noto
 # CJK fonts render the public disclosure page in its headless-browser test.
+# poppler-utils (pdftotext, pdftoppm) reads back the printable public notice
+# in its tests: the text extracted, the QR codes decoded from rendered pages.
 DEB_PACKAGES := gcc libc6-dev pkg-config \
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
 	libxinerama-dev libxi-dev libxxf86vm-dev \
 	xvfb xauth imagemagick xdotool x11-utils \
-	chromium fonts-noto-cjk
+	chromium fonts-noto-cjk poppler-utils
 
 # Use sudo for apt-get only when not already root.
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)

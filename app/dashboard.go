@@ -17,7 +17,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"jiannuo/app/vm"
-	"jiannuo/domain/office"
 	"jiannuo/report"
 )
 
@@ -253,10 +252,7 @@ func (u *ui) askExportFile(annual, xlsx bool, year int) {
 // says where it went, offering to open that folder.
 func (u *ui) export(w fyne.URIWriteCloser, annual, xlsx bool, year int) {
 	cs, err := u.st.AllCommitments()
-	unit, _ := office.Luoyang().Lookup(u.se.Device().Office)
-	if unit.Code == "" {
-		unit = office.Unit{Code: u.se.Device().Office, Name: string(u.se.Device().Office)}
-	}
+	unit := u.officeUnit()
 	today := u.today()
 	if err == nil {
 		switch {
@@ -270,6 +266,13 @@ func (u *ui) export(w fyne.URIWriteCloser, annual, xlsx bool, year int) {
 			err = report.WriteNoticeCSV(w, cs, unit, today, u.cal, u.tr)
 		}
 	}
+	u.closeExport(w, err, nil)
+}
+
+// closeExport closes w, the file an export (ended with err) wrote, and on
+// the UI goroutine shows the error or where the file went, then runs done
+// (if not nil).
+func (u *ui) closeExport(w fyne.URIWriteCloser, err error, done func()) {
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
@@ -280,6 +283,9 @@ func (u *ui) export(w fyne.URIWriteCloser, annual, xlsx bool, year int) {
 			return
 		}
 		u.exportDone(path)
+		if done != nil {
+			done()
+		}
 	})
 }
 

@@ -2,7 +2,9 @@
 // admin reads: the dashboard statistics (Compute, ByOffice), charts drawn as
 // images (BarChart, LineChart) and the two exports the Luoyang plan asks for,
 // the public-notice list (公开承诺事项清单) and the annual report of
-// fulfilment by category (年度践诺情况报告, §六(三)), as .xlsx and .csv.
+// fulfilment by category (年度践诺情况报告, §六(三)), as .xlsx and .csv,
+// and the printable public notice (公示) as an A4 PDF with a QR code per
+// commitment (WriteNoticePDF).
 //
 // # Basics
 //

@@ -11,4 +11,8 @@ var (
 	CheckAnnual     = checkAnnual
 	AnnualHeadersZh = annualHeadersZh
 	Zh              = zh
+	PDFText         = pdfText
+	PDFPages        = pdfPages
+	DecodeQR        = decodeQR
+	Downscale       = downscale
 )

@@ -53,53 +53,89 @@ func (se *Session) act(build func(tx *bolt.Tx) (*protocol.Op, error)) (protocol.
 // and the announcement of accounts the office's directory lacks, say): all
 // of them or none, in one transaction.
 func (se *Session) actAll(build func(tx *bolt.Tx) ([]*protocol.Op, error)) ([]protocol.OpID, error) {
-	if se.mustChange.Load() {
-		// A passphrase a leader reset is known to two people until its
-		// owner changes it: nothing is signed under it before.
-		return nil, fmt.Errorf("%w: %s", ErrMustChangePassphrase, se.acct.Name)
+	if err := se.maySign(); err != nil {
+		return nil, err
 	}
-	s := se.s
 	var ids []protocol.OpID
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := se.s.db.Update(func(tx *bolt.Tx) error {
 		ops, err := build(tx)
 		if err != nil {
 			return err
 		}
-		m := tx.Bucket(bMeta)
 		views := newViewCache()
 		for _, op := range ops {
-			op.Num = getU64(m, kNextOp)
-			op.HLC = s.clock.Now()
-			if op.Office == "" {
-				op.Office = se.rec.Office
-			}
-			if err := op.Validate(se.acct.Role, se.rec.Admin); err != nil {
+			id, err := se.actOne(tx, views, op)
+			if err != nil {
 				return err
 			}
-			if !se.inScope(op.Office) || (op.Kind == protocol.OpAccount && op.Office != se.rec.Office) {
-				return fmt.Errorf("%w: %s is not %s", protocol.ErrOutOfScope, op.Office, se.rec.Office)
-			}
-			if err := applyOp(tx, views, se.rec.ID, se.acct.Name, se.acct.Role, op); err != nil {
-				return err
-			}
-			p := pendingOp{Author: se.acct.Name, Role: se.acct.Role, Op: protocol.AppendOp(nil, op)}
-			if err := tx.Bucket(bPending).Put(seqKey(op.Num), marshal(p)); err != nil {
-				return err
-			}
-			if err := putU64(m, kNextOp, op.Num+1); err != nil {
-				return err
-			}
-			ids = append(ids, op.ID(se.rec.ID))
+			ids = append(ids, id)
 		}
 		if err := views.flush(tx); err != nil {
 			return err
 		}
-		return s.persistClock(tx)
+		return se.s.persistClock(tx)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return ids, nil
+}
+
+// maySign refuses every action of a session whose passphrase a leader
+// reset: it is known to two people until its owner changes it, so nothing
+// is signed under it before.
+func (se *Session) maySign() error {
+	if se.mustChange.Load() {
+		return fmt.Errorf("%w: %s", ErrMustChangePassphrase, se.acct.Name)
+	}
+	return nil
+}
+
+// actOne numbers, stamps, validates, applies and queues one operation in
+// the caller's transaction; views collects the views it changes.
+func (se *Session) actOne(tx *bolt.Tx, views *viewCache, op *protocol.Op) (protocol.OpID, error) {
+	m := tx.Bucket(bMeta)
+	op.Num = getU64(m, kNextOp)
+	op.HLC = se.s.clock.Now()
+	if op.Office == "" {
+		op.Office = se.rec.Office
+	}
+	if err := op.Validate(se.acct.Role, se.rec.Admin); err != nil {
+		return protocol.OpID{}, err
+	}
+	if !se.inScope(op.Office) || (op.Kind == protocol.OpAccount && op.Office != se.rec.Office) {
+		return protocol.OpID{}, fmt.Errorf("%w: %s is not %s", protocol.ErrOutOfScope, op.Office, se.rec.Office)
+	}
+	if err := applyOp(tx, views, se.rec.ID, se.acct.Name, se.acct.Role, op); err != nil {
+		return protocol.OpID{}, err
+	}
+	p := pendingOp{Author: se.acct.Name, Role: se.acct.Role, Op: protocol.AppendOp(nil, op)}
+	if err := tx.Bucket(bPending).Put(seqKey(op.Num), marshal(p)); err != nil {
+		return protocol.OpID{}, err
+	}
+	if err := putU64(m, kNextOp, op.Num+1); err != nil {
+		return protocol.OpID{}, err
+	}
+	return op.ID(se.rec.ID), nil
+}
+
+// actIn acts one operation built from what the caller's transaction holds
+// so far (a publication after its create: CreateBatch); the caller checked
+// maySign.
+func (se *Session) actIn(tx *bolt.Tx, build func(tx *bolt.Tx) (*protocol.Op, error)) (protocol.OpID, error) {
+	op, err := build(tx)
+	if err != nil {
+		return protocol.OpID{}, err
+	}
+	views := newViewCache()
+	id, err := se.actOne(tx, views, op)
+	if err != nil {
+		return protocol.OpID{}, err
+	}
+	if err := views.flush(tx); err != nil {
+		return protocol.OpID{}, err
+	}
+	return id, se.s.persistClock(tx)
 }
 
 // inScope is the receiver's rule (office.InScope) for this session's device.
@@ -117,6 +153,17 @@ type pendingOp struct {
 // Create records a new draft commitment of this device's office.
 func (se *Session) Create(d Draft) (Ref, error) {
 	ref := Ref{Office: se.rec.Office, ID: protocol.NewEntityID()}
+	build, err := createOp(ref, d)
+	if err != nil {
+		return Ref{}, err
+	}
+	_, err = se.act(build)
+	return ref, err
+}
+
+// createOp checks what a create needs beyond Op.Validate and returns the
+// build of ref's create operation, writing every field of d.
+func createOp(ref Ref, d Draft) (func(*bolt.Tx) (*protocol.Op, error), error) {
 	public := "false"
 	if d.Public {
 		public = "true"
@@ -132,16 +179,15 @@ func (se *Session) Create(d Draft) (Ref, error) {
 		domain.FieldStatus: string(domain.StatusDraft),
 	}
 	if d.Deadline.Kind == domain.DeadlineWorkdays && d.StartDate.IsZero() {
-		return Ref{}, fmt.Errorf("%w: a deadline in working days needs a start date", domain.ErrInvalidValue)
+		return nil, fmt.Errorf("%w: a deadline in working days needs a start date", domain.ErrInvalidValue)
 	}
-	_, err := se.act(func(*bolt.Tx) (*protocol.Op, error) {
+	return func(*bolt.Tx) (*protocol.Op, error) {
 		op := &protocol.Op{Kind: protocol.OpCreate, Office: ref.Office, Target: ref.ID}
 		for _, f := range domain.Fields() {
 			op.Writes = append(op.Writes, protocol.FieldWrite{Field: f, Value: values[f]})
 		}
 		return op, nil
-	})
-	return ref, err
+	}, nil
 }
 
 // current returns the commitment and the current versions of field f,
@@ -249,7 +295,13 @@ func (se *Session) Amend(ref Ref, changes []Change, reason string) error {
 // Transition moves a commitment to another status, with a reason where the
 // state machine asks for one (withdrawal, partial fulfilment, breach).
 func (se *Session) Transition(ref Ref, to domain.Status, reason string) error {
-	_, err := se.act(func(tx *bolt.Tx) (*protocol.Op, error) {
+	_, err := se.act(se.transitionOp(ref, to, reason))
+	return err
+}
+
+// transitionOp is the build of a transition of ref to status to.
+func (se *Session) transitionOp(ref Ref, to domain.Status, reason string) func(*bolt.Tx) (*protocol.Op, error) {
+	return func(tx *bolt.Tx) (*protocol.Op, error) {
 		view, base, err := current(tx, ref, domain.FieldStatus)
 		if err != nil {
 			return nil, err
@@ -259,8 +311,7 @@ func (se *Session) Transition(ref Ref, to domain.Status, reason string) error {
 		}
 		return &protocol.Op{Kind: protocol.OpTransition, Office: ref.Office, Target: ref.ID, From: view.Status, Reason: reason,
 			Writes: []protocol.FieldWrite{{Field: domain.FieldStatus, Value: string(to), Base: base}}}, nil
-	})
-	return err
+	}
 }
 
 // Publish makes a draft public (leaders).

@@ -370,8 +370,15 @@ func (s *Server) openIntakeCase(in *protocol.Intake, raw []byte) (uint64, error)
 	opened := false
 	files := map[protocol.Hash][]byte{}
 	res, err := s.signOwn(store.ServerAuthor, func() ([]protocol.Op, error) {
+		// The deadlines read the county's calendar in a transaction of
+		// their own: never inside the one below (store/doc.go: a nested
+		// read transaction deadlocks against a writer growing the file).
+		ack, answer, err := s.caseDeadlines(in.Kind, in.Filed)
+		if err != nil {
+			return nil, err
+		}
 		var ops []protocol.Op
-		err := s.st.View(func(tx *bolt.Tx) error {
+		err = s.st.View(func(tx *bolt.Tx) error {
 			if pos, opened = openedIntakeTx(tx, in.ID); opened {
 				return nil
 			}
@@ -386,10 +393,6 @@ func (s *Server) openIntakeCase(in *protocol.Intake, raw []byte) (uint64, error)
 				}
 			}
 			boxes, err := s.sealIntakeContactTx(tx, in)
-			if err != nil {
-				return err
-			}
-			ack, answer, err := s.caseDeadlines(in.Kind, in.Filed)
 			if err != nil {
 				return err
 			}

@@ -52,7 +52,7 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	se := &session{peer: s.newPeer(conn, r.RemoteAddr, sessionQueues)}
-	cursor, err := se.handshake()
+	cursor, welcome, err := se.handshake()
 	if err != nil {
 		conn.Close()
 		return
@@ -68,6 +68,13 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 	}
 	s.sessions[se.dev] = se
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if s.sessions[se.dev] == se {
+			delete(s.sessions, se.dev)
+		}
+		s.mu.Unlock()
+	}()
 	// Revoke tells the session it finds registered; one committed between
 	// the hello check and the registration above found none: look again.
 	if rec, err := s.st.DeviceRecord(se.dev); err != nil || rec.Revoked {
@@ -75,51 +82,48 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 			se.refuse(se.dev, fmt.Errorf("%w: %s", protocol.ErrRevokedDevice, rec.Reason))
 		}
 		se.close()
-		s.mu.Lock()
-		if s.sessions[se.dev] == se {
-			delete(s.sessions, se.dev)
-		}
-		s.mu.Unlock()
+		return
+	}
+	// The welcome goes out once the session is registered, so a device
+	// that has its welcome is online in the admin's device list.
+	if err := se.pump.Write(welcome); err != nil {
+		se.close()
 		return
 	}
 	se.log.Info("session opened", "cursor", cursor)
 	se.run(&deviceFeed{se: se, revSent: map[protocol.DeviceID]bool{}}, cursor, se.readLoop)
-	s.mu.Lock()
-	if s.sessions[se.dev] == se {
-		delete(s.sessions, se.dev)
-	}
-	s.mu.Unlock()
 	se.log.Info("session closed")
 }
 
 // handshake sends the challenge and checks the hello: protocol version,
-// enrolled and not revoked device, and proof of its key.
-func (se *session) handshake() (cursor uint64, err error) {
+// enrolled and not revoked device, and proof of its key. It returns the
+// device's cursor and the welcome to send once the session is registered.
+func (se *session) handshake() (cursor uint64, welcome *protocol.Frame, err error) {
 	s := se.srv
 	nonce, hello, err := se.challenge("device", se.refuse)
 	if err != nil {
 		if errors.Is(err, websocket.ErrReadLimit) {
 			se.tooBig()
 		}
-		return 0, err
+		return 0, nil, err
 	}
 	rec, err := s.st.DeviceRecord(hello.Device)
 	if errors.Is(err, store.ErrNotFound) {
 		var e countyapi.Enrolment
 		found, _ := se.srv.enrolment(hello.Device, &e)
 		if found && (e.Status == countyapi.EnrolPending || e.Status == countyapi.EnrolRejected) {
-			return 0, se.refuse(hello.Device, fmt.Errorf("%w: enrolment %s", protocol.ErrNotEnrolled, e.Status))
+			return 0, nil, se.refuse(hello.Device, fmt.Errorf("%w: enrolment %s", protocol.ErrNotEnrolled, e.Status))
 		}
-		return 0, se.refuse(hello.Device, fmt.Errorf("%w: %s", protocol.ErrUnknownDevice, hello.Device))
+		return 0, nil, se.refuse(hello.Device, fmt.Errorf("%w: %s", protocol.ErrUnknownDevice, hello.Device))
 	}
 	if err != nil {
-		return 0, se.refuse(hello.Device, err)
+		return 0, nil, se.refuse(hello.Device, err)
 	}
 	if rec.Revoked {
-		return 0, se.refuse(hello.Device, fmt.Errorf("%w: %s", protocol.ErrRevokedDevice, rec.Reason))
+		return 0, nil, se.refuse(hello.Device, fmt.Errorf("%w: %s", protocol.ErrRevokedDevice, rec.Reason))
 	}
 	if !protocol.VerifyChallenge(rec.Key, nonce, s.id.Fingerprint, hello.Sig) {
-		return 0, se.refuse(hello.Device, fmt.Errorf("%w: session challenge", protocol.ErrBadSignature))
+		return 0, nil, se.refuse(hello.Device, fmt.Errorf("%w: session challenge", protocol.ErrBadSignature))
 	}
 	se.dev, se.rec = hello.Device, rec
 	// The session opens: when, and what the device says of itself (its
@@ -128,14 +132,14 @@ func (se *session) handshake() (cursor uint64, err error) {
 	s.seen(se.dev, true, hello.Status)
 	heads, err := s.st.Heads()
 	if err != nil {
-		return 0, se.refuse(hello.Device, err)
+		return 0, nil, se.refuse(hello.Device, err)
 	}
 	feedHead, err := s.st.FeedHead()
 	if err != nil {
-		return 0, se.refuse(hello.Device, err)
+		return 0, nil, se.refuse(hello.Device, err)
 	}
 	se.acked.Store(hello.Cursor)
-	return hello.Cursor, se.pump.Write(&protocol.Frame{Type: protocol.FrameWelcome, Head: heads[se.dev], Pos: feedHead})
+	return hello.Cursor, &protocol.Frame{Type: protocol.FrameWelcome, Head: heads[se.dev], Pos: feedHead}, nil
 }
 
 // tooBig records an oversize message, then closes the websocket with code
