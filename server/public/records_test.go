@@ -2,6 +2,7 @@ package public
 
 import (
 	"bytes"
+	"fmt"
 	"encoding/json"
 	"image"
 	"image/jpeg"
@@ -356,6 +357,18 @@ func TestQuestionArithmetic(t *testing.T) {
 	}
 	if len(seen) < 40 {
 		t.Errorf("only %d different answers in 300 questions", len(seen))
+	}
+	// AnswerOf tells the answer to the key's holder only.
+	tok := q.issue(start)
+	n, err := AnswerOf(q.key, tok)
+	if code, why := q.check(tok, fmt.Sprint(n), start.Add(time.Minute)); err != nil || code != protocol.CodeOK {
+		t.Errorf("AnswerOf with the key: %d, %v: %s %s", n, err, code, why)
+	}
+	if _, err := AnswerOf(bytes.Repeat([]byte{2}, 32), q.issue(start)); err == nil {
+		t.Error("AnswerOf with another key answers")
+	}
+	if _, err := AnswerOf(nil, q.issue(start)); err == nil {
+		t.Error("AnswerOf without a key answers")
 	}
 }
 
