@@ -487,7 +487,9 @@ func jsonOf(t *testing.T, v any) string {
 
 func commitmentPath(r store.Ref) string { return "c/" + string(r.Office) + "/" + r.ID.String() }
 
-func recordPath(o office.Code, id protocol.EntityID) string { return "d/" + string(o) + "/" + id.String() }
+func recordPath(o office.Code, id protocol.EntityID) string {
+	return "d/" + string(o) + "/" + id.String()
+}
 
 func tail(s string) string {
 	if len(s) > 3000 {

@@ -90,4 +90,3 @@ func (d *rawDevice) push(t *testing.T, c *city, cs *protocol.ChangeSet) *protoco
 	send(&protocol.Frame{Type: protocol.FramePush, Body: cs.Bytes()})
 	return next(protocol.FrameReceipt, protocol.FrameRefused)
 }
-

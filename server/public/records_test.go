@@ -2,8 +2,8 @@ package public
 
 import (
 	"bytes"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"image/png"
