@@ -31,7 +31,7 @@ import (
 //	jiannuo-server init -role municipal -trust trust.json -name 市信用平台-1 [-dir DIR]
 //	jiannuo-server serve -role municipal -join county1:7946 [-http :8080] [-ops 127.0.0.1:8081] [-cluster-addr :7946]
 //	    [-disclosure-days 1095] [-after-repair keep|withdraw] [-repair-withdraw-days 30]
-//	    [-intake-per-hour 5] [-intake-per-day 20] [-trusted-proxy-header X-Forwarded-For]
+//	    [-intake-per-hour 5] [-intake-per-day 20] [-trusted-proxy-header X-Forwarded-For] [-question-key-file FILE]
 //	jiannuo-server serve -cluster-addr :7946 -join …        (a county server in the cluster)
 //	jiannuo-server trust-entry [-dir DIR]                   (a county's line for the trust file)
 //	jiannuo-server upstream add -key HEX -name NAME         (authorise a municipal node)
@@ -229,11 +229,11 @@ type publicFlags struct {
 	disclosureDays, repairWithdrawDays int
 	afterRepair                        string
 	perHour, perDay                    int
-	proxyHeader                        string
+	proxyHeader, questionKeyFile       string
 }
 
 // publicFlagNames are the flags of publicFlags, refused with -role county.
-var publicFlagNames = []string{"disclosure-days", "after-repair", "repair-withdraw-days", "intake-per-hour", "intake-per-day", "trusted-proxy-header"}
+var publicFlagNames = []string{"disclosure-days", "after-repair", "repair-withdraw-days", "intake-per-hour", "intake-per-day", "trusted-proxy-header", "question-key-file"}
 
 func addPublicFlags(fs *flag.FlagSet) *publicFlags {
 	f := &publicFlags{}
@@ -247,6 +247,8 @@ func addPublicFlags(fs *flag.FlagSet) *publicFlags {
 	fs.IntVar(&f.perDay, "intake-per-day", public.DefaultIntakePerDay, "municipal: complaints and objections taken from one address per day")
 	fs.StringVar(&f.proxyHeader, "trusted-proxy-header", "",
 		"municipal: header a reverse proxy in front of the node sets to the client's address (X-Forwarded-For: its last address; or X-Real-IP); empty: the connection's address, every such header ignored")
+	fs.StringVar(&f.questionKeyFile, "question-key-file", "",
+		"municipal: file with the key, at least 32 bytes in hex, that signs the forms' questions; nodes behind one load balancer share it (default: a random key at each start)")
 	return f
 }
 
@@ -263,7 +265,19 @@ func (f *publicFlags) config() (public.Config, error) {
 	case f.proxyHeader != "" && !headerName(f.proxyHeader):
 		return public.Config{}, usagef("-trusted-proxy-header %q is not a header name, e.g. X-Forwarded-For", f.proxyHeader)
 	}
-	return public.Config{Disclosure: d, IntakePerHour: f.perHour, IntakePerDay: f.perDay, TrustedProxyHeader: f.proxyHeader}, nil
+	cfg := public.Config{Disclosure: d, IntakePerHour: f.perHour, IntakePerDay: f.perDay, TrustedProxyHeader: f.proxyHeader}
+	if f.questionKeyFile != "" {
+		raw, err := os.ReadFile(f.questionKeyFile)
+		if err != nil {
+			return cfg, err
+		}
+		key, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+		if err != nil || len(key) < 32 {
+			return cfg, fmt.Errorf("%s: want at least 64 hex digits (32 bytes), e.g. from `openssl rand -hex 32`", f.questionKeyFile)
+		}
+		cfg.QuestionKey = key
+	}
+	return cfg, nil
 }
 
 // headerName reports whether s is a plausible HTTP header name: letters,

@@ -87,6 +87,9 @@ func TestMunicipalRole(t *testing.T) {
 		t.Errorf("upstream list:\n%s", r.stdout)
 	}
 
+	shortKey, questionKey := filepath.Join(t.TempDir(), "short.key"), filepath.Join(t.TempDir(), "question.key")
+	os.WriteFile(shortKey, []byte("abcd\n"), 0o600)
+	os.WriteFile(questionKey, []byte(strings.Repeat("5a", 32)+"\n"), 0o600)
 	// The public page's settings are checked before anything starts, and
 	// belong to the municipal node only; the time limits of cases to the
 	// county.
@@ -106,6 +109,9 @@ func TestMunicipalRole(t *testing.T) {
 			t.Errorf("serve -role municipal %v: %s", bad.args, r.stderr)
 		}
 	}
+	if r := h.must(1, "serve", "-role", "municipal", "-dir", mdir, "-http", "127.0.0.1:0", "-ops", "127.0.0.1:0", "-question-key-file", shortKey); !strings.Contains(r.stderr, "want at least 64 hex digits") {
+		t.Errorf("serve -role municipal with a short question key: %s", r.stderr)
+	}
 	if r := h.must(2, "serve", "-dir", h.dir, "-addr", "127.0.0.1:0", "-intake-per-hour", "3"); !strings.Contains(r.stderr, "-intake-per-hour: settings of the municipal node") {
 		t.Errorf("serve -intake-per-hour on a county: %s", r.stderr)
 	}
@@ -120,7 +126,8 @@ func TestMunicipalRole(t *testing.T) {
 	go func() {
 		done <- c.run([]string{"serve", "-role", "municipal", "-dir", mdir, "-http", "127.0.0.1:0", "-ops", "127.0.0.1:0",
 			"-cluster-addr", muniSerf, "-join", countySerf, "-disclosure-days", "730", "-after-repair", "withdraw",
-			"-repair-withdraw-days", "20", "-intake-per-hour", "2", "-intake-per-day", "4", "-trusted-proxy-header", "X-Forwarded-For"})
+			"-repair-withdraw-days", "20", "-intake-per-hour", "2", "-intake-per-day", "4", "-trusted-proxy-header", "X-Forwarded-For",
+			"-question-key-file", questionKey})
 	}()
 	var httpAddr string
 	select {
