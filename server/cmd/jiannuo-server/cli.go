@@ -65,7 +65,9 @@ type command struct {
 var commands = []command{
 	{"init", "-county CODE -admin NAME [-hosts H1,H2,…] [-dir DIR] [-json] | -role municipal -trust FILE -name NAME [-dir DIR]",
 		"create the county server's identity, TLS certificate and first admin in -dir (or a municipal node's)", (*cli).initCmd},
-	{"serve", "[-addr :8443] [-insecure-loopback] [-dir DIR] [-cluster-addr :7946 -join H:P,… [-advertise HOST]] | -role municipal -join H:P,… [-http :8080] [-ops ADDR]",
+	{"serve", "[-addr :8443] [-insecure-loopback] [-dir DIR] [-cluster-addr :7946 -join H:P,… [-advertise HOST]] [-case-ack-days 3] [-case-answer-days 15] [-objection-days 15]" +
+		" | -role municipal -join H:P,… [-http :8080] [-ops ADDR] [-disclosure-days 1095] [-after-repair keep|withdraw] [-repair-withdraw-days 30]" +
+		" [-intake-per-hour 5] [-intake-per-day 20] [-trusted-proxy-header NAME] [-question-key-file FILE]",
 		"run the county server (or the municipal node) until SIGINT or SIGTERM", (*cli).serveCmd},
 	{"fingerprint", "[-dir DIR] [-json]",
 		"print the TLS fingerprint that devices pin", (*cli).fingerprintCmd},
