@@ -106,8 +106,8 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 // bearer returns the token of an "Authorization: Bearer" header; ok is
 // false without one (another scheme, or none).
 func bearer(r *http.Request) (string, bool) {
-	scheme, tok, found := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !found || !strings.EqualFold(scheme, "Bearer") {
+	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
 		return "", false
 	}
 	return strings.TrimSpace(tok), true
