@@ -211,10 +211,10 @@ func (s *Server) serveAdmins(w http.ResponseWriter, r *http.Request, _ string) {
 // a name in use is refused. Nothing is stored on a refusal.
 func (s *Server) AddAdmin(ctx context.Context, name, password, who string) (countyapi.AdminInfo, error) {
 	if err := countyapi.CheckAdminName(name); err != nil {
-		return countyapi.AdminInfo{}, err
+		return countyapi.AdminInfo{}, fmt.Errorf("%w: %w", protocol.ErrInvalidOperation, err)
 	}
 	if err := countyapi.CheckAdminPassword(password); err != nil {
-		return countyapi.AdminInfo{}, err
+		return countyapi.AdminInfo{}, fmt.Errorf("%w: %w", protocol.ErrInvalidOperation, err)
 	}
 	hash, err := s.passwords.hash(ctx, password)
 	if err != nil {
@@ -414,7 +414,7 @@ func (s *Server) serveEnableAdmin(w http.ResponseWriter, r *http.Request, who st
 // ends; for an admin who set their own, the answer carries a new one.
 func (s *Server) SetAdminPassword(ctx context.Context, name, password, current, who, remote string) (countyapi.PasswordChanged, error) {
 	if err := countyapi.CheckAdminPassword(password); err != nil {
-		return countyapi.PasswordChanged{}, err
+		return countyapi.PasswordChanged{}, fmt.Errorf("%w: %w", protocol.ErrInvalidOperation, err)
 	}
 	a, found, err := s.readAdmin(name)
 	if err != nil {

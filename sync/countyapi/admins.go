@@ -11,7 +11,6 @@ import (
 
 	"jiannuo/auth"
 	"jiannuo/store"
-	"jiannuo/sync/protocol"
 )
 
 // County admin accounts and their sessions (docs/county-server.md, "Admin
@@ -35,8 +34,7 @@ var ErrBadAdminName = errors.New("an admin name is 1 to 64 bytes of letters, dig
 // bytes of letters (Chinese included), digits and . _ - @. A colon would
 // not survive HTTP basic authentication, spaces and control characters
 // would not survive a table or a log line, and the server's own author
-// name (store.ServerAuthor) is reserved. The error wraps
-// protocol.ErrInvalidOperation and ErrBadAdminName.
+// name (store.ServerAuthor) is reserved. The error is ErrBadAdminName.
 func CheckAdminName(name string) error {
 	bad := name == "" || len(name) > MaxAdminNameBytes || !utf8.ValidString(name) || name == store.ServerAuthor
 	for _, r := range name {
@@ -45,23 +43,19 @@ func CheckAdminName(name string) error {
 		}
 	}
 	if bad {
-		return fmt.Errorf("%w: %w", protocol.ErrInvalidOperation, ErrBadAdminName)
+		return ErrBadAdminName
 	}
 	return nil
 }
 
 // CheckAdminPassword checks a new admin password: the passphrase policy
 // (auth.ValidatePassphrase: at least 8 characters, not one repeated) and
-// at most MaxAdminPasswordBytes. The error wraps auth.ErrWeakPassphrase
-// (and protocol.ErrInvalidOperation, for the server's refusal).
+// at most MaxAdminPasswordBytes. The error wraps auth.ErrWeakPassphrase.
 func CheckAdminPassword(p string) error {
 	if len(p) > MaxAdminPasswordBytes {
-		return fmt.Errorf("%w: %w: longer than %d bytes", protocol.ErrInvalidOperation, auth.ErrWeakPassphrase, MaxAdminPasswordBytes)
+		return fmt.Errorf("%w: longer than %d bytes", auth.ErrWeakPassphrase, MaxAdminPasswordBytes)
 	}
-	if err := auth.ValidatePassphrase(p); err != nil {
-		return fmt.Errorf("%w: %w", protocol.ErrInvalidOperation, err)
-	}
-	return nil
+	return auth.ValidatePassphrase(p)
 }
 
 // LoginRequest is the JSON body of POST /admin/login, for a client that

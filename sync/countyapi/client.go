@@ -136,7 +136,7 @@ type request struct {
 	body                     []byte
 	admin                    bool  // under /admin/: authenticated
 	limit                    int64 // the most of the answer read
-	raw                      bool  // the answer goes to Config.RawAnswer
+	raw, rawRefusal          bool  // the answer, a refusal, goes to Config.RawAnswer
 }
 
 // do is call that also returns the answer's header. An admin call carries
@@ -168,7 +168,7 @@ func (c *Client) prepare(method, path string, query url.Values, body any) (*requ
 	if err := CheckURL(c.base); err != nil {
 		return nil, err
 	}
-	rq := &request{method: method, url: c.base + path, limit: maxEnrolAnswer, raw: true}
+	rq := &request{method: method, url: c.base + path, limit: maxEnrolAnswer, raw: true, rawRefusal: true}
 	switch b := body.(type) {
 	case nil:
 	case []byte:
@@ -237,8 +237,7 @@ func (c *Client) send(ctx context.Context, rq *request, tok string) (http.Header
 	if err != nil {
 		return nil, nil, err
 	}
-	// A sign-in's answer holds the token: it is never handed on.
-	if c.cfg.RawAnswer != nil && (rq.raw || resp.StatusCode >= 300) {
+	if c.cfg.RawAnswer != nil && ((rq.raw && resp.StatusCode < 300) || (rq.rawRefusal && resp.StatusCode >= 300)) {
 		c.cfg.RawAnswer(raw)
 	}
 	if resp.StatusCode >= 300 {

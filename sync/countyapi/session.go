@@ -86,7 +86,9 @@ func (c *Client) login(ctx context.Context) (AdminSession, error) {
 	if err != nil {
 		return AdminSession{}, err
 	}
-	rq.raw = false // the answer holds the token
+	// The answer holds the token: it is never handed on. A refusal is
+	// the answer to the call that needed the sign-in.
+	rq.raw = false
 	_, raw, err := c.send(ctx, rq, "")
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
@@ -170,7 +172,7 @@ func (c *Client) Logout(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rq.raw = false
+	rq.raw, rq.rawRefusal = false, false // not the answer to anything asked
 	_, _, err = c.send(ctx, rq, tok)
 	return err
 }
