@@ -247,17 +247,25 @@ func (a *adminScreens) loadPending() {
 		return
 	}
 	p := a.pending
-	var rows []vm.PendingRow
+	loadRows(a, p.Fetch, func(rows []vm.PendingRow) {
+		p.Rows = rows
+		a.renderPending()
+	})
+}
+
+// loadRows fetches a list through the admin API off the UI goroutine and
+// gives it to show on it; a failure is shown in the status line.
+func loadRows[R any](a *adminScreens, fetch func(context.Context) ([]R, error), show func([]R)) {
+	var rows []R
 	a.apiCall(func(ctx context.Context) (err error) {
-		rows, err = p.Fetch(ctx)
+		rows, err = fetch(ctx)
 		return err
 	}, func(err error) {
 		if err != nil {
 			a.status.SetText(a.u.msg(vm.ErrorMessage(err)))
 			return
 		}
-		p.Rows = rows
-		a.renderPending()
+		show(rows)
 	})
 }
 
@@ -407,15 +415,7 @@ func (a *adminScreens) loadDevices() {
 		return
 	}
 	d := a.devices
-	var rows []vm.DeviceRow
-	a.apiCall(func(ctx context.Context) (err error) {
-		rows, err = d.Fetch(ctx)
-		return err
-	}, func(err error) {
-		if err != nil {
-			a.status.SetText(a.u.msg(vm.ErrorMessage(err)))
-			return
-		}
+	loadRows(a, d.Fetch, func(rows []vm.DeviceRow) {
 		d.Rows = rows
 		a.renderDevices()
 	})

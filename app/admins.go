@@ -66,15 +66,7 @@ func (t *adminsTab) load() {
 		t.vm = vm.NewAdminAccounts(a.client)
 	}
 	m := t.vm
-	var rows []vm.AdminRow
-	a.apiCall(func(ctx context.Context) (err error) {
-		rows, err = m.Fetch(ctx)
-		return err
-	}, func(err error) {
-		if err != nil {
-			a.status.SetText(a.u.msg(vm.ErrorMessage(err)))
-			return
-		}
+	loadRows(a, m.Fetch, func(rows []vm.AdminRow) {
 		m.Rows = rows
 		t.render()
 	})

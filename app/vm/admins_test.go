@@ -124,11 +124,18 @@ func TestAdminAccounts(t *testing.T) {
 // adminRow is the row of name.
 func adminRow(t *testing.T, a *AdminAccounts, name string) AdminRow {
 	t.Helper()
-	for _, r := range a.Rows {
-		if r.Name == name {
+	return rowNamed(t, a.Rows, name, func(r AdminRow) string { return r.Name })
+}
+
+// rowNamed is the row of rows that nameOf calls name.
+func rowNamed[R any](t *testing.T, rows []R, name string, nameOf func(R) string) R {
+	t.Helper()
+	for _, r := range rows {
+		if nameOf(r) == name {
 			return r
 		}
 	}
-	t.Fatalf("no row for %s: %+v", name, a.Rows)
-	return AdminRow{}
+	t.Fatalf("no row %s in %+v", name, rows)
+	var zero R
+	return zero
 }

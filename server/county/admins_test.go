@@ -42,6 +42,33 @@ func (h *harness) adminAs(t *testing.T, name, pass string) *countyapi.Client {
 	return c
 }
 
+// withLisi adds the admin lisi as the init admin and returns the init
+// admin's client.
+func (h *harness) withLisi(t *testing.T) *countyapi.Client {
+	t.Helper()
+	admin := h.adminAs(t, "admin", adminPass)
+	info, err := admin.AddAdmin(context.Background(), "lisi", lisiPass)
+	if err != nil || info.Name != "lisi" || info.Recovery || info.Disabled || info.CreatedBy != "admin" {
+		t.Fatalf("add lisi: %+v, %v", info, err)
+	}
+	return admin
+}
+
+// auditTrail is the audit trail as c reads it, checked intact: each entry
+// as who:action:target:more, space-separated.
+func auditTrail(t *testing.T, c *countyapi.Client, more func(countyapi.AuditEntry) string) string {
+	t.Helper()
+	rep, err := c.Audit(context.Background())
+	if err != nil || !rep.Verified {
+		t.Fatalf("audit %+v, %v", rep, err)
+	}
+	var out []string
+	for _, e := range rep.Entries {
+		out = append(out, e.Who+":"+e.Action+":"+e.Target+":"+more(e))
+	}
+	return strings.Join(out, " ")
+}
+
 // runs is how many argon2id runs the server's password gate made.
 func (h *harness) runs() uint64 { return h.srv.PasswordStats().Runs }
 
@@ -132,11 +159,7 @@ func bearerHeader(tok string) string { return "Authorization: Bearer " + tok }
 func TestTwoAdminsActAuditNamesEach(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	admin := h.adminAs(t, "admin", adminPass)
-	info, err := admin.AddAdmin(ctx, "lisi", lisiPass)
-	if err != nil || info.Name != "lisi" || info.Recovery || info.Disabled || info.CreatedBy != "admin" {
-		t.Fatalf("add lisi: %+v, %v", info, err)
-	}
+	admin := h.withLisi(t)
 	lisi := h.adminAs(t, "lisi", lisiPass)
 	if _, err := lisi.Login(ctx); err != nil {
 		t.Fatal(err)
@@ -190,10 +213,7 @@ func TestTwoAdminsActAuditNamesEach(t *testing.T) {
 func TestDisabledAdminRefused(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	admin := h.adminAs(t, "admin", adminPass)
-	if _, err := admin.AddAdmin(ctx, "lisi", lisiPass); err != nil {
-		t.Fatal(err)
-	}
+	admin := h.withLisi(t)
 	rh := h.rawHTTPFrom(t, "127.0.0.1")
 	old := rawLogin(t, rh, basicAuth("lisi", lisiPass), nil)
 	if resp, body := rh.do("GET", "/admin/devices", nil, bearerHeader(old.Token)); resp.StatusCode != http.StatusOK {
@@ -244,15 +264,8 @@ func TestDisabledAdminRefused(t *testing.T) {
 	if _, err := lisi.Devices(ctx); err != nil {
 		t.Fatalf("lisi enabled again: %v", err)
 	}
-	rep, err := admin.Audit(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var actions []string
-	for _, e := range rep.Entries {
-		actions = append(actions, e.Who+":"+e.Action+":"+e.Target+":"+e.Reason)
-	}
-	if got, want := strings.Join(actions, " "), "admin:admin_add:lisi: admin:admin_disable:lisi:调离县信用办 admin:admin_enable:lisi:"; got != want {
+	if got, want := auditTrail(t, admin, func(e countyapi.AuditEntry) string { return e.Reason }),
+		"admin:admin_add:lisi: admin:admin_disable:lisi:调离县信用办 admin:admin_enable:lisi:"; got != want {
 		t.Errorf("audit %s, want %s", got, want)
 	}
 	// Now lisi may disable admin; then lisi is the last one.
@@ -274,10 +287,7 @@ func TestDisabledAdminRefused(t *testing.T) {
 func TestPasswordChangeEndsSessions(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	admin := h.adminAs(t, "admin", adminPass)
-	if _, err := admin.AddAdmin(ctx, "lisi", lisiPass); err != nil {
-		t.Fatal(err)
-	}
+	admin := h.withLisi(t)
 	rh := h.rawHTTPFrom(t, "127.0.0.1")
 	s1 := rawLogin(t, rh, basicAuth("lisi", lisiPass), nil)
 	s2 := rawLogin(t, rh, "", []byte(`{"name":"lisi","password":"`+lisiPass+`"}`)) // the JSON body signs in too
@@ -328,17 +338,10 @@ func TestPasswordChangeEndsSessions(t *testing.T) {
 	if _, err := admin.SetAdminPassword(ctx, "admin", "县信用办的新管理口令", adminPass); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := admin.Audit(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, e := range rep.Entries {
-		got = append(got, e.Who+":"+e.Action+":"+e.Target+":"+e.Detail)
-	}
+	got := auditTrail(t, admin, func(e countyapi.AuditEntry) string { return e.Detail })
 	want := "admin:admin_add:lisi: admin:admin_password:lisi:set by another admin lisi:admin_password:lisi:own password admin:admin_password:admin:own password"
-	if strings.Join(got, " ") != want {
-		t.Errorf("audit %s\nwant  %s", strings.Join(got, " "), want)
+	if got != want {
+		t.Errorf("audit %s\nwant  %s", got, want)
 	}
 }
 
