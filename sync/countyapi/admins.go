@@ -72,7 +72,7 @@ type LoginRequest struct {
 // restarts. Its String and LogValue leave the token out: it is never
 // printed or logged.
 type AdminSession struct {
-	Token       string    `json:"token"`
+	Token       string    `json:"token,omitempty"`
 	Admin       string    `json:"admin"`
 	Expires     time.Time `json:"expires"`      // the latest it may be used, however busy
 	IdleSeconds int       `json:"idle_seconds"` // it ends this long after its last call

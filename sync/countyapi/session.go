@@ -243,14 +243,31 @@ func (c *Client) SetAdminPassword(ctx context.Context, name, password, current s
 	if err := CheckAdminPassword(password); err != nil {
 		return AdminInfo{}, err
 	}
-	var out PasswordChanged
-	err := c.call(ctx, http.MethodPost, "/admin/admins/"+url.PathEscape(name)+"/password", nil,
-		PasswordRequest{Password: password, Current: current}, &out)
+	rq, err := c.prepare(http.MethodPost, "/admin/admins/"+url.PathEscape(name)+"/password", nil, PasswordRequest{Password: password, Current: current})
 	if err != nil {
 		return AdminInfo{}, err
 	}
+	rq.raw = false // the answer may hold a session token: RawAnswer gets it without
+	_, raw, err := c.sendAdmin(ctx, rq)
+	if err != nil {
+		return AdminInfo{}, err
+	}
+	var out PasswordChanged
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return AdminInfo{}, fmt.Errorf("%w: the answer to setting a password: %v", protocol.ErrMalformed, err)
+	}
 	if name == c.Admin() {
 		c.adopt(out.Session, password)
+	}
+	if c.cfg.RawAnswer != nil {
+		shown := out
+		if shown.Session != nil {
+			s := *shown.Session
+			s.Token = ""
+			shown.Session = &s
+		}
+		b, _ := json.Marshal(shown)
+		c.cfg.RawAnswer(b)
 	}
 	return out.Admin, nil
 }

@@ -62,8 +62,13 @@ func TestAdminsCommands(t *testing.T) {
 
 	// lisi changes her own password, enables zhangwei again.
 	h.env[envPassword], h.env[envNewPassword] = lisiPass, lisiNew
-	h.must(0, as("lisi", "admins", "passwd", "lisi")...)
+	r = h.must(0, as("lisi", "admins", "passwd", "lisi", "-json")...)
 	delete(h.env, envNewPassword)
+	var changed countyapi.PasswordChanged
+	if err := json.Unmarshal([]byte(r.stdout), &changed); err != nil || changed.Admin.PasswordSetBy != "lisi" || changed.Session == nil ||
+		changed.Session.Admin != "lisi" || strings.Contains(r.stdout, countyapi.TokenPrefix) {
+		t.Errorf("passwd -json (with the session handed over, not its token): %v\n%s", err, r.stdout)
+	}
 	if r := h.must(1, as("lisi", "devices")...); !strings.Contains(r.stderr, "HTTP 401, not_authorized") {
 		t.Errorf("the old password after the change: %s", r.stderr)
 	}
