@@ -18,6 +18,10 @@ import (
 const (
 	envPassword = "JIANNUO_ADMIN_PASSWORD" // the admin password (init, admin commands)
 	envAdmin    = "JIANNUO_ADMIN"          // default for -admin
+	// envNewPassword is the new password of `admins add`, `admins passwd`
+	// and `admins reset` (else typed twice at a prompt); never a flag,
+	// which other users could read in the process list.
+	envNewPassword = "JIANNUO_NEW_ADMIN_PASSWORD"
 )
 
 const defaultDir = "./county-data"
@@ -31,8 +35,9 @@ type cli struct {
 	stderr io.Writer
 	log    *slog.Logger
 
-	// kdf is the argon2id cost of the admin credential made by init; zero
-	// means auth.DefaultParams(). Tests use auth.TestParams().
+	// kdf is the argon2id cost of the admin credential made by init and
+	// of the admin passwords set later; zero means auth.DefaultParams().
+	// Tests use auth.TestParams().
 	kdf auth.Params
 	// ctx, when set, stops serve instead of SIGINT/SIGTERM.
 	ctx context.Context
@@ -40,7 +45,8 @@ type cli struct {
 	// before it starts accepting.
 	listening func(net.Addr)
 
-	in *bufio.Reader // stdin, buffered once for prompts
+	in      *bufio.Reader // stdin, buffered once for prompts
+	clients []*client     // the admin API clients made, signed out when the command ends
 }
 
 // run runs the command line args (without the program name) and returns
@@ -151,6 +157,7 @@ func (c *cli) run(args []string) int {
 		fs.PrintDefaults()
 	}
 	err := cmd.run(c, fs, args[1:])
+	c.signOut()
 	var ue *usageError
 	switch {
 	case err == nil:

@@ -176,7 +176,7 @@ func (c *cli) serveCmd(fs *flag.FlagSet, args []string) error {
 	cfg := county.DefaultConfig(*dir)
 	cfg.Insecure = *insecure
 	cfg.CaseAckDays, cfg.CaseAnswerDays, cfg.ObjectionDays = *ackDays, *answerDays, *objectionDays
-	cfg.Logger = c.log
+	cfg.Logger, cfg.KDF = c.log, c.kdf
 	srv, err := county.New(cfg)
 	if err != nil {
 		return err
