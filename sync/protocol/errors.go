@@ -46,6 +46,8 @@ const (
 	CodeBusy           Code = "busy"
 	CodeTooManyPending Code = "too_many_pending"
 	CodeInternal       Code = "internal"
+	// Refusals of sync files (docs/sync-file.md).
+	CodeStaleFile Code = "stale_file"
 )
 
 // Sentinel errors, one per code. Verification wraps them with detail; test
@@ -120,6 +122,9 @@ var (
 	// waiting for an admin as it accepts, for the office or in all; a new
 	// one is taken once the admin has decided some.
 	ErrTooManyPending = errors.New("too many pending enrolment requests")
+	// ErrStaleFile: a return file older than one the device has already
+	// imported (or answering a bundle it never exported).
+	ErrStaleFile = errors.New("stale sync file")
 )
 
 var codes = []struct {
@@ -152,6 +157,7 @@ var codes = []struct {
 	{ErrAttachmentType, CodeAttachmentType},
 	{ErrBusy, CodeBusy},
 	{ErrTooManyPending, CodeTooManyPending},
+	{ErrStaleFile, CodeStaleFile},
 }
 
 // CodeOf returns the stable code for err: CodeOK for nil, CodeInternal for
