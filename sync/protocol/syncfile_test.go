@@ -346,12 +346,18 @@ func TestSyncFileRules(t *testing.T) {
 	chunk := func(x protocol.Hash, at int64, data string) *protocol.Frame {
 		return &protocol.Frame{Type: protocol.FrameEvidenceChunk, Hash: x, Offset: at, Body: []byte(data)}
 	}
-	get := func(x protocol.Hash) *protocol.Frame { return &protocol.Frame{Type: protocol.FrameEvidenceGet, Hash: x} }
+	get := func(x protocol.Hash) *protocol.Frame {
+		return &protocol.Frame{Type: protocol.FrameEvidenceGet, Hash: x}
+	}
 	bundleHeader := &protocol.BundleHeader{County: "410324", CountyKey: county.pub(), Device: dev.id, Office: "410324", Number: 1}
 	returnHeader := &protocol.ReturnHeader{County: "410324", Device: dev.id, Number: 1, FeedHead: 10, From: 2}
-	deliver := func(pos uint64) *protocol.Frame { return &protocol.Frame{Type: protocol.FrameDeliver, Pos: pos, Body: s1.Bytes()} }
+	deliver := func(pos uint64) *protocol.Frame {
+		return &protocol.Frame{Type: protocol.FrameDeliver, Pos: pos, Body: s1.Bytes()}
+	}
 	caughtUp := func(pos uint64) *protocol.Frame { return &protocol.Frame{Type: protocol.FrameCaughtUp, Pos: pos} }
-	stored := func(x protocol.Hash) *protocol.Frame { return &protocol.Frame{Type: protocol.FrameEvidenceStored, Hash: x} }
+	stored := func(x protocol.Hash) *protocol.Frame {
+		return &protocol.Frame{Type: protocol.FrameEvidenceStored, Hash: x}
+	}
 	cases := []struct {
 		name   string
 		bundle bool
