@@ -7,8 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash"
 	"io"
+	"os"
 
 	"jiannuo/domain/office"
 )
@@ -801,4 +803,65 @@ func (r *returnRules) end() error {
 		return errorf(ErrMalformed, "return file without caught_up")
 	}
 	return r.files.whole()
+}
+
+// ---- Reading twice ----
+
+// SpooledSyncFile is a sync file copied to a private temporary file and
+// read through once (structure and digest): the caller checks its header
+// and signature, then reads its records again from the copy, which nobody
+// else writes, to act on them. Close removes the copy.
+type SpooledSyncFile struct {
+	*SyncFile
+	f     *os.File
+	limit int64
+}
+
+// SpoolSyncFile copies at most limit bytes of r (0 or more than
+// MaxSyncFileBytes: MaxSyncFileBytes; more is ErrOversize) to a temporary
+// file in dir ("": the system's) and reads it through with ReadSyncFile.
+func SpoolSyncFile(r io.Reader, dir string, limit int64) (*SpooledSyncFile, error) {
+	limit = syncLimit(limit)
+	f, err := os.CreateTemp(dir, ".jiannuo-sync-*")
+	if err != nil {
+		return nil, err
+	}
+	s := &SpooledSyncFile{f: f, limit: limit}
+	n, err := io.Copy(f, io.LimitReader(r, limit+1))
+	if err == nil && n > limit {
+		err = errorf(ErrOversize, "sync file over its limit of %d bytes", limit)
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err == nil {
+		s.SyncFile, err = ReadSyncFile(f, limit, nil)
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Records reads the file's records again, in order, giving each to fn; an
+// error fn returns stops it and is returned as it is.
+func (s *SpooledSyncFile) Records(fn func(*Frame) error) error {
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	again, err := ReadSyncFile(s.f, s.limit, fn)
+	if err != nil {
+		return err
+	}
+	if again.Digest != s.Digest {
+		return fmt.Errorf("sync file changed while it was read")
+	}
+	return nil
+}
+
+// Close removes the copy.
+func (s *SpooledSyncFile) Close() error {
+	s.f.Close()
+	return os.Remove(s.f.Name())
 }
