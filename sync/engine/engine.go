@@ -45,6 +45,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"jiannuo/domain/office"
 	"jiannuo/store"
 	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
@@ -63,6 +64,10 @@ type Config struct {
 	// CountyKey is the county's public key from enrolment: receipts and
 	// certificates must verify with it.
 	CountyKey ed25519.PublicKey
+	// County is the code of the county the device is enrolled with, which
+	// sync files name (file.go); empty means the one in the store's sync
+	// settings.
+	County office.Code
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 	// MinBackoff and MaxBackoff bound the wait between reconnects

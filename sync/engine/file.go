@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"jiannuo/domain/office"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
 )
@@ -88,6 +89,24 @@ func (e *TooLargeError) Unwrap() error { return protocol.ErrOversize }
 // county.
 var errNotEnrolledHere = fmt.Errorf("%w: this device is not enrolled with a county", protocol.ErrNotEnrolled)
 
+// county returns the code of the county this device is enrolled with.
+func (e *Engine) county() (office.Code, error) {
+	if len(e.cfg.CountyKey) != ed25519.PublicKeySize {
+		return "", errNotEnrolledHere
+	}
+	if e.cfg.County != "" {
+		return e.cfg.County, nil
+	}
+	set, ok, err := e.st.SyncSettings()
+	if err != nil {
+		return "", err
+	}
+	if !ok || set.County == "" {
+		return "", errNotEnrolledHere
+	}
+	return set.County, nil
+}
+
 // exportPage is how many change sets an export reads at a time.
 const exportPage = 64
 
@@ -109,12 +128,9 @@ func (e *Engine) ExportBundle(w io.Writer, opt ExportOptions) (ExportSummary, er
 	e.fileMu.Lock()
 	defer e.fileMu.Unlock()
 	var sum ExportSummary
-	set, ok, err := e.st.SyncSettings()
+	county, err := e.county()
 	if err != nil {
 		return sum, err
-	}
-	if !ok || !set.Enrolled || len(e.cfg.CountyKey) != ed25519.PublicKeySize {
-		return sum, errNotEnrolledHere
 	}
 	limit := opt.MaxBytes
 	if limit <= 0 || limit > protocol.MaxSyncFileBytes {
@@ -190,7 +206,7 @@ func (e *Engine) ExportBundle(w io.Writer, opt ExportOptions) (ExportSummary, er
 	if err != nil {
 		return sum, err
 	}
-	header := &protocol.BundleHeader{County: set.County, CountyKey: e.cfg.CountyKey, Device: e.dev, Office: e.se.Device().Office,
+	header := &protocol.BundleHeader{County: county, CountyKey: e.cfg.CountyKey, Device: e.dev, Office: e.se.Device().Office,
 		Number: fs.Number + 1, Created: now.UnixMilli(), Cursor: cursor, Head: head,
 		Software: e.cfg.Version, PendingOps: uint64(counts.PendingOps)}
 	cw := &countingWriter{w: w}
@@ -457,12 +473,9 @@ func (e *Engine) ImportReturn(ctx context.Context, r io.Reader) (ImportSummary, 
 	e.fileMu.Lock()
 	defer e.fileMu.Unlock()
 	var sum ImportSummary
-	set, ok, err := e.st.SyncSettings()
+	county, err := e.county()
 	if err != nil {
 		return sum, err
-	}
-	if !ok || !set.Enrolled || len(e.cfg.CountyKey) != ed25519.PublicKeySize {
-		return sum, errNotEnrolledHere
 	}
 	sp, err := protocol.SpoolSyncFile(r, filepath.Dir(e.st.Path()), 0)
 	if err != nil {
@@ -473,8 +486,8 @@ func (e *Engine) ImportReturn(ctx context.Context, r io.Reader) (ImportSummary, 
 	switch {
 	case h == nil:
 		return sum, fmt.Errorf("%w: a sync bundle, not a return file", protocol.ErrMalformed)
-	case h.County != set.County:
-		return sum, fmt.Errorf("%w: a return file of county %s, this device is enrolled with %s", protocol.ErrWrongServer, h.County, set.County)
+	case h.County != county:
+		return sum, fmt.Errorf("%w: a return file of county %s, this device is enrolled with %s", protocol.ErrWrongServer, h.County, county)
 	}
 	if err := sp.VerifyReturn(e.cfg.CountyKey); err != nil {
 		return sum, fmt.Errorf("%w: the return file is not signed with the key of the county this device enrolled with", protocol.ErrWrongServer)
