@@ -48,6 +48,9 @@ type ExportedBundle struct {
 	Number uint64        `json:"number"`
 	Digest protocol.Hash `json:"digest"`
 	Time   time.Time     `json:"time"`
+	// Cursor is the feed cursor the bundle gave: a return file whose feed
+	// starts before it tells the county started its feed again.
+	Cursor uint64 `json:"cursor"`
 }
 
 // Waiting returns the exported bundle with this number and digest, if the

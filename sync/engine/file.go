@@ -286,7 +286,7 @@ func (e *Engine) ExportBundle(w io.Writer, opt ExportOptions) (ExportSummary, er
 	if opt.DryRun {
 		return sum, nil
 	}
-	if err := e.st.RecordExport(store.ExportedBundle{Number: header.Number, Digest: digest, Time: now}); err != nil {
+	if err := e.st.RecordExport(store.ExportedBundle{Number: header.Number, Digest: digest, Time: now, Cursor: cursor}); err != nil {
 		return sum, err
 	}
 	e.log.Info("sync bundle exported", "number", header.Number, "change_sets", sum.ChangeSets, "evidence", sum.EvidenceSent, "bytes", sum.Bytes)
@@ -451,9 +451,10 @@ type ImportSummary struct {
 	// county refused, or left out by a bundle cut by date, or sealed
 	// since the export).
 	Outbox int
-	// Reset: the county's feed was behind this device's cursor (it was
-	// restored from an older backup), so the cursor was reset and its
-	// feed taken again from the start.
+	// Reset: the county did not continue its feed from the bundle's
+	// cursor, which lay beyond its head (it was restored from an older
+	// backup), so the cursor was reset and the county's feed, sent from
+	// the start, taken again.
 	Reset bool
 	// Partial: the file's feed starts after this device's cursor (it was
 	// reset since the bundle was made), so the cursor stayed where it
@@ -499,7 +500,8 @@ func (e *Engine) ImportReturn(ctx context.Context, r io.Reader) (ImportSummary, 
 	if err != nil {
 		return sum, err
 	}
-	if _, ok := fs.Waiting(h.Number, h.Bundle); !ok {
+	exported, ok := fs.Waiting(h.Number, h.Bundle)
+	if !ok {
 		return sum, fmt.Errorf("%w: it answers bundle %d; the last return file imported answered bundle %d, and %d bundles await theirs",
 			protocol.ErrStaleFile, h.Number, fs.Imported, len(fs.Exported))
 	}
@@ -534,7 +536,7 @@ func (e *Engine) ImportReturn(ctx context.Context, r io.Reader) (ImportSummary, 
 		}
 		return sum, err
 	}
-	sum, err = e.applyReturn(ctx, sp)
+	sum, err = e.applyReturn(ctx, sp, exported)
 	if err != nil {
 		return sum, err
 	}
@@ -545,18 +547,21 @@ func (e *Engine) ImportReturn(ctx context.Context, r io.Reader) (ImportSummary, 
 
 // applyReturn takes what a checked return file holds, in its order, then
 // notes it imported.
-func (e *Engine) applyReturn(ctx context.Context, sp *protocol.SpooledSyncFile) (ImportSummary, error) {
+func (e *Engine) applyReturn(ctx context.Context, sp *protocol.SpooledSyncFile, exported store.ExportedBundle) (ImportSummary, error) {
 	h := sp.Return
 	sum := ImportSummary{Number: h.Number, Created: time.UnixMilli(h.Created)}
 	cursor, err := e.st.Cursor()
 	if err != nil {
 		return sum, err
 	}
-	if h.FeedHead < cursor {
-		// As at a welcome: the county's feed is shorter than what this
-		// device applied, so it was restored from an older backup and
-		// may give positions anew. It sent its feed from the start.
-		e.log.Warn("county feed behind this device's cursor; resynchronising from the start", "cursor", cursor, "county_head", h.FeedHead)
+	if h.From < exported.Cursor {
+		// The county did not continue from the bundle's cursor: it lay
+		// beyond the county's feed head, so the county was restored from
+		// an older backup and may give positions anew, and it sent its
+		// feed from the start. (A head behind the cursor is no sign here,
+		// unlike at a welcome: a return file may be imported days after
+		// sessions moved the cursor on.)
+		e.log.Warn("county feed behind this device's cursor; resynchronising from the start", "cursor", exported.Cursor, "county_head", h.FeedHead)
 		if err := e.st.ResetCursor(); err != nil {
 			return sum, err
 		}
