@@ -47,6 +47,12 @@ const (
 	syncTrailerBytes = 1 + sha256.Size + ed25519.SignatureSize
 )
 
+// The file name extensions of the two kinds of sync file.
+const (
+	BundleFileExt = ".jnsb"
+	ReturnFileExt = ".jnsr"
+)
+
 // The two kinds of sync file, by their magic.
 const (
 	magicBundle = "JNSB"
