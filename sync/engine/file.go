@@ -209,8 +209,9 @@ func (e *Engine) ExportBundle(w io.Writer, opt ExportOptions) (ExportSummary, er
 	header := &protocol.BundleHeader{County: county, CountyKey: e.cfg.CountyKey, Device: e.dev, Office: e.se.Device().Office,
 		Number: fs.Number + 1, Created: now.UnixMilli(), Cursor: cursor, Head: head,
 		Software: e.cfg.Version, PendingOps: uint64(counts.PendingOps)}
-	cw := &countingWriter{w: w}
-	fw, err := protocol.NewBundleWriter(cw, header, limit)
+	// The room the head leaves, measured before anything is written: a
+	// bundle that does not fit writes nothing.
+	measure, err := protocol.NewBundleWriter(io.Discard, header, limit)
 	if err != nil {
 		return sum, err
 	}
@@ -223,8 +224,13 @@ func (e *Engine) ExportBundle(w io.Writer, opt ExportOptions) (ExportSummary, er
 		getFrames[i] = &protocol.Frame{Type: protocol.FrameEvidenceGet, Hash: f.Hash}
 		lists += protocol.RecordSize(len(protocol.AppendFrame(nil, getFrames[i])))
 	}
-	if setBytes+lists > fw.Room() {
-		return sum, tooLarge(sets, fw.Room()-lists, setBytes+lists, limit)
+	if setBytes+lists > measure.Room() {
+		return sum, tooLarge(sets, measure.Room()-lists, setBytes+lists, limit)
+	}
+	cw := &countingWriter{w: w}
+	fw, err := protocol.NewBundleWriter(cw, header, limit)
+	if err != nil {
+		return sum, err
 	}
 
 	// The change sets, read again page by page.
