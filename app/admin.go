@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +51,10 @@ type adminScreens struct {
 	admins *adminsTab     // 管理员账号 (admins.go)
 	breach *breachScreens // 失信记录 (dishonesty.go)
 	ovx    overviewState  // where the overview shown came from, for its export (overview.go)
+
+	// onReturn, if set, takes an imported bundle's return file in place of
+	// the dialog that asks where to save it (syncfile.go): tests.
+	onReturn func(ret *os.File, bundleName string, sum countyapi.SyncImport)
 }
 
 // addAdminTabs adds the admin tabs to the main window's tabs.
@@ -214,8 +219,14 @@ func (a *adminScreens) login(st store.SyncSettings, f *loginForm) {
 // apiCall runs an admin API call off the UI goroutine and then done on it;
 // a refused credential brings the prompt back.
 func (a *adminScreens) apiCall(call func(ctx context.Context) error, done func(err error)) {
+	a.apiCallWithin(adminTimeout, call, done)
+}
+
+// apiCallWithin is apiCall for a call that may take up to timeout (a sync
+// file's import).
+func (a *adminScreens) apiCallWithin(timeout time.Duration, call func(ctx context.Context) error, done func(err error)) {
 	a.u.goWork(func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, adminTimeout)
+		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		err := call(ctx)
 		fyne.Do(func() {
@@ -428,7 +439,7 @@ func (a *adminScreens) renderDevices() {
 	u := a.u
 	a.devicesGrid = nil
 	if len(a.devices.Rows) == 0 {
-		a.devicesBox.Objects = []fyne.CanvasObject{para(u.T("adminui.devices.none"))}
+		a.devicesBox.Objects = []fyne.CanvasObject{a.syncImportBar(), para(u.T("adminui.devices.none"))}
 		a.devicesBox.Refresh()
 		return
 	}
@@ -466,7 +477,7 @@ func (a *adminScreens) renderDevices() {
 		grid.Add(action)
 	}
 	a.devicesGrid = grid
-	a.devicesBox.Objects = []fyne.CanvasObject{para(u.T("adminui.devices.status_note")), grid}
+	a.devicesBox.Objects = []fyne.CanvasObject{a.syncImportBar(), para(u.T("adminui.devices.status_note")), grid}
 	a.devicesBox.Refresh()
 }
 

@@ -147,7 +147,8 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/incidents/{id}/ack", s.admin(s.ackIncident))
 	mux.HandleFunc("POST /admin/incidents/prune", s.admin(s.pruneIncidents))
 	mux.HandleFunc("POST /admin/calendar", s.admin(s.publishCalendar))
-	s.accountRoutes(mux)   // admin accounts and sessions (admins.go)
+	s.accountRoutes(mux) // admin accounts and sessions (admins.go)
+	mux.HandleFunc("POST "+countyapi.SyncImportPath, s.admin(s.serveSyncImport))
 	s.adminRoutesMore(mux) // audit, overview, dishonesty (overview.go)
 }
 

@@ -60,13 +60,17 @@ type Config struct {
 	// sent it, refusals included, before the client decodes it: a command's
 	// -json output prints it as is.
 	RawAnswer func(body []byte)
+	// TransferTimeout bounds a sync file import (ImportSyncFile), which
+	// carries up to protocol.MaxSyncFileBytes each way, in place of
+	// Timeout (default 30 minutes).
+	TransferTimeout time.Duration
 }
 
 // DefaultConfig returns the defaults for the server at baseURL pinned to
 // fingerprint, without an admin credential; a new value each call.
 func DefaultConfig(baseURL, fingerprint string) Config {
 	return Config{BaseURL: baseURL, Fingerprint: fingerprint, Timeout: time.Minute, ResponseHeaderTimeout: 30 * time.Second,
-		MaxIdleConnsPerHost: http.DefaultMaxIdleConnsPerHost}
+		MaxIdleConnsPerHost: http.DefaultMaxIdleConnsPerHost, TransferTimeout: 30 * time.Minute}
 }
 
 // The most an answer may hold: an enrolment status is small, an admin
@@ -101,6 +105,9 @@ func New(cfg Config) *Client {
 	}
 	if cfg.MaxIdleConnsPerHost <= 0 {
 		cfg.MaxIdleConnsPerHost = d.MaxIdleConnsPerHost
+	}
+	if cfg.TransferTimeout <= 0 {
+		cfg.TransferTimeout = d.TransferTimeout
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil // a county intranet proxy must see neither credentials nor devices
@@ -601,4 +608,60 @@ func (c *Client) DecideCase(ctx context.Context, ref, action string, d CaseDecis
 		return nil, err
 	}
 	return &out, nil
+}
+
+// ---- Sync files ----
+
+// ImportSyncFile posts a device's sync bundle, size bytes long (-1 if not
+// known), to be imported (docs/sync-file.md), and writes the return file
+// the county answers with to out. It returns what the county did. A
+// refused bundle is an *APIError with the refusal's code, and nothing is
+// written to out; a return file cut short on the way is an error
+// (ErrMalformed) after out got what came.
+func (c *Client) ImportSyncFile(ctx context.Context, bundle io.Reader, size int64, out io.Writer) (SyncImport, error) {
+	var sum SyncImport
+	if err := CheckURL(c.base); err != nil {
+		return sum, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.TransferTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+SyncImportPath, bundle)
+	if err != nil {
+		return sum, err
+	}
+	req.ContentLength = size
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.SetBasicAuth(c.cfg.Admin, c.cfg.Password)
+	// The call's own deadline is the context's: Timeout is for small
+	// calls.
+	resp, err := (&http.Client{Transport: c.hc.Transport}).Do(req)
+	if err != nil {
+		return sum, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, maxEnrolAnswer))
+		if err != nil {
+			return sum, err
+		}
+		if c.cfg.RawAnswer != nil {
+			c.cfg.RawAnswer(raw)
+		}
+		return sum, refusal(resp.StatusCode, raw)
+	}
+	if err := json.Unmarshal([]byte(resp.Header.Get(SyncImportHeader)), &sum); err != nil {
+		return sum, fmt.Errorf("%w: the import's summary: %v", protocol.ErrMalformed, err)
+	}
+	if c.cfg.RawAnswer != nil {
+		raw, _ := json.Marshal(sum)
+		c.cfg.RawAnswer(raw)
+	}
+	n, err := io.Copy(out, io.LimitReader(resp.Body, protocol.MaxSyncFileBytes))
+	if err != nil {
+		return sum, err
+	}
+	if n != sum.ReturnBytes {
+		return sum, fmt.Errorf("%w: the return file came with %d of its %d bytes", protocol.ErrMalformed, n, sum.ReturnBytes)
+	}
+	return sum, nil
 }

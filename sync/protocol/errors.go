@@ -48,6 +48,8 @@ const (
 	CodeInternal       Code = "internal"
 	// The county admin API's session token ended (docs/county-server.md).
 	CodeSessionExpired Code = "session_expired"
+	// Refusals of sync files (docs/sync-file.md).
+	CodeStaleFile Code = "stale_file"
 )
 
 // Sentinel errors, one per code. Verification wraps them with detail; test
@@ -127,6 +129,9 @@ var (
 	// its admin was disabled or changed password; signing in again gives a
 	// new one.
 	ErrSessionExpired = errors.New("admin session expired")
+	// ErrStaleFile: a return file older than one the device has already
+	// imported (or answering a bundle it never exported).
+	ErrStaleFile = errors.New("stale sync file")
 )
 
 var codes = []struct {
@@ -160,6 +165,7 @@ var codes = []struct {
 	{ErrBusy, CodeBusy},
 	{ErrTooManyPending, CodeTooManyPending},
 	{ErrSessionExpired, CodeSessionExpired},
+	{ErrStaleFile, CodeStaleFile},
 }
 
 // CodeOf returns the stable code for err: CodeOK for nil, CodeInternal for
