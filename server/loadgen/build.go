@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"crypto/ed25519"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -16,10 +15,10 @@ import (
 
 // What simulated devices write: the fourteen public services of §五(七),
 // each with a commitment a township would publish, and fulfilment entries
-// as staff log them. The texts are of the length real ones have (a few
-// hundred bytes of Chinese), so the bytes on the wire and on disk are
-// realistic; they are drawn from a few dozen clauses, so they compress
-// somewhat better than real texts would.
+// as staff log them. In the default mode (TextHanzi) titles, texts, notes
+// and names are generated (text.go); in TextClauses, the mode of earlier
+// figures, they are drawn from the few dozen clauses below, which compress
+// about twice as well as real text.
 var services = []struct {
 	cat   domain.Category
 	title string
@@ -120,19 +119,54 @@ const (
 	authorRole = domain.RoleLeader
 )
 
+// texts are the strings of one device's operations.
+type texts interface {
+	title(svc string, n int) string
+	commitment(title string, n int) string
+	responsible(n int) string
+	note(n int) string
+}
+
+// clauseTexts draws from the fixed clauses.
+type clauseTexts struct{ rng *rand.Rand }
+
+func (c clauseTexts) title(svc string, n int) string      { return fmt.Sprintf("%s（第%d项）", svc, n) }
+func (c clauseTexts) commitment(svc string, n int) string { return commitmentText(c.rng, svc, n) }
+func (c clauseTexts) responsible(n int) string            { return officials[n%len(officials)] }
+func (c clauseTexts) note(n int) string                   { return fulfilmentNote(c.rng, n) }
+
+// hanziTexts generates them.
+type hanziTexts struct{ t *Text }
+
+func (h hanziTexts) title(string, int) string      { return h.t.Title() }
+func (h hanziTexts) commitment(string, int) string { return h.t.Commitment() }
+func (h hanziTexts) responsible(int) string {
+	return h.t.Name() + "（" + h.t.Words(2+h.t.rng.IntN(5)) + "）"
+}
+func (h hanziTexts) note(int) string { return h.t.Note() }
+
+// deviceSeed is the seed of device i's texts under the Loadgen's seed.
+func deviceSeed(seed uint64, i int) uint64 { return seed ^ (uint64(i)+1)*0x9e3779b97f4a7c15 }
+
+func newTexts(mode TextMode, seed uint64) texts {
+	if mode == TextClauses {
+		return clauseTexts{rand.New(rand.NewPCG(seed, 2017))}
+	}
+	return hanziTexts{NewText(seed)}
+}
+
 // buildChain makes k change sets of m operations for a device, chained from
 // its first: operation numbers 1, 2, … without gaps, each change set naming
 // the hash of the one before. One operation in five creates a commitment,
 // the next publishes it, the other three log fulfilment entries on recent
 // published commitments. Each change set is checked with protocol.Verify
 // exactly as the server will check it.
-func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time) ([]pushSet, error) {
+func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time, tx texts) ([]pushSet, error) {
 	pub := key.Public().(ed25519.PublicKey)
 	dev := protocol.DeviceIDFromKey(pub)
 	reg := oneDevice{protocol.DeviceInfo{ID: dev, Key: pub, Office: o}}
 	chain := &oneChain{}
 
-	rng := rand.New(rand.NewPCG(binary.BigEndian.Uint64(dev[:8]), 2017))
 	hlc := protocol.MakeHLC(now.UnixMilli(), 0)
 	start := calendar.NewDate(2026, time.November, 2)
 	var (
@@ -157,9 +191,9 @@ func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time) 
 				creates++
 				op.Kind, op.Target = protocol.OpCreate, protocol.NewEntityID()
 				values := map[domain.Field]string{
-					domain.FieldCategory: string(svc.cat), domain.FieldTitle: fmt.Sprintf("%s（第%d项）", svc.title, creates),
-					domain.FieldText: commitmentText(rng, svc.title, creates), domain.FieldLegalBasis: legalBasis,
-					domain.FieldResponsible: officials[creates%len(officials)], domain.FieldStartDate: start.String(),
+					domain.FieldCategory: string(svc.cat), domain.FieldTitle: tx.title(svc.title, creates),
+					domain.FieldText: tx.commitment(svc.title, creates), domain.FieldLegalBasis: legalBasis,
+					domain.FieldResponsible: tx.responsible(creates), domain.FieldStartDate: start.String(),
 					domain.FieldDeadline: domain.WorkdaysDeadline(5 + creates%16).String(), domain.FieldPublic: "true",
 					domain.FieldStatus: string(domain.StatusDraft),
 				}
@@ -179,7 +213,7 @@ func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time) 
 				entries++
 				op.Kind, op.Target = protocol.OpFulfil, published[entries%len(published)]
 				op.Entry = &protocol.Entry{Date: start.AddDays(entries % 60), Progress: uint8(10 * (1 + entries%10)),
-					Note: fulfilmentNote(rng, entries)}
+					Note: tx.note(entries)}
 			}
 			cs.Ops = append(cs.Ops, op)
 		}
