@@ -133,21 +133,6 @@ func (p *rawPipeline) Device(id protocol.DeviceID) (protocol.DeviceInfo, error) 
 	return protocol.DeviceInfo{}, protocol.ErrUnknownDevice
 }
 
-// sessionChain is one device's chain as its session has verified it.
-type sessionChain struct {
-	head   protocol.Head
-	hashes []protocol.Hash
-}
-
-func (c *sessionChain) Head(protocol.DeviceID) (protocol.Head, error) { return c.head, nil }
-
-func (c *sessionChain) HashAt(_ protocol.DeviceID, seq uint64) (protocol.Hash, bool, error) {
-	if seq == 0 || seq > uint64(len(c.hashes)) {
-		return protocol.Hash{}, false, nil
-	}
-	return c.hashes[seq-1], true, nil
-}
-
 func (p *rawPipeline) serve(w http.ResponseWriter, r *http.Request) {
 	up := websocket.Upgrader{EnableCompression: true, CheckOrigin: func(*http.Request) bool { return true }}
 	conn, err := up.Upgrade(w, r, nil)
@@ -198,7 +183,7 @@ func (p *rawPipeline) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
-	chain := &sessionChain{}
+	chain := &loadgen.Chain{}
 	for {
 		f, err := p.read(conn)
 		if err != nil {
@@ -209,13 +194,11 @@ func (p *rawPipeline) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		cs, err := protocol.Verify(f.Body, p, chain, dev.ID)
 		if err != nil {
-			p.tb.Errorf("raw pipeline: %s/%d: %v", dev.ID.Short(), chain.head.Seq+1, err)
+			p.tb.Errorf("raw pipeline: %s/%d: %v", dev.ID.Short(), chain.Last.Seq+1, err)
 			return
 		}
-		h := cs.Hash()
-		chain.hashes = append(chain.hashes, h)
-		chain.head = protocol.Head{Seq: cs.Seq, Hash: h, LastOp: cs.LastOp()}
-		p.in <- rawPush{out: out, dev: cs.Device, seq: cs.Seq, hash: h, raw: f.Body}
+		chain.Add(cs)
+		p.in <- rawPush{out: out, dev: cs.Device, seq: cs.Seq, hash: chain.Last.Hash, raw: f.Body}
 	}
 }
 

@@ -165,7 +165,7 @@ func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time, 
 	pub := key.Public().(ed25519.PublicKey)
 	dev := protocol.DeviceIDFromKey(pub)
 	reg := oneDevice{protocol.DeviceInfo{ID: dev, Key: pub, Office: o}}
-	chain := &oneChain{}
+	chain := &Chain{}
 
 	hlc := protocol.MakeHLC(now.UnixMilli(), 0)
 	start := calendar.NewDate(2026, time.November, 2)
@@ -180,7 +180,7 @@ func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time, 
 	out := make([]pushSet, 0, k)
 	for s := 0; s < k; s++ {
 		cs := &protocol.ChangeSet{Device: dev, Office: o, Author: authorName, AuthorRole: authorRole,
-			Seq: chain.head.Seq + 1, Prev: chain.head.Hash, Ops: make([]protocol.Op, 0, m)}
+			Seq: chain.Last.Seq + 1, Prev: chain.Last.Hash, Ops: make([]protocol.Op, 0, m)}
 		for len(cs.Ops) < m {
 			num++
 			hlc++
@@ -223,7 +223,7 @@ func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time, 
 		if _, err := protocol.Verify(cs.Bytes(), reg, chain, dev); err != nil {
 			return nil, fmt.Errorf("built change set %d does not verify: %w", cs.Seq, err)
 		}
-		chain.add(cs)
+		chain.Add(cs)
 		out = append(out, pushSet{frame: protocol.AppendFrame(nil, &protocol.Frame{Type: protocol.FramePush, Body: cs.Bytes()}),
 			hash: cs.Hash(), seq: cs.Seq, ops: len(cs.Ops)})
 	}
@@ -240,22 +240,28 @@ func (r oneDevice) Device(id protocol.DeviceID) (protocol.DeviceInfo, error) {
 	return r.info, nil
 }
 
-// oneChain is the Chains of one device, in memory.
-type oneChain struct {
-	head   protocol.Head
+// Chain is one device's chain in memory, as protocol.Chains: what a
+// receiver that keeps nothing else needs to verify the device's next
+// change set. It answers for its one device whatever the ID asked.
+type Chain struct {
+	// Last is the last change set added.
+	Last   protocol.Head
 	hashes []protocol.Hash
 }
 
-func (c *oneChain) Head(protocol.DeviceID) (protocol.Head, error) { return c.head, nil }
+// Head returns the last change set added.
+func (c *Chain) Head(protocol.DeviceID) (protocol.Head, error) { return c.Last, nil }
 
-func (c *oneChain) HashAt(_ protocol.DeviceID, seq uint64) (protocol.Hash, bool, error) {
+// HashAt returns the hash of change set seq, if added.
+func (c *Chain) HashAt(_ protocol.DeviceID, seq uint64) (protocol.Hash, bool, error) {
 	if seq == 0 || seq > uint64(len(c.hashes)) {
 		return protocol.Hash{}, false, nil
 	}
 	return c.hashes[seq-1], true, nil
 }
 
-func (c *oneChain) add(cs *protocol.ChangeSet) {
+// Add appends a change set that verified against the chain.
+func (c *Chain) Add(cs *protocol.ChangeSet) {
 	c.hashes = append(c.hashes, cs.Hash())
-	c.head = protocol.Head{Seq: cs.Seq, Hash: cs.Hash(), LastOp: cs.LastOp()}
+	c.Last = protocol.Head{Seq: cs.Seq, Hash: cs.Hash(), LastOp: cs.LastOp()}
 }
