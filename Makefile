@@ -55,7 +55,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 # Lower layers: they must build with CGO_ENABLED=0 (so without Fyne). Folders
 # that do not exist yet are skipped.
-PURE_GO_DIRS := domain auth store sync server
+PURE_GO_DIRS := domain auth store sync server report demo cmd
 
 .PHONY: help deps run demo-cli test fmt-check vet build-pure test-race fuzz bench screenshot icon clean
 
