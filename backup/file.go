@@ -1,0 +1,227 @@
+package backup
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Create writes a backup file at path: the container of o around an
+// archive of m (its Kind set from o) and the files fill adds. It writes a
+// temporary file beside path with mode 0600, syncs it and renames it into
+// place only once complete, so path is either the whole backup or not
+// there (an older file of that name stays until the rename replaces it);
+// on any error the temporary file is removed.
+func Create(path string, o WriterOptions, m Manifest, fill func(*Archive) error) (err error) {
+	m.Kind = o.Kind.String()
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	// CreateTemp makes it 0600 already; said again so a umask or a
+	// platform default never loosens a file holding private keys.
+	if err := f.Chmod(0o600); err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 256<<10)
+	w, err := NewWriter(bw, o)
+	if err != nil {
+		return err
+	}
+	a, err := NewArchive(w, m)
+	if err != nil {
+		return err
+	}
+	if err := fill(a); err != nil {
+		return err
+	}
+	if err := a.Close(); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir makes a rename in dir durable where the platform allows it.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// Contents is what Verify found in a backup file.
+type Contents struct {
+	Header   Header
+	Manifest Manifest
+	Files    []FileHeader
+}
+
+// Inspect reads only the header of the backup file at path.
+func Inspect(path string) (Header, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Header{}, err
+	}
+	defer f.Close()
+	return ReadHeader(f)
+}
+
+// Verify reads the whole backup file at path, checking every chunk and
+// the archive's structure, and writes nothing. kind, unless zero, is the
+// kind expected (ErrWrongKind otherwise, before a passphrase is asked
+// for). passphrase is asked for an encrypted file.
+func Verify(path string, kind Kind, passphrase func() (string, error)) (Contents, error) {
+	var c Contents
+	err := walk(path, kind, passphrase, func(h Header, m Manifest) error {
+		c.Header, c.Manifest = h, m
+		return nil
+	}, func(fh FileHeader, r io.Reader) error {
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return err
+		}
+		c.Files = append(c.Files, fh)
+		return nil
+	})
+	return c, err
+}
+
+// walk opens the backup file at path and calls file with each of its
+// files in order.
+func walk(path string, kind Kind, passphrase func() (string, error), begin func(Header, Manifest) error, file func(FileHeader, io.Reader) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if kind != 0 {
+		h, err := ReadHeader(f)
+		if err != nil {
+			return err
+		}
+		if h.Kind != kind {
+			return fmt.Errorf("%w: a %s backup, not a %s backup", ErrWrongKind, h.Kind, kind)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+	}
+	r, err := NewReader(f, passphrase)
+	if err != nil {
+		return err
+	}
+	ar, err := NewArchiveReader(r)
+	if err != nil {
+		return err
+	}
+	if ar.Manifest().Kind != r.Header().Kind.String() {
+		return fmt.Errorf("%w: the manifest says %q inside a %s backup", ErrDamaged, ar.Manifest().Kind, r.Header().Kind)
+	}
+	if err := begin(r.Header(), ar.Manifest()); err != nil {
+		return err
+	}
+	for {
+		fh, content, err := ar.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := file(fh, content); err != nil {
+			return err
+		}
+	}
+}
+
+// Extract writes the files of the backup file at path into dir, which
+// must not exist yet: it is made (mode 0700) with every file of the
+// archive, each synced, and on any error removed again with everything in
+// it. allow, if set, is asked about each file before it is written and
+// may refuse it. It reads and checks the file again as it goes (it may
+// have changed since Verify), so a damaged backup never leaves a partial
+// directory.
+func Extract(path string, kind Kind, passphrase func() (string, error), dir string, allow func(FileHeader) error) (m Manifest, err error) {
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return Manifest{}, err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
+	err = walk(path, kind, passphrase, func(_ Header, man Manifest) error {
+		m = man
+		return nil
+	}, func(fh FileHeader, r io.Reader) error {
+		if allow != nil {
+			if err := allow(fh); err != nil {
+				return err
+			}
+		}
+		// Never executable, never writable by others; the owner can
+		// always read and write what it restored.
+		mode := fh.Mode&0o644 | 0o600
+		out, err := os.OpenFile(filepath.Join(dir, fh.Name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, r); err != nil {
+			out.Close()
+			return err
+		}
+		if err := out.Sync(); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	})
+	if err == nil {
+		syncDir(dir)
+	}
+	return m, err
+}
+
+// Passphrase returns a passphrase function that asks ask once and gives
+// the same answer to every later call: a restore reads the file twice
+// (Verify, then Extract) and must not ask twice.
+func Passphrase(ask func() (string, error)) func() (string, error) {
+	var (
+		done bool
+		pass string
+		err  error
+	)
+	return func() (string, error) {
+		if !done {
+			done = true
+			pass, err = ask()
+		}
+		return pass, err
+	}
+}
