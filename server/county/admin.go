@@ -147,6 +147,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/incidents/{id}/ack", s.admin(s.ackIncident))
 	mux.HandleFunc("POST /admin/incidents/prune", s.admin(s.pruneIncidents))
 	mux.HandleFunc("POST /admin/calendar", s.admin(s.publishCalendar))
+	mux.HandleFunc("GET /admin/backup", s.admin(s.serveBackup))
 	s.adminRoutesMore(mux) // audit, overview, dishonesty (overview.go)
 }
 

@@ -1,0 +1,236 @@
+package county
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"jiannuo/backup"
+	"jiannuo/store"
+	"jiannuo/sync/countyapi"
+	"jiannuo/sync/protocol"
+)
+
+// Backups while the server runs and ingests (GET /admin/backup): the
+// county replica as one read transaction sees it, copied to a temporary
+// file beside it (the writer waits for that local copy at most, never for
+// the network: store.Snapshot), then streamed to the admin with the
+// identity files as a backup archive (package backup). The admin's
+// command wraps it in the backup file, encrypted there with a passphrase
+// that never reaches the server. One backup runs at a time; each is
+// audited.
+
+// AuditBackup is the audit action of a backup taken through the admin API.
+const AuditBackup = "backup"
+
+// Files a county backup holds, in this order: the identity first, the
+// replica last. A restore writes exactly these.
+var backupFiles = []string{fileInfo, fileKey, fileTLSCert, fileTLSKey, fileDB}
+
+// BackupFile reports whether name is a file of a county backup.
+func BackupFile(name string) bool {
+	for _, f := range backupFiles {
+		if f == name {
+			return true
+		}
+	}
+	return false
+}
+
+// errBackupRunning refuses a backup while another one runs.
+var errBackupRunning = fmt.Errorf("%w: a backup is being taken; try again when it is done", protocol.ErrBusy)
+
+// Backup writes the server's data directory to w as a backup archive: a
+// consistent copy of the replica (taken while the server runs) and the
+// identity files. who is the admin, for the audit trail. It returns the
+// archive's manifest.
+func (s *Server) Backup(ctx context.Context, w io.Writer, who string) (backup.Manifest, error) {
+	select {
+	case s.backups <- struct{}{}:
+		defer func() { <-s.backups }()
+	default:
+		return backup.Manifest{}, errBackupRunning
+	}
+	m := backup.Manifest{Kind: backup.KindCounty.String(), County: string(s.id.County)}
+	snap, err := s.st.Snapshot(s.cfg.Dir, func(tx *bolt.Tx) error {
+		m.Created, m.FeedHead = s.cfg.Now().UTC(), store.FeedHeadTx(tx)
+		e := getEpoch(tx, kEpoch)
+		m.Epoch = e.String()
+		return nil
+	})
+	if err != nil {
+		return m, fmt.Errorf("copying the replica: %w", err)
+	}
+	defer os.Remove(snap.Name())
+	defer snap.Close()
+	if schema, err := s.st.Schema(); err == nil {
+		m.Schema = schema
+	}
+	err = s.st.Update(func(tx *bolt.Tx) error {
+		return putAudit(tx, countyapi.AuditEntry{Time: s.cfg.Now(), Who: who, Action: AuditBackup, Target: m.Epoch,
+			Detail: fmt.Sprintf("feed head %d", m.FeedHead)})
+	})
+	if err != nil {
+		return m, err
+	}
+	a, err := backup.NewArchive(w, m)
+	if err != nil {
+		return m, err
+	}
+	for _, name := range backupFiles[:len(backupFiles)-1] {
+		path := filepath.Join(s.cfg.Dir, name)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return m, err
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			return m, err
+		}
+		if err := a.Bytes(name, fi.Mode().Perm(), data); err != nil {
+			return m, err
+		}
+	}
+	fi, err := snap.Stat()
+	if err != nil {
+		return m, err
+	}
+	err = a.File(fileDB, 0o600, fi.Size(), func(w io.Writer) error {
+		_, err := io.Copy(w, contextReader{ctx, snap})
+		return err
+	})
+	if err != nil {
+		return m, err
+	}
+	if err := a.Close(); err != nil {
+		return m, err
+	}
+	s.log.Info("backup taken", "admin", who, "feed_head", m.FeedHead, "bytes", fi.Size())
+	return m, nil
+}
+
+// contextReader stops reading once ctx ends (the admin went away).
+type contextReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c contextReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// serveBackup answers GET /admin/backup with the backup archive. The
+// answer takes as long as the replica is large and the link slow, so its
+// write deadline moves on with every megabyte sent: a client that stops
+// reading for WriteTimeout is dropped, one that keeps reading is not.
+func (s *Server) serveBackup(w http.ResponseWriter, r *http.Request, who string) {
+	rc := http.NewResponseController(w)
+	pw := &progressWriter{w: w, step: func() { rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout)) }}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	_, err := s.Backup(r.Context(), pw, who)
+	switch {
+	case err == nil:
+	case errors.Is(err, errBackupRunning) && pw.n == 0:
+		w.Header().Set("Retry-After", "60")
+		s.writeErr(w, r, http.StatusTooManyRequests, err)
+	case pw.n == 0:
+		s.writeErr(w, r, http.StatusInternalServerError, err)
+	default:
+		// The archive is cut short: the client refuses it as incomplete.
+		s.log.Error("backup ended early", "admin", who, "sent", pw.n, "err", err)
+	}
+}
+
+// progressWriter counts what it writes and calls step after every
+// megabyte.
+type progressWriter struct {
+	w    io.Writer
+	n    int64
+	step func()
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	if p.n == 0 || p.n/(1<<20) != (p.n+int64(len(b)))/(1<<20) {
+		p.step()
+	}
+	n, err := p.w.Write(b)
+	p.n += int64(n)
+	return n, err
+}
+
+// CheckReport is what Check found in a county data directory.
+type CheckReport struct {
+	County      string `json:"county"`
+	Fingerprint string `json:"fingerprint"`
+	Schema      int    `json:"schema"`
+	FeedHead    uint64 `json:"feed_head"`
+	Epoch       string `json:"epoch"`
+	Digest      string `json:"digest"`
+	Devices     int    `json:"devices"`
+	Audit       int    `json:"audit_entries"`
+}
+
+// Check checks the data directory of a stopped county server: the
+// identity loads, every certificate in the replica verifies with the
+// county key (the key files and the replica belong together), the
+// replica's invariants hold (store.Check) and the audit trail is unbroken.
+func Check(dir string) (CheckReport, error) {
+	id, err := LoadIdentity(dir)
+	if err != nil {
+		return CheckReport{}, err
+	}
+	rep := CheckReport{County: string(id.County), Fingerprint: id.Fingerprint}
+	st, err := store.Open(filepath.Join(dir, fileDB), &store.Options{Feed: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return rep, err
+	}
+	defer st.Close()
+	if err := ensureBuckets(st); err != nil {
+		return rep, err
+	}
+	if err := st.Check(); err != nil {
+		return rep, fmt.Errorf("the replica: %w", err)
+	}
+	pub := id.Key.Public().(ed25519.PublicKey)
+	err = st.View(func(tx *bolt.Tx) error {
+		e := getEpoch(tx, kEpoch)
+		rep.Epoch, rep.FeedHead = e.String(), store.FeedHeadTx(tx)
+		if err := verifyAuditTx(tx); err != nil {
+			return err
+		}
+		rep.Audit = tx.Bucket(bAudit).Stats().KeyN
+		return tx.Bucket(bCerts).ForEach(func(k, v []byte) error {
+			c, err := protocol.OpenCertificate(v, pub)
+			if err != nil || string(c.Device[:]) != string(k) {
+				return fmt.Errorf("the certificate of %x does not verify with the county key in %s: the key files and the replica do not belong together: %v", k, fileKey, err)
+			}
+			rep.Devices++
+			return nil
+		})
+	})
+	if err != nil {
+		return rep, err
+	}
+	if rep.Schema, err = st.Schema(); err != nil {
+		return rep, err
+	}
+	d, err := st.Digest()
+	if err != nil {
+		return rep, err
+	}
+	rep.Digest = d.String()
+	return rep, nil
+}
