@@ -225,3 +225,47 @@ func Passphrase(ask func() (string, error)) func() (string, error) {
 		return pass, err
 	}
 }
+
+// CreateFrom writes a backup file at path (as Create does) around the
+// archive read from src, checking it file by file: a backup streamed from
+// a server is written only if it arrived whole and well formed. check, if
+// set, is asked about the manifest and each file before anything is kept.
+func CreateFrom(path string, o WriterOptions, src io.Reader, check func(Manifest, *FileHeader) error) (Manifest, error) {
+	ar, err := NewArchiveReader(src)
+	if err != nil {
+		return Manifest{}, err
+	}
+	m := ar.Manifest()
+	if m.Kind != o.Kind.String() {
+		return m, fmt.Errorf("%w: the archive is of a %s, not a %s", ErrWrongKind, m.Kind, o.Kind)
+	}
+	if check != nil {
+		if err := check(m, nil); err != nil {
+			return m, err
+		}
+	}
+	err = Create(path, o, m, func(a *Archive) error {
+		for {
+			fh, content, err := ar.Next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if check != nil {
+				if err := check(m, &fh); err != nil {
+					return err
+				}
+			}
+			err = a.File(fh.Name, fh.Mode, fh.Size, func(w io.Writer) error {
+				_, err := io.Copy(w, content)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+	})
+	return m, err
+}

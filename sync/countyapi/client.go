@@ -531,3 +531,59 @@ func (c *Client) DecideCase(ctx context.Context, ref, action string, d CaseDecis
 	}
 	return &out, nil
 }
+
+// BackupStall is how long a backup download may go without a byte before
+// Backup gives up on it.
+const BackupStall = 2 * time.Minute
+
+// Backup downloads a backup archive of the county server (GET
+// /admin/backup) and hands its body to consume as it arrives: the call has
+// no overall time limit (a large replica over a slow link takes long), but
+// fails when BackupStall passes without a byte, and waits for the answer
+// to begin as long as the server needs to copy its replica. A refusal is
+// an *APIError like any call's.
+func (c *Client) Backup(ctx context.Context, consume func(io.Reader) error) error {
+	if err := CheckURL(c.base); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/admin/backup", nil)
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(c.cfg.Admin, c.cfg.Password)
+	tr := c.hc.Transport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = 30 * time.Minute
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxEnrolAnswer))
+		e := refusal(resp.StatusCode, raw)
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			e.RetryAfter = time.Duration(secs) * time.Second
+		}
+		return e
+	}
+	watch := time.AfterFunc(BackupStall, cancel)
+	defer watch.Stop()
+	return consume(&stallReader{r: resp.Body, watch: watch})
+}
+
+// stallReader moves its watchdog on with every read that brings bytes.
+type stallReader struct {
+	r     io.Reader
+	watch *time.Timer
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.watch.Reset(BackupStall)
+	}
+	return n, err
+}
