@@ -206,6 +206,9 @@ type Engine struct {
 	// status as malformed: a county server older than the status, which
 	// then gets the hello it knows for the rest of this engine's life.
 	plainHello atomic.Bool
+	// noEpoch is set once the server refused a hello with the feed epoch
+	// as malformed: a county server older than epochs.
+	noEpoch atomic.Bool
 }
 
 // New returns an engine for the signed-in session.
