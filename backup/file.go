@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Create writes a backup file at path: the container of o around an
@@ -268,4 +269,108 @@ func CreateFrom(path string, o WriterOptions, src io.Reader, check func(Manifest
 		}
 	})
 	return m, err
+}
+
+// ErrNotEmpty means a restore's target directory holds files and the
+// restore was not told to replace them.
+var ErrNotEmpty = errors.New("the directory to restore into is not empty (replace it with -force, the server stopped)")
+
+// RestoreOptions configure Restore.
+type RestoreOptions struct {
+	// Force replaces a directory that holds files: it is kept, renamed
+	// with the suffix ".before-restore-" and the time, never deleted.
+	Force bool
+	// Allow, if set, is asked about each file of the archive (Extract).
+	Allow func(FileHeader) error
+	// Replacing, if set, is called with the directory about to be
+	// replaced (Force): to refuse it while a server uses it, or to read
+	// what must carry over.
+	Replacing func(dir string) error
+	// Prepare, if set, is called with the directory the backup was
+	// extracted into, before it takes the target's place: to check it and
+	// mark it restored. An error removes it and leaves the target as it
+	// was.
+	Prepare func(dir string, m Manifest) error
+	// Now is the clock of the suffix; nil means time.Now.
+	Now func() time.Time
+}
+
+// Restored is what Restore did.
+type Restored struct {
+	Contents
+	// Replaced is where the directory that was replaced went, if any.
+	Replaced string
+}
+
+// Restore restores the backup file at path into dir. It reads and checks
+// the whole file before it writes anything (Verify), then extracts it into
+// a new directory beside dir, lets Prepare check it, and only then puts it
+// in dir's place: dir is never left half written. dir must not exist, or
+// be empty, or (with Force) is renamed aside.
+func Restore(path string, kind Kind, passphrase func() (string, error), dir string, o RestoreOptions) (Restored, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	passphrase = Passphrase(passphrase)
+	c, err := Verify(path, kind, passphrase)
+	if err != nil {
+		return Restored{}, err
+	}
+	res := Restored{Contents: c}
+	if o.Allow != nil {
+		for _, fh := range c.Files {
+			if err := o.Allow(fh); err != nil {
+				return res, err
+			}
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	exists := err == nil
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return res, err
+	case len(entries) > 0 && !o.Force:
+		return res, fmt.Errorf("%w: %s", ErrNotEmpty, dir)
+	case len(entries) > 0 && o.Replacing != nil:
+		if err := o.Replacing(dir); err != nil {
+			return res, err
+		}
+	}
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return res, err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".restore-*")
+	if err != nil {
+		return res, err
+	}
+	os.Remove(tmp) // Extract makes it, and refuses one that exists
+	m, err := Extract(path, kind, passphrase, tmp, o.Allow)
+	if err != nil {
+		return res, err
+	}
+	if o.Prepare != nil {
+		if err := o.Prepare(tmp, m); err != nil {
+			os.RemoveAll(tmp)
+			return res, err
+		}
+	}
+	if exists {
+		if len(entries) > 0 {
+			res.Replaced = filepath.Clean(dir) + ".before-restore-" + o.Now().Format("20060102-150405")
+			if err := os.Rename(dir, res.Replaced); err != nil {
+				os.RemoveAll(tmp)
+				return res, err
+			}
+		} else if err := os.Remove(dir); err != nil {
+			os.RemoveAll(tmp)
+			return res, err
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return res, fmt.Errorf("moving the restored directory into place (it is in %s): %w", tmp, err)
+	}
+	syncDir(parent)
+	return res, nil
 }

@@ -234,3 +234,78 @@ func Check(dir string) (CheckReport, error) {
 	rep.Digest = d.String()
 	return rep, nil
 }
+
+// RestoreOptions configure Restore.
+type RestoreOptions struct {
+	// Passphrase is asked for an encrypted backup.
+	Passphrase func() (string, error)
+	// Force replaces a data directory that holds files (kept aside, see
+	// backup.Restore); the server must be stopped.
+	Force bool
+	// Who restored it, for the audit entry.
+	Who string
+	// Now and Logger as in RestoreConfig.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Restored is what Restore did: the backup's contents, where the replaced
+// directory went, the new feed epoch and the check of the result.
+type Restored struct {
+	backup.Restored
+	Epoch protocol.Epoch
+	Check CheckReport
+}
+
+// Restore restores the county backup file at path into the data
+// directory dir of a stopped server: it checks the whole file first, then
+// extracts it beside dir, checks the result (Check), makes it a new life
+// of the feed (MarkRestored: new epoch, new server device, audit entry)
+// and only then puts it in dir's place. A directory in use by a running
+// server is refused.
+func Restore(path, dir string, o RestoreOptions) (Restored, error) {
+	var res Restored
+	var carried []protocol.Epoch
+	r, err := backup.Restore(path, backup.KindCounty, o.Passphrase, dir, backup.RestoreOptions{
+		Force: o.Force,
+		Now:   o.Now,
+		Allow: func(fh backup.FileHeader) error {
+			if !BackupFile(fh.Name) {
+				return fmt.Errorf("%w: %s is no file of a county data directory", backup.ErrDamaged, fh.Name)
+			}
+			return nil
+		},
+		Replacing: func(old string) error {
+			db := filepath.Join(old, fileDB)
+			if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			// Opening it waits for a running server's lock: refused then.
+			epochs, err := KnownServerEpochs(db)
+			if err != nil {
+				return fmt.Errorf("%s is in use (stop the server first) or unreadable: %w", db, err)
+			}
+			carried = epochs
+			return nil
+		},
+		Prepare: func(tmp string, m backup.Manifest) error {
+			for _, name := range backupFiles {
+				if _, err := os.Stat(filepath.Join(tmp, name)); err != nil {
+					return fmt.Errorf("the backup lacks %s: %w", name, err)
+				}
+			}
+			if _, err := Check(tmp); err != nil {
+				return fmt.Errorf("the restored directory does not check: %w", err)
+			}
+			var err error
+			res.Epoch, err = MarkRestored(tmp, RestoreConfig{Backup: m.Created, Who: o.Who, ServerEpochs: carried, Now: o.Now, Logger: o.Logger})
+			if err != nil {
+				return err
+			}
+			res.Check, err = Check(tmp)
+			return err
+		},
+	})
+	res.Restored = r
+	return res, err
+}

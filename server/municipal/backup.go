@@ -238,3 +238,47 @@ func Check(dir string) (CheckReport, error) {
 	rep.Digest = d.String()
 	return rep, nil
 }
+
+// Restore restores the municipal backup file at path into the data
+// directory dir of a stopped node: it checks the whole file first, then
+// extracts it beside dir, checks the result (Check) and only then puts it
+// in dir's place (with force a directory holding files is kept aside, see
+// backup.Restore; one in use by a running node is refused). The restored
+// node pulls each county again from its cursor in the backup.
+func Restore(path, dir string, passphrase func() (string, error), force bool) (backup.Restored, CheckReport, error) {
+	var rep CheckReport
+	r, err := backup.Restore(path, backup.KindMunicipal, passphrase, dir, backup.RestoreOptions{
+		Force: force,
+		Allow: func(fh backup.FileHeader) error {
+			if !BackupFile(fh.Name) {
+				return fmt.Errorf("%w: %s is no file of a municipal data directory", backup.ErrDamaged, fh.Name)
+			}
+			return nil
+		},
+		Replacing: func(old string) error {
+			db := filepath.Join(old, fileDB)
+			if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			h, err := bolt.Open(db, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
+			if err != nil {
+				return fmt.Errorf("%s is in use (stop the node first) or unreadable: %w", db, err)
+			}
+			return h.Close()
+		},
+		Prepare: func(tmp string, _ backup.Manifest) error {
+			for _, name := range backupFiles {
+				if _, err := os.Stat(filepath.Join(tmp, name)); err != nil {
+					return fmt.Errorf("the backup lacks %s: %w", name, err)
+				}
+			}
+			var err error
+			rep, err = Check(tmp)
+			if err != nil {
+				return fmt.Errorf("the restored directory does not check: %w", err)
+			}
+			return ensureOpsToken(tmp)
+		},
+	})
+	return r, rep, err
+}
