@@ -1,0 +1,246 @@
+package county_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"jiannuo/auth"
+	"jiannuo/backup"
+	"jiannuo/domain"
+	"jiannuo/domain/calendar"
+	"jiannuo/server/county"
+	"jiannuo/store"
+	"jiannuo/sync/protocol"
+)
+
+const backupPass = "县服务器备份口令2026"
+
+// backupTo takes a backup of the running server, as the admin's command
+// does: the archive from Server.Backup wrapped in an encrypted backup file.
+func (h *harness) backupTo(t *testing.T, path string) backup.Manifest {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := h.srv.Backup(context.Background(), &buf, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := backup.CreateFrom(path, backup.WriterOptions{Kind: backup.KindCounty, Passphrase: backupPass, KDF: auth.TestParams()}, &buf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// restoreFrom stops the server, restores the backup over its data
+// directory and starts it again on the same address.
+func (h *harness) restoreFrom(t *testing.T, path string) county.Restored {
+	t.Helper()
+	var res county.Restored
+	h.restart(func(dir string) {
+		var err error
+		res, err = county.Restore(path, dir, county.RestoreOptions{Passphrase: func() (string, error) { return backupPass, nil }, Force: true, Who: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	return res
+}
+
+// feedSet returns every change set in the county's feed by device and
+// sequence number, failing the test if one is there twice.
+func feedSet(t *testing.T, st *store.Store) map[protocol.DeviceID]map[uint64]protocol.Hash {
+	t.Helper()
+	out := map[protocol.DeviceID]map[uint64]protocol.Hash{}
+	err := st.Feed(0, 0, func(e store.FeedEntry, _ []byte) bool {
+		if out[e.Device] == nil {
+			out[e.Device] = map[uint64]protocol.Hash{}
+		}
+		if _, dup := out[e.Device][e.Seq]; dup {
+			t.Errorf("change set %s/%d twice in the feed", e.Device.Short(), e.Seq)
+		}
+		out[e.Device][e.Seq] = e.Hash
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// receiptsMatch checks every receipt the device holds verifies with the
+// county key and names the change set the county holds with its number.
+func (d *device) receiptsMatch(t *testing.T, h *harness) {
+	t.Helper()
+	seq, _, err := d.st.LastReceipt()
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	for s := uint64(1); s <= seq; s++ {
+		raw, err := d.st.Receipt(s)
+		if err != nil {
+			t.Fatalf("no receipt for change set %d: %v", s, err)
+		}
+		rc, err := protocol.OpenReceipt(raw, h.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fe, ok, err := h.srv.Store().FeedEntryOf(rc.Device, rc.Seq)
+		if err != nil || !ok || fe.Hash != rc.Hash {
+			t.Fatalf("receipt for %s/%d names %s; the county holds %+v (%v, %v)", rc.Device.Short(), rc.Seq, rc.Hash, fe, ok, err)
+		}
+	}
+}
+
+// TestRestoredCountyLosesNothingDevicesHold: a county restored from a
+// backup older than the latest receipts gets back every change set any
+// device holds, each once: the devices that come back first push their
+// own again and relay the others' they received (and their evidence file)
+// for a device that is not back; one that comes back late — after the
+// feed grew past its cursor again — still notices the restore by the
+// feed epoch, receives the feed from the start, and misses nothing; the
+// device whose work others relayed gets its receipts when it returns.
+func TestRestoredCountyLosesNothingDevicesHold(t *testing.T) {
+	h := newHarness(t)
+	a := h.device(townA, domain.RoleLeader)
+	b := h.device(townA, domain.RoleLeader)
+	c := h.device(townA, domain.RoleLeader)
+	a.create("A1 路灯维修三日内答复")
+	a.sync()
+	b.create("B1 便民服务窗口午间值守")
+	b.sync()
+	c.sync()
+
+	file := filepath.Join(t.TempDir(), "county.jnbk")
+	m := h.backupTo(t, file)
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file: %v %v", fi, err)
+	}
+	epochBefore := h.srv.Epoch()
+	if audit, err := h.srv.Audit(); err != nil || audit[len(audit)-1].Action != county.AuditBackup {
+		t.Fatalf("the backup is not audited: %+v %v", audit, err)
+	}
+	if m.FeedHead != h.feedHead() || m.Epoch != epochBefore.String() {
+		t.Fatalf("manifest %+v, feed head %d, epoch %s", m, h.feedHead(), epochBefore)
+	}
+
+	// After the backup: a's work with an evidence file, which b and c
+	// receive; b's too.
+	ref2 := a.create("A2 老旧小区加装电梯答复")
+	if _, err := a.se.Seal(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.se.Publish(ref2); err != nil {
+		t.Fatal(err)
+	}
+	photo := bytes.Repeat([]byte("现场照片"), 30_000)
+	ev, err := a.se.AddEvidence("现场照片.jpg", "image/jpeg", bytes.NewReader(photo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.se.LogFulfilment(ref2, store.EntryInput{Date: calendar.NewDate(2026, 11, 20), Progress: 30, Note: "已完成入户调查", Evidence: []protocol.Hash{ev}}); err != nil {
+		t.Fatal(err)
+	}
+	a.sync()
+	a.create("A3 村道硬化")
+	a.sync()
+	b.sync()
+	b.create("B2 村级公厕改造")
+	b.sync()
+	c.sync()
+	if ok, _ := c.st.HasEvidence(ev); !ok {
+		t.Fatal("the evidence did not reach c before the restore")
+	}
+	ever := feedSet(t, h.srv.Store())
+	curC, _ := c.st.Cursor()
+	digestBefore := devDigest(t, h.srv.Store())
+
+	res := h.restoreFrom(t, file)
+	if res.Epoch == epochBefore || h.srv.Epoch() != res.Epoch {
+		t.Fatalf("the restore kept the epoch: %s, serving %s", res.Epoch, h.srv.Epoch())
+	}
+	if h.feedHead() != m.FeedHead {
+		t.Fatalf("restored feed head %d, backup's %d", h.feedHead(), m.FeedHead)
+	}
+	if ok, _ := h.srv.Store().HasEvidence(ev); ok {
+		t.Fatal("the backup holds the evidence: nothing to test")
+	}
+
+	// b comes back first; a is not back. b pushes B2 again, and relays
+	// a's change sets and a's file, which only b and c hold now. Its sync
+	// once ends only when the county has receipted its own and answered
+	// the relayed ones.
+	b.sync()
+	heads, _ := h.srv.Store().Heads()
+	if mine, _ := b.st.Heads(); heads[b.se.Device().ID] != mine[b.se.Device().ID] {
+		t.Fatalf("b's sync once ended before the county held its change sets again: county %+v, b %+v", heads[b.se.Device().ID], mine[b.se.Device().ID])
+	}
+	if ok, _ := h.srv.Store().HasEvidence(ev); !ok {
+		t.Fatal("b did not relay a's evidence file")
+	}
+	if pending, _ := b.st.RelayPending(); pending {
+		t.Fatal("b's relay still pending after its sync")
+	}
+	// The feed grows past c's cursor again before c comes back.
+	for i := range 3 {
+		b.create("B3 复工后新录入-" + string(rune('一'+i)))
+		b.sync()
+	}
+	if h.feedHead() <= curC {
+		t.Fatalf("feed head %d not past c's cursor %d: c would not be late", h.feedHead(), curC)
+	}
+	// c comes back late: the epoch tells it the feed it knew is gone.
+	c.sync()
+	// a comes back last: its own change sets are at the county already
+	// (relayed); it gets the county's receipts for them.
+	a.create("A4 恢复后录入")
+	a.sync()
+	b.sync()
+	c.sync()
+
+	got := feedSet(t, h.srv.Store())
+	for dev, seqs := range ever {
+		for seq, hash := range seqs {
+			if got[dev][seq] != hash {
+				t.Errorf("change set %s/%d receipted before the restore is missing or other (%s, was %s)", dev.Short(), seq, got[dev][seq], hash)
+			}
+		}
+	}
+	if devDigest(t, h.srv.Store()) == digestBefore {
+		t.Fatal("nothing changed since the restore: the test did nothing")
+	}
+	want := devDigest(t, h.srv.Store())
+	for name, d := range map[string]*device{"a": a, "b": b, "c": c} {
+		if d.digest() != want {
+			t.Errorf("%s's replica differs from the county's", name)
+		}
+		d.receiptsMatch(t, h)
+		if p, _ := d.st.Pending(); p.OutboxChangeSets != 0 || p.PendingOps != 0 {
+			t.Errorf("%s has unsent work: %+v", name, p)
+		}
+		if e, _ := d.st.CountyEpoch(); e != res.Epoch {
+			t.Errorf("%s counts its cursor in epoch %s, the county serves %s", name, e, res.Epoch)
+		}
+	}
+	if gotTitles, wantTitles := titles(t, c.st), titles(t, h.srv.Store()); !slices.Equal(gotTitles, wantTitles) || len(gotTitles) != 9 {
+		t.Fatalf("c holds %q, the county %q", gotTitles, wantTitles)
+	}
+	if content, err := h.srv.Store().EvidenceContent(ev); err != nil || !bytes.Equal(content, photo) {
+		t.Fatalf("the county's copy of the evidence: %d bytes, %v", len(content), err)
+	}
+	// The restore is in the audit trail.
+	audit, err := h.srv.Audit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := []string{}
+	for _, e := range audit {
+		actions = append(actions, e.Action)
+	}
+	if !slices.Contains(actions, county.AuditRestore) {
+		t.Fatalf("audit actions after the restore %v", actions)
+	}
+}
