@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"os"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -50,4 +51,30 @@ func (s *Store) Snapshot(dir string, fn func(tx *bolt.Tx) error) (f *os.File, er
 		return nil, err
 	}
 	return f, nil
+}
+
+var kLastBackup = []byte("last_backup") // RFC 3339 time of this replica's last backup (local)
+
+// SetLastBackup records when this replica was last backed up, for the
+// reminder of a device whose backup is getting old.
+func (s *Store) SetLastBackup(t time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bMeta).Put(kLastBackup, []byte(t.UTC().Format(time.RFC3339)))
+	})
+}
+
+// LastBackup returns when this replica was last backed up; ok is false if
+// never. since is when the replica was made (or, if it says nothing of
+// it, zero): what a reminder counts from before the first backup.
+func (s *Store) LastBackup() (last time.Time, ok bool, since time.Time, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bMeta)
+		since, _ = time.Parse(time.RFC3339, string(m.Get(kCreated)))
+		if v := m.Get(kLastBackup); v != nil {
+			t, perr := time.Parse(time.RFC3339, string(v))
+			last, ok = t, perr == nil
+		}
+		return nil
+	})
+	return last, ok, since, err
 }
