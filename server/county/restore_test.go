@@ -244,3 +244,47 @@ func TestRestoredCountyLosesNothingDevicesHold(t *testing.T) {
 		t.Fatalf("audit actions after the restore %v", actions)
 	}
 }
+
+// TestRelayBounds: a device whose hello names a feed epoch gets the
+// county's in its welcome (one whose hello does not, none) and may push
+// change sets of other devices of its township — verified as their own,
+// answered with a receipt naming them; one that does not continue their
+// chain is refused without an incident. A change set of another township
+// is refused as out of scope, stores nothing and is an incident.
+func TestRelayBounds(t *testing.T) {
+	h := newHarness(t)
+	d := h.rawEnrolled(t, townA)
+	if _, w := h.connectRaw(t, d); w.Epoch != nil {
+		t.Fatalf("a welcome with an epoch for a hello without: %v", w.Epoch)
+	}
+	rc := h.dialRaw(t)
+	var none protocol.Epoch
+	rc.send(&protocol.Frame{Type: protocol.FrameHello, Version: protocol.ProtocolVersion, Device: d.id, Sig: rc.sign(d),
+		Status: &protocol.HelloStatus{}, Epoch: &none})
+	if w := rc.await(protocol.FrameWelcome); w.Epoch == nil || *w.Epoch != h.srv.Epoch() {
+		t.Fatalf("welcome epoch %v, the county's %s", w.Epoch, h.srv.Epoch())
+	}
+
+	sib := h.rawEnrolled(t, townA)
+	cs := sib.next(rawCreateOp(t, townA))
+	rc.push(cs)
+	rc.wantReceipt(h, cs) // names sib, not d
+	sib.accepted(cs)
+
+	before := h.replicaSnapshot(t)
+	gap := sib.build(sib.seq+2, sib.head, sib.lastOp+2, nil, rawCreateOp(t, townA))
+	rc.push(gap)
+	if f := rc.wantRefused(protocol.CodeSequenceGap); f.Device != sib.id {
+		t.Fatalf("the refusal names %s, not the relayed device", f.Device.Short())
+	}
+	other := h.rawEnrolled(t, townB)
+	rc.push(other.next(rawCreateOp(t, townB)))
+	rc.wantRefused(protocol.CodeOutOfScope)
+	h.wantUnchanged(t, before)
+	h.wantIncidentFor(t, d.id, protocol.CodeOutOfScope)
+	for _, in := range h.incidentList(t) {
+		if in.Code == protocol.CodeSequenceGap {
+			t.Fatalf("a relay the chain had moved past is an incident: %+v", in)
+		}
+	}
+}
