@@ -141,6 +141,14 @@ func (a *Archive) Bytes(name string, mode fs.FileMode, data []byte) error {
 	})
 }
 
+// Copy adds a file of size bytes read from r.
+func (a *Archive) Copy(name string, mode fs.FileMode, size int64, r io.Reader) error {
+	return a.File(name, mode, size, func(w io.Writer) error {
+		_, err := io.Copy(w, r)
+		return err
+	})
+}
+
 // Close ends the archive. It does not close the underlying writer.
 func (a *Archive) Close() error {
 	if a.closed {
@@ -287,6 +295,23 @@ func (ar *ArchiveReader) Next() (FileHeader, io.Reader, error) {
 	ar.names[fh.Name] = true
 	ar.cur = &io.LimitedReader{R: ar.r, N: fh.Size}
 	return fh, &fileReader{ar: ar}, nil
+}
+
+// Each calls fn with each file of the archive in order, until the end
+// (nil) or an error.
+func (ar *ArchiveReader) Each(fn func(FileHeader, io.Reader) error) error {
+	for {
+		fh, content, err := ar.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(fh, content); err != nil {
+			return err
+		}
+	}
 }
 
 // fileReader reads the current file's content and says so when the

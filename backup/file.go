@@ -2,6 +2,7 @@ package backup
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -147,18 +148,7 @@ func walk(path string, kind Kind, passphrase func() (string, error), begin func(
 	if err := begin(r.Header(), ar.Manifest()); err != nil {
 		return err
 	}
-	for {
-		fh, content, err := ar.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := file(fh, content); err != nil {
-			return err
-		}
-	}
+	return ar.Each(file)
 }
 
 // Extract writes the files of the backup file at path into dir, which
@@ -246,27 +236,14 @@ func CreateFrom(path string, o WriterOptions, src io.Reader, check func(Manifest
 		}
 	}
 	err = Create(path, o, m, func(a *Archive) error {
-		for {
-			fh, content, err := ar.Next()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
+		return ar.Each(func(fh FileHeader, content io.Reader) error {
 			if check != nil {
 				if err := check(m, &fh); err != nil {
 					return err
 				}
 			}
-			err = a.File(fh.Name, fh.Mode, fh.Size, func(w io.Writer) error {
-				_, err := io.Copy(w, content)
-				return err
-			})
-			if err != nil {
-				return err
-			}
-		}
+			return a.Copy(fh.Name, fh.Mode, fh.Size, content)
+		})
 	})
 	return m, err
 }
@@ -373,4 +350,73 @@ func Restore(path string, kind Kind, passphrase func() (string, error), dir stri
 	}
 	syncDir(parent)
 	return res, nil
+}
+
+// SourceFile is a file of a data directory that a server's backup holds:
+// its name in the archive and where it is read from.
+type SourceFile struct {
+	Name, Path string
+	Mode       os.FileMode
+}
+
+// WriteDir writes a server's backup archive to w: the manifest, the files
+// (read whole: keys, certificates, small JSON) and last the copy of the
+// replica in snap (store.Snapshot) as dbName. The copy stops when ctx
+// ends. It returns the size of the replica's copy, for the log.
+func WriteDir(ctx context.Context, w io.Writer, m Manifest, files []SourceFile, dbName string, snap *os.File) (int64, error) {
+	a, err := NewArchive(w, m)
+	if err != nil {
+		return 0, err
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f.Path)
+		if err != nil {
+			return 0, err
+		}
+		if err := a.Bytes(f.Name, f.Mode, data); err != nil {
+			return 0, err
+		}
+	}
+	fi, err := snap.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if err := a.Copy(dbName, 0o600, fi.Size(), ctxReader{ctx, snap}); err != nil {
+		return 0, err
+	}
+	return fi.Size(), a.Close()
+}
+
+// ctxReader stops reading once ctx ends (the one asking went away).
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// ProgressWriter counts the bytes it passes to W and calls Step before
+// the first and after every further mebibyte: a server streaming a backup
+// moves its connection's write deadline on this way, so a reader that
+// keeps reading is never cut off, and one that stops is.
+type ProgressWriter struct {
+	W    io.Writer
+	Step func()
+	N    int64 // bytes written so far
+}
+
+// Write passes b on to W, calling Step first when b starts the stream or
+// crosses a mebibyte boundary.
+func (p *ProgressWriter) Write(b []byte) (int, error) {
+	if p.N == 0 || p.N>>20 != (p.N+int64(len(b)))>>20 {
+		p.Step()
+	}
+	n, err := p.W.Write(b)
+	p.N += int64(n)
+	return n, err
 }

@@ -3,7 +3,6 @@ package vm
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -86,10 +85,7 @@ func BackupDevice(st *store.Store, path, passphrase string, kdf auth.Params, now
 		return m, err
 	}
 	err = backup.Create(path, backup.WriterOptions{Kind: backup.KindDevice, Passphrase: passphrase, KDF: kdf}, m, func(a *backup.Archive) error {
-		return a.File(deviceBackupFile, 0o600, fi.Size(), func(w io.Writer) error {
-			_, err := io.Copy(w, snap)
-			return err
-		})
+		return a.Copy(deviceBackupFile, 0o600, fi.Size(), snap)
 	})
 	if err != nil {
 		return m, err

@@ -82,53 +82,21 @@ func (s *Server) Backup(ctx context.Context, w io.Writer, who string) (backup.Ma
 	if err != nil {
 		return m, err
 	}
-	a, err := backup.NewArchive(w, m)
-	if err != nil {
-		return m, err
-	}
+	var files []backup.SourceFile
 	for _, name := range backupFiles[:len(backupFiles)-1] {
 		path := filepath.Join(s.cfg.Dir, name)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return m, err
-		}
 		fi, err := os.Stat(path)
 		if err != nil {
 			return m, err
 		}
-		if err := a.Bytes(name, fi.Mode().Perm(), data); err != nil {
-			return m, err
-		}
+		files = append(files, backup.SourceFile{Name: name, Path: path, Mode: fi.Mode().Perm()})
 	}
-	fi, err := snap.Stat()
+	size, err := backup.WriteDir(ctx, w, m, files, fileDB, snap)
 	if err != nil {
 		return m, err
 	}
-	err = a.File(fileDB, 0o600, fi.Size(), func(w io.Writer) error {
-		_, err := io.Copy(w, contextReader{ctx, snap})
-		return err
-	})
-	if err != nil {
-		return m, err
-	}
-	if err := a.Close(); err != nil {
-		return m, err
-	}
-	s.log.Info("backup taken", "admin", who, "feed_head", m.FeedHead, "bytes", fi.Size())
+	s.log.Info("backup taken", "admin", who, "feed_head", m.FeedHead, "bytes", size)
 	return m, nil
-}
-
-// contextReader stops reading once ctx ends (the admin went away).
-type contextReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c contextReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // serveBackup answers GET /admin/backup with the backup archive. The
@@ -137,38 +105,21 @@ func (c contextReader) Read(p []byte) (int, error) {
 // reading for WriteTimeout is dropped, one that keeps reading is not.
 func (s *Server) serveBackup(w http.ResponseWriter, r *http.Request, who string) {
 	rc := http.NewResponseController(w)
-	pw := &progressWriter{w: w, step: func() { rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout)) }}
+	pw := &backup.ProgressWriter{W: w, Step: func() { rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout)) }}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	_, err := s.Backup(r.Context(), pw, who)
 	switch {
 	case err == nil:
-	case errors.Is(err, errBackupRunning) && pw.n == 0:
+	case errors.Is(err, errBackupRunning) && pw.N == 0:
 		w.Header().Set("Retry-After", "60")
 		s.writeErr(w, r, http.StatusTooManyRequests, err)
-	case pw.n == 0:
+	case pw.N == 0:
 		s.writeErr(w, r, http.StatusInternalServerError, err)
 	default:
 		// The archive is cut short: the client refuses it as incomplete.
-		s.log.Error("backup ended early", "admin", who, "sent", pw.n, "err", err)
+		s.log.Error("backup ended early", "admin", who, "sent", pw.N, "err", err)
 	}
-}
-
-// progressWriter counts what it writes and calls step after every
-// megabyte.
-type progressWriter struct {
-	w    io.Writer
-	n    int64
-	step func()
-}
-
-func (p *progressWriter) Write(b []byte) (int, error) {
-	if p.n == 0 || p.n/(1<<20) != (p.n+int64(len(b)))/(1<<20) {
-		p.step()
-	}
-	n, err := p.w.Write(b)
-	p.n += int64(n)
-	return n, err
 }
 
 // CheckReport is what Check found in a county data directory.

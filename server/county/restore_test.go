@@ -3,7 +3,6 @@ package county_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"jiannuo/domain"
 	"jiannuo/domain/calendar"
 	"jiannuo/server/county"
+	"jiannuo/server/county/countytest"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
 )
@@ -48,51 +48,6 @@ func (h *harness) restoreFrom(t *testing.T, path string) county.Restored {
 		}
 	})
 	return res
-}
-
-// feedSet returns every change set in the county's feed by device and
-// sequence number, failing the test if one is there twice.
-func feedSet(t *testing.T, st *store.Store) map[protocol.DeviceID]map[uint64]protocol.Hash {
-	t.Helper()
-	out := map[protocol.DeviceID]map[uint64]protocol.Hash{}
-	err := st.Feed(0, 0, func(e store.FeedEntry, _ []byte) bool {
-		if out[e.Device] == nil {
-			out[e.Device] = map[uint64]protocol.Hash{}
-		}
-		if _, dup := out[e.Device][e.Seq]; dup {
-			t.Errorf("change set %s/%d twice in the feed", e.Device.Short(), e.Seq)
-		}
-		out[e.Device][e.Seq] = e.Hash
-		return true
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// receiptsMatch checks every receipt the device holds verifies with the
-// county key and names the change set the county holds with its number.
-func (d *device) receiptsMatch(t *testing.T, h *harness) {
-	t.Helper()
-	seq, _, err := d.st.LastReceipt()
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		t.Fatal(err)
-	}
-	for s := uint64(1); s <= seq; s++ {
-		raw, err := d.st.Receipt(s)
-		if err != nil {
-			t.Fatalf("no receipt for change set %d: %v", s, err)
-		}
-		rc, err := protocol.OpenReceipt(raw, h.key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fe, ok, err := h.srv.Store().FeedEntryOf(rc.Device, rc.Seq)
-		if err != nil || !ok || fe.Hash != rc.Hash {
-			t.Fatalf("receipt for %s/%d names %s; the county holds %+v (%v, %v)", rc.Device.Short(), rc.Seq, rc.Hash, fe, ok, err)
-		}
-	}
 }
 
 // TestRestoredCountyLosesNothingDevicesHold: a county restored from a
@@ -154,7 +109,7 @@ func TestRestoredCountyLosesNothingDevicesHold(t *testing.T) {
 	if ok, _ := c.st.HasEvidence(ev); !ok {
 		t.Fatal("the evidence did not reach c before the restore")
 	}
-	ever := feedSet(t, h.srv.Store())
+	ever := countytest.FeedSet(t, h.srv.Store())
 	curC, _ := c.st.Cursor()
 	digestBefore := devDigest(t, h.srv.Store())
 
@@ -201,14 +156,7 @@ func TestRestoredCountyLosesNothingDevicesHold(t *testing.T) {
 	b.sync()
 	c.sync()
 
-	got := feedSet(t, h.srv.Store())
-	for dev, seqs := range ever {
-		for seq, hash := range seqs {
-			if got[dev][seq] != hash {
-				t.Errorf("change set %s/%d receipted before the restore is missing or other (%s, was %s)", dev.Short(), seq, got[dev][seq], hash)
-			}
-		}
-	}
+	countytest.HasAll(t, countytest.FeedSet(t, h.srv.Store()), ever)
 	if devDigest(t, h.srv.Store()) == digestBefore {
 		t.Fatal("nothing changed since the restore: the test did nothing")
 	}
@@ -217,7 +165,7 @@ func TestRestoredCountyLosesNothingDevicesHold(t *testing.T) {
 		if d.digest() != want {
 			t.Errorf("%s's replica differs from the county's", name)
 		}
-		d.receiptsMatch(t, h)
+		countytest.ReceiptsMatch(t, d.st, h.srv.Store(), h.key)
 		if p, _ := d.st.Pending(); p.OutboxChangeSets != 0 || p.PendingOps != 0 {
 			t.Errorf("%s has unsent work: %+v", name, p)
 		}

@@ -108,45 +108,22 @@ func (n *Node) Backup(ctx context.Context, w io.Writer) (backup.Manifest, error)
 	if m.Schema, err = n.st.Schema(); err != nil {
 		return m, err
 	}
-	a, err := backup.NewArchive(w, m)
-	if err != nil {
-		return m, err
-	}
+	var files []backup.SourceFile
 	for _, name := range backupFiles[:len(backupFiles)-1] {
-		path := filepath.Join(n.cfg.Dir, name)
-		if name == fileTrust {
-			path = n.cfg.TrustFile
+		f := backup.SourceFile{Name: name, Path: filepath.Join(n.cfg.Dir, name), Mode: 0o644}
+		switch name {
+		case fileTrust:
+			f.Path = n.cfg.TrustFile
+		case fileKey:
+			f.Mode = 0o600
 		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return m, err
-		}
-		mode := os.FileMode(0o644)
-		if name == fileKey {
-			mode = 0o600
-		}
-		if err := a.Bytes(name, mode, data); err != nil {
-			return m, err
-		}
+		files = append(files, f)
 	}
-	fi, err := snap.Stat()
+	size, err := backup.WriteDir(ctx, w, m, files, fileDB, snap)
 	if err != nil {
 		return m, err
 	}
-	err = a.File(fileDB, 0o600, fi.Size(), func(w io.Writer) error {
-		_, err := io.Copy(w, snap)
-		if err == nil {
-			err = ctx.Err()
-		}
-		return err
-	})
-	if err != nil {
-		return m, err
-	}
-	if err := a.Close(); err != nil {
-		return m, err
-	}
-	n.log.Info("backup taken", "bytes", fi.Size())
+	n.log.Info("backup taken", "bytes", size)
 	return m, nil
 }
 
@@ -162,33 +139,21 @@ func (n *Node) serveBackup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := http.NewResponseController(w)
-	var sent int64
-	pw := writerFunc(func(b []byte) (int, error) {
-		if sent/(1<<20) != (sent+int64(len(b)))/(1<<20) || sent == 0 {
-			rc.SetWriteDeadline(time.Now().Add(n.cfg.WriteTimeout))
-		}
-		k, err := w.Write(b)
-		sent += int64(k)
-		return k, err
-	})
+	pw := &backup.ProgressWriter{W: w, Step: func() { rc.SetWriteDeadline(time.Now().Add(n.cfg.WriteTimeout)) }}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	_, err = n.Backup(r.Context(), pw)
 	switch {
 	case err == nil:
-	case errors.Is(err, errBackupRunning) && sent == 0:
+	case errors.Is(err, errBackupRunning) && pw.N == 0:
 		w.Header().Set("Retry-After", "60")
 		countyapi.WriteIndentedJSON(w, http.StatusTooManyRequests, countyapi.ErrorBody{Code: protocol.CodeBusy, Message: err.Error()})
-	case sent == 0:
+	case pw.N == 0:
 		n.serverError(w, err)
 	default:
-		n.log.Error("backup ended early", "sent", sent, "err", err)
+		n.log.Error("backup ended early", "sent", pw.N, "err", err)
 	}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 // CheckReport is what Check found in a municipal data directory.
 type CheckReport struct {

@@ -15,35 +15,14 @@ import (
 	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/server/county"
+	"jiannuo/server/county/countytest"
 	"jiannuo/server/loadgen"
 	"jiannuo/server/municipal"
-	"jiannuo/store"
 	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
 const backupPass = "县服务器备份口令2026"
-
-// feedSet returns every change set of a county's feed by device and
-// sequence number, failing the test if one is there twice.
-func feedSet(t *testing.T, st *store.Store) map[protocol.DeviceID]map[uint64]protocol.Hash {
-	t.Helper()
-	out := map[protocol.DeviceID]map[uint64]protocol.Hash{}
-	err := st.Feed(0, 0, func(e store.FeedEntry, _ []byte) bool {
-		if out[e.Device] == nil {
-			out[e.Device] = map[uint64]protocol.Hash{}
-		}
-		if _, dup := out[e.Device][e.Seq]; dup {
-			t.Errorf("change set %s/%d twice in the feed", e.Device.Short(), e.Seq)
-		}
-		out[e.Device][e.Seq] = e.Hash
-		return true
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // TestCountyBackupUnderLoadRestored: a county server is backed up through
 // its admin API while the load generator pushes change sets at it; more
@@ -129,7 +108,7 @@ func TestCountyBackupUnderLoadRestored(t *testing.T) {
 	b.sync()
 	x.sync()
 	m.waitConverged(c)
-	ever := feedSet(t, c.srv.Store())
+	ever := countytest.FeedSet(t, c.srv.Store())
 	curX, _ := x.st.Cursor()
 
 	// The server stops and is restored; the result passes the check.
@@ -168,14 +147,7 @@ func TestCountyBackupUnderLoadRestored(t *testing.T) {
 	b.sync()
 	x.sync()
 
-	got := feedSet(t, c.srv.Store())
-	for dev, seqs := range ever {
-		for seq, hash := range seqs {
-			if got[dev][seq] != hash {
-				t.Fatalf("change set %s/%d receipted before the restore is missing or other after it", dev.Short(), seq)
-			}
-		}
-	}
+	countytest.HasAll(t, countytest.FeedSet(t, c.srv.Store()), ever)
 	want, err := c.srv.Store().Digest()
 	if err != nil {
 		t.Fatal(err)
@@ -184,25 +156,7 @@ func TestCountyBackupUnderLoadRestored(t *testing.T) {
 		if got, _ := d.st.Digest(); got != want {
 			t.Errorf("%s's replica differs from the county's", name)
 		}
-		seq, _, err := d.st.LastReceipt()
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			t.Fatal(err)
-		}
-		for s := uint64(1); s <= seq; s++ {
-			raw, err := d.st.Receipt(s)
-			if err != nil {
-				t.Fatalf("%s: no receipt for %d: %v", name, s, err)
-			}
-			rc, err := protocol.OpenReceipt(raw, c.key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// A receipt from before the restore names the position the
-			// old feed gave; the change set is the same.
-			if fe, ok, _ := c.srv.Store().FeedEntryOf(rc.Device, rc.Seq); !ok || fe.Hash != rc.Hash {
-				t.Fatalf("%s's receipt for %d names %s at %d; the county holds %+v", name, s, rc.Hash, rc.Pos, fe)
-			}
-		}
+		countytest.ReceiptsMatch(t, d.st, c.srv.Store(), c.key)
 	}
 	m.waitConverged(c)
 	sameAs(t, "the municipal replica after the restore", m.n.Store(), union(t, c))
