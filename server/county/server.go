@@ -89,6 +89,13 @@ type Config struct {
 	// AdminBackoff holds back admin names and addresses after wrong
 	// credentials (defaults: DefaultBackoff).
 	AdminBackoff BackoffConfig
+	// AdminIdleTimeout ends an admin's session token after this long
+	// without a call (default 30 minutes); AdminSessionMax after this long
+	// from its sign-in whatever the use (default 8 hours: a working day).
+	// Sessions are held in memory only: a restart ends them all
+	// (tokens.go, docs/county-server.md "Admin accounts and sessions").
+	AdminIdleTimeout time.Duration
+	AdminSessionMax  time.Duration
 	// ReadTimeout bounds reading a whole HTTP request, body included
 	// (default 30s); WriteTimeout writing its answer (default 60s);
 	// IdleTimeout how long a keep-alive connection may wait for its next
@@ -135,6 +142,8 @@ func DefaultConfig(dir string) Config {
 		PasswordMemory:      128 << 20,
 		PasswordWait:        2 * time.Second,
 		AdminBackoff:        DefaultBackoff(),
+		AdminIdleTimeout:    30 * time.Minute,
+		AdminSessionMax:     8 * time.Hour,
 		ReadTimeout:         30 * time.Second,
 		WriteTimeout:        60 * time.Second,
 		IdleTimeout:         60 * time.Second,
@@ -189,7 +198,7 @@ func (c *Config) fill() {
 	c.AdminBackoff.fill()
 	for _, v := range []struct{ p, d *time.Duration }{{&c.PasswordWait, &d.PasswordWait}, {&c.ReadTimeout, &d.ReadTimeout},
 		{&c.WriteTimeout, &d.WriteTimeout}, {&c.IdleTimeout, &d.IdleTimeout}, {&c.IncidentWindow, &d.IncidentWindow},
-		{&c.IncidentFlush, &d.IncidentFlush}} {
+		{&c.IncidentFlush, &d.IncidentFlush}, {&c.AdminIdleTimeout, &d.AdminIdleTimeout}, {&c.AdminSessionMax, &d.AdminSessionMax}} {
 		if *v.p <= 0 {
 			*v.p = *v.d
 		}
@@ -213,6 +222,7 @@ type Server struct {
 	log *slog.Logger
 
 	passwords *passwordGate
+	admins    *sessionTable // admin session tokens (tokens.go)
 	incidents *incidentLog
 	pending   *pendingCount
 	conns     *connGuard
@@ -291,6 +301,7 @@ func New(cfg Config) (*Server, error) {
 		cfg: cfg, id: id, st: st,
 		log:        log,
 		passwords:  newPasswordGate(&cfg),
+		admins:     newSessionTable(cfg.AdminIdleTimeout, cfg.AdminSessionMax),
 		incidents:  incidents,
 		pending:    pending,
 		conns:      newConnGuard(cfg.MaxUnauthPerAddr),

@@ -46,6 +46,8 @@ const (
 	CodeBusy           Code = "busy"
 	CodeTooManyPending Code = "too_many_pending"
 	CodeInternal       Code = "internal"
+	// The county admin API's session token ended (docs/county-server.md).
+	CodeSessionExpired Code = "session_expired"
 )
 
 // Sentinel errors, one per code. Verification wraps them with detail; test
@@ -120,6 +122,11 @@ var (
 	// waiting for an admin as it accepts, for the office or in all; a new
 	// one is taken once the admin has decided some.
 	ErrTooManyPending = errors.New("too many pending enrolment requests")
+	// ErrSessionExpired: a county admin's session token is unknown to the
+	// server: it expired (idle or too old), was ended by signing out, or
+	// its admin was disabled or changed password; signing in again gives a
+	// new one.
+	ErrSessionExpired = errors.New("admin session expired")
 )
 
 var codes = []struct {
@@ -152,6 +159,7 @@ var codes = []struct {
 	{ErrAttachmentType, CodeAttachmentType},
 	{ErrBusy, CodeBusy},
 	{ErrTooManyPending, CodeTooManyPending},
+	{ErrSessionExpired, CodeSessionExpired},
 }
 
 // CodeOf returns the stable code for err: CodeOK for nil, CodeInternal for
