@@ -298,3 +298,41 @@ func TestKnownAnswer(t *testing.T) {
 		t.Fatalf("backup bytes changed: sha256 prefix %s, pinned %s", got, knownAnswer)
 	}
 }
+
+// TestRestoreFiles: a backup holding a file the kind does not have, or
+// lacking one it must have, is refused as damaged and writes nothing; one
+// with exactly the files is restored.
+func TestRestoreFiles(t *testing.T) {
+	path := write(t, KindCounty, testPass)
+	var all []string
+	for _, f := range testFiles() {
+		all = append(all, f.name)
+	}
+	cases := []struct {
+		name  string
+		files []string
+		want  string
+	}{
+		{"another file", all[1:], "county.key is no file of a county backup"},
+		{"a file lacking", append(append([]string{}, all...), "tls.key"), "lacks tls.key"},
+	}
+	for _, c := range cases {
+		dir := filepath.Join(t.TempDir(), "data")
+		_, err := Restore(path, KindCounty, pass(testPass), dir, RestoreOptions{Files: c.files})
+		if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want ErrDamaged saying %q", c.name, err, c.want)
+		}
+		if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 0 {
+			t.Errorf("%s: %d entries written", c.name, len(entries))
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	if _, err := Restore(path, KindCounty, pass(testPass), dir, RestoreOptions{Files: all}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range all {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Error(err)
+		}
+	}
+}

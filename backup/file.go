@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -257,8 +258,10 @@ type RestoreOptions struct {
 	// Force replaces a directory that holds files: it is kept, renamed
 	// with the suffix ".before-restore-" and the time, never deleted.
 	Force bool
-	// Allow, if set, is asked about each file of the archive (Extract).
-	Allow func(FileHeader) error
+	// Files, if set, names every file a backup of this kind holds: one
+	// holding another file, or lacking one, is refused as damaged
+	// (ErrDamaged) before anything is written.
+	Files []string
 	// Replacing, if set, is called with the directory about to be
 	// replaced (Force): to refuse it while a server uses it, or to read
 	// what must carry over.
@@ -294,10 +297,22 @@ func Restore(path string, kind Kind, passphrase func() (string, error), dir stri
 		return Restored{}, err
 	}
 	res := Restored{Contents: c}
-	if o.Allow != nil {
+	var allow func(FileHeader) error
+	if o.Files != nil {
+		allow = func(fh FileHeader) error {
+			if !slices.Contains(o.Files, fh.Name) {
+				return fmt.Errorf("%w: %s is no file of a %s backup", ErrDamaged, fh.Name, kind)
+			}
+			return nil
+		}
 		for _, fh := range c.Files {
-			if err := o.Allow(fh); err != nil {
+			if err := allow(fh); err != nil {
 				return res, err
+			}
+		}
+		for _, name := range o.Files {
+			if !slices.ContainsFunc(c.Files, func(fh FileHeader) bool { return fh.Name == name }) {
+				return res, fmt.Errorf("%w: the backup lacks %s", ErrDamaged, name)
 			}
 		}
 	}
@@ -323,7 +338,7 @@ func Restore(path string, kind Kind, passphrase func() (string, error), dir stri
 		return res, err
 	}
 	os.Remove(tmp) // Extract makes it, and refuses one that exists
-	m, err := Extract(path, kind, passphrase, tmp, o.Allow)
+	m, err := Extract(path, kind, passphrase, tmp, allow)
 	if err != nil {
 		return res, err
 	}

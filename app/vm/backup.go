@@ -139,12 +139,7 @@ func RestoreDevice(path string, passphrase func() (string, error), dbPath string
 	}
 	target := filepath.Join(dir, fmt.Sprintf(".restore-%d", now.UnixNano()))
 	r, err := backup.Restore(path, backup.KindDevice, passphrase, target, backup.RestoreOptions{
-		Allow: func(fh backup.FileHeader) error {
-			if fh.Name != deviceBackupFile {
-				return fmt.Errorf("%w: %s in a device backup", backup.ErrDamaged, fh.Name)
-			}
-			return nil
-		},
+		Files: []string{deviceBackupFile},
 		Prepare: func(tmp string, _ backup.Manifest) error {
 			st, err := store.Open(filepath.Join(tmp, deviceBackupFile), nil)
 			if err != nil {

@@ -36,16 +36,6 @@ const AuditBackup = "backup"
 // replica last. A restore writes exactly these.
 var backupFiles = []string{fileInfo, fileKey, fileTLSCert, fileTLSKey, fileDB}
 
-// BackupFile reports whether name is a file of a county backup.
-func BackupFile(name string) bool {
-	for _, f := range backupFiles {
-		if f == name {
-			return true
-		}
-	}
-	return false
-}
-
 // errBackupRunning refuses a backup while another one runs.
 var errBackupRunning = fmt.Errorf("%w: a backup is being taken; try again when it is done", protocol.ErrBusy)
 
@@ -144,19 +134,9 @@ func Check(dir string) (CheckReport, error) {
 		return CheckReport{}, err
 	}
 	rep := CheckReport{County: string(id.County), Fingerprint: id.Fingerprint}
-	st, err := store.Open(filepath.Join(dir, fileDB), &store.Options{Feed: true, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return rep, err
-	}
-	defer st.Close()
-	if err := ensureBuckets(st); err != nil {
-		return rep, err
-	}
-	if err := st.Check(); err != nil {
-		return rep, fmt.Errorf("the replica: %w", err)
-	}
 	pub := id.Key.Public().(ed25519.PublicKey)
-	err = st.View(func(tx *bolt.Tx) error {
+	var d protocol.Hash
+	rep.Schema, d, err = store.CheckFile(filepath.Join(dir, fileDB), ensureBuckets, func(tx *bolt.Tx) error {
 		e := getEpoch(tx, kEpoch)
 		rep.Epoch, rep.FeedHead = e.String(), store.FeedHeadTx(tx)
 		if err := verifyAuditTx(tx); err != nil {
@@ -172,13 +152,6 @@ func Check(dir string) (CheckReport, error) {
 			return nil
 		})
 	})
-	if err != nil {
-		return rep, err
-	}
-	if rep.Schema, err = st.Schema(); err != nil {
-		return rep, err
-	}
-	d, err := st.Digest()
 	if err != nil {
 		return rep, err
 	}
@@ -220,12 +193,7 @@ func Restore(path, dir string, o RestoreOptions) (Restored, error) {
 	r, err := backup.Restore(path, backup.KindCounty, o.Passphrase, dir, backup.RestoreOptions{
 		Force: o.Force,
 		Now:   o.Now,
-		Allow: func(fh backup.FileHeader) error {
-			if !BackupFile(fh.Name) {
-				return fmt.Errorf("%w: %s is no file of a county data directory", backup.ErrDamaged, fh.Name)
-			}
-			return nil
-		},
+		Files: backupFiles,
 		Replacing: func(old string) error {
 			db := filepath.Join(old, fileDB)
 			if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
@@ -240,11 +208,6 @@ func Restore(path, dir string, o RestoreOptions) (Restored, error) {
 			return nil
 		},
 		Prepare: func(tmp string, m backup.Manifest) error {
-			for _, name := range backupFiles {
-				if _, err := os.Stat(filepath.Join(tmp, name)); err != nil {
-					return fmt.Errorf("the backup lacks %s: %w", name, err)
-				}
-			}
 			if _, err := Check(tmp); err != nil {
 				return fmt.Errorf("the restored directory does not check: %w", err)
 			}

@@ -3,6 +3,7 @@ package county_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -234,5 +235,56 @@ func TestRelayBounds(t *testing.T) {
 		if in.Code == protocol.CodeSequenceGap {
 			t.Fatalf("a relay the chain had moved past is an incident: %+v", in)
 		}
+	}
+}
+
+// TestBackupBySecondAdminRestoresAccounts: an admin added after init
+// downloads the backup with a session token (no argon2id beyond the one
+// sign-in) and the audit names them; the restored county holds both
+// accounts, and the same client, whose session the restart ended, signs
+// in again by itself and takes the next backup.
+func TestBackupBySecondAdminRestoresAccounts(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	h.withLisi(t)
+	lisi := h.adminAs(t, "lisi", lisiPass)
+	download := func(path string) backup.Manifest {
+		t.Helper()
+		var m backup.Manifest
+		err := lisi.Backup(ctx, func(r io.Reader) error {
+			var err error
+			m, err = backup.CreateFrom(path, backup.WriterOptions{Kind: backup.KindCounty, Passphrase: backupPass, KDF: auth.TestParams()}, r, nil)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if _, err := lisi.Login(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runs := h.runs()
+	file := filepath.Join(t.TempDir(), "county.jnbk")
+	download(file)
+	if got := h.runs() - runs; got != 0 {
+		t.Fatalf("%d argon2id runs for a backup with a session token, want 0", got)
+	}
+	if audit, err := h.srv.Audit(); err != nil || len(audit) == 0 || audit[len(audit)-1].Who != "lisi" || audit[len(audit)-1].Action != county.AuditBackup {
+		t.Fatalf("audit after lisi's backup: %+v, %v", audit, err)
+	}
+
+	h.restoreFrom(t, file)
+	download(filepath.Join(t.TempDir(), "again.jnbk"))
+	if got := h.runs(); got != 1 { // the restarted server's: lisi's sign-in again
+		t.Fatalf("%d argon2id runs for a backup with an ended session, want 1", got)
+	}
+	audit, err := h.srv.Audit()
+	if err != nil || len(audit) == 0 || audit[len(audit)-1].Who != "lisi" || audit[len(audit)-1].Action != county.AuditBackup {
+		t.Fatalf("audit after the restore: %+v, %v", audit, err)
+	}
+	list, err := h.adminAs(t, "admin", adminPass).Admins(ctx)
+	if err != nil || len(list) != 2 || list[0].Name != "admin" || !list[0].Recovery || list[1].Name != "lisi" || list[1].Disabled {
+		t.Fatalf("admins of the restored county: %+v, %v", list, err)
 	}
 }

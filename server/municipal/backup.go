@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -40,16 +39,6 @@ const fileOpsToken = "ops.token" // the operators' token for GET /backup (0600)
 
 // backupFiles are the files of a municipal backup, the replica last.
 var backupFiles = []string{fileInfo, fileKey, fileTrust, fileDB}
-
-// BackupFile reports whether name is a file of a municipal backup.
-func BackupFile(name string) bool {
-	for _, f := range backupFiles {
-		if f == name {
-			return true
-		}
-	}
-	return false
-}
 
 // ensureOpsToken makes the operators' token in dir unless it is there.
 func ensureOpsToken(dir string) error {
@@ -176,30 +165,16 @@ func Check(dir string) (CheckReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	st, err := store.Open(filepath.Join(dir, fileDB), &store.Options{Feed: true, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return rep, err
-	}
-	defer st.Close()
-	if err := ensureBuckets(st); err != nil {
-		return rep, err
-	}
-	if err := st.Check(); err != nil {
-		return rep, fmt.Errorf("the replica: %w", err)
-	}
-	st.View(func(tx *bolt.Tx) error {
+	schema, d, err := store.CheckFile(filepath.Join(dir, fileDB), ensureBuckets, func(tx *bolt.Tx) error {
 		for code := range trust {
 			rep.Counties[code] = getCursor(tx, code)
 		}
 		return nil
 	})
-	if rep.Schema, err = st.Schema(); err != nil {
-		return rep, err
-	}
-	d, err := st.Digest()
 	if err != nil {
 		return rep, err
 	}
+	rep.Schema = schema
 	rep.Digest = d.String()
 	return rep, nil
 }
@@ -214,12 +189,7 @@ func Restore(path, dir string, passphrase func() (string, error), force bool) (b
 	var rep CheckReport
 	r, err := backup.Restore(path, backup.KindMunicipal, passphrase, dir, backup.RestoreOptions{
 		Force: force,
-		Allow: func(fh backup.FileHeader) error {
-			if !BackupFile(fh.Name) {
-				return fmt.Errorf("%w: %s is no file of a municipal data directory", backup.ErrDamaged, fh.Name)
-			}
-			return nil
-		},
+		Files: backupFiles,
 		Replacing: func(old string) error {
 			db := filepath.Join(old, fileDB)
 			if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
@@ -232,11 +202,6 @@ func Restore(path, dir string, passphrase func() (string, error), force bool) (b
 			return h.Close()
 		},
 		Prepare: func(tmp string, _ backup.Manifest) error {
-			for _, name := range backupFiles {
-				if _, err := os.Stat(filepath.Join(tmp, name)); err != nil {
-					return fmt.Errorf("the backup lacks %s: %w", name, err)
-				}
-			}
 			var err error
 			rep, err = Check(tmp)
 			if err != nil {
