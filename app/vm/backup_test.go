@@ -37,17 +37,7 @@ func TestDeviceBackupRestore(t *testing.T) {
 	se, err := s.Setup(store.SetupConfig{Office: township, DeviceName: "党政办", Name: "zhangli", DisplayName: "张丽",
 		Role: domain.RoleLeader, Passphrase: testPass})
 	must(t, err)
-	_, _, err = EnrolNow(ctx, se, base, true)
-	must(t, err)
-	_, err = srv.Approve(se.Device().ID, countyapi.ApproveRequest{}, "admin")
-	must(t, err)
-	if _, ok, err := EnrolNow(ctx, se, base, false); err != nil || !ok {
-		t.Fatalf("enrolment: %v %v", ok, err)
-	}
-	syncOnce := func(se *store.Session) error {
-		set, _, _ := se.Store().SyncSettings()
-		return engine.New(se, engine.Config{URL: base.SyncURL(), Fingerprint: base.Fingerprint, CountyKey: set.CountyKey, Logger: quiet()}).SyncOnce(ctx)
-	}
+	syncOnce := c.enrolNow(ctx, t, se)
 	ref, err := se.Create(sampleDraft("备份前的承诺"))
 	must(t, err)
 	must(t, se.Publish(ref))

@@ -12,10 +12,8 @@ import (
 	"jiannuo/auth"
 	"jiannuo/backup"
 	"jiannuo/domain"
-	"jiannuo/domain/calendar"
 	"jiannuo/server/county"
 	"jiannuo/server/county/countytest"
-	"jiannuo/store"
 	"jiannuo/sync/protocol"
 )
 
@@ -85,21 +83,7 @@ func TestRestoredCountyLosesNothingDevicesHold(t *testing.T) {
 
 	// After the backup: a's work with an evidence file, which b and c
 	// receive; b's too.
-	ref2 := a.create("A2 老旧小区加装电梯答复")
-	if _, err := a.se.Seal(0); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.se.Publish(ref2); err != nil {
-		t.Fatal(err)
-	}
-	photo := bytes.Repeat([]byte("现场照片"), 30_000)
-	ev, err := a.se.AddEvidence("现场照片.jpg", "image/jpeg", bytes.NewReader(photo))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.se.LogFulfilment(ref2, store.EntryInput{Date: calendar.NewDate(2026, 11, 20), Progress: 30, Note: "已完成入户调查", Evidence: []protocol.Hash{ev}}); err != nil {
-		t.Fatal(err)
-	}
+	_, ev, photo := a.publishedWithEvidence("A2 老旧小区加装电梯答复")
 	a.sync()
 	a.create("A3 村道硬化")
 	a.sync()
