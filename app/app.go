@@ -88,6 +88,9 @@ type ui struct {
 	lastPassphrase *accountForm
 	lastEnrol      *enrolDialog
 	lastAct        *actDialog // the action dialog last opened, for tests
+	// The backup and restore dialogs last opened, for tests.
+	lastBackup  *backupDialog
+	lastRestore *restoreDialog
 }
 
 // background is the window's work off the UI goroutine: the context it

@@ -88,6 +88,7 @@ func (u *ui) commands() []command {
 		{label: u.T("app.import_template"), icon: theme.DocumentIcon(), run: u.exportImportTemplate},
 		{label: u.T("app.import"), icon: theme.UploadIcon(), run: u.showImport},
 		{label: u.T("app.notice_pdf"), icon: theme.DocumentPrintIcon(), run: u.showNotice},
+		{label: u.T("app.backup"), icon: theme.StorageIcon(), run: u.showBackup},
 	}
 	return append(cmds, u.syncFileCommands()...)
 }
@@ -162,6 +163,7 @@ func (u *ui) showMain() {
 	})
 	m.list.load()
 	m.cases.load() // the tab's badge counts the cases awaiting the user
+	u.status.refreshBackup()
 	u.startSync()
 	if u.sync == nil {
 		u.status.offlineOnly()
@@ -280,6 +282,7 @@ func (u *ui) menu(cmds []command) *fyne.MainMenu {
 		fyne.NewMenuItem(u.T("app.language"), u.showLanguage),
 		fyne.NewMenuItem(u.T("app.theme"), u.showTheme),
 		fyne.NewMenuItem(u.T("app.enrol_later"), func() { u.showEnrolLater() }),
+		fyne.NewMenuItem(u.T("app.backup_settings"), u.showBackupSettings),
 	)
 	help := fyne.NewMenu(u.T("app.menu.help"),
 		fyne.NewMenuItem(u.T("app.about"), func() {

@@ -125,7 +125,8 @@ func (u *ui) showWizard() {
 		widget.NewFormItem(u.T("app.passphrase"), p1), widget.NewFormItem(u.T("app.passphrase_again"), p2))
 	left := container.NewBorder(container.NewVBox(heading(u.T("app.wizard.step_office")), inputs(q)), container.NewVBox(chosen, errOffice), nil, nil, results)
 	right := container.NewVBox(heading(u.T("app.wizard.step_account")), inputs(acct), errAcct, finish)
-	u.win.SetContent(container.NewBorder(title(u.T("app.wizard.title")), nil, nil, nil, container.NewHSplit(left, right)))
+	restore := widget.NewButtonWithIcon(u.T("ui.backup.restore"), theme.HistoryIcon(), u.showRestore)
+	u.win.SetContent(container.NewBorder(container.NewBorder(nil, nil, nil, restore, title(u.T("app.wizard.title"))), nil, nil, nil, container.NewHSplit(left, right)))
 }
 
 // enrolPage is the wizard's enrolment step: the device ID large and whole

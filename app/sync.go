@@ -106,6 +106,7 @@ type statusBar struct {
 	syncNow  *widget.Button
 	reenrol  *widget.Button // offered when sync stopped on a fork
 	enrol    *widget.Button // offered while the device is not enrolled
+	backup   *widget.Label  // the reminder when the last backup is old (backup.go)
 	obj      fyne.CanvasObject
 	last     engine.Status
 }
@@ -126,7 +127,11 @@ func newStatusBar(u *ui) *statusBar {
 	b.enrol = widget.NewButton(u.T("app.enrol_later"), func() { u.showEnrolLater() })
 	b.enrol.Importance = widget.HighImportance
 	b.enrol.Hide()
-	b.obj = container.NewBorder(nil, nil, nil, container.NewHBox(b.progress, b.reenrol, b.enrol, b.syncNow), container.NewVBox(b.line, b.note, b.errLine))
+	b.backup = widget.NewLabel("")
+	b.backup.Importance = widget.WarningImportance
+	b.backup.Truncation = fyne.TextTruncateEllipsis
+	b.backup.Hide()
+	b.obj = container.NewBorder(nil, nil, nil, container.NewHBox(b.progress, b.reenrol, b.enrol, b.syncNow), container.NewVBox(b.line, b.note, b.errLine, b.backup))
 	b.errLine.Hide()
 	return b
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -307,4 +308,31 @@ func (c *checker) views() error {
 		}
 		return nil
 	})
+}
+
+// CheckFile checks the serving replica (Options.Feed) in the file at path
+// of a stopped server, as its check command and a restore do: prepare
+// makes the server's own buckets, the replica's invariants are checked
+// (Check), view reads what the server's report tells, and the schema and
+// digest are returned.
+func CheckFile(path string, prepare func(*Store) error, view func(*bolt.Tx) error) (schema int, digest protocol.Hash, err error) {
+	st, err := Open(path, &Options{Feed: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return 0, digest, err
+	}
+	defer st.Close()
+	if err := prepare(st); err != nil {
+		return 0, digest, err
+	}
+	if err := st.Check(); err != nil {
+		return 0, digest, fmt.Errorf("the replica: %w", err)
+	}
+	if err := st.View(view); err != nil {
+		return 0, digest, err
+	}
+	if schema, err = st.Schema(); err != nil {
+		return 0, digest, err
+	}
+	digest, err = st.Digest()
+	return schema, digest, err
 }

@@ -417,11 +417,53 @@ func (s *Store) CalendarUpdate() (version uint64, doc []byte, ok bool, err error
 // The same backup may lack evidence files this device uploaded since, so it
 // also forgets which files the county confirmed holding (MarkUploaded): the
 // device offers each of its files again, and the county answers at once
-// for those it has.
-func (s *Store) ResetCursor() error {
+// for those it has. (A county that names its feed epoch says more, and
+// RestartFeed does more.)
+func (s *Store) ResetCursor() error { return s.restartFeed(protocol.Epoch{}, false) }
+
+var (
+	kCountyEpoch  = []byte("county_epoch")  // the county feed epoch the cursor counts in (16 bytes)
+	kRelayPending = []byte("relay_pending") // present while change sets and files may be owed to a restored county
+)
+
+// CountyEpoch returns the epoch of the county's feed that the cursor
+// counts in (protocol.Epoch); zero before a county said one.
+func (s *Store) CountyEpoch() (protocol.Epoch, error) {
+	var e protocol.Epoch
+	err := s.db.View(func(tx *bolt.Tx) error { copy(e[:], tx.Bucket(bMeta).Get(kCountyEpoch)); return nil })
+	return e, err
+}
+
+// SetCountyEpoch records the county's feed epoch the cursor counts in,
+// when the device learns it for the first time.
+func (s *Store) SetCountyEpoch(e protocol.Epoch) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kCountyEpoch, e[:]) })
+}
+
+// RestartFeed starts over with a county feed of another epoch, in one
+// transaction: the cursor goes back to 0, the files the county confirmed
+// holding are forgotten (ResetCursor), epoch (unless zero) becomes the one
+// the cursor counts in, and the relay is marked pending: the county was
+// restored from a backup and may lack what this replica holds of other
+// devices, which the sync engine offers it once it has the county's feed
+// again (RelayPending, RelayDone).
+func (s *Store) RestartFeed(epoch protocol.Epoch) error { return s.restartFeed(epoch, true) }
+
+func (s *Store) restartFeed(epoch protocol.Epoch, relay bool) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := putU64(tx.Bucket(bMeta), kCursor, 0); err != nil {
+		m := tx.Bucket(bMeta)
+		if err := putU64(m, kCursor, 0); err != nil {
 			return err
+		}
+		if !epoch.IsZero() {
+			if err := m.Put(kCountyEpoch, epoch[:]); err != nil {
+				return err
+			}
+		}
+		if relay {
+			if err := m.Put(kRelayPending, []byte{1}); err != nil {
+				return err
+			}
 		}
 		if err := tx.DeleteBucket(bUploaded); err != nil {
 			return err
@@ -429,4 +471,42 @@ func (s *Store) ResetCursor() error {
 		_, err := tx.CreateBucket(bUploaded)
 		return err
 	})
+}
+
+// RelayPending reports whether the county may lack change sets and files
+// this replica holds of other devices (RestartFeed).
+func (s *Store) RelayPending() (bool, error) {
+	var ok bool
+	err := s.db.View(func(tx *bolt.Tx) error { ok = tx.Bucket(bMeta).Get(kRelayPending) != nil; return nil })
+	return ok, err
+}
+
+// RelayDone records that the county was offered everything this replica
+// holds of other devices.
+func (s *Store) RelayDone() error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Delete(kRelayPending) })
+}
+
+// EvidenceHeld returns evidence files whose content this replica holds
+// and whose content the county has not confirmed holding, added by another
+// device than exclude, in hash order after after (the zero hash: from the
+// first), at most limit: what a device offers a county restored from a
+// backup, which may have lost files whose authors are gone.
+func (s *Store) EvidenceHeld(after protocol.Hash, limit int, exclude protocol.DeviceID) ([]Evidence, error) {
+	var out []Evidence
+	err := s.db.View(func(tx *bolt.Tx) error {
+		blobs, done := tx.Bucket(bBlobs), tx.Bucket(bUploaded)
+		var last protocol.Hash
+		return forEvidenceAfter(tx, after, func(e *Evidence) bool {
+			if e.Hash == last {
+				return true
+			}
+			last = e.Hash
+			if e.Op.Device != exclude && blobs.Get(e.Hash[:]) != nil && done.Get(e.Hash[:]) == nil {
+				out = append(out, *e)
+			}
+			return len(out) < limit
+		})
+	})
+	return out, err
 }

@@ -51,6 +51,24 @@ func (c *testCounty) request(t *testing.T, se *store.Session) {
 	}
 }
 
+// enrolNow enrols se as the app's enrolment dialog does (EnrolNow asks,
+// the admin approves, EnrolNow fetches the certificate) and returns a
+// function that syncs a session of the county once.
+func (c *testCounty) enrolNow(ctx context.Context, t *testing.T, se *store.Session) func(*store.Session) error {
+	t.Helper()
+	_, _, err := EnrolNow(ctx, se, c.base, true)
+	must(t, err)
+	_, err = c.srv.Approve(se.Device().ID, countyapi.ApproveRequest{}, "admin")
+	must(t, err)
+	if _, ok, err := EnrolNow(ctx, se, c.base, false); err != nil || !ok {
+		t.Fatalf("enrolment: %v %v", ok, err)
+	}
+	return func(se *store.Session) error {
+		set, _, _ := se.Store().SyncSettings()
+		return engine.New(se, engine.Config{URL: c.base.SyncURL(), Fingerprint: c.base.Fingerprint, CountyKey: set.CountyKey, Logger: quiet()}).SyncOnce(ctx)
+	}
+}
+
 func wantKey(t *testing.T, err error, key string) {
 	t.Helper()
 	if err == nil {

@@ -32,19 +32,7 @@ func TestReenrolAfterFork(t *testing.T) {
 	se, err := s.Setup(store.SetupConfig{Office: township, DeviceName: "党政办", Name: "zhangli", DisplayName: "张丽",
 		Role: domain.RoleStaff, Passphrase: testPass})
 	must(t, err)
-	_, _, err = EnrolNow(ctx, se, base, true)
-	must(t, err)
-	_, err = srv.Approve(se.Device().ID, countyapi.ApproveRequest{}, "admin")
-	must(t, err)
-	_, ok, err := EnrolNow(ctx, se, base, false)
-	if err != nil || !ok {
-		t.Fatalf("enrolment: %v %v", ok, err)
-	}
-	syncOnce := func(se *store.Session) error {
-		set, _, _ := se.Store().SyncSettings()
-		eng := engine.New(se, engine.Config{URL: base.SyncURL(), Fingerprint: base.Fingerprint, CountyKey: set.CountyKey, Logger: quiet()})
-		return eng.SyncOnce(ctx)
-	}
+	syncOnce := c.enrolNow(ctx, t, se)
 	_, err = se.Create(sampleDraft("备份前的承诺"))
 	must(t, err)
 	must(t, syncOnce(se))

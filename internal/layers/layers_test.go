@@ -36,7 +36,7 @@ type rule struct {
 var rules = []rule{
 	{
 		name:      "lower layers must not depend on Fyne or the app",
-		from:      []string{"jiannuo/domain", "jiannuo/auth", "jiannuo/store", "jiannuo/sync", "jiannuo/server"},
+		from:      []string{"jiannuo/domain", "jiannuo/auth", "jiannuo/backup", "jiannuo/store", "jiannuo/sync", "jiannuo/server"},
 		forbidden: []string{"fyne.io", "jiannuo/app"},
 	},
 	{
@@ -71,7 +71,7 @@ var rules = []rule{
 		// demo builds on the layers below it (a local county server, the
 		// sync engine, the store); only the app and the command line use it.
 		name:      "nothing below demo depends on it",
-		from:      []string{"jiannuo/domain", "jiannuo/auth", "jiannuo/store", "jiannuo/sync", "jiannuo/server", "jiannuo/report"},
+		from:      []string{"jiannuo/domain", "jiannuo/auth", "jiannuo/backup", "jiannuo/store", "jiannuo/sync", "jiannuo/server", "jiannuo/report"},
 		forbidden: []string{"jiannuo/demo"},
 	},
 	{

@@ -149,6 +149,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/calendar", s.admin(s.publishCalendar))
 	s.accountRoutes(mux) // admin accounts and sessions (admins.go)
 	mux.HandleFunc("POST "+countyapi.SyncImportPath, s.admin(s.serveSyncImport))
+	mux.HandleFunc("GET /admin/backup", s.admin(s.serveBackup))
 	s.adminRoutesMore(mux) // audit, overview, dishonesty (overview.go)
 }
 

@@ -47,7 +47,7 @@ func (s *Server) admit(tx *bolt.Tx, cs *protocol.ChangeSet) error {
 			if c.Source != domain.CaseSourcePublic {
 				continue
 			}
-			if cs.Device != s.signer.Device() {
+			if !s.ownDevice(cs.Device) {
 				return fmt.Errorf("%w: op %d: a public case is opened by the county server's own device, not %s", protocol.ErrNotAuthorized, op.Num, cs.Device.Short())
 			}
 			if _, err := openIntakeTx(tx, c.Intake); err != nil {

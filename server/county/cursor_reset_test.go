@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"jiannuo/domain"
-	"jiannuo/domain/calendar"
 	"jiannuo/store"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
@@ -151,21 +150,7 @@ func TestCursorResetAfterCountyRestoredFromBackup(t *testing.T) {
 
 	// Work the backup does not hold: several change sets of a, one with an
 	// evidence file, and one of b.
-	ref2 := a.create("A2 老旧小区加装电梯答复")
-	if _, err := a.se.Seal(0); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.se.Publish(ref2); err != nil {
-		t.Fatal(err)
-	}
-	photo := bytes.Repeat([]byte("现场照片"), 30_000) // several chunks
-	ev, err := a.se.AddEvidence("现场照片.jpg", "image/jpeg", bytes.NewReader(photo))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.se.LogFulfilment(ref2, store.EntryInput{Date: calendar.NewDate(2026, 11, 20), Progress: 30, Note: "已完成入户调查", Evidence: []protocol.Hash{ev}}); err != nil {
-		t.Fatal(err)
-	}
+	ref2, ev, photo := a.publishedWithEvidence("A2 老旧小区加装电梯答复")
 	a.sync()
 	b.create("B2 村级公厕改造")
 	b.sync()

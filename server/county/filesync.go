@@ -371,8 +371,14 @@ func (im *fileImport) fillReturn(w io.Writer, bundle protocol.Hash) error {
 		// the device resets its cursor when it sees the head.
 		from = 0
 	}
+	if len(im.h.Epoch) > 0 && !bytes.Equal(im.h.Epoch, s.epoch[:]) {
+		// A cursor of another epoch (epochCursor): the county was
+		// restored since, whatever the cursor says.
+		s.log.Info("sync bundle of another feed epoch: the feed starts again from the beginning", "device", im.h.Device, "cursor", im.h.Cursor)
+		from = 0
+	}
 	h := &protocol.ReturnHeader{County: s.id.County, Device: im.h.Device, Number: im.h.Number, Bundle: bundle, Created: s.cfg.Now().UnixMilli(),
-		Head: heads[im.h.Device], FeedHead: feedHead, From: from}
+		Head: heads[im.h.Device], FeedHead: feedHead, From: from, Epoch: s.epoch[:]}
 	fw, err := protocol.NewReturnWriter(w, h, s.cfg.MaxSyncFileBytes)
 	if err != nil {
 		return err

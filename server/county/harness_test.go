@@ -1,6 +1,7 @@
 package county_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"io"
@@ -193,6 +194,29 @@ func (d *device) digest() protocol.Hash {
 		d.t.Fatal(err)
 	}
 	return h
+}
+
+// publishedWithEvidence creates and publishes a commitment in its own
+// change set and logs its fulfilment with an evidence file of several
+// chunks; it returns the commitment, the file's hash and its content.
+func (d *device) publishedWithEvidence(title string) (store.Ref, protocol.Hash, []byte) {
+	d.t.Helper()
+	ref := d.create(title)
+	if _, err := d.se.Seal(0); err != nil {
+		d.t.Fatal(err)
+	}
+	if err := d.se.Publish(ref); err != nil {
+		d.t.Fatal(err)
+	}
+	photo := bytes.Repeat([]byte("现场照片"), 30_000)
+	ev, err := d.se.AddEvidence("现场照片.jpg", "image/jpeg", bytes.NewReader(photo))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	if _, err := d.se.LogFulfilment(ref, store.EntryInput{Date: calendar.NewDate(2026, 11, 20), Progress: 30, Note: "已完成入户调查", Evidence: []protocol.Hash{ev}}); err != nil {
+		d.t.Fatal(err)
+	}
+	return ref, ev, photo
 }
 
 func (d *device) create(title string) store.Ref {

@@ -123,7 +123,10 @@ func Init(dir string, cfg InitConfig) (*Identity, error) {
 	}
 	err = addAdmin(st, cfg.AdminName, cfg.AdminPassword, kdfOrDefault(cfg.KDF), true)
 	if err == nil {
-		_, err = registerServerDevice(st, &Identity{County: cfg.County, Key: key}, cfg.Now())
+		_, _, err = registerServerDevice(st, &Identity{County: cfg.County, Key: key}, cfg.Now())
+	}
+	if err == nil {
+		_, err = ensureEpoch(st)
 	}
 	if cerr := st.Close(); err == nil {
 		err = cerr

@@ -29,7 +29,8 @@ var (
 )
 
 var serverBuckets = [][]byte{bAdmins, bEnrolments, bCerts, bRevocations, bIncidents, bPartial, bPartialSize,
-	bUpstream, bRevPos, bAudit, bAuditHead, bLastSeen, bSnapshots, bIntakeCases, bIntakePartial, bIntakeFiles}
+	bUpstream, bRevPos, bAudit, bAuditHead, bLastSeen, bSnapshots, bIntakeCases, bIntakePartial, bIntakeFiles,
+	bMeta, bServerDevices}
 
 func ensureBuckets(st *store.Store) error {
 	return st.Update(func(tx *bolt.Tx) error {

@@ -257,6 +257,12 @@ type Server struct {
 	// chain the one before it left, through the ingest loop.
 	signer *store.ServerSigner
 	signMu sync.Mutex
+	// ownDevices are the server's devices of every epoch (epoch.go);
+	// epoch is the feed's. Both are fixed while the server runs.
+	ownDevices map[protocol.DeviceID]bool
+	epoch      protocol.Epoch
+	// backups holds a token while a backup is taken (backup.go).
+	backups chan struct{}
 
 	// syncFiles admits one sync file import at a time (filesync.go).
 	syncFiles chan struct{}
@@ -288,7 +294,12 @@ func New(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	signer, err := registerServerDevice(st, id, cfg.Now())
+	signer, own, err := registerServerDevice(st, id, cfg.Now())
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	epoch, err := ensureEpoch(st)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -307,20 +318,23 @@ func New(cfg Config) (*Server, error) {
 	}
 	s = &Server{
 		cfg: cfg, id: id, st: st,
-		log:       log,
-		passwords: newPasswordGate(&cfg),
-		admins:    newSessionTable(cfg.AdminIdleTimeout, cfg.AdminSessionMax),
-		incidents: incidents,
-		pending:   pending,
-		conns:     newConnGuard(cfg.MaxUnauthPerAddr),
-		ingest:    make(chan *pushReq, 4*cfg.MaxBatch),
-		seenLog:   newSeenLog(),
-		done:      make(chan struct{}),
-		feedCh:    make(chan struct{}),
-		sessions:  make(map[protocol.DeviceID]*session),
-		upstreams: make(map[*upstreamSession]struct{}),
-		signer:    signer,
-		syncFiles: make(chan struct{}, 1),
+		log:        log,
+		passwords:  newPasswordGate(&cfg),
+		admins:     newSessionTable(cfg.AdminIdleTimeout, cfg.AdminSessionMax),
+		incidents:  incidents,
+		pending:    pending,
+		conns:      newConnGuard(cfg.MaxUnauthPerAddr),
+		ingest:     make(chan *pushReq, 4*cfg.MaxBatch),
+		seenLog:    newSeenLog(),
+		done:       make(chan struct{}),
+		feedCh:     make(chan struct{}),
+		sessions:   make(map[protocol.DeviceID]*session),
+		upstreams:  make(map[*upstreamSession]struct{}),
+		signer:     signer,
+		ownDevices: own,
+		epoch:      epoch,
+		backups:    make(chan struct{}, 1),
+		syncFiles:  make(chan struct{}, 1),
 	}
 	s.wg.Add(2)
 	go s.ingestLoop()
@@ -455,6 +469,11 @@ func (s *Server) feedAdvanced() {
 type pushReq struct {
 	raw  []byte
 	from *session // the pushing session; nil for a file's or the server's own
+	// relay marks a change set the session pushes for another device of
+	// its scope (session.relayable): its refusals for what a relay cannot
+	// know (the chain moved on, a device enrolled after the backup) are no
+	// incidents.
+	relay bool
 	// own receives the result of one of the server's own change sets.
 	own chan<- store.Result
 	// file receives the answer to a change set of a sync file: the frame a
@@ -509,6 +528,19 @@ func (r *pushReq) failed(code protocol.Code, msg string, err error) {
 	default:
 		r.from.fail(code, msg)
 	}
+}
+
+// relayMiss reports whether a relayed change set refused with code is
+// simply not for the county now: its chain has a change set before it the
+// relaying device does not hold (a device writing for several offices), or
+// its device is not enrolled here (yet: one enrolled after the backup
+// asks again) or no longer.
+func relayMiss(code protocol.Code) bool {
+	switch code {
+	case protocol.CodeSequenceGap, protocol.CodeBrokenChain, protocol.CodeUnknownDevice, protocol.CodeRevokedDevice:
+		return true
+	}
+	return false
 }
 
 // ingestLoop is the one writer: it takes pushes from every session, commits
@@ -601,9 +633,11 @@ func (s *Server) commit(batch []*pushReq) {
 			if in.Device.IsZero() {
 				in.Device = req.device()
 			}
-			// Counted by the pushing device: it proved its key, and a
-			// change set can only name it (wrong_device is refused before).
-			s.incidents.record(in, "device:"+req.device().String())
+			if !req.relay || !relayMiss(r.Code) {
+				// Counted by the pushing device: it proved its key, and
+				// a change set can only name it or one it relays.
+				s.incidents.record(in, "device:"+req.device().String())
+			}
 			req.answer(&protocol.Frame{Type: protocol.FrameRefused, Device: refused[i].Device, Seq: refused[i].Seq, Code: r.Code, Message: protocol.MessageOf(r.Err)}, r)
 		}
 	}

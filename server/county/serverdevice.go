@@ -13,8 +13,10 @@ import (
 )
 
 // The county server's own device (县级平台): a county-admin device whose key
-// is derived from the county key (protocol.ServerDeviceKey), so a server
-// restored from a backup of its key signs on with the same device. It signs
+// is derived from the county key (protocol.ServerDeviceKey), so it needs no
+// key file of its own; a server restored from a backup signs with a new
+// one derived from the county key and the restore's epoch
+// (protocol.ServerDeviceKeyAt, epoch.go). It signs
 // what the server does by itself (opening a case the public filed, author
 // store.ServerAuthor) and the decisions a county admin takes through the
 // admin API (author: the admin's name). Its certificate is issued by the
@@ -25,36 +27,69 @@ import (
 // serverDeviceName names the server device in its certificate.
 const serverDeviceName = "县级平台"
 
-// registerServerDevice registers the server's own device in the replica
-// of st unless it is: its certificate, issued by the county itself (office
-// = the county, admin, name 县级平台), and its device record. It asked for
-// no enrolment and never connects, so it is in neither the enrolment nor
-// the device list of the admin API, and it cannot be revoked. Init and New
-// both call it, so a data directory made by an older version gets it on
-// its next start.
-func registerServerDevice(st *store.Store, id *Identity, now time.Time) (*store.ServerSigner, error) {
-	key := protocol.ServerDeviceKey(id.Key)
-	signer, err := store.NewServerSigner(key, id.County)
-	if err != nil {
-		return nil, err
-	}
-	dev := signer.Device()
-	pub := key.Public().(ed25519.PublicKey)
-	err = st.Update(func(tx *bolt.Tx) error {
-		if tx.Bucket(bCerts).Get(dev[:]) != nil {
-			return nil
-		}
-		c := protocol.Certificate{County: id.County, Device: dev, Key: pub, Office: id.County, Admin: true,
-			Name: serverDeviceName, Issued: now.UnixMilli()}
-		if err := tx.Bucket(bCerts).Put(dev[:], c.Sign(id.Key)); err != nil {
+// registerServerDevice registers the server's own devices in the replica
+// of st unless they are: the one it signs with now (derived from the
+// county key and the epoch of its last restore, protocol.ServerDeviceKeyAt)
+// and those of earlier epochs (x-serverdevices), whose change sets devices
+// may bring back after a restore. Each gets its certificate, issued by the
+// county itself (office = the county, admin, name 县级平台), and its device
+// record. They asked for no enrolment and never connect, so they are in
+// neither the enrolment nor the device list of the admin API, and they
+// cannot be revoked. Init and New both call it, so a data directory made
+// by an older version gets them on its next start. It returns the signer
+// of the current one and the IDs of all.
+func registerServerDevice(st *store.Store, id *Identity, now time.Time) (*store.ServerSigner, map[protocol.DeviceID]bool, error) {
+	var signer *store.ServerSigner
+	own := map[protocol.DeviceID]bool{}
+	err := st.Update(func(tx *bolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(bMeta); err != nil {
 			return err
 		}
-		return store.PutDeviceTx(tx, store.DeviceRecord{ID: dev, Key: pub, Office: id.County, Name: serverDeviceName, Admin: true})
+		devs, err := tx.CreateBucketIfNotExists(bServerDevices)
+		if err != nil {
+			return err
+		}
+		current := getEpoch(tx, kServerEpoch)
+		epochs := []protocol.Epoch{{}, current}
+		devs.ForEach(func(k, _ []byte) error {
+			var e protocol.Epoch
+			copy(e[:], k)
+			epochs = append(epochs, e)
+			return nil
+		})
+		for _, e := range epochs {
+			key := protocol.ServerDeviceKeyAt(id.Key, e)
+			sg, err := store.NewServerSigner(key, id.County)
+			if err != nil {
+				return err
+			}
+			dev := sg.Device()
+			if e == current {
+				signer = sg
+			}
+			own[dev] = true
+			if err := devs.Put(e[:], dev[:]); err != nil {
+				return err
+			}
+			if tx.Bucket(bCerts).Get(dev[:]) != nil {
+				continue
+			}
+			pub := key.Public().(ed25519.PublicKey)
+			c := protocol.Certificate{County: id.County, Device: dev, Key: pub, Office: id.County, Admin: true,
+				Name: serverDeviceName, Issued: now.UnixMilli()}
+			if err := tx.Bucket(bCerts).Put(dev[:], c.Sign(id.Key)); err != nil {
+				return err
+			}
+			if err := store.PutDeviceTx(tx, store.DeviceRecord{ID: dev, Key: pub, Office: id.County, Name: serverDeviceName, Admin: true}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("registering the server device: %w", err)
+		return nil, nil, fmt.Errorf("registering the server device: %w", err)
 	}
-	return signer, nil
+	return signer, own, nil
 }
 
 // ServerDevice returns the ID of the server's own device.

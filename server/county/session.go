@@ -43,6 +43,11 @@ type session struct {
 	rec store.DeviceRecord
 
 	upload upload // the evidence file being received
+	// relays is set for a device whose hello named a feed epoch: it may
+	// push change sets of other devices of its scope that the county lacks
+	// (after a restore from a backup), which the county verifies as their
+	// own devices' (relayable).
+	relays bool
 }
 
 func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +133,7 @@ func (se *session) handshake() (cursor uint64, welcome *protocol.Frame, err erro
 	if !protocol.VerifyChallenge(rec.Key, nonce, s.id.Fingerprint, hello.Sig) {
 		return 0, nil, se.refuse(hello.Device, fmt.Errorf("%w: session challenge", protocol.ErrBadSignature))
 	}
-	se.dev, se.rec = hello.Device, rec
+	se.dev, se.rec, se.relays = hello.Device, rec, hello.Epoch != nil
 	// The session opens: when, and what the device says of itself (its
 	// version, what it has sealed), for the admin's device list. Recorded
 	// before the welcome, so a device that has its welcome is listed so.
@@ -141,8 +146,48 @@ func (se *session) handshake() (cursor uint64, welcome *protocol.Frame, err erro
 	if err != nil {
 		return 0, nil, se.refuse(hello.Device, err)
 	}
-	se.acked.Store(hello.Cursor)
-	return hello.Cursor, &protocol.Frame{Type: protocol.FrameWelcome, Head: heads[se.dev], Pos: feedHead}, nil
+	cursor, epoch := s.epochCursor(hello)
+	se.acked.Store(cursor)
+	return cursor, &protocol.Frame{Type: protocol.FrameWelcome, Head: heads[se.dev], Pos: feedHead, Epoch: epoch}, nil
+}
+
+// epochCursor returns where a peer's feed starts and the epoch its welcome
+// carries. A hello that names the epoch its cursor counts in gets the
+// county's in the welcome (an older peer's gets none: it would refuse the
+// trailing bytes). A cursor of another epoch counts in a feed this county
+// no longer has — it was restored from a backup since — so the feed starts
+// again from the beginning, whatever the cursor says; the peer, seeing the
+// epoch change, starts its cursor again too.
+func (s *Server) epochCursor(hello *protocol.Frame) (uint64, *protocol.Epoch) {
+	if hello.Epoch == nil {
+		return hello.Cursor, nil
+	}
+	e := s.epoch
+	if !hello.Epoch.IsZero() && *hello.Epoch != e {
+		s.log.Info("peer knew another feed epoch: the feed starts again from the beginning", "peer", hello.Device, "cursor", hello.Cursor, "epoch", hello.Epoch.String())
+		return 0, &e
+	}
+	return hello.Cursor, &e
+}
+
+// relayable decides whether the session may push raw, a change set of
+// device from rather than its own: only a device that relays (its hello
+// named an epoch), only change sets that write for its scope. What it
+// relays is then verified like any push: signed by from's key under the
+// county's certificate, continuing from's chain; a receipt or refusal goes
+// back to the relaying device, naming from.
+func (se *session) relayable(from protocol.DeviceID, raw []byte) error {
+	if !se.relays {
+		return fmt.Errorf("%w: change set of %s sent by %s", protocol.ErrWrongDevice, from, se.dev)
+	}
+	cs, err := protocol.Decode(raw)
+	if err != nil {
+		return err
+	}
+	if !se.inScope(cs.TargetOffice()) {
+		return fmt.Errorf("%w: %s relays a change set of %s for %s", protocol.ErrOutOfScope, se.dev, from, cs.TargetOffice())
+	}
+	return nil
 }
 
 // tooBig records an oversize message, then closes the websocket with code
@@ -205,12 +250,17 @@ func (se *session) readLoop() {
 		}
 		switch f.Type {
 		case protocol.FramePush:
-			if refused := s.wrongDevice(se.dev, f.Body, se.remote); refused != nil {
-				se.send(refused)
-				continue
+			relay := false
+			if from, ok := protocol.PeekDevice(f.Body); ok && from != se.dev {
+				if err := se.relayable(from, f.Body); err != nil {
+					s.deviceIncident(countyapi.Incident{Device: se.dev, Code: protocol.CodeOf(err), Message: err.Error(), Remote: se.remote})
+					se.send(&protocol.Frame{Type: protocol.FrameRefused, Device: from, Code: protocol.CodeOf(err), Message: err.Error()})
+					continue
+				}
+				relay = true
 			}
 			select {
-			case s.ingest <- &pushReq{raw: f.Body, from: se}:
+			case s.ingest <- &pushReq{raw: f.Body, from: se, relay: relay}:
 			case <-se.done():
 				return
 			}

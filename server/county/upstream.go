@@ -316,13 +316,15 @@ func (us *upstreamSession) handshake() (uint64, error) {
 	if err != nil {
 		return 0, us.refuse(hello.Device, err)
 	}
-	if hello.Cursor > head {
-		// The node has more than this server: the server was restored
-		// from an old backup. The node sees it from the welcome.
-		s.log.Warn("upstream node is ahead of the feed", "node", node.ID, "cursor", hello.Cursor, "head", head)
+	cursor, epoch := s.epochCursor(hello)
+	if cursor > head {
+		// The node has more than this server and said no epoch: the
+		// server was restored from an old backup. The node sees it from
+		// the welcome.
+		s.log.Warn("upstream node is ahead of the feed", "node", node.ID, "cursor", cursor, "head", head)
 	}
-	us.acked.Store(hello.Cursor)
-	return hello.Cursor, us.pump.Write(&protocol.Frame{Type: protocol.FrameWelcome, Pos: head})
+	us.acked.Store(cursor)
+	return cursor, us.pump.Write(&protocol.Frame{Type: protocol.FrameWelcome, Pos: head, Epoch: epoch})
 }
 
 // refuse is session.refuse for the handshake of an upstream session.

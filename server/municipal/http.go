@@ -26,8 +26,9 @@ func (n *Node) Handler() http.Handler {
 
 // OpsHandler returns the operators' routes: GET /status (every county's
 // cluster and pull state and lag), GET /incidents (?limit=N, newest
-// first), GET /digest (the replica's digest, to compare nodes) and POST
-// /pull (pull every alive county now).
+// first), GET /digest (the replica's digest, to compare nodes), POST
+// /pull (pull every alive county now) and GET /backup (a backup archive,
+// for the holder of the operators' token: backup.go).
 func (n *Node) OpsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
@@ -57,6 +58,7 @@ func (n *Node) OpsHandler() http.Handler {
 		n.Refresh()
 		countyapi.WriteIndentedJSON(w, http.StatusAccepted, map[string]string{"status": "pulling"})
 	})
+	mux.HandleFunc("GET /backup", n.serveBackup)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	return mux
 }

@@ -198,6 +198,8 @@ type Node struct {
 
 	// fetchSem holds a token per evidence file being fetched (link.go).
 	fetchSem chan struct{}
+	// backups holds a token while a backup is taken (backup.go).
+	backups chan struct{}
 
 	mu       sync.Mutex
 	counties map[office.Code]*county
@@ -210,23 +212,25 @@ type Node struct {
 // county is what the node knows of one county, trusted or not. Guarded by
 // Node.mu.
 type county struct {
-	code    office.Code
-	key     ed25519.PublicKey // from the trust file; nil: not trusted
-	kick    chan struct{}
-	member  string // serf node name
-	status  string // alive, failed, left, reaped; "" until seen
-	addr    string // upstream URL from the tags
-	fp      string // TLS fingerprint from the tags
-	head    uint64 // the county's feed head, as last heard (tags, events, welcome)
-	applied uint64 // cursor: applied up to here
-	state   string // see CountyStatus.State
-	force   bool   // an announcement asked for a pull
-	pulled  bool   // pulled since it was last seen joining
-	lastOK  time.Time
-	lastErr string
-	problem *Incident // why it is tampered, wrong_key or behind
-	session *puller   // the upstream session open with it, if any
-	fetched int       // evidence files fetched from it since the node started
+	code     office.Code
+	key      ed25519.PublicKey // from the trust file; nil: not trusted
+	kick     chan struct{}
+	member   string // serf node name
+	status   string // alive, failed, left, reaped; "" until seen
+	addr     string // upstream URL from the tags
+	fp       string // TLS fingerprint from the tags
+	head     uint64 // the county's feed head, as last heard (tags, events, welcome)
+	applied  uint64 // cursor: applied up to here
+	state    string // see CountyStatus.State
+	force    bool   // an announcement asked for a pull
+	pulled   bool   // pulled since it was last seen joining
+	lastOK   time.Time
+	lastErr  string
+	problem  *Incident // why it is tampered, wrong_key or behind
+	session  *puller   // the upstream session open with it, if any
+	fetched  int       // evidence files fetched from it since the node started
+	restored int       // times the county's feed was seen restored (a new epoch) since the node started
+	plain    bool      // it refused a hello with the feed epoch: a county server older than epochs (pull.go)
 }
 
 // Pull states.
@@ -249,6 +253,9 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ensureOpsToken(cfg.Dir); err != nil {
+		return nil, err
+	}
 	trust, err := LoadTrust(cfg.TrustFile)
 	if err != nil {
 		return nil, err
@@ -263,7 +270,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n = &Node{cfg: cfg, id: id, trust: trust, st: st, log: cfg.Logger.With("municipal", id.Name),
 		counties: make(map[office.Code]*county), changed: make(chan struct{}), serving: make(chan struct{}),
-		fetchSem: make(chan struct{}, cfg.EvidenceFetches)}
+		fetchSem: make(chan struct{}, cfg.EvidenceFetches), backups: make(chan struct{}, 1)}
 	fail := func(err error) (*Node, error) {
 		n.closeListeners()
 		st.Close()
@@ -628,6 +635,10 @@ type CountyStatus struct {
 	// evidence files fetched from it since the node started (link.go).
 	IntakesPending  int `json:"intakes_pending"`
 	EvidenceFetched int `json:"evidence_fetched"`
+	// Restored counts the times since the node started that the county
+	// served a feed of another epoch (restored from a backup), and the
+	// node pulled it again from the start.
+	Restored int `json:"restored,omitempty"`
 }
 
 // Status is the node's view of the city.
@@ -650,7 +661,7 @@ func (n *Node) Status() Status {
 	for _, c := range n.counties {
 		cs := CountyStatus{County: c.code, Trusted: c.key != nil, Member: c.status, MemberName: c.member, Upstream: c.addr,
 			Head: c.head, Applied: c.applied, State: c.state, LastOK: c.lastOK, LastError: c.lastErr, Incident: c.problem,
-			EvidenceFetched: c.fetched}
+			EvidenceFetched: c.fetched, Restored: c.restored}
 		if c.head > c.applied {
 			cs.Lag = c.head - c.applied
 		}

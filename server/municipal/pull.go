@@ -296,17 +296,36 @@ func (p *puller) handshake() error {
 			"the server advertised as county %s answers as county %s with key %x; the trust file has %x", p.t.code, ch.County, []byte(ch.CountyKey), []byte(p.t.key))},
 			StateWrongKey)
 	}
+	known, err := p.n.Epoch(p.t.code)
+	if err != nil {
+		return err
+	}
 	hello := &protocol.Frame{Type: protocol.FrameHello, Version: protocol.ProtocolVersion, Device: p.n.id.ID, Cursor: p.applied,
 		Sig: protocol.SignChallenge(p.n.id.Key, ch.Nonce, p.t.fp)}
+	p.n.mu.Lock()
+	plain := p.c.plain
+	p.n.mu.Unlock()
+	if !plain {
+		hello.Epoch = &known
+	}
 	if err := p.pump.Write(hello); err != nil {
 		return err
 	}
 	w, err := p.read()
 	if err != nil {
+		if hello.Epoch != nil && errors.Is(err, protocol.ErrMalformed) {
+			// A county server older than epochs refuses the hello's
+			// trailing fields: say hello as before from now on.
+			p.n.log.Warn("the county refused the hello with the feed epoch: it is older than this node; saying hello without it", "county", string(p.t.code), "err", err)
+			p.n.update(p.c, func(c *county) { c.plain = true })
+		}
 		return err
 	}
 	if w.Type != protocol.FrameWelcome {
 		return fmt.Errorf("%w: expected welcome, got %s", protocol.ErrMalformed, w.Type)
+	}
+	if err := p.epoch(known, w.Epoch); err != nil {
+		return err
 	}
 	if w.Pos < p.applied {
 		return p.refuse(Incident{Code: CodeFeedBehind, Message: fmt.Sprintf(
@@ -315,6 +334,39 @@ func (p *puller) handshake() error {
 	}
 	p.welcome = w.Pos
 	p.n.update(p.c, func(c *county) { c.head = w.Pos })
+	return nil
+}
+
+// epoch acts on the county's feed epoch in the welcome. A county restored
+// from a backup since the node's cursor was set serves another epoch: its
+// feed positions name other change sets now, and the county streams its
+// feed from the start. The node starts its cursor for the county again
+// with it, in one transaction with the new epoch; what it holds already
+// comes again as replays and changes nothing, and what the county lost
+// stays here until the devices bring it back to the county.
+func (p *puller) epoch(known protocol.Epoch, got *protocol.Epoch) error {
+	if got == nil || *got == known {
+		return nil
+	}
+	code := p.t.code
+	restored := !known.IsZero()
+	err := p.n.st.Update(func(tx *bolt.Tx) error {
+		if restored {
+			if err := putCursor(tx, code, 0); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bEpochs).Put(cursorKey(code), got[:])
+	})
+	if err != nil {
+		return err
+	}
+	if restored {
+		p.n.log.Warn("the county's feed is of another epoch: it was restored from a backup; pulling its feed again from the start",
+			"county", string(code), "cursor", p.applied, "epoch", got.String(), "before", known.String())
+		p.applied, p.last = 0, 0
+		p.n.update(p.c, func(c *county) { c.applied, c.restored = 0, c.restored+1 })
+	}
 	return nil
 }
 

@@ -19,13 +19,14 @@ import (
 // replica's digest, which is why two nodes' digests are comparable.
 var (
 	bCursors     = []byte("x-cursors")     // county code -> feed position applied (8 bytes)
+	bEpochs      = []byte("x-epochs")      // county code -> the feed epoch the cursor counts in (16 bytes)
 	bCerts       = []byte("x-certs")       // device -> its county-signed certificate
 	bReceipts    = []byte("x-receipts")    // device|seq -> the county's signed receipt
 	bRevocations = []byte("x-revocations") // device -> revocationRecord
 	bIncidents   = []byte("x-incidents")   // time|counter -> Incident
 )
 
-var nodeBuckets = [][]byte{bCursors, bCerts, bReceipts, bRevocations, bIncidents, bIntakes, bIntakeIDs, bIntakeFiles, bEvPartial}
+var nodeBuckets = [][]byte{bCursors, bEpochs, bCerts, bReceipts, bRevocations, bIncidents, bIntakes, bIntakeIDs, bIntakeFiles, bEvPartial}
 
 func ensureBuckets(st *store.Store) error {
 	return st.Update(func(tx *bolt.Tx) error {
@@ -119,6 +120,21 @@ func getCursor(tx *bolt.Tx, c office.Code) uint64 {
 
 func putCursor(tx *bolt.Tx, c office.Code, pos uint64) error {
 	return tx.Bucket(bCursors).Put(cursorKey(c), binary.BigEndian.AppendUint64(nil, pos))
+}
+
+// getEpoch returns the feed epoch of county c that the node's cursor
+// counts in; zero if none is known (a node or county older than epochs).
+func getEpoch(tx *bolt.Tx, c office.Code) protocol.Epoch {
+	var e protocol.Epoch
+	copy(e[:], tx.Bucket(bEpochs).Get(cursorKey(c)))
+	return e
+}
+
+// Epoch returns the feed epoch of county c the node's cursor counts in.
+func (n *Node) Epoch(c office.Code) (protocol.Epoch, error) {
+	var e protocol.Epoch
+	err := n.st.View(func(tx *bolt.Tx) error { e = getEpoch(tx, c); return nil })
+	return e, err
 }
 
 func receiptKey(dev protocol.DeviceID, seq uint64) []byte {

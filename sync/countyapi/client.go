@@ -248,13 +248,19 @@ func (c *Client) send(ctx context.Context, rq *request, tok string) (http.Header
 		c.cfg.RawAnswer(raw)
 	}
 	if resp.StatusCode >= 300 {
-		e := refusal(resp.StatusCode, raw)
-		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
-			e.RetryAfter = time.Duration(secs) * time.Second
-		}
-		return resp.Header, raw, e
+		return resp.Header, raw, refusalOf(resp, raw)
 	}
 	return resp.Header, raw, nil
+}
+
+// refusalOf is the *APIError of a refusing answer whose body is raw,
+// with the wait its Retry-After header asks for.
+func refusalOf(resp *http.Response, raw []byte) *APIError {
+	e := refusal(resp.StatusCode, raw)
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+		e.RetryAfter = time.Duration(secs) * time.Second
+	}
+	return e
 }
 
 // ErrInsecureURL means a plain http:// or ws:// address that is not on
@@ -625,30 +631,30 @@ func (c *Client) ImportSyncFile(ctx context.Context, bundle io.Reader, size int6
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.TransferTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+SyncImportPath, bundle)
+	// The call's own deadline is the context's: Timeout is for small
+	// calls.
+	hc := &http.Client{Transport: c.hc.Transport}
+	// Signed in as every admin call is (sendAdmin); the session is asked
+	// for again once if the server ended it, when the bundle can be read
+	// again from its start.
+	tok, err := c.sessionToken(ctx, "")
 	if err != nil {
 		return sum, err
 	}
-	req.ContentLength = size
-	req.Header.Set("Content-Type", "application/octet-stream")
-	req.SetBasicAuth(c.cfg.Admin, c.cfg.Password)
-	// The call's own deadline is the context's: Timeout is for small
-	// calls.
-	resp, err := (&http.Client{Transport: c.hc.Transport}).Do(req)
+	resp, err := c.importRequest(ctx, hc, bundle, size, tok)
+	if seeker, ok := bundle.(io.Seeker); ok && tok != "" && errors.Is(err, protocol.ErrSessionExpired) && c.holdsPassword() {
+		if _, err = seeker.Seek(0, io.SeekStart); err != nil {
+			return sum, err
+		}
+		if tok, err = c.sessionToken(ctx, tok); err != nil {
+			return sum, err
+		}
+		resp, err = c.importRequest(ctx, hc, bundle, size, tok)
+	}
 	if err != nil {
 		return sum, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		raw, err := io.ReadAll(io.LimitReader(resp.Body, maxEnrolAnswer))
-		if err != nil {
-			return sum, err
-		}
-		if c.cfg.RawAnswer != nil {
-			c.cfg.RawAnswer(raw)
-		}
-		return sum, refusal(resp.StatusCode, raw)
-	}
 	if err := json.Unmarshal([]byte(resp.Header.Get(SyncImportHeader)), &sum); err != nil {
 		return sum, fmt.Errorf("%w: the import's summary: %v", protocol.ErrMalformed, err)
 	}
@@ -664,4 +670,117 @@ func (c *Client) ImportSyncFile(ctx context.Context, bundle io.Reader, size int6
 		return sum, fmt.Errorf("%w: the return file came with %d of its %d bytes", protocol.ErrMalformed, n, sum.ReturnBytes)
 	}
 	return sum, nil
+}
+
+// importRequest posts a bundle once, with the session token tok or else
+// the basic credential; a refusal is an *APIError.
+func (c *Client) importRequest(ctx context.Context, hc *http.Client, bundle io.Reader, size int64, tok string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+SyncImportPath, io.NopCloser(bundle))
+	if err != nil {
+		return nil, err
+	}
+	req.ContentLength = size
+	req.Header.Set("Content-Type", "application/octet-stream")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	} else {
+		req.SetBasicAuth(c.credential())
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, maxEnrolAnswer))
+		if err != nil {
+			return nil, err
+		}
+		if c.cfg.RawAnswer != nil {
+			c.cfg.RawAnswer(raw)
+		}
+		return nil, refusalOf(resp, raw)
+	}
+	return resp, nil
+}
+
+// BackupStall is how long a backup download may go without a byte before
+// Backup gives up on it.
+const BackupStall = 2 * time.Minute
+
+// Backup downloads a backup archive of the county server (GET
+// /admin/backup) and hands its body to consume as it arrives: the call has
+// no overall time limit (a large replica over a slow link takes long), but
+// fails when BackupStall passes without a byte, and waits for the answer
+// to begin as long as the server needs to copy its replica. A refusal is
+// an *APIError like any call's.
+func (c *Client) Backup(ctx context.Context, consume func(io.Reader) error) error {
+	if err := CheckURL(c.base); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tr := c.hc.Transport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = 30 * time.Minute
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	// Signed in as every admin call is (sendAdmin); the session is asked
+	// for again once if the server ended it before the answer began.
+	tok, err := c.sessionToken(ctx, "")
+	if err != nil {
+		return err
+	}
+	resp, err := c.backupRequest(ctx, hc, tok)
+	if tok != "" && errors.Is(err, protocol.ErrSessionExpired) && c.holdsPassword() {
+		if tok, err = c.sessionToken(ctx, tok); err != nil {
+			return err
+		}
+		resp, err = c.backupRequest(ctx, hc, tok)
+	}
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	watch := time.AfterFunc(BackupStall, cancel)
+	defer watch.Stop()
+	return consume(&stallReader{r: resp.Body, watch: watch})
+}
+
+// backupRequest sends GET /admin/backup with the session token tok, or
+// the basic credential when there is none, and returns the answer once it
+// begins; a refusal is an *APIError.
+func (c *Client) backupRequest(ctx context.Context, hc *http.Client, tok string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/admin/backup", nil)
+	if err != nil {
+		return nil, err
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	} else {
+		req.SetBasicAuth(c.credential())
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxEnrolAnswer))
+		return nil, refusalOf(resp, raw)
+	}
+	return resp, nil
+}
+
+// stallReader moves its watchdog on with every read that brings bytes.
+type stallReader struct {
+	r     io.Reader
+	watch *time.Timer
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.watch.Reset(BackupStall)
+	}
+	return n, err
 }

@@ -94,7 +94,13 @@ func (e *Engine) putRevocation(body []byte) error {
 // this device, and names the change set this device holds with its
 // number (else the device forked). It returns that change set.
 func (e *Engine) openReceipt(body []byte) (*protocol.Receipt, *protocol.ChangeSet, error) {
-	rc, err := protocol.OpenReceipt(body, e.cfg.CountyKey)
+	return e.ownReceipt(protocol.OpenReceipt(body, e.cfg.CountyKey))
+}
+
+// ownReceipt checks a receipt protocol.OpenReceipt opened (with its
+// error) as one of this device's: a session first sets aside the receipts
+// of change sets it relayed for other devices.
+func (e *Engine) ownReceipt(rc *protocol.Receipt, err error) (*protocol.Receipt, *protocol.ChangeSet, error) {
 	if err != nil || rc.Device != e.dev {
 		return nil, nil, &FatalError{Code: protocol.CodeWrongServer, Message: fmt.Sprintf("receipt does not verify with the county key: %v", err)}
 	}

@@ -219,6 +219,9 @@ type Engine struct {
 	// fileMu makes one sync file at a time (file.go): an export and an
 	// import, or two imports, never interleave.
 	fileMu sync.Mutex
+	// noEpoch is set once the server refused a hello with the feed epoch
+	// as malformed: a county server older than epochs.
+	noEpoch atomic.Bool
 }
 
 // New returns an engine for the signed-in session.

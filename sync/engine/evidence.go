@@ -78,6 +78,7 @@ type transfers struct {
 	upStop      func() // ends the chunks of the upload's stream
 
 	up    walk   // this device's files, ready for the county
+	relay walk   // others' files held here, for a restored county (relay.go)
 	held  uint64 // the last operation of this device the county holds
 	down  walk   // files recorded here without content
 	retry walk   // the same, for those the county did not have yet
@@ -101,9 +102,15 @@ func (l *link) nextUpload() {
 	if l.ev.uploading != nil {
 		return
 	}
-	f, err := l.ev.up.next(func(h protocol.Hash) bool { return !l.ev.skip[h] }, func(after protocol.Hash) ([]store.Evidence, error) {
+	want := func(h protocol.Hash) bool { return !l.ev.skip[h] }
+	f, err := l.ev.up.next(want, func(after protocol.Hash) ([]store.Evidence, error) {
 		return e.st.EvidenceToUpload(after, evidencePage, l.ev.held)
 	})
+	if err == nil && f == nil && l.rl.files && !l.rl.done {
+		if f, err = l.ev.relay.next(want, l.relayedFiles); err == nil && f == nil {
+			l.relayDone()
+		}
+	}
 	if err != nil {
 		e.log.Error("listing evidence to upload", "err", err)
 	}

@@ -206,9 +206,18 @@ func (e *Engine) ExportBundle(w io.Writer, opt ExportOptions) (ExportSummary, er
 	if err != nil {
 		return sum, err
 	}
+	known, err := e.st.CountyEpoch()
+	if err != nil {
+		return sum, err
+	}
 	header := &protocol.BundleHeader{County: county, CountyKey: e.cfg.CountyKey, Device: e.dev, Office: e.se.Device().Office,
 		Number: fs.Number + 1, Created: now.UnixMilli(), Cursor: cursor, Head: head,
 		Software: e.cfg.Version, PendingOps: uint64(counts.PendingOps)}
+	if !known.IsZero() {
+		// The epoch the cursor counts in, as a session's hello names it:
+		// a county restored since sends its feed from the start.
+		header.Epoch = known[:]
+	}
 	// The room the head leaves, measured before anything is written: a
 	// bundle that does not fit writes nothing.
 	measure, err := protocol.NewBundleWriter(io.Discard, header, limit)
@@ -560,7 +569,34 @@ func (e *Engine) applyReturn(ctx context.Context, sp *protocol.SpooledSyncFile, 
 	if err != nil {
 		return sum, err
 	}
-	if h.From < exported.Cursor {
+	known, err := e.st.CountyEpoch()
+	if err != nil {
+		return sum, err
+	}
+	var epoch protocol.Epoch
+	copy(epoch[:], h.Epoch)
+	switch {
+	case len(h.Epoch) != len(epoch) || epoch == known:
+		// No epoch (an older county), or the one the cursor counts in.
+	case known.IsZero():
+		// The first epoch this device hears of: its cursor counts in it.
+		if err := e.st.SetCountyEpoch(epoch); err != nil {
+			return sum, err
+		}
+	default:
+		// The county was restored from a backup since this device last
+		// heard from it: its feed starts again (the county sent it from
+		// the start), and the relay of what it may have lost is owed, as
+		// after a session's welcome of another epoch (relay.go); the next
+		// online session makes it.
+		e.log.Warn("the county's feed is of another epoch: it was restored from a backup; receiving its feed again from the start",
+			"epoch", epoch.String(), "before", known.String())
+		if err := e.st.RestartFeed(epoch); err != nil {
+			return sum, err
+		}
+		cursor, sum.Reset = 0, true
+	}
+	if h.From < exported.Cursor && !sum.Reset {
 		// The county did not continue from the bundle's cursor: it lay
 		// beyond the county's feed head, so the county was restored from
 		// an older backup and may give positions anew, and it sent its

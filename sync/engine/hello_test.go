@@ -200,11 +200,16 @@ func TestHelloWithoutStatusForOlderServer(t *testing.T) {
 	if err := e.SyncOnce(ctx); err != nil {
 		t.Fatalf("SyncOnce against an older server: %v", err)
 	}
-	if h := fc.nextHello(t); h.Status == nil {
-		t.Fatal("the first hello carried no status")
+	if h := fc.nextHello(t); h.Status == nil || h.Epoch == nil {
+		t.Fatal("the first hello carried no status and epoch")
 	}
-	if h := fc.nextHello(t); h.Status != nil {
-		t.Fatalf("the hello after the refusal carries a status: %+v", h.Status)
+	// First without the epoch (a server that takes the status but not the
+	// epoch would take it), then without the status too.
+	if h := fc.nextHello(t); h.Status == nil || h.Epoch != nil {
+		t.Fatalf("the hello after the first refusal: status %+v, epoch %v; want the status alone", h.Status, h.Epoch)
+	}
+	if h := fc.nextHello(t); h.Status != nil || h.Epoch != nil {
+		t.Fatalf("the hello after the second refusal carries a status: %+v", h.Status)
 	}
 	if err := e.SyncOnce(ctx); err != nil {
 		t.Fatalf("second SyncOnce: %v", err)
@@ -229,7 +234,42 @@ func TestHelloWithoutStatusForOlderServer(t *testing.T) {
 	if err := e2.SyncOnce(ctx); !errors.As(err, &fe) || fe.Code != protocol.CodeMalformed {
 		t.Fatalf("SyncOnce = %v, want a fatal malformed", err)
 	}
-	if len(bad.hellos) != 2 {
-		t.Fatalf("%d hellos, want the one with the status and one without", len(bad.hellos))
+	if len(bad.hellos) != 3 {
+		t.Fatalf("%d hellos, want the one with the status and epoch, one with the status and one without", len(bad.hellos))
+	}
+}
+
+// TestHelloWithoutEpochForOlderServer: a county server that takes the
+// device's status but is older than the feed epoch refuses a hello with
+// the epoch as malformed; the engine then says hello with its status and
+// without the epoch, and keeps to it.
+func TestHelloWithoutEpochForOlderServer(t *testing.T) {
+	se := newTestSession(t)
+	fc := newFakeCounty(t, nil, func(hello *protocol.Frame) []*protocol.Frame {
+		if hello.Epoch != nil {
+			return []*protocol.Frame{{Type: protocol.FrameError, Code: protocol.CodeMalformed, Message: "16 trailing bytes in hello frame"}}
+		}
+		return caughtUpAt0(hello)
+	})
+	e := New(se, Config{URL: fc.url(), Logger: quietLog(), Version: "0.3.0"})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for range 2 {
+		if err := e.SyncOnce(ctx); err != nil {
+			t.Fatalf("SyncOnce against a server older than epochs: %v", err)
+		}
+	}
+	if h := fc.nextHello(t); h.Epoch == nil {
+		t.Fatal("the first hello carried no epoch")
+	}
+	for range 2 {
+		if h := fc.nextHello(t); h.Status == nil || h.Status.Software != "0.3.0" || h.Epoch != nil {
+			t.Fatalf("a hello after the refusal: status %+v, epoch %v", h.Status, h.Epoch)
+		}
+	}
+	select {
+	case h := <-fc.hellos:
+		t.Fatalf("an extra hello: %+v", h)
+	default:
 	}
 }

@@ -29,6 +29,8 @@ type link struct {
 
 	window chan struct{} // one token per change set awaiting its receipt
 
+	known protocol.Epoch // the county feed epoch this device knew at the hello
+
 	mu          sync.Mutex
 	pushedTo    uint64 // last sequence queued for sending
 	receiptedTo uint64 // last sequence acknowledged by a receipt
@@ -38,9 +40,13 @@ type link struct {
 	pending    [][]byte // received change sets not yet applied
 	pendingPos uint64
 
-	cursor uint64 // the feed position applied here
+	cursor   uint64 // the feed position applied here
+	ownHead  uint64 // this device's last sealed change set at the start: receipted before a sync once ends
+	helloCur uint64 // the cursor the hello sent
 
-	ev transfers // evidence (evidence.go)
+	ev       transfers      // evidence (evidence.go)
+	rl       relay          // change sets and files of other devices for a restored county (relay.go)
+	relaying sync.WaitGroup // the goroutine pushing relayed change sets
 }
 
 // session runs one connection. In once mode it returns nil when everything
@@ -58,11 +64,15 @@ func (e *Engine) session(ctx context.Context, once bool) error {
 	stop := context.AfterFunc(ctx, l.pump.Close)
 	defer stop()
 
-	cursor, err := e.st.Cursor()
-	if err != nil {
+	cursor := l.helloCur
+	l.cursor = cursor
+	if err := l.epoch(welcome); err != nil {
 		return err
 	}
-	l.cursor = cursor
+	cursor = l.cursor
+	if l.rl.pending && cursor == 0 {
+		l.rl.tracking, l.rl.seen = true, map[protocol.DeviceID]uint64{}
+	}
 	if welcome.Pos < cursor {
 		// The county's feed is shorter than what this device applied: it
 		// was restored from an older backup and may give positions anew.
@@ -92,7 +102,7 @@ func (e *Engine) session(ctx context.Context, once bool) error {
 	} else if ok && first <= from {
 		from = first - 1
 	}
-	l.pushedTo, l.receiptedTo, l.feedTarget = from, from, welcome.Pos
+	l.pushedTo, l.receiptedTo, l.feedTarget, l.ownHead = from, from, welcome.Pos, mine.Seq
 	l.ev.held = welcome.Head.LastOp
 	e.update(func(s *Status) { s.State = StateSyncing })
 
@@ -103,6 +113,7 @@ func (e *Engine) session(ctx context.Context, once bool) error {
 	l.pump.Close()
 	l.pump.Wait()
 	push.Wait()
+	l.relaying.Wait()
 	if werr := l.pump.Err(); err == nil && werr != nil && !l.finished() {
 		err = werr
 	}
@@ -111,12 +122,18 @@ func (e *Engine) session(ctx context.Context, once bool) error {
 
 // errStatusRefused marks a hello with the device's status that the server
 // refused as malformed: the server predates the status (docs/protocol.md).
-var errStatusRefused = errors.New("the county server does not take the device status in the hello")
+// errEpochRefused marks one with the feed epoch refused so: the server
+// predates epochs.
+var (
+	errStatusRefused = errors.New("the county server does not take the device status in the hello")
+	errEpochRefused  = errors.New("the county server does not take the feed epoch in the hello")
+)
 
 // connect dials the server and authenticates. If the server refuses the
-// hello with this device's status as malformed, it is older than the
-// status: the engine dials again at once and from then on says hello as
-// older devices do, without it.
+// hello with the feed epoch as malformed, it is older than epochs: the
+// engine dials again at once and from then on says hello without it; if
+// it refuses the hello with this device's status, it is older than the
+// status, and the engine says hello as older devices do, without either.
 func (e *Engine) connect(ctx context.Context, once bool) (*link, *protocol.Frame, error) {
 	for {
 		conn, err := e.dial(ctx)
@@ -133,11 +150,18 @@ func (e *Engine) connect(ctx context.Context, once bool) (*link, *protocol.Frame
 			return l, welcome, nil
 		}
 		l.pump.Close()
-		if !errors.Is(err, errStatusRefused) || e.plainHello.Load() || ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
+			return nil, nil, err
+		case errors.Is(err, errEpochRefused) && !e.noEpoch.Load():
+			e.log.Warn("the county server refused the hello with the feed epoch: it is older than this app; saying hello without it", "err", err)
+			e.noEpoch.Store(true)
+		case errors.Is(err, errStatusRefused) && !e.plainHello.Load():
+			e.log.Warn("the county server refused the hello with this device's status: it is older than this app; saying hello without the status", "err", err)
+			e.plainHello.Store(true)
+		default:
 			return nil, nil, err
 		}
-		e.log.Warn("the county server refused the hello with this device's status: it is older than this app; saying hello without the status", "err", err)
-		e.plainHello.Store(true)
 	}
 }
 
@@ -206,11 +230,26 @@ func (l *link) handshake() (*protocol.Frame, error) {
 	if err != nil {
 		return nil, err
 	}
+	if l.rl.pending, err = e.st.RelayPending(); err != nil {
+		return nil, err
+	}
+	if l.rl.pending {
+		// Owed to a restored county: a whole pass of its feed first, to
+		// learn what it holds (relay.go).
+		cursor = 0
+	}
+	if l.known, err = e.st.CountyEpoch(); err != nil {
+		return nil, err
+	}
+	l.helloCur = cursor
 	hello := &protocol.Frame{Type: protocol.FrameHello, Version: protocol.ProtocolVersion, Device: e.dev, Cursor: cursor,
 		Sig: e.se.SignChallenge(ch.Nonce, e.cfg.Fingerprint)}
 	if !e.plainHello.Load() {
 		if hello.Status, err = e.helloStatus(); err != nil {
 			return nil, err
+		}
+		if !e.noEpoch.Load() {
+			hello.Epoch = &l.known
 		}
 	}
 	if err := l.pump.Write(hello); err != nil {
@@ -220,6 +259,9 @@ func (l *link) handshake() (*protocol.Frame, error) {
 	if err != nil {
 		var fe *FatalError
 		if hello.Status != nil && errors.As(err, &fe) && fe.Code == protocol.CodeMalformed {
+			if hello.Epoch != nil {
+				return nil, fmt.Errorf("%w: %w", errEpochRefused, err)
+			}
 			return nil, fmt.Errorf("%w: %w", errStatusRefused, err)
 		}
 		return nil, err
@@ -291,14 +333,16 @@ func (l *link) pushLoop() {
 }
 
 // finished reports whether everything is exchanged: every change set of
-// this device receipted, the feed delivered past where it stood at
-// welcome, and no evidence left to move.
+// this device receipted — those pushed again to a county that lost them
+// too, which are no longer on the outbox —, the feed delivered past where
+// it stood at welcome, what a restored county was owed of other devices
+// relayed, and no evidence left to move.
 func (l *link) finished() bool {
 	if _, waiting, err := l.e.st.OutboxFirst(); err != nil || waiting {
 		return false
 	}
 	l.mu.Lock()
-	done := l.caughtUp && l.ev.uploading == nil && l.ev.downloading == nil
+	done := l.caughtUp && l.receiptedTo >= l.ownHead && !l.rl.busy() && l.ev.uploading == nil && l.ev.downloading == nil
 	l.mu.Unlock()
 	return done
 }
@@ -425,8 +469,12 @@ func (l *link) caughtUpTo(pos uint64) error {
 	l.ack(pos)
 	if pos >= l.feedTarget {
 		l.mu.Lock()
+		first := !l.caughtUp
 		l.caughtUp = true
 		l.mu.Unlock()
+		if first {
+			l.startRelay()
+		}
 		if !l.once {
 			e.update(func(s *Status) { s.State = StateIdle })
 		}
@@ -443,6 +491,7 @@ func (l *link) flush() error {
 		return nil
 	}
 	e := l.e
+	l.seen(l.pending)
 	if err := e.applyDelivered(l.pendingPos, l.pending); err != nil {
 		return err
 	}
@@ -456,7 +505,11 @@ func (l *link) flush() error {
 
 func (l *link) receipt(body []byte) error {
 	e := l.e
-	rc, cs, err := e.openReceipt(body)
+	rc, err := protocol.OpenReceipt(body, e.cfg.CountyKey)
+	if err == nil && rc.Device != e.dev && l.relayAnswered(rc.Device, "") {
+		return nil // for a change set relayed (relay.go)
+	}
+	rc, cs, err := e.ownReceipt(rc, err)
 	if err != nil {
 		return err
 	}
@@ -480,6 +533,9 @@ func (l *link) refused(f *protocol.Frame) error {
 	if !f.Hash.IsZero() {
 		l.evidenceRefused(f)
 		return nil
+	}
+	if f.Device != l.e.dev && l.relayAnswered(f.Device, f.Code) {
+		return nil // a change set relayed that the county does not take (relay.go)
 	}
 	if fatalCode(f.Code) {
 		return &FatalError{Code: f.Code, Message: fmt.Sprintf("change set %d refused: %s", f.Seq, f.Message)}

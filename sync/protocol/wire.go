@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"crypto/ed25519"
+	"encoding/hex"
 	"strings"
 	"unicode/utf8"
 
@@ -79,6 +80,21 @@ func CleanSoftwareVersion(s string) string {
 	return string(b)
 }
 
+// Epoch names one life of a county server's feed: a random value made at
+// init and made anew at every restore from a backup, so that a device (or
+// a municipal node) can tell that the feed its cursor counts in is gone,
+// however far the restored feed has grown again since. It travels as the
+// optional last field of the hello (the epoch the device knows; zero when
+// it knows none yet) and of the welcome (the county's), see
+// docs/protocol.md.
+type Epoch [16]byte
+
+// IsZero reports whether e is the zero epoch: none known.
+func (e Epoch) IsZero() bool { return e == Epoch{} }
+
+// String is e in hex, for logs and the admin's output.
+func (e Epoch) String() string { return hex.EncodeToString(e[:]) }
+
 // FrameType identifies a message on the wire. Values are part of the
 // protocol.
 type FrameType uint8
@@ -149,17 +165,23 @@ type Frame struct {
 	Cursor    uint64            // hello: feed position applied so far
 	Sig       []byte            // hello: SignChallenge; upstream_revocation: SignRevocationAt
 	Status    *HelloStatus      // hello: optional trailing fields; nil when absent (an older device, a municipal node)
-	Head      Head              // welcome
-	Pos       uint64            // welcome (feed head), deliver, caught_up, ack, upstream_entry, upstream_revocation, case_accepted
-	Code      Code              // error, refused, case_refused
-	Message   string            // error, refused, case_refused: for logs, not for users; cut to 1024 bytes
-	Seq       uint64            // refused
-	Body      []byte            // push, deliver, upstream_entry: change set; receipt, certificate, revocation, upstream_revocation, case_intake: document; chunk: data
-	Receipt   []byte            // upstream_entry: the county's signed receipt for Body
-	Hash      Hash              // evidence frames; refused: the evidence file refused, if any
-	Size      int64             // evidence_offer
-	Offset    int64             // evidence_want, evidence_chunk, evidence_get
-	Case      EntityID          // case_accepted, case_refused
+	// Epoch is optional and last in a hello (after the status, which it
+	// needs: AppendFrame writes an empty status before it if Status is
+	// nil) and in a welcome; nil when absent. A hello's is the feed epoch
+	// the device knows (zero: none yet) and asks the welcome to carry the
+	// county's; a welcome carries it only when the hello asked.
+	Epoch   *Epoch
+	Head    Head     // welcome
+	Pos     uint64   // welcome (feed head), deliver, caught_up, ack, upstream_entry, upstream_revocation, case_accepted
+	Code    Code     // error, refused, case_refused
+	Message string   // error, refused, case_refused: for logs, not for users; cut to 1024 bytes
+	Seq     uint64   // refused
+	Body    []byte   // push, deliver, upstream_entry: change set; receipt, certificate, revocation, upstream_revocation, case_intake: document; chunk: data
+	Receipt []byte   // upstream_entry: the county's signed receipt for Body
+	Hash    Hash     // evidence frames; refused: the evidence file refused, if any
+	Size    int64    // evidence_offer
+	Offset  int64    // evidence_want, evidence_chunk, evidence_get
+	Case    EntityID // case_accepted, case_refused
 }
 
 // AppendFrame appends the frame's encoding to b.
@@ -177,18 +199,30 @@ func AppendFrame(b []byte, f *Frame) []byte {
 		e.raw(f.Device[:])
 		e.uvarint(f.Cursor)
 		e.raw(f.Sig)
-		if st := f.Status; st != nil {
+		st := f.Status
+		if st == nil && f.Epoch != nil {
+			st = &HelloStatus{} // the epoch comes after a status
+		}
+		if st != nil {
 			// Trailing and optional: a hello without them is the
 			// version 1 hello of older devices.
 			e.str(CleanSoftwareVersion(st.Software))
 			e.uvarint(st.Seq)
 			e.uvarint(st.PendingOps)
 		}
+		if f.Epoch != nil {
+			e.raw(f.Epoch[:])
+		}
 	case FrameWelcome:
 		e.uvarint(f.Head.Seq)
 		e.raw(f.Head.Hash[:])
 		e.uvarint(f.Head.LastOp)
 		e.uvarint(f.Pos)
+		if f.Epoch != nil {
+			// Trailing and optional: only for a hello that carried an
+			// epoch, since older devices refuse trailing bytes.
+			e.raw(f.Epoch[:])
+		}
 	case FrameError:
 		e.str(string(f.Code))
 		e.str(clip(f.Message))
@@ -279,12 +313,14 @@ func DecodeFrame(b []byte) (*Frame, error) {
 			st.Seq = d.uvarint()
 			st.PendingOps = d.uvarint()
 			f.Status = st
+			f.Epoch = d.epoch()
 		}
 	case FrameWelcome:
 		f.Head.Seq = d.uvarint()
 		d.raw(f.Head.Hash[:])
 		f.Head.LastOp = d.uvarint()
 		f.Pos = d.uvarint()
+		f.Epoch = d.epoch()
 	case FrameError:
 		f.Code = Code(d.str(64))
 		f.Message = d.str(maxMessageBytes)
@@ -363,6 +399,17 @@ func DecodeFrame(b []byte) (*Frame, error) {
 		return nil, d.err
 	}
 	return f, nil
+}
+
+// epoch reads an optional trailing epoch: nil when nothing follows, else
+// exactly 16 bytes.
+func (d *decoder) epoch() *Epoch {
+	if d.err != nil || len(d.b) == 0 {
+		return nil
+	}
+	var e Epoch
+	d.raw(e[:])
+	return &e
 }
 
 // clip makes a message valid UTF-8 of at most maxMessageBytes, cut at a

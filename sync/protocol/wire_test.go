@@ -57,7 +57,12 @@ func frameCases(tb testing.TB) []frameCase {
 			Sig: protocol.SignChallenge(dev.priv, nonce, "AB:CD")}},
 		{"hello-status", protocol.Frame{Type: protocol.FrameHello, Version: protocol.ProtocolVersion, Device: dev.id, Cursor: 300,
 			Sig: protocol.SignChallenge(dev.priv, nonce, "AB:CD"), Status: &protocol.HelloStatus{Software: "0.1.0+build.7", Seq: 42, PendingOps: 3}}},
+		{"hello-epoch", protocol.Frame{Type: protocol.FrameHello, Version: protocol.ProtocolVersion, Device: dev.id, Cursor: 300,
+			Sig: protocol.SignChallenge(dev.priv, nonce, "AB:CD"), Status: &protocol.HelloStatus{Software: "0.2.0", Seq: 42, PendingOps: 3},
+			Epoch: &protocol.Epoch{0x11, 0x22, 0x33, 15: 0x44}}},
 		{"welcome", protocol.Frame{Type: protocol.FrameWelcome, Head: protocol.Head{Seq: 2, Hash: s2.Hash(), LastOp: 9}, Pos: 1 << 40}},
+		{"welcome-epoch", protocol.Frame{Type: protocol.FrameWelcome, Head: protocol.Head{Seq: 2, Hash: s2.Hash(), LastOp: 9}, Pos: 1 << 40,
+			Epoch: &protocol.Epoch{0x55, 15: 0x66}}},
 		{"error", protocol.Frame{Type: protocol.FrameError, Code: protocol.CodeRevokedDevice, Message: "终端遗失，已停用"}},
 		{"push", protocol.Frame{Type: protocol.FramePush, Body: s1.Bytes()}},
 		{"receipt", protocol.Frame{Type: protocol.FrameReceipt, Body: rc.Sign(ck)}},
@@ -155,6 +160,12 @@ func TestFrameLayout(t *testing.T) {
 		{"hello with an empty status", protocol.Frame{Type: protocol.FrameHello, Version: 1, Device: dev.id, Cursor: 5, Sig: sig,
 			Status: &protocol.HelloStatus{}},
 			cat([]byte{2, 1}, dev.id[:], []byte{5}, sig, []byte{0, 0, 0})},
+		{"hello with an epoch", protocol.Frame{Type: protocol.FrameHello, Version: 1, Device: dev.id, Cursor: 5, Sig: sig,
+			Status: &protocol.HelloStatus{Software: "0.1.0", Seq: 300, PendingOps: 2}, Epoch: &protocol.Epoch{1, 15: 2}},
+			cat([]byte{2, 1}, dev.id[:], []byte{5}, sig, []byte{5}, []byte("0.1.0"), []byte{0xac, 0x02, 2}, []byte{1}, make([]byte, 14), []byte{2})},
+		{"hello with an epoch and no status", protocol.Frame{Type: protocol.FrameHello, Version: 1, Device: dev.id, Cursor: 5, Sig: sig,
+			Epoch: &protocol.Epoch{}},
+			cat([]byte{2, 1}, dev.id[:], []byte{5}, sig, []byte{0, 0, 0}, make([]byte, 16))},
 		{"error", protocol.Frame{Type: protocol.FrameError, Code: "fork", Message: "分叉"},
 			cat([]byte{4, 4}, []byte("fork"), []byte{6}, []byte("分叉"))},
 		{"refused", protocol.Frame{Type: protocol.FrameRefused, Device: dev.id, Seq: 2, Code: "fork"},
@@ -167,6 +178,8 @@ func TestFrameLayout(t *testing.T) {
 			cat([]byte{8, 1}, []byte("JNCS"))},
 		{"welcome", protocol.Frame{Type: protocol.FrameWelcome, Head: protocol.Head{Seq: 1, Hash: h, LastOp: 3}, Pos: 4},
 			cat([]byte{3, 1}, h[:], []byte{3, 4})},
+		{"welcome with an epoch", protocol.Frame{Type: protocol.FrameWelcome, Head: protocol.Head{Seq: 1, Hash: h, LastOp: 3}, Pos: 4, Epoch: &protocol.Epoch{9, 15: 8}},
+			cat([]byte{3, 1}, h[:], []byte{3, 4, 9}, make([]byte, 14), []byte{8})},
 		{"case intake", protocol.Frame{Type: protocol.FrameCaseIntake, Body: []byte("JNCI")}, cat([]byte{21}, []byte("JNCI"))},
 		{"case accepted", protocol.Frame{Type: protocol.FrameCaseAccepted, Case: protocol.EntityID{1, 2}, Pos: 300},
 			cat([]byte{22, 1, 2}, make([]byte, 14), []byte{0xac, 0x02})},
@@ -221,6 +234,10 @@ func TestDecodeFrameRefuses(t *testing.T) {
 		{"hello status without pending", cat(helloHead, uv(5), []byte("0.1.0"), []byte{1}), protocol.ErrMalformed},
 		{"hello status trailing byte", cat(helloHead, uv(5), []byte("0.1.0"), []byte{1, 2, 0}), protocol.ErrMalformed},
 		{"hello status non-minimal varint", cat(helloHead, uv(0), []byte{0x81, 0x00, 0}), protocol.ErrMalformed},
+		{"hello epoch cut short", cat(helloHead, uv(0), []byte{0, 0}, make([]byte, 15)), protocol.ErrMalformed},
+		{"hello epoch trailing byte", cat(helloHead, uv(0), []byte{0, 0}, make([]byte, 17)), protocol.ErrMalformed},
+		{"welcome epoch cut short", cat([]byte{3, 1}, h[:], []byte{3, 4}, make([]byte, 15)), protocol.ErrMalformed},
+		{"welcome epoch trailing byte", cat([]byte{3, 1}, h[:], []byte{3, 4}, make([]byte, 17)), protocol.ErrMalformed},
 		{"challenge county too long", cat([]byte{1, 1}, make([]byte, 32), uv(17), bytes.Repeat([]byte("4"), 17), make([]byte, 32)), protocol.ErrMalformed},
 		{"evidence size 0", cat([]byte{13}, h[:], []byte{0}), protocol.ErrMalformed},
 		{"evidence size over the limit", cat([]byte{13}, h[:], uv(protocol.MaxEvidenceBytes+1)), protocol.ErrMalformed},
@@ -263,12 +280,17 @@ func TestDecodeFrameEveryTruncation(t *testing.T) {
 	for _, c := range frameCases(t) {
 		b := protocol.AppendFrame(nil, &c.f)
 		header := len(b) - len(c.f.Body)
-		// A hello's status is optional: cut right after the signature, it
-		// is the hello of an older device.
-		withoutStatus := -1
+		// A hello's status and epoch and a welcome's epoch are optional:
+		// cut right before them, the frame is that of an older peer.
+		withoutEpoch, withoutStatus := -1, -1
+		if c.f.Epoch != nil {
+			plain := c.f
+			plain.Epoch = nil
+			withoutEpoch = len(protocol.AppendFrame(nil, &plain))
+		}
 		if c.f.Status != nil {
 			plain := c.f
-			plain.Status = nil
+			plain.Status, plain.Epoch = nil, nil
 			withoutStatus = len(protocol.AppendFrame(nil, &plain))
 		}
 		for n := 0; n < len(b); n++ {
@@ -276,8 +298,14 @@ func TestDecodeFrameEveryTruncation(t *testing.T) {
 				break // a shorter body is another body
 			}
 			if n == withoutStatus {
-				if f, err := protocol.DecodeFrame(b[:n]); err != nil || f.Status != nil {
+				if f, err := protocol.DecodeFrame(b[:n]); err != nil || f.Status != nil || f.Epoch != nil {
 					t.Fatalf("%s without its status: %+v, %v", c.name, f, err)
+				}
+				continue
+			}
+			if n == withoutEpoch {
+				if f, err := protocol.DecodeFrame(b[:n]); err != nil || f.Epoch != nil || (c.f.Status != nil) != (f.Status != nil) {
+					t.Fatalf("%s without its epoch: %+v, %v", c.name, f, err)
 				}
 				continue
 			}

@@ -93,7 +93,8 @@ func (c *cli) initCmd(fs *flag.FlagSet, args []string) error {
 township staff on paper or read it out by phone; the county key verifies every
 receipt and certificate this server signs.
 现在备份数据目录 — back up %s now: county.key and tls.key cannot be
-recreated; losing them means enrolling every device again.
+recreated; losing them means enrolling every device again. Once it serves:
+  jiannuo-server backup -o county-$(date +%%Y%%m%%d).jnbk -admin ADMIN
 
 下一步 next step:
   jiannuo-server serve -dir %s -addr :8443

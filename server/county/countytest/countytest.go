@@ -13,6 +13,7 @@ package countytest
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -23,8 +24,10 @@ import (
 	"jiannuo/domain/office"
 	"jiannuo/server/cluster"
 	"jiannuo/server/county"
+	"jiannuo/store"
 	"jiannuo/sync/countyapi"
 	"jiannuo/sync/engine"
+	"jiannuo/sync/protocol"
 )
 
 // Config describes the server to start.
@@ -180,4 +183,64 @@ func (s *Server) Client() *countyapi.Client {
 	c := countyapi.New(cfg)
 	s.t.Cleanup(c.CloseIdleConnections)
 	return c
+}
+
+// FeedSet returns every change set in a serving replica's feed by device
+// and sequence number, with its hash, failing the test if one is there
+// twice: what tests of a restored county compare with what was receipted.
+func FeedSet(t testing.TB, st *store.Store) map[protocol.DeviceID]map[uint64]protocol.Hash {
+	t.Helper()
+	out := map[protocol.DeviceID]map[uint64]protocol.Hash{}
+	err := st.Feed(0, 0, func(e store.FeedEntry, _ []byte) bool {
+		if out[e.Device] == nil {
+			out[e.Device] = map[uint64]protocol.Hash{}
+		}
+		if _, dup := out[e.Device][e.Seq]; dup {
+			t.Errorf("change set %s/%d twice in the feed", e.Device.Short(), e.Seq)
+		}
+		out[e.Device][e.Seq] = e.Hash
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// HasAll fails the test unless every change set of want is in got with
+// the same hash.
+func HasAll(t testing.TB, got, want map[protocol.DeviceID]map[uint64]protocol.Hash) {
+	t.Helper()
+	for dev, seqs := range want {
+		for seq, hash := range seqs {
+			if got[dev][seq] != hash {
+				t.Errorf("change set %s/%d is missing or other (%s, want %s)", dev.Short(), seq, got[dev][seq], hash)
+			}
+		}
+	}
+}
+
+// ReceiptsMatch fails the test unless every receipt the device replica st
+// holds verifies with key and names the change set the county replica
+// holds with its number (its position may be an older feed's: a county
+// restored from a backup gave positions anew).
+func ReceiptsMatch(t testing.TB, st, county *store.Store, key ed25519.PublicKey) {
+	t.Helper()
+	seq, _, err := st.LastReceipt()
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	for s := uint64(1); s <= seq; s++ {
+		raw, err := st.Receipt(s)
+		if err != nil {
+			t.Fatalf("no receipt for change set %d: %v", s, err)
+		}
+		rc, err := protocol.OpenReceipt(raw, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fe, ok, err := county.FeedEntryOf(rc.Device, rc.Seq); err != nil || !ok || fe.Hash != rc.Hash {
+			t.Fatalf("receipt for %s/%d names %s; the county holds %+v (%v, %v)", rc.Device.Short(), rc.Seq, rc.Hash, fe, ok, err)
+		}
+	}
 }
