@@ -224,7 +224,7 @@ func goldenYearFiles(tb testing.TB) map[string][]byte {
 		goldenYearTown2:   townSet.Bytes(),
 		goldenYearCounty6: compiled.Bytes(),
 		goldenYear:        marshalGolden(tb, doc),
-		"testdata/fuzz/FuzzDecode/golden-seq5-urges":          fuzzSeed(urges.Bytes()),
+		"testdata/fuzz/FuzzDecode/golden-seq5-urges":           fuzzSeed(urges.Bytes()),
 		"testdata/fuzz/FuzzDecode/golden-township-seq2-report": fuzzSeed(townSet.Bytes()),
 		"testdata/fuzz/FuzzDecode/golden-seq6-county-report":   fuzzSeed(compiled.Bytes()),
 	}

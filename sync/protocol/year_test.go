@@ -230,9 +230,11 @@ func TestYearDecode(t *testing.T) {
 		return enc(op)
 	}
 	cases := map[string][]byte{
-		"year past the limit":  long(func(r *protocol.AnnualReport) { r.Year = protocol.MaxReportYear + 1 }),
-		"narrative too long":   long(func(r *protocol.AnnualReport) { r.Narrative = strings.Repeat("a", protocol.MaxNarrativeBytes+1) }),
-		"category too long":    long(func(r *protocol.AnnualReport) { r.Figures[0].Category = strings.Repeat("c", protocol.MaxCategoryBytes+1) }),
+		"year past the limit": long(func(r *protocol.AnnualReport) { r.Year = protocol.MaxReportYear + 1 }),
+		"narrative too long":  long(func(r *protocol.AnnualReport) { r.Narrative = strings.Repeat("a", protocol.MaxNarrativeBytes+1) }),
+		"category too long": long(func(r *protocol.AnnualReport) {
+			r.Figures[0].Category = strings.Repeat("c", protocol.MaxCategoryBytes+1)
+		}),
 		"too many notable":     long(func(r *protocol.AnnualReport) { r.Notable = make([]protocol.NotableRef, protocol.MaxNotable+1) }),
 		"too many figure rows": long(func(r *protocol.AnnualReport) { r.Figures = make([]protocol.ReportFigure, protocol.MaxReportFigures+1) }),
 		"urge note too long": func() []byte {
