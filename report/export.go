@@ -452,21 +452,38 @@ func newStyles(f *excelize.File) (xlsxStyles, error) {
 	return st, errors.Join(errs...)
 }
 
-func writeXLSX(w io.Writer, t table) (err error) {
+// writeXLSX writes a workbook of one worksheet per table, in order.
+func writeXLSX(w io.Writer, tables ...table) (err error) {
 	f := excelize.NewFile()
 	defer func() {
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 	}()
-	sheet := sheetName(t.sheet)
-	if err := f.SetSheetName(f.GetSheetName(0), sheet); err != nil {
-		return err
-	}
 	st, err := newStyles(f)
 	if err != nil {
 		return err
 	}
+	for i, t := range tables {
+		sheet := sheetName(t.sheet)
+		if i == 0 {
+			err = f.SetSheetName(f.GetSheetName(0), sheet)
+		} else {
+			_, err = f.NewSheet(sheet)
+		}
+		if err != nil {
+			return err
+		}
+		if err := writeSheet(f, st, sheet, t); err != nil {
+			return err
+		}
+	}
+	_, err = f.WriteTo(w)
+	return err
+}
+
+// writeSheet writes table t to the worksheet sheet of f.
+func writeSheet(f *excelize.File, st xlsxStyles, sheet string, t table) (err error) {
 	sw, err := f.NewStreamWriter(sheet)
 	if err != nil {
 		return err
@@ -549,11 +566,7 @@ func writeXLSX(w io.Writer, t table) (err error) {
 			return err
 		}
 	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	_, err = f.WriteTo(w)
-	return err
+	return sw.Flush()
 }
 
 // sheetName makes s a valid worksheet name: at most 31 characters, none of
