@@ -132,7 +132,7 @@ func (d *AnnualDoc) pdfSections(tr *assets.Translator) []annualSection {
 			detail = append(detail, tr.T("status."+string(it.Status)))
 		}
 		if len(detail) > 0 {
-			line += tr.T("annual.notable_detail", joinList(detail, tr))
+			line = tr.T("annual.notable_detail", line, joinList(detail, tr))
 		}
 		notable.items = append(notable.items, line)
 	}

@@ -181,4 +181,3 @@ func TestAnnualReportXLSX(t *testing.T) {
 		t.Errorf("offices sheet %q", rows)
 	}
 }
-

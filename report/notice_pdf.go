@@ -308,16 +308,16 @@ func subsetFonts(texts []string) (noticeFonts, []rune, error) {
 
 // noticeWriter lays the notice out page by page.
 type noticeWriter struct {
-	pdf   *fpdf.Fpdf
-	cfg   NoticeConfig
-	tr    *assets.Translator
-	name  string // the office's name, in the header and footer
+	pdf  *fpdf.Fpdf
+	cfg  NoticeConfig
+	tr   *assets.Translator
+	name string // the office's name, in the header and footer
 	// title and headerDate are the running header's (the notice's title
 	// and date, or another document's).
 	title, headerDate string
 	total             int // pages, once known; 0 in the counting pass
-	y     float64
-	qrs   []NoticeQR
+	y                 float64
+	qrs               []NoticeQR
 }
 
 func newNoticeWriter(cfg NoticeConfig, tr *assets.Translator, fonts noticeFonts, total int) *noticeWriter {
