@@ -126,6 +126,9 @@ type AnnualDoc struct {
 	Version   int
 	SignedBy  string
 	Submitted calendar.Date
+	// CompiledBy, when set, names who compiled the document without
+	// signing it (the municipal platform's compilation of the city).
+	CompiledBy string
 	// Parts are the reports of the offices a county or city compiles,
 	// with where each stands; empty for a township's report.
 	Parts []ReportStatus
@@ -173,6 +176,9 @@ func (d *AnnualDoc) title(tr *assets.Translator) string {
 // signedLine says which version was signed by whom and when, or that this
 // is a preview.
 func (d *AnnualDoc) signedLine(tr *assets.Translator) string {
+	if d.CompiledBy != "" {
+		return tr.T("annual.compiled_line", d.CompiledBy, d.Printed.String())
+	}
 	if d.Version == 0 {
 		return tr.T("annual.preview_line")
 	}
