@@ -30,7 +30,9 @@ func TestAnnualReportsAcrossTiers(t *testing.T) {
 	c := newCounty(t, luanchuan)
 	m := newMunicipal(t, "市信用平台", c)
 	m.edit = func(cfg *municipal.Config) {
-		cfg.Public = func(n *municipal.Node) http.Handler { return public.New(public.Config{Store: n.Store(), Logger: quiet()}) }
+		cfg.Public = func(n *municipal.Node) http.Handler {
+			return public.New(public.Config{Store: n.Store(), Logger: quiet()})
+		}
 	}
 	m.start(c.serfAddr)
 	leader := c.device(township(luanchuan, 0), domain.RoleLeader)
