@@ -46,6 +46,7 @@ type adminScreens struct {
 	tabPending, tabDevices, tabConflicts, tabIncidents, tabOverview *container.TabItem
 
 	breach *breachScreens // 失信记录 (dishonesty.go)
+	urges  *urgesScreen   // 催办 (urges.go)
 	ovx    overviewState  // where the overview shown came from, for its export (overview.go)
 }
 
@@ -75,7 +76,8 @@ func (u *ui) addAdminTabs(tabs *container.AppTabs) *adminScreens {
 	a.tabIncidents = container.NewTabItemWithIcon(u.T("adminui.tab.incidents"), theme.ErrorIcon(), api(a.incidentsBox, a.loadIncidents))
 	a.tabOverview = container.NewTabItemWithIcon(u.T("adminui.tab.overview"), theme.GridIcon(), local(a.overviewBox, a.loadOverview))
 	a.breach = a.newBreachTab()
-	for _, t := range []*container.TabItem{a.tabPending, a.tabDevices, a.tabConflicts, a.tabIncidents, a.tabOverview, a.breach.tab} {
+	a.urges = newUrgesScreen(u)
+	for _, t := range []*container.TabItem{a.tabPending, a.tabDevices, a.tabConflicts, a.tabIncidents, a.tabOverview, a.breach.tab, a.urges.tab} {
 		tabs.Append(t)
 	}
 	prev := tabs.OnSelected
@@ -105,6 +107,8 @@ func (a *adminScreens) selected(t *container.TabItem) {
 		a.loadOverview()
 	case a.breach.tab:
 		a.breach.load()
+	case a.urges.tab:
+		a.urges.load()
 	}
 }
 
@@ -117,6 +121,9 @@ func (a *adminScreens) reload() {
 	}
 	if a.u.main != nil && a.u.main.tabs.Selected() == a.breach.tab {
 		a.breach.load()
+	}
+	if a.u.main != nil && a.u.main.tabs.Selected() == a.urges.tab {
+		a.urges.load()
 	}
 }
 

@@ -48,6 +48,9 @@ func (d *dashboardScreen) colour(name fyne.ThemeColorName) color.Color {
 func (d *dashboardScreen) refresh() {
 	u := d.u
 	today := u.today()
+	// Today's panel heads the dashboard: what was done since it was read
+	// (here or on the office's other devices) shows each time it opens.
+	u.main.today.load()
 	u.goWork(func(ctx context.Context) {
 		cs, err := u.st.AllCommitments()
 		if err != nil {
@@ -160,6 +163,7 @@ func (d *dashboardScreen) render(v vm.Dashboard) {
 	onReflow(charts, d.obj.Refresh)
 	onReflow(lists, d.obj.Refresh)
 	d.box.Objects = []fyne.CanvasObject{
+		u.main.today.card, // what needs attention today, first (today.go)
 		heading(u.T("app.dash.title", u.msg(v.Rate))),
 		charts,
 		widget.NewCard(u.T("app.dash.by_month"), "", byMonth),

@@ -28,6 +28,9 @@ type mainScreens struct {
 	townBreach *townBreachScreen
 	tabs       *container.AppTabs
 	admin      *adminScreens // county-admin devices only
+	// today is the today panel, first on the dashboard, and the banner of
+	// the county's unread urges (today.go).
+	today *todayPanel
 }
 
 func (u *ui) today() calendar.Date { return calendar.DateOf(u.now()) }
@@ -88,6 +91,7 @@ func (u *ui) commands() []command {
 		{label: u.T("app.import_template"), icon: theme.DocumentIcon(), run: u.exportImportTemplate},
 		{label: u.T("app.import"), icon: theme.UploadIcon(), run: u.showImport},
 		{label: u.T("app.notice_pdf"), icon: theme.DocumentPrintIcon(), run: u.showNotice},
+		{label: u.T("annualui.command"), icon: theme.DocumentIcon(), run: func() { u.showAnnualReport(0) }},
 	}
 }
 
@@ -104,6 +108,7 @@ func (u *ui) showMain() {
 		m.commits.showDetail()
 	})
 	m.commits = newMasterDetail(m.list.obj, m.detail.obj, u.T("app.back_to_list"), m.list.list.UnselectAll)
+	m.today = newTodayPanel(u)
 	m.dash = newDashboardScreen(u)
 	m.cases = newCasesScreen(u)
 	if !u.adminDevice() {
@@ -146,7 +151,7 @@ func (u *ui) showMain() {
 	who.Truncation = fyne.TextTruncateEllipsis
 	who.Alignment = fyne.TextAlignTrailing
 	top := container.NewBorder(nil, nil, bar, nil, who)
-	content := container.NewBorder(top, u.status.obj, nil, nil, m.tabs)
+	content := container.NewBorder(container.NewVBox(top, m.today.banner), u.status.obj, nil, nil, m.tabs)
 	u.win.SetContent(container.New(atLeast{minWindow}, content))
 	u.win.SetMainMenu(u.menu(cmds))
 	u.win.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
@@ -161,6 +166,13 @@ func (u *ui) showMain() {
 	})
 	m.list.load()
 	m.cases.load() // the tab's badge counts the cases awaiting the user
+	// What needs attention today, first thing at sign-in: the dashboard
+	// opens on it. Then checked every half hour, for the notifications.
+	m.today.load()
+	if len(m.today.view.Items) > 0 {
+		m.tabs.SelectIndex(1)
+	}
+	u.bg.later(todayCheckEvery, m.today.tick)
 	u.startSync()
 	if u.sync == nil {
 		u.status.offlineOnly()
@@ -242,6 +254,7 @@ func (u *ui) reload() {
 	}
 	u.main.list.load()
 	u.main.detail.reload()
+	u.main.today.load()
 	if u.main.tabs.Selected() != nil && u.main.tabs.Selected().Content == u.main.dash.obj {
 		u.main.dash.refresh()
 	}
@@ -278,6 +291,7 @@ func (u *ui) menu(cmds []command) *fyne.MainMenu {
 	settings := fyne.NewMenu(u.T("app.menu.settings"),
 		fyne.NewMenuItem(u.T("app.language"), u.showLanguage),
 		fyne.NewMenuItem(u.T("app.theme"), u.showTheme),
+		fyne.NewMenuItem(u.T("today.settings"), u.showTodaySettings),
 		fyne.NewMenuItem(u.T("app.enrol_later"), func() { u.showEnrolLater() }),
 	)
 	help := fyne.NewMenu(u.T("app.menu.help"),

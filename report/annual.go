@@ -185,8 +185,8 @@ func (d *AnnualDoc) signedLine(tr *assets.Translator) string {
 	return tr.T("annual.signed_line", d.Version, d.SignedBy, d.Submitted.String())
 }
 
-// paragraphs splits the narrative into its paragraphs, blank lines out.
-func (d *AnnualDoc) paragraphs() []string {
+// Paragraphs splits the narrative into its paragraphs, blank lines out.
+func (d *AnnualDoc) Paragraphs() []string {
 	var out []string
 	for _, p := range strings.Split(d.Narrative, "\n") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -196,8 +196,8 @@ func (d *AnnualDoc) paragraphs() []string {
 	return out
 }
 
-// totals is the figures' totals row.
-func (d *AnnualDoc) totals() protocol.ReportFigure {
+// Totals is the figures' totals row.
+func (d *AnnualDoc) Totals() protocol.ReportFigure {
 	r := protocol.AnnualReport{Figures: d.Figures}
 	return r.Totals()
 }
@@ -241,14 +241,14 @@ func (d *AnnualDoc) figuresTable(tr *assets.Translator) table {
 				}
 			}
 		},
-		footer: [][]any{line(tr.T("report.total"), d.totals())},
+		footer: [][]any{line(tr.T("report.total"), d.Totals())},
 		notes:  []string{tr.T("report.annual_note")},
 	}
 }
 
 // narrativeTable is the narrative sheet: a paragraph a row.
 func (d *AnnualDoc) narrativeTable(tr *assets.Translator) table {
-	paras := d.paragraphs()
+	paras := d.Paragraphs()
 	return table{
 		sheet:    tr.T("annual.sheet_narrative"),
 		preamble: []string{d.title(tr)},

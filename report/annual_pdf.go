@@ -104,7 +104,7 @@ func (d *AnnualDoc) pdfSections(tr *assets.Translator) []annualSection {
 		header: []string{tr.T("report.col_category"), tr.T("annual.pdf_count"), tr.T("report.col_on_time"), tr.T("report.col_late"),
 			tr.T("report.col_partly"), tr.T("report.col_breached"), tr.T("report.col_open"), tr.T("annual.pdf_overdue"), tr.T("report.col_rate")}}
 	itoa := func(v uint32) string { return strconv.Itoa(int(v)) }
-	for _, f := range append(append([]protocol.ReportFigure(nil), d.Figures...), d.totals()) {
+	for _, f := range append(append([]protocol.ReportFigure(nil), d.Figures...), d.Totals()) {
 		label := categoryName(f.Category, tr)
 		if f.Category == "" {
 			label = tr.T("report.total")
@@ -115,7 +115,7 @@ func (d *AnnualDoc) pdfSections(tr *assets.Translator) []annualSection {
 	}
 	secs := []annualSection{
 		{heading: heading("annual.part_figures"), table: figures, note: tr.T("report.annual_note")},
-		{heading: heading("annual.part_narrative"), paras: d.paragraphs()},
+		{heading: heading("annual.part_narrative"), paras: d.Paragraphs()},
 	}
 	notable := annualSection{heading: heading("annual.part_notable")}
 	for i, it := range d.Notable {

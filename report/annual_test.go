@@ -163,7 +163,7 @@ func TestAnnualReportXLSX(t *testing.T) {
 	if rows[0][0] != "栾川县2026年度践诺情况报告" || !strings.Contains(rows[2][0], "赵静") || strings.Join(rows[3], ",") != strings.Join(annualHeadersZh, ",") {
 		t.Fatalf("figures sheet starts %q", rows[:4])
 	}
-	total := d.totals()
+	total := d.Totals()
 	last := rows[4+len(d.Figures)]
 	if last[0] != "合计" || last[1] != strconv.Itoa(int(total.Total)) {
 		t.Errorf("totals row %q, want %d commitments", last, total.Total)

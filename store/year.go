@@ -54,11 +54,12 @@ type Urge struct {
 	At         protocol.HLC       `json:"at,omitempty"`
 	Op         protocol.OpID      `json:"op"`
 	// Read is set by the first read receipt: who read it and when.
-	Read      bool         `json:"read"`
-	ReadBy    string       `json:"read_by,omitempty"`
-	ReadAt    protocol.HLC `json:"read_at,omitempty"`
-	Receipts  int          `json:"receipts,omitempty"` // how many read it
-	UpdatedAt protocol.HLC `json:"updated_at"`
+	Read      bool          `json:"read"`
+	ReadBy    string        `json:"read_by,omitempty"`
+	ReadAt    protocol.HLC  `json:"read_at,omitempty"`
+	ReadOp    protocol.OpID `json:"read_op,omitzero"`   // the receipt, whose device tells the person behind ReadBy
+	Receipts  int           `json:"receipts,omitempty"` // how many read it
+	UpdatedAt protocol.HLC  `json:"updated_at"`
 }
 
 // Ref returns the urge's key: its office and ID.
@@ -127,7 +128,7 @@ func deriveUrge(tx *bolt.Tx, rk Ref) (*Urge, error) {
 		switch {
 		case e.Read:
 			if !u.Read {
-				u.Read, u.ReadBy, u.ReadAt = true, e.Author, e.HLC
+				u.Read, u.ReadBy, u.ReadAt, u.ReadOp = true, e.Author, e.HLC, e.Op
 			}
 			u.Receipts++
 		case !u.Arrived:

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -282,4 +283,37 @@ func (a *AnnualReport) RemindLate(note string) (int, error) {
 		a.sync()
 	}
 	return n, nil
+}
+
+// FigureRow is a row of a report's figures as the screens show them: the
+// category's name and its counts, the on-time rate last; Total marks the
+// totals row.
+type FigureRow struct {
+	Cells []string
+	Total bool
+}
+
+// FigureRows lays d's figures out, a row per category and the totals,
+// names from t.
+func FigureRows(d report.AnnualDoc, t func(key string) string) []FigureRow {
+	row := func(name string, f protocol.ReportFigure, total bool) FigureRow {
+		rate := t("report.rate_none")
+		if v, ok := report.FigureRate(f); ok {
+			rate = report.FormatPercent(v * 100)
+		}
+		cells := []string{name}
+		for _, n := range []uint32{f.Total, f.OnTime, f.Late, f.Partly, f.Breached, f.Open, f.Overdue} {
+			cells = append(cells, strconv.Itoa(int(n)))
+		}
+		return FigureRow{Cells: append(cells, rate), Total: total}
+	}
+	var out []FigureRow
+	for _, f := range d.Figures {
+		name := f.Category
+		if domain.Category(f.Category).Valid() {
+			name = t("category." + f.Category)
+		}
+		out = append(out, row(name, f, false))
+	}
+	return append(out, row(t("report.total"), d.Totals(), true))
 }
