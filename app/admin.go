@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,10 +21,12 @@ import (
 	"jiannuo/sync/countyapi"
 )
 
-// Admin mode (县信用办): five more tabs in the main window of a county-admin
-// device. Enrolments, devices and incidents go through the county server's
-// admin API with the admin's credential, asked for once and kept in memory
-// only; conflicts and the overview come from this device's own replica.
+// Admin mode (县信用办): more tabs in the main window of a county-admin
+// device. Enrolments, devices, incidents and the admin accounts go through
+// the county server's admin API with a session the admin signs in to once
+// (the password is not kept; the session token is, in memory, until the
+// server ends it or the window closes); conflicts and the overview come
+// from this device's own replica.
 
 // adminTimeout bounds one admin API call.
 const adminTimeout = 30 * time.Second
@@ -45,9 +48,14 @@ type adminScreens struct {
 
 	tabPending, tabDevices, tabConflicts, tabIncidents, tabOverview *container.TabItem
 
+	admins *adminsTab     // 管理员账号 (admins.go)
 	breach *breachScreens // 失信记录 (dishonesty.go)
 	urges  *urgesScreen   // 催办 (urges.go)
 	ovx    overviewState  // where the overview shown came from, for its export (overview.go)
+
+	// onReturn, if set, takes an imported bundle's return file in place of
+	// the dialog that asks where to save it (syncfile.go): tests.
+	onReturn func(ret *os.File, bundleName string, sum countyapi.SyncImport)
 }
 
 // addAdminTabs adds the admin tabs to the main window's tabs.
@@ -77,7 +85,8 @@ func (u *ui) addAdminTabs(tabs *container.AppTabs) *adminScreens {
 	a.tabOverview = container.NewTabItemWithIcon(u.T("adminui.tab.overview"), theme.GridIcon(), local(a.overviewBox, a.loadOverview))
 	a.breach = a.newBreachTab()
 	a.urges = newUrgesScreen(u)
-	for _, t := range []*container.TabItem{a.tabPending, a.tabDevices, a.tabConflicts, a.tabIncidents, a.tabOverview, a.breach.tab, a.urges.tab} {
+	a.admins = a.newAdminsTab()
+	for _, t := range []*container.TabItem{a.tabPending, a.tabDevices, a.tabConflicts, a.tabIncidents, a.tabOverview, a.breach.tab, a.urges.tab, a.admins.tab} {
 		tabs.Append(t)
 	}
 	prev := tabs.OnSelected
@@ -109,6 +118,8 @@ func (a *adminScreens) selected(t *container.TabItem) {
 		a.breach.load()
 	case a.urges.tab:
 		a.urges.load()
+	case a.admins.tab:
+		a.admins.load()
 	}
 }
 
@@ -139,6 +150,9 @@ type loginForm struct {
 
 func (a *adminScreens) showLogin() {
 	u := a.u
+	if a.admins != nil {
+		a.admins.signedOut()
+	}
 	st, ok, err := u.st.SyncSettings()
 	if err != nil || !ok || st.BaseURL == "" {
 		for _, box := range []*fyne.Container{a.pendingBox, a.devicesBox, a.incidentsBox} {
@@ -170,23 +184,30 @@ func (a *adminScreens) newLoginForm(st store.SyncSettings) *loginForm {
 	return f
 }
 
-// login checks the credential with one API call; on success every API tab
-// loads.
+// login signs in to the API (vm.AdminSignIn: the screens then hold the
+// session, not the password) and reads the pending enrolments; on success
+// every API tab loads.
 func (a *adminScreens) login(st store.SyncSettings, f *loginForm) {
-	c := vm.NewAdminClient(st, strings.TrimSpace(f.name.Text), f.pass.Text)
-	p := vm.NewPendingDevices(c)
+	name, pass := strings.TrimSpace(f.name.Text), f.pass.Text
 	f.errLine.SetText("")
 	f.button.Disable()
 	a.u.goWork(func(ctx context.Context) {
 		ctx, cancel := context.WithTimeout(ctx, adminTimeout)
 		defer cancel()
-		rows, err := p.Fetch(ctx)
+		c, err := vm.AdminSignIn(ctx, st, name, pass)
+		var p *vm.PendingDevices
+		var rows []vm.PendingRow
+		if err == nil {
+			p = vm.NewPendingDevices(c)
+			rows, err = p.Fetch(ctx)
+		}
 		fyne.Do(func() {
 			f.button.Enable()
 			if err != nil {
 				f.errLine.SetText(a.u.msg(vm.ErrorMessage(err)))
 				return
 			}
+			f.pass.SetText("")
 			p.Rows = rows
 			a.client, a.pending = c, p
 			a.devices, a.incidents = vm.NewDevices(c), vm.NewIncidents(c)
@@ -194,6 +215,10 @@ func (a *adminScreens) login(st store.SyncSettings, f *loginForm) {
 			a.renderPending()
 			a.loadDevices()
 			a.loadIncidents()
+			a.admins.vm = nil // over the new client
+			if a.u.main != nil && a.u.main.tabs.Selected() == a.admins.tab {
+				a.admins.load()
+			}
 		})
 	})
 }
@@ -201,8 +226,14 @@ func (a *adminScreens) login(st store.SyncSettings, f *loginForm) {
 // apiCall runs an admin API call off the UI goroutine and then done on it;
 // a refused credential brings the prompt back.
 func (a *adminScreens) apiCall(call func(ctx context.Context) error, done func(err error)) {
+	a.apiCallWithin(adminTimeout, call, done)
+}
+
+// apiCallWithin is apiCall for a call that may take up to timeout (a sync
+// file's import).
+func (a *adminScreens) apiCallWithin(timeout time.Duration, call func(ctx context.Context) error, done func(err error)) {
 	a.u.goWork(func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, adminTimeout)
+		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		err := call(ctx)
 		fyne.Do(func() {
@@ -234,17 +265,25 @@ func (a *adminScreens) loadPending() {
 		return
 	}
 	p := a.pending
-	var rows []vm.PendingRow
+	loadRows(a, p.Fetch, func(rows []vm.PendingRow) {
+		p.Rows = rows
+		a.renderPending()
+	})
+}
+
+// loadRows fetches a list through the admin API off the UI goroutine and
+// gives it to show on it; a failure is shown in the status line.
+func loadRows[R any](a *adminScreens, fetch func(context.Context) ([]R, error), show func([]R)) {
+	var rows []R
 	a.apiCall(func(ctx context.Context) (err error) {
-		rows, err = p.Fetch(ctx)
+		rows, err = fetch(ctx)
 		return err
 	}, func(err error) {
 		if err != nil {
 			a.status.SetText(a.u.msg(vm.ErrorMessage(err)))
 			return
 		}
-		p.Rows = rows
-		a.renderPending()
+		show(rows)
 	})
 }
 
@@ -394,15 +433,7 @@ func (a *adminScreens) loadDevices() {
 		return
 	}
 	d := a.devices
-	var rows []vm.DeviceRow
-	a.apiCall(func(ctx context.Context) (err error) {
-		rows, err = d.Fetch(ctx)
-		return err
-	}, func(err error) {
-		if err != nil {
-			a.status.SetText(a.u.msg(vm.ErrorMessage(err)))
-			return
-		}
+	loadRows(a, d.Fetch, func(rows []vm.DeviceRow) {
 		d.Rows = rows
 		a.renderDevices()
 	})
@@ -415,7 +446,7 @@ func (a *adminScreens) renderDevices() {
 	u := a.u
 	a.devicesGrid = nil
 	if len(a.devices.Rows) == 0 {
-		a.devicesBox.Objects = []fyne.CanvasObject{para(u.T("adminui.devices.none"))}
+		a.devicesBox.Objects = []fyne.CanvasObject{a.syncImportBar(), para(u.T("adminui.devices.none"))}
 		a.devicesBox.Refresh()
 		return
 	}
@@ -453,7 +484,7 @@ func (a *adminScreens) renderDevices() {
 		grid.Add(action)
 	}
 	a.devicesGrid = grid
-	a.devicesBox.Objects = []fyne.CanvasObject{para(u.T("adminui.devices.status_note")), grid}
+	a.devicesBox.Objects = []fyne.CanvasObject{a.syncImportBar(), para(u.T("adminui.devices.status_note")), grid}
 	a.devicesBox.Refresh()
 }
 

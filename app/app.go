@@ -263,6 +263,9 @@ func (u *ui) signedIn(se *store.Session) {
 }
 
 func (u *ui) close() {
+	if u.main != nil && u.main.admin != nil && u.main.admin.client != nil {
+		endAdminSession(u.main.admin.client)
+	}
 	if u.bg.stop != nil {
 		u.bg.stop()
 	}

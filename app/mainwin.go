@@ -85,7 +85,7 @@ func (u *ui) screens(m *mainScreens) []screen {
 
 // commands lists what the user can do from anywhere in the main window.
 func (u *ui) commands() []command {
-	return []command{
+	cmds := []command{
 		{label: u.T("app.new_commitment"), icon: theme.ContentAddIcon(), shortcut: shortcutKey(fyne.KeyN), run: func() { u.showForm(nil) }, toolbar: true},
 		{label: u.T("app.export"), icon: theme.DocumentSaveIcon(), shortcut: shortcutKey(fyne.KeyE), run: u.showExport, toolbar: true},
 		{label: u.T("app.import_template"), icon: theme.DocumentIcon(), run: u.exportImportTemplate},
@@ -93,6 +93,7 @@ func (u *ui) commands() []command {
 		{label: u.T("app.notice_pdf"), icon: theme.DocumentPrintIcon(), run: u.showNotice},
 		{label: u.T("annualui.command"), icon: theme.DocumentIcon(), run: func() { u.showAnnualReport(0) }},
 	}
+	return append(cmds, u.syncFileCommands()...)
 }
 
 // showMain builds the main window: commitments (list and detail), the

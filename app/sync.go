@@ -42,6 +42,7 @@ func (u *ui) startSync() {
 		URL:         engine.Server{BaseURL: st.BaseURL}.SyncURL(),
 		Fingerprint: st.Fingerprint,
 		CountyKey:   st.CountyKey,
+		County:      st.County,
 		Version:     appVersion(u.fa),
 		OnStatus:    func(s engine.Status) { fyne.Do(func() { u.syncReport(s) }) },
 	})

@@ -158,6 +158,14 @@ func (d *Demo) seed() error {
 		}
 	}
 
+	// Each device tells the others who its accounts are (signed account
+	// changes), so every screen names 李强 rather than liqiang.
+	for _, se := range sessions {
+		if _, err := se.AnnounceAccounts(); err != nil {
+			return err
+		}
+	}
+
 	var breachRef store.Ref
 	for i, it := range items {
 		ref, err := d.record(leader, it)

@@ -57,6 +57,20 @@ func TestDemoCoversWhatTheDesktopShows(t *testing.T) {
 	if a != b || b != c {
 		t.Fatal("demo replicas differ after exchanging every change set")
 	}
+	// Every device knows the people behind the others' logins.
+	colleagueDev, err := d.Colleague.Device()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*store.Store{d.Township, d.County} {
+		people, err := s.People()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := people.Name(colleagueDev, Colleague); got != "李强" {
+			t.Errorf("%s names the colleague %q", s.Path(), got)
+		}
+	}
 	if p, _ := d.Township.Pending(); p.PendingOps != 0 || p.OutboxChangeSets == 0 {
 		t.Fatalf("demo work not sealed, or not waiting for the county: %+v", p)
 	}

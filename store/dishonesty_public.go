@@ -2,6 +2,7 @@ package store
 
 import (
 	"slices"
+	"time"
 
 	"jiannuo/domain"
 	"jiannuo/domain/calendar"
@@ -53,6 +54,8 @@ type DishonestyPublication struct {
 type PublicDishonestyStep struct {
 	Step domain.DishonestyStep `json:"step"`
 	On   calendar.Date         `json:"on"` // the day in China
+	// Time is when it was taken: the wall clock of its stamp.
+	Time time.Time `json:"time"`
 	// Reason is why the step was taken; for the recording, the facts as
 	// corrected.
 	Reason string `json:"reason"`
@@ -84,7 +87,7 @@ func (r *DishonestyRecord) Public(d domain.Disclosure, today calendar.Date) (Dis
 		if !slices.Contains(publicSteps, e.Step) {
 			continue
 		}
-		s := PublicDishonestyStep{Step: e.Step, On: dayOf(e.HLC), Reason: e.Reason, Detail: e.Detail, Evidence: e.Evidence}
+		s := PublicDishonestyStep{Step: e.Step, On: dayOf(e.HLC), Time: e.HLC.Wall(), Reason: e.Reason, Detail: e.Detail, Evidence: e.Evidence}
 		switch e.Step {
 		case domain.StepRecorded:
 			s.Reason = r.Reason

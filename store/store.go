@@ -188,8 +188,9 @@ type Options struct {
 	// failure does: its protocol code (CodeOf) is the result's, nothing of
 	// it is stored, the batch goes on; an error without a protocol code
 	// fails the whole batch. A county server refuses this way what only
-	// it can judge: a step on a case it never opened, a public case whose
-	// intake no municipal node it knows signed.
+	// it can judge: a public case not opened by its own device, or whose
+	// intake no municipal node it knows signed (a step on a case it has
+	// not seen opened it keeps, as every replica does).
 	Admit func(tx *bolt.Tx, cs *protocol.ChangeSet) error
 }
 

@@ -13,13 +13,7 @@ import (
 
 func rowOf(t *testing.T, a *Accounts, name string) AccountRow {
 	t.Helper()
-	for _, r := range a.Rows {
-		if r.Name == name {
-			return r
-		}
-	}
-	t.Fatalf("no row %s in %+v", name, a.Rows)
-	return AccountRow{}
+	return rowNamed(t, a.Rows, name, func(r AccountRow) string { return r.Name })
 }
 
 // wantFields fails unless r was refused for exactly these fields, each

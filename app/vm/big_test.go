@@ -60,8 +60,10 @@ func TestMain(m *testing.M) {
 	if bigStore != nil {
 		bigStore.Close()
 	}
-	if bigDir != "" {
-		os.RemoveAll(bigDir)
+	for _, d := range []string{bigDir, townshipDir} {
+		if d != "" {
+			os.RemoveAll(d)
+		}
 	}
 	os.Exit(code)
 }
@@ -163,7 +165,12 @@ func buildBig(n int) (*store.Store, error) {
 		return nil, err
 	}
 	bigDir = dir
-	s, err := store.Open(filepath.Join(dir, "township.db"), &store.Options{KDF: auth.TestParams(), Logger: quiet(), NoSync: true})
+	return buildBigAt(filepath.Join(dir, "township.db"), n)
+}
+
+// buildBigAt is buildBig making the file at path.
+func buildBigAt(path string, n int) (*store.Store, error) {
+	s, err := store.Open(path, &store.Options{KDF: auth.TestParams(), Logger: quiet(), NoSync: true})
 	if err != nil {
 		return nil, err
 	}

@@ -94,12 +94,12 @@ func SyncViewOf(s engine.Status, now time.Time) SyncView {
 	if s.LastReceiptTime.IsZero() {
 		receipt = Msg("ui.sync.no_receipt")
 	} else {
-		t := s.LastReceiptTime.In(now.Location())
-		layout := "01-02 15:04"
-		if t.Year() != now.Year() {
-			layout = "2006-01-02 15:04"
-		}
-		receipt = Msg("ui.sync.last_receipt", t.Format(layout))
+		receipt = Msg("ui.sync.last_receipt", shortTime(s.LastReceiptTime, now))
+	}
+	if !s.LastSync.IsZero() {
+		// When and how the last sync happened: a session or a return
+		// file brought from the county on a USB stick.
+		receipt = lastSyncMessage(s, now, receipt)
 	}
 	v.Parts = []Message{state, pending, receipt}
 	v.Line = Msg("ui.sync.line", state, pending, receipt)
@@ -125,6 +125,11 @@ func InitialStatus(s *store.Store) (engine.Status, error) {
 	if !ok || !set.Enrolled {
 		st.Code = protocol.CodeNotEnrolled
 	}
+	if l, ok, err := s.LastSyncState(); err != nil {
+		return st, err
+	} else if ok {
+		st.LastSync, st.LastSyncVia = l.Time, l.Via
+	}
 	seq, raw, err := s.LastReceipt()
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -137,11 +142,14 @@ func InitialStatus(s *store.Store) (engine.Status, error) {
 }
 
 // MergeStatus completes a status from the engine with what InitialStatus
-// read from the store: the engine reports only receipts of its own run, so
-// until the first one the last receipt kept in the store is shown.
+// read from the store: the engine reports only receipts and syncs of its
+// own run, so until the first one the last kept in the store is shown.
 func MergeStatus(initial, s engine.Status) engine.Status {
 	if s.LastReceiptTime.IsZero() {
 		s.LastReceiptSeq, s.LastReceiptTime = initial.LastReceiptSeq, initial.LastReceiptTime
+	}
+	if s.LastSync.IsZero() {
+		s.LastSync, s.LastSyncVia = initial.LastSync, initial.LastSyncVia
 	}
 	return s
 }

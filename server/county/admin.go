@@ -21,8 +21,8 @@ import (
 
 // Enrolment and administration over HTTPS with JSON. A device asks to be
 // enrolled with POST /enrol and polls GET /enrol/{device}; county admins use
-// /admin/… with HTTP basic authentication (the credential made by init, or
-// added since), from the server command or the admin screens.
+// /admin/… from the server command or the admin screens, with a session
+// token from POST /admin/login or HTTP basic authentication (admins.go).
 
 func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, status int, err error) {
 	code := protocol.CodeOf(err)
@@ -147,43 +147,26 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/incidents/{id}/ack", s.admin(s.ackIncident))
 	mux.HandleFunc("POST /admin/incidents/prune", s.admin(s.pruneIncidents))
 	mux.HandleFunc("POST /admin/calendar", s.admin(s.publishCalendar))
+	s.accountRoutes(mux) // admin accounts and sessions (admins.go)
+	mux.HandleFunc("POST "+countyapi.SyncImportPath, s.admin(s.serveSyncImport))
 	s.adminRoutesMore(mux) // audit, overview, dishonesty (overview.go)
 }
 
 type adminHandler func(w http.ResponseWriter, r *http.Request, who string)
 
 // admin wraps an admin route: the request's credential is checked first
-// (see passwords.go for the bounds on that), and a request refused is an
-// incident.
+// — a session token (admins.go, tokens.go), or a name and password (see
+// passwords.go for the bounds on that) — and h gets the admin it acts as;
+// a request refused is an incident, except for a session that ended.
 func (s *Server) admin(h adminHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		name, pass, ok := r.BasicAuth()
-		err := ErrBadCredential
-		if ok {
-			err = s.checkAdmin(r.Context(), name, pass, r.RemoteAddr)
-		} else {
-			s.passwords.addrs.fail(addrString(addrKey(r.RemoteAddr)), s.cfg.Now())
-		}
-		var be *busyError
-		switch {
-		case err == nil:
-			authenticated(r)
-			h(w, r, name)
+		who, claimed, err := s.authenticate(r)
+		if err != nil {
+			s.refuseCredential(w, r, claimed, err)
 			return
-		case errors.As(err, &be):
-			s.incident(countyapi.Incident{Code: protocol.CodeBusy, Message: "admin API: " + be.Error(), Remote: r.RemoteAddr})
-			status := http.StatusServiceUnavailable
-			if be.backoff {
-				status = http.StatusTooManyRequests
-			}
-			s.writeErr(w, r, status, err)
-		case errors.Is(err, ErrBadCredential):
-			s.incident(countyapi.Incident{Code: protocol.CodeNotAuthorized, Message: "admin API: bad credential for " + clip(name, 64), Remote: r.RemoteAddr})
-			w.Header().Set("WWW-Authenticate", `Basic realm="jiannuo county admin"`)
-			s.writeErr(w, r, http.StatusUnauthorized, fmt.Errorf("%w: %v", protocol.ErrNotAuthorized, ErrBadCredential))
-		default:
-			s.writeErr(w, r, http.StatusInternalServerError, err)
 		}
+		authenticated(r)
+		h(w, r, who)
 	}
 }
 

@@ -1,7 +1,6 @@
 package county
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -18,7 +17,8 @@ import (
 
 // The audit trail: every admin action taken on the county server
 // (approving, rejecting and revoking devices, recovery revocations,
-// publishing a calendar update, authorising a municipal node) is
+// publishing a calendar update, authorising a municipal node, adding,
+// disabling and enabling admins and setting their passwords) is
 // appended to x-audit in the same transaction as the action, with who,
 // what, when and why. Each entry names the hash of the one before it, and
 // x-audithead keeps the hash and number of the last, so editing, removing
@@ -179,41 +179,8 @@ func RecoverRevoke(cfg Config, dev protocol.DeviceID, name, password, reason str
 		return err
 	}
 	defer s.Close()
-	var a admin
-	err = s.st.View(func(tx *bolt.Tx) error {
-		if name == "" { // the recovery credential, whatever its name
-			return tx.Bucket(bAdmins).ForEach(func(_, v []byte) error {
-				var b admin
-				if err := json.Unmarshal(v, &b); err != nil {
-					return err
-				}
-				if b.Recovery {
-					a, name = b, b.Name
-				}
-				return nil
-			})
-		}
-		found, err := getJSON(tx, bAdmins, []byte(name), &a)
-		if err == nil && !found {
-			err = ErrBadCredential
-		}
+	if name, err = s.recoveryAdmin(name, password, "recovery revocation"); err != nil {
 		return err
-	})
-	if err == nil && a.Name == "" {
-		err = ErrBadCredential
-	}
-	if err == nil {
-		// Bounded like every check, but never held back: the recovery
-		// credential is the last resort.
-		if s.passwords.verify(context.Background(), a.PasswordHash, password) != nil {
-			err = ErrBadCredential
-		} else if !a.Recovery {
-			err = fmt.Errorf("%w: %s", ErrNotRecovery, name)
-		}
-	}
-	if err != nil {
-		s.incident(countyapi.Incident{Code: protocol.CodeNotAuthorized, Message: "recovery revocation: " + err.Error()})
-		return fmt.Errorf("%w: %w", protocol.ErrNotAuthorized, err)
 	}
 	return s.Revoke(dev, reason, recoveryPrefix+name)
 }

@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"jiannuo/server/internal/partial"
+	"jiannuo/store"
 	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
@@ -39,13 +40,17 @@ type upload struct {
 
 // citedInScope reports whether a record of the device's scope cites the
 // evidence file: a device may upload or fetch only such files.
-func (se *session) citedInScope(h protocol.Hash) bool {
-	offices, err := se.srv.st.EvidenceOffice(h)
+func (se *session) citedInScope(h protocol.Hash) bool { return se.srv.citedInScope(se.rec, h) }
+
+// citedInScope reports whether a record of the scope of a device enrolled
+// as rec cites the evidence file.
+func (s *Server) citedInScope(rec store.DeviceRecord, h protocol.Hash) bool {
+	offices, err := s.st.EvidenceOffice(h)
 	if err != nil {
 		return false
 	}
 	for _, o := range offices {
-		if se.inScope(o) {
+		if inScope(rec, o) {
 			return true
 		}
 	}

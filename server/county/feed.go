@@ -70,33 +70,15 @@ func (p *peer) streamFeed(v feedView, cursor uint64) {
 			inflight = inflight[1:]
 		}
 		b.frames = nil
-		limited, visited := false, 0
-		err := v.begin()
-		if err == nil {
-			err = s.st.FeedSelect(sent, feedBatch, v.keep, func(e store.FeedEntry, raw []byte) bool {
-				if len(inflight) >= s.cfg.Window {
-					limited = true
-					return false
-				}
-				v.interleave(&b, e.Pos)
-				visited++
-				sent = e.Pos
-				if !v.keep(e) {
-					return true
-				}
-				b.cert(e.Device)
-				inflight = append(inflight, e.Pos)
-				b.add(v.entry(e, raw))
-				return true
-			})
-		}
+		var limited bool
+		var visited int
+		var err error
+		sent, visited, limited, err = s.readFeed(v, &b, sent, func(store.FeedEntry) bool { return len(inflight) < s.cfg.Window },
+			func(e store.FeedEntry) { inflight = append(inflight, e.Pos) })
 		if err != nil {
 			p.log.Error("reading feed", "err", err)
 			p.fail(protocol.CodeInternal, "feed unavailable")
 			return
-		}
-		if !limited {
-			v.interleave(&b, sent+1)
 		}
 		if !p.queue(s.fillCertificates(b.frames)) {
 			return
@@ -122,6 +104,39 @@ func (p *peer) streamFeed(v feedView, cursor uint64) {
 			return
 		}
 	}
+}
+
+// readFeed reads up to feedBatch entries of the feed after sent as v shows
+// them into b — each kept entry after its device's certificate the first
+// time, what took effect before it interleaved — and what v interleaves
+// after the last read once the feed's head is reached. room is asked
+// before each entry whether another may go (else limited), took is told of
+// each kept entry added. It returns the last position read and how many
+// entries it visited.
+func (s *Server) readFeed(v feedView, b *feedFrames, sent uint64, room func(store.FeedEntry) bool, took func(store.FeedEntry)) (last uint64, visited int, limited bool, err error) {
+	err = v.begin()
+	if err == nil {
+		err = s.st.FeedSelect(sent, feedBatch, v.keep, func(e store.FeedEntry, raw []byte) bool {
+			if !room(e) {
+				limited = true
+				return false
+			}
+			v.interleave(b, e.Pos)
+			visited++
+			sent = e.Pos
+			if !v.keep(e) {
+				return true
+			}
+			b.cert(e.Device)
+			took(e)
+			b.add(v.entry(e, raw))
+			return true
+		})
+	}
+	if err == nil && !limited {
+		v.interleave(b, sent+1)
+	}
+	return sent, visited, limited, err
 }
 
 // queue hands frames to the writer in order; false when the session ended.

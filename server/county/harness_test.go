@@ -163,7 +163,7 @@ func (h *harness) deviceVia(o office.Code, role domain.Role, url string) *device
 	}
 	d := &device{t: t, st: st, se: se, receipted: make(chan uint64, 1)}
 	var last uint64
-	d.eng = engine.New(se, engine.Config{URL: url, Fingerprint: h.base.Fingerprint, CountyKey: en.CountyKey,
+	d.eng = engine.New(se, engine.Config{URL: url, Fingerprint: h.base.Fingerprint, CountyKey: en.CountyKey, County: en.County,
 		Logger: quiet(), MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
 		OnStatus: func(s engine.Status) {
 			if s.LastReceiptSeq != last {

@@ -22,6 +22,7 @@ import (
 	"jiannuo/auth"
 	"jiannuo/domain/office"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
 )
 
@@ -77,8 +78,8 @@ func Init(dir string, cfg InitConfig) (*Identity, error) {
 	if err := auth.ValidatePassphrase(cfg.AdminPassword); err != nil {
 		return nil, fmt.Errorf("admin password: %w", err)
 	}
-	if cfg.AdminName == "" {
-		return nil, errors.New("admin name is empty")
+	if err := countyapi.CheckAdminName(cfg.AdminName); err != nil {
+		return nil, fmt.Errorf("admin name %q: %w", cfg.AdminName, countyapi.ErrBadAdminName)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

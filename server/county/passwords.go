@@ -118,8 +118,10 @@ func (g *passwordGate) snapshot() PasswordStats {
 
 // check verifies an admin credential from addr: hash is the admin's
 // password hash, or "" for a name no admin has. recovery exempts the name
-// from its backoff. It returns nil, ErrBadCredential or a *busyError.
-func (g *passwordGate) check(ctx context.Context, name, hash, password string, recovery bool, addr string) error {
+// from its backoff; disabled refuses the right password as
+// ErrAdminDisabled, counted as a failure. It returns nil,
+// ErrBadCredential, ErrAdminDisabled or a *busyError.
+func (g *passwordGate) check(ctx context.Context, name, hash, password string, recovery, disabled bool, addr string) error {
 	now := g.now()
 	nameKey := nameKey(name)
 	retry := g.addrs.wait(addr, now)
@@ -137,10 +139,13 @@ func (g *passwordGate) check(ctx context.Context, name, hash, password string, r
 	switch {
 	case errors.As(err, &be):
 		return err
-	case err != nil:
+	case err != nil, disabled:
 		g.addrs.fail(addr, g.now())
 		if !recovery {
 			g.names.fail(nameKey, g.now())
+		}
+		if err == nil {
+			return ErrAdminDisabled
 		}
 		return ErrBadCredential
 	}
@@ -154,6 +159,17 @@ func (g *passwordGate) check(ctx context.Context, name, hash, password string, r
 // of an unknown name) once there is memory for it, without backoff.
 func (g *passwordGate) verify(ctx context.Context, hash, password string) error {
 	return g.run(ctx, hash, password, true)
+}
+
+// hash hashes a new admin password with the configured parameters once
+// there is memory for it: setting passwords is bounded as checking them is.
+func (g *passwordGate) hash(ctx context.Context, password string) (string, error) {
+	kib := min(int64(g.kdf.MemoryKiB), g.budget)
+	if !g.acquire(ctx, kib, true) {
+		return "", &busyError{retry: time.Second}
+	}
+	defer g.release(kib)
+	return auth.HashPassword(password, g.kdf)
 }
 
 // run is verify, ahead in the line if first.

@@ -11,6 +11,8 @@ import (
 
 	"jiannuo/auth"
 	"jiannuo/store"
+	"jiannuo/sync/countyapi"
+	"jiannuo/sync/protocol"
 )
 
 // The server's own buckets, beside the replica in the same file (the store
@@ -40,24 +42,48 @@ func ensureBuckets(st *store.Store) error {
 	})
 }
 
+// admin is a county admin account as x-admins keeps it. Accounts are
+// disabled, never deleted: the audit trail names them.
 type admin struct {
 	Name         string    `json:"name"`
 	PasswordHash string    `json:"password_hash"`
 	Recovery     bool      `json:"recovery"` // the credential made at init
 	Created      time.Time `json:"created"`
+	CreatedBy    string    `json:"created_by,omitempty"` // empty for the one made at init
+	Disabled     bool      `json:"disabled,omitempty"`
+	// The last time the password was set after the account was made, and
+	// who set it; the last time it was disabled or enabled, who did and,
+	// for a disabling, why.
+	PasswordSet   time.Time `json:"password_set,omitzero"`
+	PasswordSetBy string    `json:"password_set_by,omitempty"`
+	Changed       time.Time `json:"changed,omitzero"`
+	ChangedBy     string    `json:"changed_by,omitempty"`
+	Reason        string    `json:"reason,omitempty"`
+}
+
+// info is the account as the admin API shows it, with live sessions.
+func (a admin) info(sessions int) countyapi.AdminInfo {
+	return countyapi.AdminInfo{Name: a.Name, Recovery: a.Recovery, Disabled: a.Disabled, Created: a.Created, CreatedBy: a.CreatedBy,
+		PasswordSet: a.PasswordSet, PasswordSetBy: a.PasswordSetBy, Changed: a.Changed, ChangedBy: a.ChangedBy, Reason: a.Reason,
+		Sessions: sessions}
 }
 
 // ErrBadCredential means the admin name or password is wrong.
 var ErrBadCredential = errors.New("wrong admin name or password")
 
-// maxAdminName bounds an admin's name; a longer one given with a request
-// is no admin's, and is checked as an unknown name is.
+// ErrAdminDisabled means the admin's credential is right but the account
+// is disabled; over the API it is refused as protocol.ErrNotAuthorized.
+var ErrAdminDisabled = errors.New("admin account disabled")
+
+// maxAdminName bounds an admin's name given with a request; a longer one
+// is no admin's, and is checked as an unknown name is. New names are
+// shorter still (countyapi.CheckAdminName); this bound is that of the
+// names older versions accepted at init.
 const maxAdminName = 256
 
+// addAdmin stores a new admin account with password hashed by kdf; by
+// is the admin who added it ("" at init).
 func addAdmin(st *store.Store, name, password string, kdf auth.Params, recovery bool) error {
-	if name == "" || len(name) > maxAdminName {
-		return fmt.Errorf("an admin name is 1 to %d bytes", maxAdminName)
-	}
 	hash, err := auth.HashPassword(password, kdf)
 	if err != nil {
 		return err
@@ -66,32 +92,47 @@ func addAdmin(st *store.Store, name, password string, kdf auth.Params, recovery 
 		return err
 	}
 	return st.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bAdmins)
-		if b.Get([]byte(name)) != nil {
-			return fmt.Errorf("admin %q exists", name)
-		}
-		v, _ := json.Marshal(admin{Name: name, PasswordHash: hash, Recovery: recovery, Created: st.Now().UTC()})
-		return b.Put([]byte(name), v)
+		return putNewAdminTx(tx, admin{Name: name, PasswordHash: hash, Recovery: recovery, Created: st.Now().UTC()})
 	})
 }
 
-// checkAdmin checks an admin credential sent from remote (host:port)
-// within the bounds of passwords.go: nil, ErrBadCredential, a busy
-// refusal, or the error reading the admin.
-func (s *Server) checkAdmin(ctx context.Context, name, password, remote string) error {
+// putNewAdminTx stores a, refusing a name in use.
+func putNewAdminTx(tx *bolt.Tx, a admin) error {
+	if a.Name == "" || len(a.Name) > maxAdminName {
+		return fmt.Errorf("%w: %w", protocol.ErrInvalidOperation, countyapi.ErrBadAdminName)
+	}
+	if tx.Bucket(bAdmins).Get([]byte(a.Name)) != nil {
+		return fmt.Errorf("%w: admin %q exists", protocol.ErrInvalidOperation, a.Name)
+	}
+	return putJSON(tx, bAdmins, []byte(a.Name), a)
+}
+
+// readAdmin reads the account of name; false if there is none (or the
+// name is longer than any admin's).
+func (s *Server) readAdmin(name string) (admin, bool, error) {
 	var a admin
 	var found bool
-	if len(name) <= maxAdminName {
-		err := s.st.View(func(tx *bolt.Tx) error {
-			var err error
-			found, err = getJSON(tx, bAdmins, []byte(name), &a)
-			return err
-		})
-		if err != nil {
-			return err
-		}
+	if len(name) > maxAdminName {
+		return a, false, nil
 	}
-	return s.passwords.check(ctx, name, a.PasswordHash, password, found && a.Recovery, addrString(addrKey(remote)))
+	err := s.st.View(func(tx *bolt.Tx) error {
+		var err error
+		found, err = getJSON(tx, bAdmins, []byte(name), &a)
+		return err
+	})
+	return a, found, err
+}
+
+// checkAdmin checks an admin credential sent from remote (host:port)
+// within the bounds of passwords.go: nil, ErrBadCredential,
+// ErrAdminDisabled (the password is right), a busy refusal, or the error
+// reading the admin.
+func (s *Server) checkAdmin(ctx context.Context, name, password, remote string) error {
+	a, found, err := s.readAdmin(name)
+	if err != nil {
+		return err
+	}
+	return s.passwords.check(ctx, name, a.PasswordHash, password, found && a.Recovery, found && a.Disabled, addrString(addrKey(remote)))
 }
 
 func getJSON(tx *bolt.Tx, bucket, key []byte, v any) (bool, error) {

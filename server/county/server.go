@@ -89,6 +89,13 @@ type Config struct {
 	// AdminBackoff holds back admin names and addresses after wrong
 	// credentials (defaults: DefaultBackoff).
 	AdminBackoff BackoffConfig
+	// AdminIdleTimeout ends an admin's session token after this long
+	// without a call (default 30 minutes); AdminSessionMax after this long
+	// from its sign-in whatever the use (default 8 hours: a working day).
+	// Sessions are held in memory only: a restart ends them all
+	// (tokens.go, docs/county-server.md "Admin accounts and sessions").
+	AdminIdleTimeout time.Duration
+	AdminSessionMax  time.Duration
 	// ReadTimeout bounds reading a whole HTTP request, body included
 	// (default 30s); WriteTimeout writing its answer (default 60s);
 	// IdleTimeout how long a keep-alive connection may wait for its next
@@ -115,6 +122,16 @@ type Config struct {
 	IncidentWindow  time.Duration
 	IncidentSources int
 	IncidentFlush   time.Duration
+
+	// MaxSyncFileBytes bounds a device's sync bundle a county admin
+	// imports and the return file written for it (default and at most
+	// protocol.MaxSyncFileBytes, 256 MiB; docs/sync-file.md). A larger
+	// bundle is refused as oversize: the device exports its work again up
+	// to an earlier date. SyncFileTimeout bounds reading a bundle over
+	// HTTP and writing its return file (default 30 minutes), in place of
+	// ReadTimeout and WriteTimeout.
+	MaxSyncFileBytes int64
+	SyncFileTimeout  time.Duration
 }
 
 // DefaultConfig returns the defaults for a server in dir; a new value each
@@ -135,6 +152,8 @@ func DefaultConfig(dir string) Config {
 		PasswordMemory:      128 << 20,
 		PasswordWait:        2 * time.Second,
 		AdminBackoff:        DefaultBackoff(),
+		AdminIdleTimeout:    30 * time.Minute,
+		AdminSessionMax:     8 * time.Hour,
 		ReadTimeout:         30 * time.Second,
 		WriteTimeout:        60 * time.Second,
 		IdleTimeout:         60 * time.Second,
@@ -144,6 +163,8 @@ func DefaultConfig(dir string) Config {
 		IncidentWindow:      time.Hour,
 		IncidentSources:     4096,
 		IncidentFlush:       time.Second,
+		MaxSyncFileBytes:    protocol.MaxSyncFileBytes,
+		SyncFileTimeout:     30 * time.Minute,
 	}
 }
 
@@ -187,9 +208,13 @@ func (c *Config) fill() {
 		c.PasswordMemory = d.PasswordMemory
 	}
 	c.AdminBackoff.fill()
+	if c.MaxSyncFileBytes <= 0 || c.MaxSyncFileBytes > protocol.MaxSyncFileBytes {
+		c.MaxSyncFileBytes = d.MaxSyncFileBytes
+	}
 	for _, v := range []struct{ p, d *time.Duration }{{&c.PasswordWait, &d.PasswordWait}, {&c.ReadTimeout, &d.ReadTimeout},
 		{&c.WriteTimeout, &d.WriteTimeout}, {&c.IdleTimeout, &d.IdleTimeout}, {&c.IncidentWindow, &d.IncidentWindow},
-		{&c.IncidentFlush, &d.IncidentFlush}} {
+		{&c.IncidentFlush, &d.IncidentFlush}, {&c.AdminIdleTimeout, &d.AdminIdleTimeout}, {&c.AdminSessionMax, &d.AdminSessionMax},
+		{&c.SyncFileTimeout, &d.SyncFileTimeout}} {
 		if *v.p <= 0 {
 			*v.p = *v.d
 		}
@@ -213,6 +238,7 @@ type Server struct {
 	log *slog.Logger
 
 	passwords *passwordGate
+	admins    *sessionTable // admin session tokens (tokens.go)
 	incidents *incidentLog
 	pending   *pendingCount
 	conns     *connGuard
@@ -231,6 +257,9 @@ type Server struct {
 	// chain the one before it left, through the ingest loop.
 	signer *store.ServerSigner
 	signMu sync.Mutex
+
+	// syncFiles admits one sync file import at a time (filesync.go).
+	syncFiles chan struct{}
 
 	mu        sync.Mutex
 	feedCh    chan struct{} // closed and replaced whenever the feed advances
@@ -280,6 +309,7 @@ func New(cfg Config) (*Server, error) {
 		cfg: cfg, id: id, st: st,
 		log:       log,
 		passwords: newPasswordGate(&cfg),
+		admins:    newSessionTable(cfg.AdminIdleTimeout, cfg.AdminSessionMax),
 		incidents: incidents,
 		pending:   pending,
 		conns:     newConnGuard(cfg.MaxUnauthPerAddr),
@@ -290,6 +320,7 @@ func New(cfg Config) (*Server, error) {
 		sessions:  make(map[protocol.DeviceID]*session),
 		upstreams: make(map[*upstreamSession]struct{}),
 		signer:    signer,
+		syncFiles: make(chan struct{}, 1),
 	}
 	s.wg.Add(2)
 	go s.ingestLoop()
@@ -419,12 +450,19 @@ func (s *Server) feedAdvanced() {
 }
 
 // pushReq is one change set waiting for the ingest loop: pushed by a
-// device's session, or signed by the server's own device (serverdevice.go).
+// device's session, carried by a sync file a county admin imported
+// (filesync.go), or signed by the server's own device (serverdevice.go).
 type pushReq struct {
 	raw  []byte
-	from *session // the pushing session; nil for the server's own
+	from *session // the pushing session; nil for a file's or the server's own
 	// own receives the result of one of the server's own change sets.
 	own chan<- store.Result
+	// file receives the answer to a change set of a sync file: the frame a
+	// session would have been sent. dev and src name who pushed it, for
+	// incidents.
+	file chan<- *protocol.Frame
+	dev  protocol.DeviceID
+	src  string
 	// onCommit, if set, runs inside the transaction that applies the change
 	// set (not for a replay or a refusal), to commit what goes with it.
 	onCommit func(tx *bolt.Tx, r store.Result) error
@@ -433,35 +471,44 @@ type pushReq struct {
 // device and remote name who pushed, for incidents.
 func (r *pushReq) device() protocol.DeviceID {
 	if r.from == nil {
-		return protocol.DeviceID{}
+		return r.dev
 	}
 	return r.from.dev
 }
 
 func (r *pushReq) remote() string {
-	if r.from == nil {
-		return "server"
+	switch {
+	case r.from != nil:
+		return r.from.remote
+	case r.src != "":
+		return r.src
 	}
-	return r.from.remote
+	return "server"
 }
 
-// answer hands the pusher its receipt or refusal: a frame to the session,
-// the result to the server's own.
+// answer hands the pusher its receipt or refusal: a frame to the session
+// or the file, the result to the server's own.
 func (r *pushReq) answer(f *protocol.Frame, res store.Result) {
-	if r.own != nil {
+	switch {
+	case r.own != nil:
 		r.own <- res
-		return
+	case r.file != nil:
+		r.file <- f
+	default:
+		r.from.send(f)
 	}
-	r.from.send(f)
 }
 
 // failed tells the pusher the batch could not be stored.
 func (r *pushReq) failed(code protocol.Code, msg string, err error) {
-	if r.own != nil {
+	switch {
+	case r.own != nil:
 		r.own <- store.Result{Code: code, Err: err}
-		return
+	case r.file != nil:
+		r.file <- &protocol.Frame{Type: protocol.FrameError, Code: code, Message: msg}
+	default:
+		r.from.fail(code, msg)
 	}
-	r.from.fail(code, msg)
 }
 
 // ingestLoop is the one writer: it takes pushes from every session, commits

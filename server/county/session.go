@@ -1,9 +1,12 @@
 package county
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -91,7 +94,7 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	se.log.Info("session opened", "cursor", cursor)
-	se.run(&deviceFeed{se: se, revSent: map[protocol.DeviceID]bool{}}, cursor, se.readLoop)
+	se.run(s.deviceFeed(se.dev, se.rec), cursor, se.readLoop)
 	se.log.Info("session closed")
 }
 
@@ -202,10 +205,8 @@ func (se *session) readLoop() {
 		}
 		switch f.Type {
 		case protocol.FramePush:
-			if from, ok := protocol.PeekDevice(f.Body); ok && from != se.dev {
-				err := fmt.Errorf("%w: change set of %s sent by %s", protocol.ErrWrongDevice, from, se.dev)
-				s.deviceIncident(countyapi.Incident{Device: se.dev, Code: protocol.CodeWrongDevice, Message: err.Error(), Remote: se.remote})
-				se.send(&protocol.Frame{Type: protocol.FrameRefused, Device: from, Code: protocol.CodeWrongDevice, Message: err.Error()})
+			if refused := s.wrongDevice(se.dev, f.Body, se.remote); refused != nil {
+				se.send(refused)
 				continue
 			}
 			select {
@@ -228,19 +229,40 @@ func (se *session) readLoop() {
 	}
 }
 
+// wrongDevice refuses a change set pushed for device dev that names
+// another (wrong_device, an incident), before it reaches the ingest loop:
+// the refusal to answer with, or nil.
+func (s *Server) wrongDevice(dev protocol.DeviceID, raw []byte, remote string) *protocol.Frame {
+	from, ok := protocol.PeekDevice(raw)
+	if !ok || from == dev {
+		return nil
+	}
+	err := fmt.Errorf("%w: change set of %s sent by %s", protocol.ErrWrongDevice, from, dev)
+	s.deviceIncident(countyapi.Incident{Device: dev, Code: protocol.CodeWrongDevice, Message: err.Error(), Remote: remote})
+	return &protocol.Frame{Type: protocol.FrameRefused, Device: from, Code: protocol.CodeWrongDevice, Message: err.Error()}
+}
+
 // deviceFeed is the feed as a device sees it: every change set of the
 // device's scope from other devices, then the revocations and the calendar
-// update it has not had yet, once it has caught up.
+// update it has not had yet, once it has caught up. A session streams it;
+// a return file (filesync.go) carries it.
 type deviceFeed struct {
-	se      *session
+	srv     *Server
+	dev     protocol.DeviceID
+	rec     store.DeviceRecord
 	revSent map[protocol.DeviceID]bool
 	calSent uint64
+}
+
+// deviceFeed returns the feed of the device dev, enrolled as rec.
+func (s *Server) deviceFeed(dev protocol.DeviceID, rec store.DeviceRecord) *deviceFeed {
+	return &deviceFeed{srv: s, dev: dev, rec: rec, revSent: map[protocol.DeviceID]bool{}}
 }
 
 func (v *deviceFeed) begin() error { return nil }
 
 func (v *deviceFeed) keep(e store.FeedEntry) bool {
-	return e.Device != v.se.dev && v.se.inScope(e.Office)
+	return e.Device != v.dev && inScope(v.rec, e.Office)
 }
 
 func (v *deviceFeed) entry(e store.FeedEntry, raw []byte) *protocol.Frame {
@@ -253,12 +275,13 @@ func (v *deviceFeed) interleave(*feedFrames, uint64) {}
 // not sent yet. The device has caught up with the feed, so it already holds
 // everything a revoked device wrote before its revocation.
 func (v *deviceFeed) settled() []*protocol.Frame {
-	revs, calVersion, cal := v.se.srv.decisions()
+	revs, calVersion, cal := v.srv.decisions()
 	var frames []*protocol.Frame
-	for id, doc := range revs {
+	// In device order, so the same county state makes the same return file.
+	for _, id := range slices.SortedFunc(maps.Keys(revs), func(a, b protocol.DeviceID) int { return bytes.Compare(a[:], b[:]) }) {
 		if !v.revSent[id] {
 			v.revSent[id] = true
-			frames = append(frames, &protocol.Frame{Type: protocol.FrameRevocation, Body: doc})
+			frames = append(frames, &protocol.Frame{Type: protocol.FrameRevocation, Body: revs[id]})
 		}
 	}
 	if calVersion > v.calSent {
@@ -268,6 +291,10 @@ func (v *deviceFeed) settled() []*protocol.Frame {
 	return frames
 }
 
-func (se *session) inScope(o office.Code) bool {
-	return office.InScope(se.rec.Office, se.rec.Admin, o)
+func (se *session) inScope(o office.Code) bool { return inScope(se.rec, o) }
+
+// inScope reports whether a device enrolled as rec may see office o's
+// records.
+func inScope(rec store.DeviceRecord, o office.Code) bool {
+	return office.InScope(rec.Office, rec.Admin, o)
 }

@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"crypto/ed25519"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -16,10 +15,10 @@ import (
 
 // What simulated devices write: the fourteen public services of §五(七),
 // each with a commitment a township would publish, and fulfilment entries
-// as staff log them. The texts are of the length real ones have (a few
-// hundred bytes of Chinese), so the bytes on the wire and on disk are
-// realistic; they are drawn from a few dozen clauses, so they compress
-// somewhat better than real texts would.
+// as staff log them. In the default mode (TextHanzi) titles, texts, notes
+// and names are generated (text.go); in TextClauses, the mode of earlier
+// figures, they are drawn from the few dozen clauses below, which compress
+// about twice as well as real text.
 var services = []struct {
 	cat   domain.Category
 	title string
@@ -120,19 +119,54 @@ const (
 	authorRole = domain.RoleLeader
 )
 
+// texts are the strings of one device's operations.
+type texts interface {
+	title(svc string, n int) string
+	commitment(title string, n int) string
+	responsible(n int) string
+	note(n int) string
+}
+
+// clauseTexts draws from the fixed clauses.
+type clauseTexts struct{ rng *rand.Rand }
+
+func (c clauseTexts) title(svc string, n int) string      { return fmt.Sprintf("%s（第%d项）", svc, n) }
+func (c clauseTexts) commitment(svc string, n int) string { return commitmentText(c.rng, svc, n) }
+func (c clauseTexts) responsible(n int) string            { return officials[n%len(officials)] }
+func (c clauseTexts) note(n int) string                   { return fulfilmentNote(c.rng, n) }
+
+// hanziTexts generates them.
+type hanziTexts struct{ t *Text }
+
+func (h hanziTexts) title(string, int) string      { return h.t.Title() }
+func (h hanziTexts) commitment(string, int) string { return h.t.Commitment() }
+func (h hanziTexts) responsible(int) string {
+	return h.t.Name() + "（" + h.t.Words(2+h.t.rng.IntN(5)) + "）"
+}
+func (h hanziTexts) note(int) string { return h.t.Note() }
+
+// deviceSeed is the seed of device i's texts under the Loadgen's seed.
+func deviceSeed(seed uint64, i int) uint64 { return seed ^ (uint64(i)+1)*0x9e3779b97f4a7c15 }
+
+func newTexts(mode TextMode, seed uint64) texts {
+	if mode == TextClauses {
+		return clauseTexts{rand.New(rand.NewPCG(seed, 2017))}
+	}
+	return hanziTexts{NewText(seed)}
+}
+
 // buildChain makes k change sets of m operations for a device, chained from
 // its first: operation numbers 1, 2, … without gaps, each change set naming
 // the hash of the one before. One operation in five creates a commitment,
 // the next publishes it, the other three log fulfilment entries on recent
 // published commitments. Each change set is checked with protocol.Verify
 // exactly as the server will check it.
-func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time) ([]pushSet, error) {
+func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time, tx texts) ([]pushSet, error) {
 	pub := key.Public().(ed25519.PublicKey)
 	dev := protocol.DeviceIDFromKey(pub)
 	reg := oneDevice{protocol.DeviceInfo{ID: dev, Key: pub, Office: o}}
-	chain := &oneChain{}
+	chain := &Chain{}
 
-	rng := rand.New(rand.NewPCG(binary.BigEndian.Uint64(dev[:8]), 2017))
 	hlc := protocol.MakeHLC(now.UnixMilli(), 0)
 	start := calendar.NewDate(2026, time.November, 2)
 	var (
@@ -146,7 +180,7 @@ func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time) 
 	out := make([]pushSet, 0, k)
 	for s := 0; s < k; s++ {
 		cs := &protocol.ChangeSet{Device: dev, Office: o, Author: authorName, AuthorRole: authorRole,
-			Seq: chain.head.Seq + 1, Prev: chain.head.Hash, Ops: make([]protocol.Op, 0, m)}
+			Seq: chain.Last.Seq + 1, Prev: chain.Last.Hash, Ops: make([]protocol.Op, 0, m)}
 		for len(cs.Ops) < m {
 			num++
 			hlc++
@@ -157,9 +191,9 @@ func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time) 
 				creates++
 				op.Kind, op.Target = protocol.OpCreate, protocol.NewEntityID()
 				values := map[domain.Field]string{
-					domain.FieldCategory: string(svc.cat), domain.FieldTitle: fmt.Sprintf("%s（第%d项）", svc.title, creates),
-					domain.FieldText: commitmentText(rng, svc.title, creates), domain.FieldLegalBasis: legalBasis,
-					domain.FieldResponsible: officials[creates%len(officials)], domain.FieldStartDate: start.String(),
+					domain.FieldCategory: string(svc.cat), domain.FieldTitle: tx.title(svc.title, creates),
+					domain.FieldText: tx.commitment(svc.title, creates), domain.FieldLegalBasis: legalBasis,
+					domain.FieldResponsible: tx.responsible(creates), domain.FieldStartDate: start.String(),
 					domain.FieldDeadline: domain.WorkdaysDeadline(5 + creates%16).String(), domain.FieldPublic: "true",
 					domain.FieldStatus: string(domain.StatusDraft),
 				}
@@ -179,7 +213,7 @@ func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time) 
 				entries++
 				op.Kind, op.Target = protocol.OpFulfil, published[entries%len(published)]
 				op.Entry = &protocol.Entry{Date: start.AddDays(entries % 60), Progress: uint8(10 * (1 + entries%10)),
-					Note: fulfilmentNote(rng, entries)}
+					Note: tx.note(entries)}
 			}
 			cs.Ops = append(cs.Ops, op)
 		}
@@ -189,7 +223,7 @@ func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time) 
 		if _, err := protocol.Verify(cs.Bytes(), reg, chain, dev); err != nil {
 			return nil, fmt.Errorf("built change set %d does not verify: %w", cs.Seq, err)
 		}
-		chain.add(cs)
+		chain.Add(cs)
 		out = append(out, pushSet{frame: protocol.AppendFrame(nil, &protocol.Frame{Type: protocol.FramePush, Body: cs.Bytes()}),
 			hash: cs.Hash(), seq: cs.Seq, ops: len(cs.Ops)})
 	}
@@ -206,22 +240,28 @@ func (r oneDevice) Device(id protocol.DeviceID) (protocol.DeviceInfo, error) {
 	return r.info, nil
 }
 
-// oneChain is the Chains of one device, in memory.
-type oneChain struct {
-	head   protocol.Head
+// Chain is one device's chain in memory, as protocol.Chains: what a
+// receiver that keeps nothing else needs to verify the device's next
+// change set. It answers for its one device whatever the ID asked.
+type Chain struct {
+	// Last is the last change set added.
+	Last   protocol.Head
 	hashes []protocol.Hash
 }
 
-func (c *oneChain) Head(protocol.DeviceID) (protocol.Head, error) { return c.head, nil }
+// Head returns the last change set added.
+func (c *Chain) Head(protocol.DeviceID) (protocol.Head, error) { return c.Last, nil }
 
-func (c *oneChain) HashAt(_ protocol.DeviceID, seq uint64) (protocol.Hash, bool, error) {
+// HashAt returns the hash of change set seq, if added.
+func (c *Chain) HashAt(_ protocol.DeviceID, seq uint64) (protocol.Hash, bool, error) {
 	if seq == 0 || seq > uint64(len(c.hashes)) {
 		return protocol.Hash{}, false, nil
 	}
 	return c.hashes[seq-1], true, nil
 }
 
-func (c *oneChain) add(cs *protocol.ChangeSet) {
+// Add appends a change set that verified against the chain.
+func (c *Chain) Add(cs *protocol.ChangeSet) {
 	c.hashes = append(c.hashes, cs.Hash())
-	c.head = protocol.Head{Seq: cs.Seq, Hash: cs.Hash(), LastOp: cs.LastOp()}
+	c.Last = protocol.Head{Seq: cs.Seq, Hash: cs.Hash(), LastOp: cs.LastOp()}
 }

@@ -57,6 +57,15 @@ type Config struct {
 	// checks every receipt). Every receipt is matched to the change set
 	// it names whatever this says.
 	VerifyEvery int
+	// Text is what the devices write in titles, texts, names and
+	// fulfilment notes: TextHanzi (the default), generated Chinese text
+	// that compresses as real text does, or TextClauses, the few dozen
+	// fixed clauses of earlier figures.
+	Text TextMode
+	// Seed makes the texts: device i (from 0) writes what NewText with a
+	// seed derived from Seed and i generates, whatever its key (default
+	// 0, a seed like any other).
+	Seed uint64
 	// NoCompression turns off permessage-deflate, which devices negotiate
 	// by default (as the sync engine does).
 	NoCompression bool
@@ -125,6 +134,9 @@ func (c *Config) fill() error {
 	}
 	if c.County != "" && c.County.Level() != office.County {
 		return fmt.Errorf("loadgen: county %q is not a county-level code", c.County)
+	}
+	if c.Text > TextClauses {
+		return fmt.Errorf("loadgen: unknown text mode %d", c.Text)
 	}
 	def := func(v *int, d int) {
 		if *v <= 0 {

@@ -172,7 +172,8 @@ func (lg *Loadgen) Prepare(ctx context.Context) error {
 	start := time.Now()
 	devs := lg.devices[:lg.cfg.Devices]
 	err := parallel(ctx, len(devs), runtime.GOMAXPROCS(0), func(i int) error {
-		sets, err := buildChain(devs[i].key, devs[i].office, lg.cfg.ChangeSets, lg.cfg.Ops, lg.epoch)
+		sets, err := buildChain(devs[i].key, devs[i].office, lg.cfg.ChangeSets, lg.cfg.Ops, lg.epoch,
+			newTexts(lg.cfg.Text, deviceSeed(lg.cfg.Seed, devs[i].i)))
 		devs[i].sets = sets
 		return err
 	})

@@ -1,7 +1,6 @@
 package municipal_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"os"
@@ -12,11 +11,8 @@ import (
 	"time"
 
 	"jiannuo/domain/office"
-	"jiannuo/server/loadgen"
 	"jiannuo/server/municipal"
 	"jiannuo/server/public"
-	"jiannuo/sync/countyapi"
-	"jiannuo/sync/protocol"
 )
 
 func envInt(name string, def int) int {
@@ -61,29 +57,11 @@ func BenchmarkMunicipalConverge(b *testing.B) {
 			counties = append(counties, newCounty(b, office.Code(strconv.Itoa(410301+k)), join...))
 		}
 		// The counties ingest, one at a time.
-		var ingest time.Duration
+		var ingestTime time.Duration
 		var totalOps, totalSets int
-		ctx := context.Background()
 		for _, c := range counties {
-			srv := c.srv
-			lg, err := loadgen.New(loadgen.Config{URL: "https://" + c.addr, Fingerprint: c.fp, County: c.code,
-				Devices: nt, Offices: nt, ChangeSets: sets, Ops: perSet, Logger: quiet(),
-				Approve: func(_ context.Context, d protocol.DeviceID) error {
-					_, err := srv.Approve(d, countyapi.ApproveRequest{}, "bench")
-					return err
-				}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := lg.Prepare(ctx); err != nil {
-				b.Fatal(err)
-			}
-			res, err := lg.Run(ctx)
-			lg.Close()
-			if err != nil {
-				b.Fatalf("county %s ingest: %v (%s)", c.code, err, res.ErrorSummary())
-			}
-			ingest += res.Wall
+			res := ingest(b, c, nt, sets, perSet)
+			ingestTime += res.Wall
 			totalOps += res.Ops
 			totalSets += res.ChangeSets
 		}
@@ -122,14 +100,14 @@ func BenchmarkMunicipalConverge(b *testing.B) {
 			b.Fatalf("municipal node applied %d change sets of %d", h, totalSets)
 		}
 		b.ReportMetric(converge.Seconds(), "converge-s")
-		b.ReportMetric(ingest.Seconds(), "county-ingest-sum-s")
-		b.ReportMetric(converge.Seconds()/ingest.Seconds(), "ratio")
+		b.ReportMetric(ingestTime.Seconds(), "county-ingest-sum-s")
+		b.ReportMetric(converge.Seconds()/ingestTime.Seconds(), "ratio")
 		b.ReportMetric(float64(totalOps)/converge.Seconds(), "municipal-ops/s")
-		b.ReportMetric(float64(totalOps)/ingest.Seconds(), "county-ops/s")
+		b.ReportMetric(float64(totalOps)/ingestTime.Seconds(), "county-ops/s")
 		b.ReportMetric(discovery.Seconds(), "discovery-s")
 		b.Logf("%d counties × %d townships × %d ops = %d ops in %d change sets: counties ingested in %v (sum), "+
 			"municipal node discovered them in %v and converged in %v (%.2f× the sum)", nc, nt, ops, totalOps, totalSets,
-			ingest.Round(time.Millisecond), discovery.Round(time.Millisecond), converge.Round(time.Millisecond), converge.Seconds()/ingest.Seconds())
+			ingestTime.Round(time.Millisecond), discovery.Round(time.Millisecond), converge.Round(time.Millisecond), converge.Seconds()/ingestTime.Seconds())
 		m.stop()
 		for _, c := range counties {
 			c.stop()
@@ -172,24 +150,7 @@ func BenchmarkPullUnderPublicLoad(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		c := newCounty(b, "410324")
-		srv := c.srv
-		lg, err := loadgen.New(loadgen.Config{URL: "https://" + c.addr, Fingerprint: c.fp, County: c.code,
-			Devices: nt, Offices: nt, ChangeSets: (ops + perSet - 1) / perSet, Ops: perSet, Logger: quiet(),
-			Approve: func(_ context.Context, d protocol.DeviceID) error {
-				_, err := srv.Approve(d, countyapi.ApproveRequest{}, "bench")
-				return err
-			}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx := context.Background()
-		if err := lg.Prepare(ctx); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := lg.Run(ctx); err != nil {
-			b.Fatal(err)
-		}
-		lg.Close()
+		ingest(b, c, nt, (ops+perSet-1)/perSet, perSet)
 
 		// pull has a fresh node pull the county's whole feed, the clients
 		// asking at perSecond requests a second (<0: as fast as they are

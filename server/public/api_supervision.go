@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/store"
 	"jiannuo/sync/protocol"
@@ -85,20 +84,26 @@ type ListPage[T any] struct {
 // CasesPage is the answer of GET /api/v1/cases.
 type CasesPage = ListPage[Case]
 
-// DishonestyRecord is a published dishonesty record in the JSON feed.
+// DishonestyRecord is a published dishonesty record in the JSON feed:
+// what store.DishonestyRecord.Public publishes of it. Never what the
+// township submitted and the county has not accepted, a return, a
+// withdrawn record, or the names of county staff.
 type DishonestyRecord struct {
-	ID             string           `json:"id"`
-	URL            string           `json:"url"`
-	Office         string           `json:"office"`
-	OfficeName     string           `json:"office_name"`
-	County         string           `json:"county"`
-	CountyName     string           `json:"county_name"`
-	Commitment     string           `json:"commitment"`
-	CommitmentURL  string           `json:"commitment_url"`
-	Type           string           `json:"type"`
-	TypeName       string           `json:"type_name"`
-	Official       string           `json:"official"`
+	ID            string `json:"id"`
+	URL           string `json:"url"`
+	Office        string `json:"office"`
+	OfficeName    string `json:"office_name"`
+	County        string `json:"county"`
+	CountyName    string `json:"county_name"`
+	Commitment    string `json:"commitment"`
+	CommitmentURL string `json:"commitment_url"`
+	Type          string `json:"type"`
+	TypeName      string `json:"type_name"`
+	Official      string `json:"official"`
+	// Facts are the facts as last corrected; Corrected says the county
+	// corrected them (the original facts are not published).
 	Facts          string           `json:"facts"`
+	Corrected      bool             `json:"corrected"`
 	Explanation    string           `json:"explanation"`
 	Deadline       string           `json:"rectification_deadline"`
 	Status         string           `json:"status"`
@@ -109,15 +114,22 @@ type DishonestyRecord struct {
 	Steps          []DishonestyStep `json:"steps"`
 	Evidence       []EvidenceFile   `json:"evidence"`
 	Objections     []string         `json:"objections"` // numbers of the cases objecting to it
-	UpdatedAt      string           `json:"updated_at"`
+	UpdatedAt      string           `json:"updated_at"` // its latest published step
 }
 
-// DishonestyStep is one step of a record, oldest first.
+// DishonestyStep is one published step of a record, oldest first.
 type DishonestyStep struct {
-	Step        string   `json:"step"`
-	StepName    string   `json:"step_name"`
-	Time        string   `json:"time"`
-	Reason      string   `json:"reason"`
+	Step     string `json:"step"`
+	StepName string `json:"step_name"`
+	Time     string `json:"time"`
+	// Reason is why the step was taken; for the recording, the facts (as
+	// corrected).
+	Reason string `json:"reason"`
+	// Detail is a sanction's measure (public_criticism, honours_withdrawn,
+	// honours_restricted, accountability, other) or a mitigation (lighter,
+	// exempt), DetailName its name; empty for the other steps.
+	Detail      string   `json:"detail"`
+	DetailName  string   `json:"detail_name"`
 	Explanation string   `json:"explanation"`
 	Evidence    []string `json:"evidence"`
 }
@@ -247,12 +259,12 @@ func (h *handler) apiCase(c *store.Case, base string) (Case, error) {
 	out.Overdue = CaseOverdue{Overdue: d.Overdue(), AckLate: d.AckLate, AnswerLate: d.AnswerLate, DaysOverdue: d.DaysOverdue}
 	if c.Record != nil {
 		if pr, err := h.publishedRecord(store.Ref{Office: c.Office, ID: *c.Record}); err == nil {
-			out.Record, out.RecordURL = pr.rec.ID.String(), base+"/"+recordHref(pr.ref())
+			out.Record, out.RecordURL = pr.ID.String(), base+"/"+recordHref(pr.ref())
 		}
 	}
 	for _, l := range c.Linked {
 		if pr, err := h.publishedRecord(store.Ref{Office: c.Office, ID: l}); err == nil {
-			out.LinkedRecords = append(out.LinkedRecords, pr.rec.ID.String())
+			out.LinkedRecords = append(out.LinkedRecords, pr.ID.String())
 		}
 	}
 	var err error
@@ -320,32 +332,28 @@ func (h *handler) serveAPIDishonesty(w http.ResponseWriter, r *http.Request) {
 const cursorRecord = 'd'
 
 func (h *handler) apiRecord(p *pubRecord, base string) (DishonestyRecord, error) {
-	r := &p.rec
-	ou, cu := h.unit(r.Office), h.unit(r.Office.County())
-	out := DishonestyRecord{ID: r.ID.String(), URL: base + "/" + recordHref(p.ref()), Office: string(r.Office), OfficeName: ou.Name,
-		County: string(cu.Code), CountyName: cu.Name, Commitment: r.Commitment.ID.String(), CommitmentURL: base + "/" + detailHref(r.Commitment),
-		Type: string(r.Type), TypeName: h.tr.T("public.record.type." + string(r.Type)), Official: r.Official, Facts: r.Reason,
-		Explanation: r.Explanation, Deadline: r.Deadline, RecordedAt: rfc3339(r.RecordedAt.Wall()), RepairedOn: fmtDate(p.repaired),
-		PublishedUntil: fmtDate(p.lastDay), Steps: []DishonestyStep{}, Objections: []string{}, UpdatedAt: rfc3339(r.UpdatedAt.Wall())}
-	out.Status = string(r.Status)
-	if !p.repaired.IsZero() {
-		out.Status = string(domain.StepRepaired)
-	}
+	ou, cu := h.unit(p.Office), h.unit(p.Office.County())
+	out := DishonestyRecord{ID: p.ID.String(), URL: base + "/" + recordHref(p.ref()), Office: string(p.Office), OfficeName: ou.Name,
+		County: string(cu.Code), CountyName: cu.Name, Commitment: p.Commitment.ID.String(), CommitmentURL: base + "/" + detailHref(p.Commitment),
+		Type: string(p.Type), TypeName: h.tr.T("public.record.type." + string(p.Type)), Official: p.Official, Facts: p.Facts,
+		Corrected: p.Corrected, Explanation: p.Explanation, Deadline: p.Deadline, RecordedAt: rfc3339(p.recordedAt),
+		RepairedOn: fmtDate(p.RepairedOn), PublishedUntil: fmtDate(p.LastDay), Steps: []DishonestyStep{}, Objections: []string{},
+		UpdatedAt: rfc3339(p.updatedAt())}
+	out.Status = string(p.Status)
 	out.StatusName, _ = h.recordStatus(p)
-	var cited []protocol.Hash
-	for _, e := range r.History {
-		s := DishonestyStep{Step: string(e.Step), StepName: h.tr.T("public.record.step." + string(e.Step)), Time: rfc3339(e.HLC.Wall()),
-			Reason: e.Reason, Explanation: e.Explanation, Evidence: []string{}}
+	for _, e := range p.Steps {
+		s := DishonestyStep{Step: string(e.Step), StepName: h.tr.T("public.record.step." + string(e.Step)), Time: rfc3339(e.Time),
+			Reason: e.Reason, DetailName: h.stepDetail(e), Explanation: e.Explanation, Evidence: []string{}}
+		if s.DetailName != "" {
+			s.Detail = e.Detail
+		}
 		for _, x := range e.Evidence {
 			s.Evidence = append(s.Evidence, x.String())
-			if !slices.Contains(cited, x) {
-				cited = append(cited, x)
-			}
 		}
 		out.Steps = append(out.Steps, s)
 	}
 	var err error
-	if out.Evidence, err = h.apiEvidence(cited, r.Office, base); err != nil {
+	if out.Evidence, err = h.apiEvidence(p.Evidence, p.Office, base); err != nil {
 		return out, err
 	}
 	rk := p.ref()

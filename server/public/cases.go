@@ -111,7 +111,7 @@ func (h *handler) caseRow(c *store.Case, homeLink string) (caseRow, error) {
 	if c.Record != nil {
 		if pr, err := h.publishedRecord(store.Ref{Office: c.Office, ID: *c.Record}); err == nil {
 			row.RecordHref = homeLink + recordHref(pr.ref())
-			row.RecordName = h.tr.T("public.record.type." + string(pr.rec.Type))
+			row.RecordName = h.tr.T("public.record.type." + string(pr.Type))
 		}
 	}
 	return row, nil

@@ -100,6 +100,9 @@ func inspect(img image.Image) (colours, nonWhite, total int) {
 // script.
 func TestChromium(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not found: CI installs the Debian packages chromium and fonts-noto-cjk (make deps)", chromiumPath)
+		}
 		t.Skipf("%s not found: install the Debian packages chromium and fonts-noto-cjk to run this test", chromiumPath)
 	}
 	if testing.Short() {
@@ -205,6 +208,9 @@ func replay(rec *httptest.ResponseRecorder) http.HandlerFunc {
 // page of an answered case and a dishonesty record.
 func TestChromiumFiling(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not found: CI installs the Debian packages chromium and fonts-noto-cjk (make deps)", chromiumPath)
+		}
 		t.Skipf("%s not found: install the Debian packages chromium and fonts-noto-cjk to run this test", chromiumPath)
 	}
 	if testing.Short() {

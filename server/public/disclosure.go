@@ -1,105 +1,55 @@
 package public
 
 import (
-	"cmp"
 	"slices"
+	"time"
 
-	"jiannuo/domain"
 	"jiannuo/domain/calendar"
 	"jiannuo/store"
-	"jiannuo/sync/protocol"
 )
 
-// Publication of government dishonesty records (§四(二)): a record is shown
-// from when it was recorded for the disclosure period, as long as the
-// commitment it is about is shown; after credit repair it stays, marked
-// 已修复, or is taken off some days later, as the city decides; a record
-// the county withdrew is never shown again.
+// Publication of government dishonesty records (§四(二)). What is shown of
+// a record, and until when, is store.DishonestyRecord.Public's to say under
+// the city's disclosure settings (domain.Disclosure): the page and the
+// feed add only that the commitment it is about must be shown too.
 
-// Defaults and values of the disclosure settings (Config).
-const (
-	DefaultDisclosureDays     = 1095 // three years
-	DefaultRepairWithdrawDays = 30
-	// AfterRepairKeep shows a repaired record, as 已修复, until its
-	// disclosure period ends.
-	AfterRepairKeep = "keep"
-	// AfterRepairWithdraw takes a repaired record off the page
-	// RepairWithdrawDays after the repair.
-	AfterRepairWithdraw = "withdraw"
-)
-
-// stepWithdrawn is the county's withdrawal of a record (issue #10): a
-// withdrawn record is never published. The step is being added to domain
-// alongside this page; the page recognises it by its stored value.
-const stepWithdrawn domain.DishonestyStep = "withdrawn"
-
-// disclosure holds the settings.
-type disclosure struct {
-	days         int
-	withdraw     bool
-	withdrawDays int
-}
-
-func newDisclosure(cfg *Config) disclosure {
-	d := disclosure{days: cfg.DisclosureDays, withdrawDays: cfg.RepairWithdrawDays}
-	if d.days <= 0 {
-		d.days = DefaultDisclosureDays
-	}
-	if d.withdrawDays <= 0 {
-		d.withdrawDays = DefaultRepairWithdrawDays
-	}
-	switch cfg.AfterRepair {
-	case "", AfterRepairKeep:
-	case AfterRepairWithdraw:
-		d.withdraw = true
-	default:
-		panic("public.New: Config.AfterRepair is " + cfg.AfterRepair + `, want "keep" or "withdraw"`)
-	}
-	return d
-}
-
-// pubRecord is a published dishonesty record with what the page says of
-// it.
+// pubRecord is a published dishonesty record: its publication, the
+// commitment it is about (shown) and when it was recorded (to order
+// records). Pages and the feed read nothing else of the record, so what
+// the township submitted and the county has not accepted, a return, a
+// withdrawal and the names of county staff never reach them.
 type pubRecord struct {
-	rec      store.DishonestyRecord
-	c        store.Commitment // the commitment it is about (shown)
-	recorded calendar.Date    // in China
-	repaired calendar.Date    // zero until credit repair
-	lastDay  calendar.Date    // the last day it is published
+	store.DishonestyPublication
+	c          store.Commitment
+	recordedAt time.Time
 }
 
-func (p *pubRecord) ref() store.Ref { return store.Ref{Office: p.rec.Office, ID: p.rec.ID} }
+func (p *pubRecord) ref() store.Ref { return store.Ref{Office: p.Office, ID: p.ID} }
 
-// chinaDay is the civil date in China of a stamp.
-func chinaDay(t protocol.HLC) calendar.Date { return domain.ChinaDate(t.Wall().UnixMilli()) }
+// updatedAt is when the publication last changed: its latest public step.
+func (p *pubRecord) updatedAt() time.Time {
+	t := p.recordedAt
+	for _, s := range p.Steps {
+		if s.Time.After(t) {
+			t = s.Time
+		}
+	}
+	return t
+}
 
-// published returns the record as published on the day today, or false.
+// published returns the record as published on the day today, or false:
+// its commitment must be shown and the record published by
+// store.DishonestyRecord.Public.
 func (h *handler) published(r store.DishonestyRecord, snap *snapshot, today calendar.Date) (*pubRecord, bool) {
 	it := snap.refs[r.Commitment]
-	if it == nil || !r.Recorded {
+	if it == nil {
 		return nil, false
 	}
-	p := &pubRecord{rec: r, c: it.c, recorded: chinaDay(r.RecordedAt)}
-	for _, e := range r.History {
-		switch e.Step {
-		case stepWithdrawn:
-			return nil, false
-		case domain.StepRepaired:
-			if p.repaired.IsZero() {
-				p.repaired = chinaDay(e.HLC)
-			}
-		}
-	}
-	p.lastDay = p.recorded.AddDays(h.disc.days - 1)
-	if h.disc.withdraw && !p.repaired.IsZero() {
-		if end := p.repaired.AddDays(h.disc.withdrawDays - 1); end.Before(p.lastDay) {
-			p.lastDay = end
-		}
-	}
-	if today.After(p.lastDay) {
+	pub, ok := r.Public(h.disc, today)
+	if !ok {
 		return nil, false
 	}
-	return p, true
+	return &pubRecord{DishonestyPublication: pub, c: it.c, recordedAt: r.RecordedAt.Wall()}, true
 }
 
 // publishedRecord reads one published record, or errHidden /
@@ -139,7 +89,7 @@ func (h *handler) publishedRecords(f store.DishonestyFilter) ([]*pubRecord, erro
 		}
 	}
 	slices.SortStableFunc(out, func(a, b *pubRecord) int {
-		if c := cmp.Compare(b.rec.RecordedAt, a.rec.RecordedAt); c != 0 {
+		if c := b.recordedAt.Compare(a.recordedAt); c != 0 {
 			return c
 		}
 		return cmpRef(&item{c: store.Commitment{Ref: a.ref()}}, &item{c: store.Commitment{Ref: b.ref()}})

@@ -58,8 +58,11 @@
 // Cases are shown with their status, time limits and, once the county
 // accepted it, the township's reply, never with the filer's text, files
 // or contact (the tracking page shows the filer their own). Dishonesty
-// records are published within the disclosure period (Config.DisclosureDays,
-// Config.AfterRepair). See docs/public-feed.md and docs/municipal.md.
+// records are published as store.DishonestyRecord.Public derives them under
+// the city's disclosure settings (Config.Disclosure): the facts as
+// corrected, the steps the county took or accepted, never a submission it
+// has not accepted, never a withdrawn record. See docs/supervision.md,
+// docs/public-feed.md and docs/municipal.md.
 //
 // # Caveats
 //

@@ -85,10 +85,9 @@ func (h *handler) citedPublicly(snap *snapshot, hs protocol.Hash) (office.Code, 
 			return "", false, err
 		}
 		for _, r := range recs {
-			if !slices.ContainsFunc(r.History, func(e store.DishonestyEvent) bool { return slices.Contains(e.Evidence, hs) }) {
-				continue
-			}
-			if _, ok := h.published(r, snap, today); ok {
+			// Only the files the publication cites: never those of a
+			// submission the county has not accepted.
+			if p, ok := h.published(r, snap, today); ok && slices.Contains(p.Evidence, hs) {
 				return r.Office, true, nil
 			}
 		}

@@ -115,7 +115,7 @@ func (h *handler) recordTarget(r *http.Request) (*fileTarget, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fileTarget{ref: pr.rec.Commitment, c: pr.c, record: pr,
+	return &fileTarget{ref: pr.Commitment, c: pr.c, record: pr,
 		kinds: []domain.CaseKind{domain.CaseObjection, domain.CaseComplaint}}, nil
 }
 
@@ -455,7 +455,7 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request, t *fileTarget, 
 	in := &protocol.Intake{ID: id, Number: protocol.CaseNumber(kind, now.UnixMilli(), id), Kind: kind,
 		Office: t.ref.Office, Commitment: t.ref.ID, Text: f.text, TrackHash: protocol.TrackHash(id, code), Filed: now.UnixMilli()}
 	if kind == domain.CaseObjection {
-		in.Record = t.record.rec.ID
+		in.Record = t.record.ID
 	}
 	files := make(map[protocol.Hash][]byte, len(f.files))
 	for _, u := range f.files {
@@ -551,8 +551,8 @@ func (h *handler) renderForm(w http.ResponseWriter, r *http.Request, t *fileTarg
 		fv.Kind = string(t.kinds[0])
 	}
 	if t.record != nil {
-		fv.Record = &recordSummary{Type: h.tr.T("public.record.type." + string(t.record.rec.Type)),
-			Recorded: fmtDate(t.record.recorded), Href: v.Home + recordHref(t.record.ref())}
+		fv.Record = &recordSummary{Type: h.tr.T("public.record.type." + string(t.record.Type)),
+			Recorded: fmtDate(t.record.RecordedOn), Href: v.Home + recordHref(t.record.ref())}
 	}
 	if len(t.kinds) > 1 {
 		for _, k := range t.kinds {

@@ -514,7 +514,7 @@ func (h *handler) addSupervision(d *detailView, ref store.Ref, homeLink string) 
 	d.OfficeRecords = len(recs)
 	d.RecordsHref = homeLink + "d/" + string(ref.Office)
 	for _, p := range recs {
-		if p.rec.Commitment != ref {
+		if p.Commitment != ref {
 			continue
 		}
 		d.Records = append(d.Records, h.recordRow(p, homeLink))

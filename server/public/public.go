@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"jiannuo/assets"
+	"jiannuo/domain"
 	"jiannuo/domain/calendar"
 	"jiannuo/domain/office"
 	"jiannuo/store"
@@ -50,19 +51,14 @@ type Config struct {
 	// that filings are taken on the municipal platform's own site.
 	Intake IntakeSink
 
-	// DisclosureDays is how long a dishonesty record is published, in
-	// days from when it was recorded (§四(二)): 0 means
-	// DefaultDisclosureDays (1095, three years).
-	DisclosureDays int
-	// AfterRepair says what happens to a record once its credit is
-	// repaired: AfterRepairKeep ("keep", the default when empty) shows it
-	// as 已修复 until its disclosure period ends; AfterRepairWithdraw
-	// ("withdraw") takes it off the page RepairWithdrawDays after the
-	// repair. New panics on any other value.
-	AfterRepair string
-	// RepairWithdrawDays is the days a repaired record stays published
-	// under AfterRepairWithdraw: 0 means DefaultRepairWithdrawDays (30).
-	RepairWithdrawDays int
+	// Disclosure is how long dishonesty records are published and what
+	// credit repair does to them (§四(二)): the zero value means
+	// domain's defaults, a record shown for 1095 days (three years) from
+	// the day it was recorded and, once repaired, kept as 已修复 until
+	// then (domain.AfterRepairKeep); with domain.AfterRepairWithdraw it
+	// leaves the page RepairWithdrawDays (default 30) days after the
+	// repair. New panics on settings domain.Disclosure.Validate refuses.
+	Disclosure domain.Disclosure
 
 	// IntakePerHour and IntakePerDay bound the filings accepted from one
 	// address: 0 means DefaultIntakePerHour (5) and DefaultIntakePerDay
@@ -129,7 +125,7 @@ type handler struct {
 
 	// Supervision: filings, tracking and dishonesty records.
 	intake      IntakeSink
-	disc        disclosure
+	disc        domain.Disclosure
 	lim         *limiter
 	q           *questioner
 	recent      recentIntakes
@@ -144,8 +140,11 @@ func New(cfg Config) http.Handler {
 		panic("public.New: Config.Store is nil")
 	}
 	h := &handler{st: cfg.Store, dir: cfg.Directory, cal: cfg.Calendar, now: cfg.Now, log: cfg.Logger, pageSize: cfg.PageSize,
-		intake: cfg.Intake, disc: newDisclosure(&cfg), lim: newLimiter(&cfg), q: newQuestioner(&cfg),
+		intake: cfg.Intake, disc: cfg.Disclosure.WithDefaults(), lim: newLimiter(&cfg), q: newQuestioner(&cfg),
 		proxyHeader: cfg.TrustedProxyHeader, filingSlots: make(chan struct{}, maxConcurrentFilings)}
+	if err := h.disc.Validate(); err != nil {
+		panic("public.New: Config.Disclosure: " + err.Error())
+	}
 	if h.dir == nil {
 		h.dir = office.Luoyang()
 	}

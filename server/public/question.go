@@ -209,6 +209,24 @@ func (q *questioner) parse(s string) (token, error) {
 	return t, nil
 }
 
+// AnswerOf returns the answer to the question of a form's token, as a
+// person reads it off the image, for whoever holds the key that signed the
+// token (Config.QuestionKey): tests that post the real forms of a node
+// whose key they chose. The node itself never reveals an answer; without
+// the key nothing can be told from the token. It fails with the token
+// unreadable or signed with another key.
+func AnswerOf(key []byte, tok string) (int, error) {
+	if len(key) < 32 {
+		return 0, errors.New("public.AnswerOf: the key is shorter than 32 bytes")
+	}
+	q := &questioner{key: key}
+	t, err := q.parse(tok)
+	if err != nil {
+		return 0, err
+	}
+	return question(q.rng(t.nonce)).Answer, nil
+}
+
 // live reports whether a token may still be answered at now (not counting
 // whether it was used).
 func (q *questioner) live(t token, now time.Time) bool {

@@ -3,13 +3,11 @@ package public
 import (
 	"net/http"
 	"net/url"
-	"slices"
 	"time"
 
 	"jiannuo/domain"
 	"jiannuo/domain/office"
 	"jiannuo/store"
-	"jiannuo/sync/protocol"
 )
 
 // The pages of published dishonesty records: one record with its steps
@@ -20,6 +18,7 @@ type recordView struct {
 	Type, StatusName, StatusClass string
 	Title, Href, Place            string // the commitment
 	Official, Deadline, Facts     string
+	Corrected                     bool // Facts are as the county corrected them
 	Explanation                   string
 	Recorded, LastDay, Repaired   string
 	Steps                         []dstepView
@@ -29,56 +28,66 @@ type recordView struct {
 	ListHref, OfficeName          string
 }
 
-// dstepView is one step of a record. The template draws each step type
-// with its own block ("dstep-<step>"), and steps it has no block for with
-// a plain one.
+// dstepView is one published step of a record. The template draws each
+// step type with its own block ("dstep-<step>"), and steps it has no block
+// for with a plain one.
 type dstepView struct {
 	Step                     string
 	Name, Time, TimeISO      string
 	Type, Official, Deadline string // recorded
-	Reason, Explanation      string
-	Evidence                 []evidenceView
+	Corrected                bool   // recorded: Reason holds the corrected facts
+	// Reason is why the step was taken (for the recording, the facts);
+	// Detail names a sanction's measure or a mitigation.
+	Reason, Detail, Explanation string
+	Evidence                    []evidenceView
 }
 
 // recordStatus names where a record stands for the public.
 func (h *handler) recordStatus(p *pubRecord) (name, class string) {
-	if !p.repaired.IsZero() {
+	if p.Repaired {
 		return h.tr.T("public.record.status.repaired"), "repaired"
 	}
-	return h.tr.T("public.record.step." + string(p.rec.Status)), string(p.rec.Status)
+	return h.tr.T("public.record.step." + string(p.Status)), string(p.Status)
+}
+
+// stepDetail names a published step's detail: a sanction's measure or a
+// mitigation; "" for other steps.
+func (h *handler) stepDetail(s store.PublicDishonestyStep) string {
+	switch {
+	case s.Detail == "":
+		return ""
+	case s.Step == domain.StepSanctioned:
+		return h.tr.T("public.record.sanction." + s.Detail)
+	case s.Step == domain.StepMitigated:
+		return h.tr.T("public.record.mitigation." + s.Detail)
+	}
+	return ""
 }
 
 func (h *handler) recordView(p *pubRecord, homeLink string) (*recordView, error) {
-	r := &p.rec
-	rv := &recordView{Type: h.tr.T("public.record.type." + string(r.Type)), Title: p.c.Title, Href: homeLink + detailHref(p.c.Ref),
-		Place: h.place(r.Office), Official: r.Official, Deadline: r.Deadline, Facts: r.Reason, Explanation: r.Explanation,
-		Recorded: fmtDate(p.recorded), LastDay: fmtDate(p.lastDay), Repaired: fmtDate(p.repaired),
-		ListHref: homeLink + "d/" + string(r.Office), OfficeName: h.unit(r.Office).Name}
+	rv := &recordView{Type: h.tr.T("public.record.type." + string(p.Type)), Title: p.c.Title, Href: homeLink + detailHref(p.c.Ref),
+		Place: h.place(p.Office), Official: p.Official, Deadline: p.Deadline, Facts: p.Facts, Corrected: p.Corrected,
+		Explanation: p.Explanation, Recorded: fmtDate(p.RecordedOn), LastDay: fmtDate(p.LastDay), Repaired: fmtDate(p.RepairedOn),
+		ListHref: homeLink + "d/" + string(p.Office), OfficeName: h.unit(p.Office).Name}
 	rv.StatusName, rv.StatusClass = h.recordStatus(p)
 	if h.intake != nil {
 		rv.FileHref = homeLink + recordHref(p.ref()) + "/file"
 	}
-	var cited []protocol.Hash
-	for _, e := range r.History {
-		t := e.HLC.Wall().In(cst)
+	for _, e := range p.Steps {
+		t := e.Time.In(cst)
 		s := dstepView{Step: string(e.Step), Name: h.tr.T("public.record.step." + string(e.Step)), Time: fmtTime(t),
-			TimeISO: t.Format(time.RFC3339), Reason: e.Reason, Explanation: e.Explanation}
+			TimeISO: t.Format(time.RFC3339), Reason: e.Reason, Detail: h.stepDetail(e), Explanation: e.Explanation}
 		if e.Step == domain.StepRecorded {
-			s.Type, s.Official, s.Deadline = h.tr.T("public.record.type."+string(e.Type)), e.Official, e.Deadline
+			s.Type, s.Official, s.Deadline, s.Corrected = rv.Type, p.Official, p.Deadline, p.Corrected
 		}
 		var err error
-		if s.Evidence, err = h.evidenceViews(e.Evidence, r.Office, homeLink); err != nil {
+		if s.Evidence, err = h.evidenceViews(e.Evidence, p.Office, homeLink); err != nil {
 			return nil, err
-		}
-		for _, x := range e.Evidence {
-			if !slices.Contains(cited, x) {
-				cited = append(cited, x)
-			}
 		}
 		rv.Steps = append(rv.Steps, s)
 	}
 	var err error
-	if rv.Evidence, err = h.evidenceViews(cited, r.Office, homeLink); err != nil {
+	if rv.Evidence, err = h.evidenceViews(p.Evidence, p.Office, homeLink); err != nil {
 		return nil, err
 	}
 	rk := p.ref()
@@ -130,8 +139,8 @@ type recordRow struct {
 }
 
 func (h *handler) recordRow(p *pubRecord, homeLink string) recordRow {
-	row := recordRow{Href: homeLink + recordHref(p.ref()), Type: h.tr.T("public.record.type." + string(p.rec.Type)),
-		Title: p.c.Title, Place: h.place(p.rec.Office), Recorded: fmtDate(p.recorded), LastDay: fmtDate(p.lastDay)}
+	row := recordRow{Href: homeLink + recordHref(p.ref()), Type: h.tr.T("public.record.type." + string(p.Type)),
+		Title: p.c.Title, Place: h.place(p.Office), Recorded: fmtDate(p.RecordedOn), LastDay: fmtDate(p.LastDay)}
 	row.StatusName, row.StatusClass = h.recordStatus(p)
 	return row
 }
@@ -160,7 +169,7 @@ func (h *handler) serveRecordList(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Crumbs = []crumb{{Name: h.tr.T("public.crumbs.home"), Href: v.Home}, {Name: name, Href: v.Home + "?" + q.Encode()},
 		{Name: h.tr.T("public.records.crumb")}}
-	lv := &recordListView{Heading: h.tr.T("public.records.heading", name), Intro: h.tr.T("public.records.intro", h.disc.days)}
+	lv := &recordListView{Heading: h.tr.T("public.records.heading", name), Intro: h.tr.T("public.records.intro", h.disc.Days)}
 	for _, p := range ps {
 		lv.Rows = append(lv.Rows, h.recordRow(p, v.Home))
 	}

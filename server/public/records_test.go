@@ -3,6 +3,7 @@ package public
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"image/png"
@@ -65,11 +66,11 @@ func TestDisclosure(t *testing.T) {
 	}{
 		{"within three years", Config{}, time.Date(2029, 10, 14, 23, 0, 0, 0, cst), true},
 		{"after three years", Config{}, time.Date(2029, 10, 15, 0, 0, 1, 0, cst), false},
-		{"a city's shorter period", Config{DisclosureDays: 10}, time.Date(2026, 10, 26, 9, 0, 0, 0, cst), false},
-		{"repaired, kept", Config{AfterRepair: AfterRepairKeep}, time.Date(2027, 6, 1, 9, 0, 0, 0, cst), true},
-		{"repaired, withdrawn after 30 days", Config{AfterRepair: AfterRepairWithdraw}, time.Date(2026, 11, 25, 9, 0, 0, 0, cst), false},
-		{"repaired, within 30 days", Config{AfterRepair: AfterRepairWithdraw}, time.Date(2026, 11, 24, 9, 0, 0, 0, cst), true},
-		{"repaired, withdrawn after 5 days", Config{AfterRepair: AfterRepairWithdraw, RepairWithdrawDays: 5}, time.Date(2026, 10, 31, 9, 0, 0, 0, cst), false},
+		{"a city's shorter period", Config{Disclosure: domain.Disclosure{Days: 10}}, time.Date(2026, 10, 26, 9, 0, 0, 0, cst), false},
+		{"repaired, kept", Config{Disclosure: domain.Disclosure{AfterRepair: domain.AfterRepairKeep}}, time.Date(2027, 6, 1, 9, 0, 0, 0, cst), true},
+		{"repaired, withdrawn after 30 days", Config{Disclosure: domain.Disclosure{AfterRepair: domain.AfterRepairWithdraw}}, time.Date(2026, 11, 25, 9, 0, 0, 0, cst), false},
+		{"repaired, within 30 days", Config{Disclosure: domain.Disclosure{AfterRepair: domain.AfterRepairWithdraw}}, time.Date(2026, 11, 24, 9, 0, 0, 0, cst), true},
+		{"repaired, withdrawn after 5 days", Config{Disclosure: domain.Disclosure{AfterRepair: domain.AfterRepairWithdraw, RepairWithdrawDays: 5}}, time.Date(2026, 10, 31, 9, 0, 0, 0, cst), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWorld(t, c.cfg)
@@ -110,22 +111,124 @@ func (w *world) repair(t testing.TB) {
 	w.sync(t)
 }
 
+// TestRecordPublishedSteps: the page and the feed show every step the
+// publication holds (store.DishonestyRecord.Public): the facts as
+// corrected, saying so, never the original ones; the accepted
+// rectification; each sanction by its measure; the mitigation with its
+// reason. What the township submitted stays off them, and its files too,
+// until the county accepts it; a returned submission never shows.
+func TestRecordPublishedSteps(t *testing.T) {
+	w := newWorld(t, Config{})
+	o, id := w.record.Office, w.record.ID
+	must(t, w.t1.Store().PutDevice(w.a.Device()))
+	var toTownship uint64
+	w.deliverTo(t, w.a, w.t1.Store(), &toTownship)
+	published := func() (string, DishonestyRecord) {
+		t.Helper()
+		page := w.get(t, recordPath(w.record), addrA)
+		if page.Code != http.StatusOK {
+			t.Fatalf("record page: %d", page.Code)
+		}
+		var feed DishonestyPage
+		must(t, json.Unmarshal(w.get(t, "/api/v1/dishonesty", addrA).Body.Bytes(), &feed))
+		if len(feed.Items) != 1 {
+			t.Fatalf("feed holds %d records", len(feed.Items))
+		}
+		return page.Body.String(), feed.Items[0]
+	}
+
+	// A rectification submitted, then returned: on neither.
+	w.clk.set(time.October, 20, 9, 0)
+	const returned, accepted = "已清理主街东段占道摊点（退回的材料）", "主街消防通道占道已全部清理，设置隔离桩12处"
+	first := w.addEvidence(t, w.t1, "整改照片-初稿.png", "image/png", testPNG(t, 20, 20))
+	must(t, w.t1.SubmitRectification(o, id, returned, []protocol.Hash{first}))
+	w.sync(t)
+	for _, pass := range []string{"pending", "returned"} {
+		body, rec := published()
+		raw, _ := json.Marshal(rec)
+		for what, text := range map[string]string{"page": body, "feed": string(raw)} {
+			for _, s := range []string{returned, "整改照片-初稿.png", first.String(), "提交整改材料", "退回"} {
+				if strings.Contains(text, s) {
+					t.Errorf("%s: the %s shows %q", pass, what, s)
+				}
+			}
+		}
+		if ev := w.get(t, "/evidence/"+first.String(), addrA); ev.Code != http.StatusNotFound {
+			t.Errorf("%s: the submitted file is served: %d", pass, ev.Code)
+		}
+		if pass == "pending" {
+			r, err := w.t1.Store().DishonestyRecord(o, id)
+			must(t, err)
+			var toAdmin uint64
+			must(t, w.a.Store().PutDevice(w.t1.Device()))
+			w.deliverTo(t, w.t1, w.a.Store(), &toAdmin)
+			w.clk.set(time.October, 21, 9, 0)
+			must(t, w.a.ReturnSubmission(o, id, r.Pending.Op, "照片不清晰，请补充"))
+			w.sync(t)
+		}
+	}
+
+	// The county sanctions, mitigates, corrects the facts and accepts a
+	// rectification of its own seeing.
+	w.clk.set(time.October, 22, 9, 0)
+	must(t, w.a.Sanction(o, id, domain.SanctionPublicCriticism, "依据实施方案第四条予以通报批评", nil))
+	must(t, w.a.Sanction(o, id, domain.SanctionHonoursWithdrawn, "取消本年度评先评优资格", nil))
+	must(t, w.a.Mitigate(o, id, domain.MitigationLighter, "主动整改，从轻处理", nil))
+	const corrected = "集镇主街消防通道逾期二十日未完成整治。"
+	must(t, w.a.CorrectRecord(o, id, corrected, "异议成立：逾期天数有误", nil))
+	proof := w.addEvidence(t, w.a, "整改验收.pdf", "application/pdf", []byte("%PDF-1.5 整改验收"))
+	must(t, w.a.DishonestyStep(o, id, domain.StepRectified, accepted, "", []protocol.Hash{proof}))
+	w.sync(t)
+	body, rec := published()
+	for _, want := range []string{corrected, "县级平台已更正失信事实", "更正失信事实", "异议成立：逾期天数有误", "惩戒措施：通报批评",
+		"惩戒措施：取消评先评优资格", "依据实施方案第四条予以通报批评", "从轻处理", "主动整改，从轻处理", accepted, "整改完成"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("record page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, reasonRecord) || strings.Contains(body, returned) {
+		t.Error("the record page shows the original facts or the returned submission")
+	}
+	var steps []string
+	for _, s := range rec.Steps {
+		steps = append(steps, s.Step+":"+s.Detail+":"+s.DetailName)
+		if strings.Contains(s.Reason, reasonRecord) {
+			t.Errorf("the feed publishes the original facts in %s", s.Step)
+		}
+	}
+	want := []string{"recorded::", "explained::", "sanctioned:public_criticism:通报批评", "sanctioned:honours_withdrawn:取消评先评优资格",
+		"mitigated:lighter:从轻处理", "corrected::", "rectified::"}
+	if !slices.Equal(steps, want) || rec.Facts != corrected || !rec.Corrected || rec.Steps[0].Reason != corrected || rec.Status != "rectified" {
+		t.Errorf("feed record: steps %v, facts %q, corrected %v, status %s", steps, rec.Facts, rec.Corrected, rec.Status)
+	}
+	if ev := w.get(t, "/evidence/"+proof.String(), addrA); ev.Code != http.StatusOK || !strings.Contains(body, "整改验收.pdf") {
+		t.Errorf("the accepted rectification's file: %d", ev.Code)
+	}
+	checkNoSecrets(t, w.fixture, "record page", body)
+}
+
 // TestWithdrawnRecordNotPublished: a record the county withdrew is never
-// published, whatever else holds.
+// published, whatever else holds: not its page, not in the feed, not its
+// files; and disclosure settings New cannot take make it panic.
 func TestWithdrawnRecordNotPublished(t *testing.T) {
 	w := newWorld(t, Config{})
-	r, err := w.muni.DishonestyRecord(w.record.Office, w.record.ID)
-	must(t, err)
-	snap, err := w.h.idx.get()
-	must(t, err)
-	if _, ok := w.h.published(r, snap, w.h.today()); !ok {
-		t.Fatal("the record is not published")
+	if g := w.get(t, recordPath(w.record), addrA); g.Code != http.StatusOK {
+		t.Fatalf("the record is not published: %d", g.Code)
 	}
-	r.History = append(r.History, store.DishonestyEvent{Step: stepWithdrawn, HLC: r.UpdatedAt + 1, Reason: "异议成立，撤销记录"})
-	if _, ok := w.h.published(r, snap, w.h.today()); ok {
-		t.Error("a withdrawn record is published")
+	must(t, w.a.WithdrawRecord(w.record.Office, w.record.ID, "异议成立，撤销记录", nil))
+	w.sync(t)
+	if g := w.get(t, recordPath(w.record), addrA); g.Code != http.StatusNotFound {
+		t.Errorf("a withdrawn record's page: %d", g.Code)
 	}
-	if New(Config{Store: w.muni, AfterRepair: "keep"}) == nil {
+	var feed DishonestyPage
+	must(t, json.Unmarshal(w.get(t, "/api/v1/dishonesty", addrA).Body.Bytes(), &feed))
+	if len(feed.Items) != 0 {
+		t.Errorf("a withdrawn record in the feed: %+v", feed.Items)
+	}
+	if ev := w.get(t, "/evidence/"+w.evPNG.String(), addrA); ev.Code != http.StatusNotFound {
+		t.Errorf("a withdrawn record's evidence: %d", ev.Code)
+	}
+	if New(Config{Store: w.muni, Disclosure: domain.Disclosure{AfterRepair: domain.AfterRepairKeep}}) == nil {
 		t.Fatal("no handler")
 	}
 	defer func() {
@@ -133,7 +236,7 @@ func TestWithdrawnRecordNotPublished(t *testing.T) {
 			t.Error("an unknown AfterRepair does not panic")
 		}
 	}()
-	New(Config{Store: w.muni, AfterRepair: "forget"})
+	New(Config{Store: w.muni, Disclosure: domain.Disclosure{AfterRepair: "forget"}})
 }
 
 // TestEvidenceHeaders: each type is served by its content, with the
@@ -254,6 +357,18 @@ func TestQuestionArithmetic(t *testing.T) {
 	}
 	if len(seen) < 40 {
 		t.Errorf("only %d different answers in 300 questions", len(seen))
+	}
+	// AnswerOf tells the answer to the key's holder only.
+	tok := q.issue(start)
+	n, err := AnswerOf(q.key, tok)
+	if code, why := q.check(tok, fmt.Sprint(n), start.Add(time.Minute)); err != nil || code != protocol.CodeOK {
+		t.Errorf("AnswerOf with the key: %d, %v: %s %s", n, err, code, why)
+	}
+	if _, err := AnswerOf(bytes.Repeat([]byte{2}, 32), q.issue(start)); err == nil {
+		t.Error("AnswerOf with another key answers")
+	}
+	if _, err := AnswerOf(nil, q.issue(start)); err == nil {
+		t.Error("AnswerOf without a key answers")
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"jiannuo/domain"
@@ -34,9 +35,13 @@ type Config struct {
 	// so): the client trusts that certificate and no other, whoever signed
 	// it and whatever host it names.
 	Fingerprint string
-	// Admin and Password are the county admin credential, sent with the
-	// calls under /admin (HTTP basic authentication); the enrolment calls
-	// send none. The client keeps them in memory only.
+	// Admin and Password are the county admin credential. The first call
+	// under /admin signs in with them (POST /admin/login) and the calls
+	// carry the session token it returns; when the server ends the
+	// session the client signs in again, once per call. A server without
+	// /admin/login gets them with every call (HTTP basic authentication).
+	// The enrolment calls send none. The client keeps them in memory only
+	// (Client.ForgetPassword drops the password).
 	Admin    string
 	Password string
 	// Timeout bounds one call, reading the answer included (default 1
@@ -55,13 +60,17 @@ type Config struct {
 	// sent it, refusals included, before the client decodes it: a command's
 	// -json output prints it as is.
 	RawAnswer func(body []byte)
+	// TransferTimeout bounds a sync file import (ImportSyncFile), which
+	// carries up to protocol.MaxSyncFileBytes each way, in place of
+	// Timeout (default 30 minutes).
+	TransferTimeout time.Duration
 }
 
 // DefaultConfig returns the defaults for the server at baseURL pinned to
 // fingerprint, without an admin credential; a new value each call.
 func DefaultConfig(baseURL, fingerprint string) Config {
 	return Config{BaseURL: baseURL, Fingerprint: fingerprint, Timeout: time.Minute, ResponseHeaderTimeout: 30 * time.Second,
-		MaxIdleConnsPerHost: http.DefaultMaxIdleConnsPerHost}
+		MaxIdleConnsPerHost: http.DefaultMaxIdleConnsPerHost, TransferTimeout: 30 * time.Minute}
 }
 
 // The most an answer may hold: an enrolment status is small, an admin
@@ -77,6 +86,12 @@ type Client struct {
 	cfg  Config
 	base string
 	hc   *http.Client
+
+	signIn sync.Mutex // one sign-in at a time: callers that find the token stale wait for the new one
+	mu     sync.Mutex
+	pass   string       // Config.Password until ForgetPassword
+	sess   AdminSession // the session signed in, Token included; zero before
+	basic  bool         // the server has no /admin/login (an older one): basic authentication on every call
 }
 
 // New returns a client for the server cfg names.
@@ -91,6 +106,9 @@ func New(cfg Config) *Client {
 	if cfg.MaxIdleConnsPerHost <= 0 {
 		cfg.MaxIdleConnsPerHost = d.MaxIdleConnsPerHost
 	}
+	if cfg.TransferTimeout <= 0 {
+		cfg.TransferTimeout = d.TransferTimeout
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil // a county intranet proxy must see neither credentials nor devices
 	tr.TLSClientConfig = protocol.PinnedTLSConfig(cfg.Fingerprint)
@@ -99,7 +117,8 @@ func New(cfg Config) *Client {
 	if cfg.DialContext != nil {
 		tr.DialContext = cfg.DialContext
 	}
-	return &Client{cfg: cfg, base: strings.TrimSuffix(cfg.BaseURL, "/"), hc: &http.Client{Transport: tr, Timeout: cfg.Timeout}}
+	return &Client{cfg: cfg, base: strings.TrimSuffix(cfg.BaseURL, "/"), hc: &http.Client{Transport: tr, Timeout: cfg.Timeout},
+		pass: cfg.Password}
 }
 
 // Admin is the admin name the client authenticates as.
@@ -117,50 +136,120 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 	return err
 }
 
-// do is call that also returns the answer's header.
+// request is one call ready to send, and to send again after a new
+// sign-in.
+type request struct {
+	method, url, contentType string
+	body                     []byte
+	admin                    bool  // under /admin/: authenticated
+	limit                    int64 // the most of the answer read
+	raw, rawRefusal          bool  // the answer, a refusal, goes to Config.RawAnswer
+}
+
+// do is call that also returns the answer's header. An admin call carries
+// the session token, signing in first when the client holds none; a
+// token the server no longer holds is replaced by signing in again, once,
+// if the client holds the password.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) (http.Header, error) {
+	rq, err := c.prepare(method, path, query, body)
+	if err != nil {
+		return nil, err
+	}
+	var hdr http.Header
+	var raw []byte
+	if rq.admin {
+		hdr, raw, err = c.sendAdmin(ctx, rq)
+	} else {
+		hdr, raw, err = c.send(ctx, rq, "")
+	}
+	if err != nil || out == nil {
+		return hdr, err
+	}
+	if file, ok := out.(*[]byte); ok {
+		// A file (a report's PDF), not JSON.
+		*file = raw
+		return hdr, nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return nil, fmt.Errorf("%w: the answer to %s %s: %v", protocol.ErrMalformed, method, path, err)
+	}
+	return hdr, nil
+}
+
+func (c *Client) prepare(method, path string, query url.Values, body any) (*request, error) {
 	if err := CheckURL(c.base); err != nil {
 		return nil, err
 	}
-	var rd io.Reader
-	var contentType string
+	rq := &request{method: method, url: c.base + path, limit: maxEnrolAnswer, raw: true, rawRefusal: true}
 	switch b := body.(type) {
 	case nil:
 	case []byte:
-		rd = bytes.NewReader(b)
+		rq.body = b
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
 			return nil, err
 		}
-		rd, contentType = bytes.NewReader(raw), "application/json"
+		rq.body, rq.contentType = raw, "application/json"
 	}
-	u := c.base + path
 	if len(query) > 0 {
-		u += "?" + query.Encode()
+		rq.url += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return nil, err
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	limit := int64(maxEnrolAnswer)
 	if strings.HasPrefix(path, "/admin/") {
-		req.SetBasicAuth(c.cfg.Admin, c.cfg.Password)
-		limit = maxAdminAnswer
+		rq.admin, rq.limit = true, maxAdminAnswer
+	}
+	return rq, nil
+}
+
+// sendAdmin sends an admin call with the session token, signing in when
+// there is none or the server ended it.
+func (c *Client) sendAdmin(ctx context.Context, rq *request) (http.Header, []byte, error) {
+	tok, err := c.sessionToken(ctx, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	hdr, raw, err := c.send(ctx, rq, tok)
+	if tok == "" || !errors.Is(err, protocol.ErrSessionExpired) || !c.holdsPassword() {
+		return hdr, raw, err
+	}
+	if tok, err = c.sessionToken(ctx, tok); err != nil {
+		return nil, nil, err
+	}
+	return c.send(ctx, rq, tok)
+}
+
+// send sends rq once: with the session token tok, or else (an admin call
+// without one) the basic credential. A refusal is an *APIError.
+func (c *Client) send(ctx context.Context, rq *request, tok string) (http.Header, []byte, error) {
+	var rd io.Reader
+	if rq.body != nil {
+		rd = bytes.NewReader(rq.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, rq.method, rq.url, rd)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rq.contentType != "" {
+		req.Header.Set("Content-Type", rq.contentType)
+	}
+	if rq.admin {
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		} else {
+			name, pass := c.credential()
+			req.SetBasicAuth(name, pass)
+		}
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, rq.limit))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if c.cfg.RawAnswer != nil {
+	if c.cfg.RawAnswer != nil && ((rq.raw && resp.StatusCode < 300) || (rq.rawRefusal && resp.StatusCode >= 300)) {
 		c.cfg.RawAnswer(raw)
 	}
 	if resp.StatusCode >= 300 {
@@ -168,20 +257,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
 			e.RetryAfter = time.Duration(secs) * time.Second
 		}
-		return resp.Header, e
+		return resp.Header, raw, e
 	}
-	if out == nil {
-		return resp.Header, nil
-	}
-	if file, ok := out.(*[]byte); ok {
-		// A file (a report's PDF), not JSON.
-		*file = raw
-		return resp.Header, nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return nil, fmt.Errorf("%w: the answer to %s %s: %v", protocol.ErrMalformed, method, path, err)
-	}
-	return resp.Header, nil
+	return resp.Header, raw, nil
 }
 
 // ErrInsecureURL means a plain http:// or ws:// address that is not on
@@ -535,4 +613,60 @@ func (c *Client) DecideCase(ctx context.Context, ref, action string, d CaseDecis
 		return nil, err
 	}
 	return &out, nil
+}
+
+// ---- Sync files ----
+
+// ImportSyncFile posts a device's sync bundle, size bytes long (-1 if not
+// known), to be imported (docs/sync-file.md), and writes the return file
+// the county answers with to out. It returns what the county did. A
+// refused bundle is an *APIError with the refusal's code, and nothing is
+// written to out; a return file cut short on the way is an error
+// (ErrMalformed) after out got what came.
+func (c *Client) ImportSyncFile(ctx context.Context, bundle io.Reader, size int64, out io.Writer) (SyncImport, error) {
+	var sum SyncImport
+	if err := CheckURL(c.base); err != nil {
+		return sum, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.TransferTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+SyncImportPath, bundle)
+	if err != nil {
+		return sum, err
+	}
+	req.ContentLength = size
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.SetBasicAuth(c.cfg.Admin, c.cfg.Password)
+	// The call's own deadline is the context's: Timeout is for small
+	// calls.
+	resp, err := (&http.Client{Transport: c.hc.Transport}).Do(req)
+	if err != nil {
+		return sum, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, maxEnrolAnswer))
+		if err != nil {
+			return sum, err
+		}
+		if c.cfg.RawAnswer != nil {
+			c.cfg.RawAnswer(raw)
+		}
+		return sum, refusal(resp.StatusCode, raw)
+	}
+	if err := json.Unmarshal([]byte(resp.Header.Get(SyncImportHeader)), &sum); err != nil {
+		return sum, fmt.Errorf("%w: the import's summary: %v", protocol.ErrMalformed, err)
+	}
+	if c.cfg.RawAnswer != nil {
+		raw, _ := json.Marshal(sum)
+		c.cfg.RawAnswer(raw)
+	}
+	n, err := io.Copy(out, io.LimitReader(resp.Body, protocol.MaxSyncFileBytes))
+	if err != nil {
+		return sum, err
+	}
+	if n != sum.ReturnBytes {
+		return sum, fmt.Errorf("%w: the return file came with %d of its %d bytes", protocol.ErrMalformed, n, sum.ReturnBytes)
+	}
+	return sum, nil
 }

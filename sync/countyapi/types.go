@@ -319,3 +319,48 @@ type CaseContact struct {
 	Phone   string `json:"phone"`
 	Present bool   `json:"present"` // false: the filer left neither
 }
+
+// SyncImportPath is where a county admin posts a device's sync bundle
+// (docs/sync-file.md): the bundle is the raw body, the answer's body the
+// return file, and SyncImportHeader the summary below as JSON.
+const SyncImportPath = "/admin/sync/import"
+
+// SyncImportHeader carries the summary of an import (SyncImport, JSON) in
+// the answer's header, as the body is the return file itself.
+const SyncImportHeader = "Jiannuo-Sync-Import"
+
+// SyncImport says what the county did with a sync bundle and what its
+// return file holds.
+type SyncImport struct {
+	Device protocol.DeviceID `json:"device"`
+	Office office.Code       `json:"office"`
+	Number uint64            `json:"number"` // the bundle's
+	// ChangeSets are those the bundle carried; Receipted the ones the
+	// county holds (now, or from before: answered with the original
+	// receipt), Refused those it refused, RefusedCode the code of the
+	// first. Skipped: the bundle's change sets did not continue the
+	// county's chain of the device (a county restored from an older
+	// backup), so none was taken; the return file tells the device to send
+	// them again from where the county stands.
+	ChangeSets  int           `json:"change_sets"`
+	Receipted   int           `json:"receipted"`
+	Refused     int           `json:"refused"`
+	RefusedCode protocol.Code `json:"refused_code,omitempty"`
+	Skipped     bool          `json:"skipped,omitempty"`
+	// From and To are the feed positions the return file covers (after
+	// From, up to To); Delivered the change sets of other devices in it.
+	// FeedComplete is false when the size limit cut the feed short: the
+	// device gets the rest next time.
+	From         uint64 `json:"from"`
+	To           uint64 `json:"to"`
+	Delivered    int    `json:"delivered"`
+	FeedComplete bool   `json:"feed_complete"`
+	// EvidenceIn are the files the bundle brought that the county now
+	// holds; EvidenceOut those the return file carries to the device;
+	// EvidenceLeft those the device lacks that did not fit (next time).
+	EvidenceIn   int `json:"evidence_in"`
+	EvidenceOut  int `json:"evidence_out"`
+	EvidenceLeft int `json:"evidence_left"`
+	// ReturnBytes is the return file's size.
+	ReturnBytes int64 `json:"return_bytes"`
+}

@@ -45,6 +45,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"jiannuo/domain/office"
 	"jiannuo/store"
 	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
@@ -63,6 +64,10 @@ type Config struct {
 	// CountyKey is the county's public key from enrolment: receipts and
 	// certificates must verify with it.
 	CountyKey ed25519.PublicKey
+	// County is the code of the county the device is enrolled with, which
+	// sync files name (file.go); empty means the one in the store's sync
+	// settings.
+	County office.Code
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 	// MinBackoff and MaxBackoff bound the wait between reconnects
@@ -154,6 +159,11 @@ type Status struct {
 	CalendarVersion    uint64        // of a holiday calendar update received this run
 	EvidenceSent       int           // evidence files the county confirmed this run
 	EvidenceReceived   int           // evidence files fetched from the county this run
+	// LastSync is when this device last synchronised with its county this
+	// run — a session caught up with the county's feed, or a return file
+	// imported — and LastSyncVia how (store.SyncedOnline, SyncedByFile).
+	LastSync    time.Time
+	LastSyncVia string
 }
 
 // FatalError is a refusal that retrying cannot fix: the device was revoked,
@@ -206,6 +216,9 @@ type Engine struct {
 	// status as malformed: a county server older than the status, which
 	// then gets the hello it knows for the rest of this engine's life.
 	plainHello atomic.Bool
+	// fileMu makes one sync file at a time (file.go): an export and an
+	// import, or two imports, never interleave.
+	fileMu sync.Mutex
 }
 
 // New returns an engine for the signed-in session.

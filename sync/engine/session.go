@@ -369,11 +369,11 @@ func (l *link) handle(f *protocol.Frame) error {
 	case protocol.FrameRefused:
 		return l.refused(f)
 	case protocol.FrameCertificate:
-		return l.certificate(f.Body)
+		return l.e.putCertificate(f.Body)
 	case protocol.FrameRevocation:
-		return l.revocation(f.Body)
+		return l.e.putRevocation(f.Body)
 	case protocol.FrameCalendar:
-		return l.calendar(f.Body)
+		return l.e.putCalendar(f.Body)
 	case protocol.FrameDeliver:
 		return l.deliver(f)
 	case protocol.FrameCaughtUp:
@@ -388,35 +388,6 @@ func (l *link) handle(f *protocol.Frame) error {
 	default:
 		return fmt.Errorf("%w: unexpected %s frame from the server", protocol.ErrMalformed, f.Type)
 	}
-}
-
-// certificate records a device the county certified, so this replica
-// verifies what it wrote.
-func (l *link) certificate(body []byte) error {
-	e := l.e
-	cert, err := protocol.OpenCertificate(body, e.cfg.CountyKey)
-	if err != nil {
-		return &FatalError{Code: protocol.CodeOf(err), Message: "certificate from the server: " + err.Error()}
-	}
-	return e.st.PutDevice(store.DeviceRecord{ID: cert.Device, Key: cert.Key, Office: cert.Office, Name: cert.Name, Admin: cert.Admin})
-}
-
-// calendar stores the county's working-day calendar if it is newer.
-func (l *link) calendar(body []byte) error {
-	e := l.e
-	u, err := protocol.OpenCalendarUpdate(body, e.cfg.CountyKey)
-	if err != nil {
-		return &FatalError{Code: protocol.CodeOf(err), Message: "calendar update from the server: " + err.Error()}
-	}
-	stored, err := e.st.SetCalendarUpdate(u.Version, body)
-	if err != nil {
-		return err
-	}
-	if stored {
-		e.log.Info("calendar update received", "version", u.Version)
-		e.update(func(s *Status) { s.CalendarVersion = u.Version })
-	}
-	return nil
 }
 
 // deliver keeps a change set from the feed to apply with the next batch.
@@ -436,7 +407,15 @@ func (l *link) deliver(f *protocol.Frame) error {
 // before is delivered or not for this device, and tells the server.
 func (l *link) caughtUpTo(pos uint64) error {
 	e := l.e
-	if _, err := e.st.ApplyFrom(pos); err != nil {
+	if pos >= l.feedTarget {
+		// The county's records reached this device up to now: an online
+		// sync, noted with the cursor.
+		now := time.Now()
+		if err := e.st.CaughtUp(pos, now); err != nil {
+			return err
+		}
+		e.update(func(s *Status) { s.LastSync, s.LastSyncVia = now, store.SyncedOnline })
+	} else if _, err := e.st.ApplyFrom(pos); err != nil {
 		return err
 	}
 	if pos > l.cursor {
@@ -455,25 +434,6 @@ func (l *link) caughtUpTo(pos uint64) error {
 	return nil
 }
 
-// revocation records that the county revoked a device: this replica then
-// refuses anything newer from it (it already holds all it wrote before).
-func (l *link) revocation(body []byte) error {
-	e := l.e
-	rv, err := protocol.OpenRevocation(body, e.cfg.CountyKey)
-	if err != nil {
-		return &FatalError{Code: protocol.CodeOf(err), Message: "revocation from the server: " + err.Error()}
-	}
-	rec, err := e.st.DeviceRecord(rv.Device)
-	if errors.Is(err, store.ErrNotFound) || rv.Device == e.dev {
-		return nil // a device this replica never heard of; or this one (told at hello)
-	}
-	if err != nil || rec.Revoked {
-		return err
-	}
-	rec.Revoked, rec.Reason = true, rv.Reason
-	return e.st.PutDevice(rec)
-}
-
 func (l *link) ack(pos uint64) { l.sendCtrl(&protocol.Frame{Type: protocol.FrameAck, Pos: pos}) }
 
 // flush applies the received change sets together with the feed position
@@ -483,45 +443,26 @@ func (l *link) flush() error {
 		return nil
 	}
 	e := l.e
-	res, err := e.st.ApplyFrom(l.pendingPos, l.pending...)
-	if err != nil {
+	if err := e.applyDelivered(l.pendingPos, l.pending); err != nil {
 		return err
 	}
-	for _, r := range res {
-		if !r.Applied() {
-			// The county accepted it, this replica cannot: a missing
-			// certificate or a bug. Keep going; the admin sees the log.
-			e.log.Error("change set from the county refused here", "from", r.Device, "seq", r.Seq, "code", string(r.Code), "err", r.Err)
-		}
-	}
-	n := len(l.pending)
 	l.ack(l.pendingPos)
 	l.pending = l.pending[:0]
 	l.cursor = max(l.cursor, l.pendingPos)
 	e.progress.Add(1)
-	e.update(func(s *Status) { s.ReceivedChangeSets += n })
 	l.applied()
 	return nil
 }
 
 func (l *link) receipt(body []byte) error {
 	e := l.e
-	rc, err := protocol.OpenReceipt(body, e.cfg.CountyKey)
-	if err != nil || rc.Device != e.dev {
-		return &FatalError{Code: protocol.CodeWrongServer, Message: fmt.Sprintf("receipt does not verify with the county key: %v", err)}
-	}
-	raw, err := e.st.ChangeSets(e.dev, rc.Seq-1, 1)
-	if err != nil || len(raw) != 1 {
-		return fmt.Errorf("receipt for change set %d this device does not hold", rc.Seq)
-	}
-	cs, err := protocol.Decode(raw[0])
-	if err != nil || cs.Hash() != rc.Hash || cs.Seq != rc.Seq {
-		return &FatalError{Code: protocol.CodeFork, Message: fmt.Sprintf("the county's receipt for %d names other content", rc.Seq)}
-	}
-	if err := e.st.Acknowledge(rc.Seq, body); err != nil {
+	rc, cs, err := e.openReceipt(body)
+	if err != nil {
 		return err
 	}
-	e.progress.Add(1)
+	if err := e.acknowledge(rc, body); err != nil {
+		return err
+	}
 	l.mu.Lock()
 	if rc.Seq > l.receiptedTo {
 		l.receiptedTo = rc.Seq
@@ -531,7 +472,6 @@ func (l *link) receipt(body []byte) error {
 	case <-l.window:
 	default:
 	}
-	e.update(func(s *Status) { s.LastReceiptSeq, s.LastReceiptTime = rc.Seq, time.UnixMilli(rc.Time) })
 	l.receipted(cs)
 	return nil
 }

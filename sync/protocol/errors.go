@@ -46,6 +46,10 @@ const (
 	CodeBusy           Code = "busy"
 	CodeTooManyPending Code = "too_many_pending"
 	CodeInternal       Code = "internal"
+	// The county admin API's session token ended (docs/county-server.md).
+	CodeSessionExpired Code = "session_expired"
+	// Refusals of sync files (docs/sync-file.md).
+	CodeStaleFile Code = "stale_file"
 )
 
 // Sentinel errors, one per code. Verification wraps them with detail; test
@@ -120,6 +124,14 @@ var (
 	// waiting for an admin as it accepts, for the office or in all; a new
 	// one is taken once the admin has decided some.
 	ErrTooManyPending = errors.New("too many pending enrolment requests")
+	// ErrSessionExpired: a county admin's session token is unknown to the
+	// server: it expired (idle or too old), was ended by signing out, or
+	// its admin was disabled or changed password; signing in again gives a
+	// new one.
+	ErrSessionExpired = errors.New("admin session expired")
+	// ErrStaleFile: a return file older than one the device has already
+	// imported (or answering a bundle it never exported).
+	ErrStaleFile = errors.New("stale sync file")
 )
 
 var codes = []struct {
@@ -152,6 +164,8 @@ var codes = []struct {
 	{ErrAttachmentType, CodeAttachmentType},
 	{ErrBusy, CodeBusy},
 	{ErrTooManyPending, CodeTooManyPending},
+	{ErrSessionExpired, CodeSessionExpired},
+	{ErrStaleFile, CodeStaleFile},
 }
 
 // CodeOf returns the stable code for err: CodeOK for nil, CodeInternal for

@@ -31,7 +31,8 @@ const (
 
 type options struct {
 	url, fingerprint, dir, admin string
-	keys                         string
+	keys, text                   string
+	seed                         uint64
 	devices, changesets, ops     int
 	offices, concurrency, window int
 	verifyEvery, idle            int
@@ -57,6 +58,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer, ct
 	fs.IntVar(&o.window, "window", loadgen.DefaultWindow, "change sets a device may have pushed without a receipt")
 	fs.IntVar(&o.verifyEvery, "verify-every", loadgen.DefaultVerifyEvery, "check the county signature on every n-th receipt of a device (and its first and last)")
 	fs.BoolVar(&o.noCompression, "no-compression", false, "do not negotiate permessage-deflate")
+	fs.StringVar(&o.text, "text", loadgen.TextHanzi.String(), "what the devices write: hanzi (generated Chinese text, compresses as real text does) or clauses (the few dozen fixed clauses of earlier figures)")
+	fs.Uint64Var(&o.seed, "seed", 0, "seed of the generated texts")
 	fs.IntVar(&o.idle, "idle", 0, "instead of pushing, connect this many devices idle and hold them")
 	fs.DurationVar(&o.hold, "hold", 0, "with -idle: disconnect after this long (default: at Ctrl-C)")
 	fs.StringVar(&o.keys, "keys", "", "with -idle: device keys file; if it exists its devices are reused (enrolled already), else the new devices' keys are written to it")
@@ -64,7 +67,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer, ct
 	fs.BoolVar(&o.asJSON, "json", false, "print the result as JSON")
 	fs.BoolVar(&o.vb, "v", false, "log progress to stderr")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: jiannuo-loadgen -url URL (-dir DIR | -fingerprint FP) -admin NAME [-devices N -changesets K -ops M | -idle N] [-json]\n\n"+
+		fmt.Fprintf(fs.Output(), "usage: jiannuo-loadgen -url URL (-dir DIR | -fingerprint FP) -admin NAME [-devices N -changesets K -ops M [-text hanzi|clauses] | -idle N] [-json]\n\n"+
 			"Simulates township devices against a county server: pushes signed change sets and waits\n"+
 			"for every receipt, or holds devices connected idle. See docs/benchmarks-sync.md.\n\nflags:\n")
 		fs.PrintDefaults()
@@ -101,7 +104,12 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer, ct
 
 func (o *options) config(getenv func(string) string) (loadgen.Config, error) {
 	cfg := loadgen.Config{URL: o.url, Devices: o.devices, ChangeSets: o.changesets, Ops: o.ops, Offices: o.offices,
-		Concurrency: o.concurrency, Window: o.window, VerifyEvery: o.verifyEvery, NoCompression: o.noCompression}
+		Concurrency: o.concurrency, Window: o.window, VerifyEvery: o.verifyEvery, NoCompression: o.noCompression, Seed: o.seed}
+	text, err := loadgen.ParseTextMode(o.text)
+	if err != nil {
+		return cfg, fmt.Errorf("-text: %w", err)
+	}
+	cfg.Text = text
 	if o.devices <= 0 || o.changesets <= 0 || o.ops <= 0 || o.ops > protocol.MaxOpsPerChangeSet || o.idle < 0 {
 		return cfg, fmt.Errorf("-devices, -changesets and -ops must be positive (-ops at most %d), -idle not negative", protocol.MaxOpsPerChangeSet)
 	}
@@ -230,6 +238,7 @@ func (o *options) print(stdout io.Writer, lg *loadgen.Loadgen, r *loadgen.Result
 		return countyapi.PrintJSON(stdout, map[string]any{
 			"url": lg.Config().URL, "county": county, "gomaxprocs": runtime.GOMAXPROCS(0),
 			"devices": r.Devices, "change_sets_per_device": r.ChangeSetsPerDevice, "ops_per_change_set": r.OpsPerChangeSet,
+			"text": lg.Config().Text.String(), "compression": !lg.Config().NoCompression,
 			"change_sets_acknowledged": r.ChangeSets, "ops_acknowledged": r.Ops, "refused": r.Refused, "unacknowledged": r.Unacknowledged,
 			"connect_seconds": r.Connect.Seconds(), "wall_seconds": r.Wall.Seconds(),
 			"ops_per_second": r.OpsPerSecond, "change_sets_per_second": r.ChangeSetsPerSecond,
@@ -243,6 +252,11 @@ func (o *options) print(stdout io.Writer, lg *loadgen.Loadgen, r *loadgen.Result
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "践诺 loadgen\t%s, county %s\n", lg.Config().URL, county)
 	fmt.Fprintf(w, "load\t%d devices × %d change sets × %d ops\n", r.Devices, r.ChangeSetsPerDevice, r.OpsPerChangeSet)
+	compression := "permessage-deflate"
+	if lg.Config().NoCompression {
+		compression = "no compression"
+	}
+	fmt.Fprintf(w, "text\t%s, %s\n", lg.Config().Text, compression)
 	fmt.Fprintf(w, "acknowledged\t%d change sets, %d ops\n", r.ChangeSets, r.Ops)
 	if r.Refused > 0 || r.Unacknowledged > 0 {
 		fmt.Fprintf(w, "refused / unacknowledged\t%d / %d change sets\n", r.Refused, r.Unacknowledged)

@@ -29,7 +29,7 @@ func env(m map[string]string) func(string) string { return func(k string) string
 func TestPushJSON(t *testing.T) {
 	dir, url := serve(t)
 	var out, errOut bytes.Buffer
-	code := run([]string{"-url", url, "-dir", dir, "-admin", "admin", "-devices", "2", "-changesets", "3", "-ops", "20", "-json"},
+	code := run([]string{"-url", url, "-dir", dir, "-admin", "admin", "-devices", "2", "-changesets", "3", "-ops", "20", "-json", "-text", "clauses", "-seed", "9"},
 		env(map[string]string{envPassword: adminPass}), &out, &errOut, context.Background())
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
@@ -40,11 +40,12 @@ func TestPushJSON(t *testing.T) {
 		PerOp   float64        `json:"sent_bytes_per_op"`
 		Errors  map[string]int `json:"errors"`
 		Refused int            `json:"refused"`
+		Text    string         `json:"text"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 		t.Fatalf("%v: %s", err, out.String())
 	}
-	if r.Ops != 120 || r.County != "410324" || r.PerOp <= 0 || len(r.Errors) != 0 || r.Refused != 0 {
+	if r.Ops != 120 || r.County != "410324" || r.PerOp <= 0 || len(r.Errors) != 0 || r.Refused != 0 || r.Text != "clauses" {
 		t.Fatalf("result: %s", out.String())
 	}
 }
@@ -61,7 +62,7 @@ func TestPushTableWithFingerprint(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	for _, want := range []string{"acknowledged", "2 change sets, 20 ops", "errors", "none"} {
+	for _, want := range []string{"acknowledged", "2 change sets, 20 ops", "errors", "none", "hanzi, permessage-deflate"} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("output lacks %q:\n%s", want, out.String())
 		}
@@ -111,6 +112,7 @@ func TestUsage(t *testing.T) {
 		{"-url", "https://127.0.0.1:1", "-fingerprint", "AB:CD"},                  // bad fingerprint
 		{"-url", "https://127.0.0.1:1", "-fingerprint", strings.Repeat("ab", 32)}, // no admin
 		{"stray"},
+		{"-url", "https://127.0.0.1:1", "-fingerprint", strings.Repeat("ab", 32), "-text", "lorem"}, // unknown text mode
 	} {
 		if code := run(args, env(nil), &out, &errOut, context.Background()); code != 2 {
 			t.Errorf("%q: exit %d, want 2", args, code)

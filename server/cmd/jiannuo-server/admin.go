@@ -51,11 +51,15 @@ type client struct {
 	*countyapi.Client
 	ctx  context.Context
 	base *url.URL
+	pass string // the admin's password, for `admins passwd` of their own
 }
 
 // client makes the admin API client: it pins the server's certificate by
 // fingerprint, exactly as devices do, so no CA is trusted. With -json the
-// server's answers, refusals included, go to stdout as they are.
+// server's answers, refusals included, go to stdout as they are. Its first
+// call signs in (POST /admin/login) and the others carry the session
+// token; the session ends when the command does (signOut). The token is
+// not cached on disk: the next command signs in again.
 func (c *cli) client(a *adminFlags) (*client, error) {
 	u, err := url.Parse(strings.TrimRight(a.url, "/"))
 	if err != nil || u.Host == "" {
@@ -98,7 +102,23 @@ func (c *cli) client(a *adminFlags) (*client, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return &client{Client: countyapi.New(cfg), ctx: ctx, base: u}, nil
+	cl := &client{Client: countyapi.New(cfg), ctx: ctx, base: u, pass: pass}
+	c.clients = append(c.clients, cl)
+	return cl, nil
+}
+
+// signOut ends the sessions the command's clients signed in with: a
+// command signs in once (its first admin call) and its session ends with
+// it, so no token outlives the command. The server ends one it could not
+// be told of by itself (AdminIdleTimeout).
+func (c *cli) signOut() {
+	for _, cl := range c.clients {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cl.Logout(ctx)
+		cancel()
+		cl.CloseIdleConnections()
+	}
+	c.clients = nil
 }
 
 // explain says what a call that did not reach the server means at the

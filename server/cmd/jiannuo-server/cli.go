@@ -18,6 +18,10 @@ import (
 const (
 	envPassword = "JIANNUO_ADMIN_PASSWORD" // the admin password (init, admin commands)
 	envAdmin    = "JIANNUO_ADMIN"          // default for -admin
+	// envNewPassword is the new password of `admins add`, `admins passwd`
+	// and `admins reset` (else typed twice at a prompt); never a flag,
+	// which other users could read in the process list.
+	envNewPassword = "JIANNUO_NEW_ADMIN_PASSWORD"
 )
 
 const defaultDir = "./county-data"
@@ -31,8 +35,9 @@ type cli struct {
 	stderr io.Writer
 	log    *slog.Logger
 
-	// kdf is the argon2id cost of the admin credential made by init; zero
-	// means auth.DefaultParams(). Tests use auth.TestParams().
+	// kdf is the argon2id cost of the admin credential made by init and
+	// of the admin passwords set later; zero means auth.DefaultParams().
+	// Tests use auth.TestParams().
 	kdf auth.Params
 	// ctx, when set, stops serve instead of SIGINT/SIGTERM.
 	ctx context.Context
@@ -40,7 +45,8 @@ type cli struct {
 	// before it starts accepting.
 	listening func(net.Addr)
 
-	in *bufio.Reader // stdin, buffered once for prompts
+	in      *bufio.Reader // stdin, buffered once for prompts
+	clients []*client     // the admin API clients made, signed out when the command ends
 }
 
 // run runs the command line args (without the program name) and returns
@@ -65,7 +71,9 @@ type command struct {
 var commands = []command{
 	{"init", "-county CODE -admin NAME [-hosts H1,H2,…] [-dir DIR] [-json] | -role municipal -trust FILE -name NAME [-dir DIR]",
 		"create the county server's identity, TLS certificate and first admin in -dir (or a municipal node's)", (*cli).initCmd},
-	{"serve", "[-addr :8443] [-insecure-loopback] [-dir DIR] [-cluster-addr :7946 -join H:P,… [-advertise HOST]] | -role municipal -join H:P,… [-http :8080] [-ops ADDR]",
+	{"serve", "[-addr :8443] [-insecure-loopback] [-dir DIR] [-cluster-addr :7946 -join H:P,… [-advertise HOST]] [-case-ack-days 3] [-case-answer-days 15] [-objection-days 15]" +
+		" | -role municipal -join H:P,… [-http :8080] [-ops ADDR] [-disclosure-days 1095] [-after-repair keep|withdraw] [-repair-withdraw-days 30]" +
+		" [-intake-per-hour 5] [-intake-per-day 20] [-trusted-proxy-header NAME] [-question-key-file FILE]",
 		"run the county server (or the municipal node) until SIGINT or SIGTERM", (*cli).serveCmd},
 	{"fingerprint", "[-dir DIR] [-json]",
 		"print the TLS fingerprint that devices pin", (*cli).fingerprintCmd},
@@ -149,6 +157,7 @@ func (c *cli) run(args []string) int {
 		fs.PrintDefaults()
 	}
 	err := cmd.run(c, fs, args[1:])
+	c.signOut()
 	var ue *usageError
 	switch {
 	case err == nil:

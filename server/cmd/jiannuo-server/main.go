@@ -17,13 +17,17 @@
 //	jiannuo-server directory [-office CODE]
 //	jiannuo-server incidents
 //	jiannuo-server upstream add -key HEX -name NAME | upstream list
+//	jiannuo-server admins list | add NAME | disable NAME -reason "…" | enable NAME | passwd NAME
+//	jiannuo-server admins reset NAME -dir DIR      # server stopped: the recovery credential
 //
 // init, serve, fingerprint and trust-entry work on the data directory
 // (-dir, default ./county-data, or ./municipal-data with -role
 // municipal); the other commands talk to a running server through its
 // admin API over HTTPS, pinning the certificate found in -dir (or given
 // with -url and -fingerprint). The admin password comes from
-// JIANNUO_ADMIN_PASSWORD or, on a terminal, a prompt. Exit status: 0 ok,
+// JIANNUO_ADMIN_PASSWORD or, on a terminal, a prompt; a command signs in
+// with it once and signs out when it ends. A new admin password comes from
+// JIANNUO_NEW_ADMIN_PASSWORD or a prompt, never a flag. Exit status: 0 ok,
 // 1 error, 2 usage. docs/county-server.md and docs/municipal.md are the
 // operators' guides.
 package main

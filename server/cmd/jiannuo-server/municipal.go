@@ -13,10 +13,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 
+	"jiannuo/domain"
 	"jiannuo/server/cluster"
 	"jiannuo/server/county"
 	"jiannuo/server/municipal"
@@ -28,6 +30,8 @@ import (
 //
 //	jiannuo-server init -role municipal -trust trust.json -name 市信用平台-1 [-dir DIR]
 //	jiannuo-server serve -role municipal -join county1:7946 [-http :8080] [-ops 127.0.0.1:8081] [-cluster-addr :7946]
+//	    [-disclosure-days 1095] [-after-repair keep|withdraw] [-repair-withdraw-days 30]
+//	    [-intake-per-hour 5] [-intake-per-day 20] [-trusted-proxy-header X-Forwarded-For] [-question-key-file FILE]
 //	jiannuo-server serve -cluster-addr :7946 -join …        (a county server in the cluster)
 //	jiannuo-server trust-entry [-dir DIR]                   (a county's line for the trust file)
 //	jiannuo-server upstream add -key HEX -name NAME         (authorise a municipal node)
@@ -218,7 +222,87 @@ func (c *cli) joinCounty(ctx context.Context, f *clusterFlags, dir, httpAddr str
 	}, nil
 }
 
-func (c *cli) serveMunicipal(ctx context.Context, dir, httpAddr, opsAddr string, f *clusterFlags) error {
+// publicFlags are serve's flags for the municipal node's public page: the
+// disclosure of dishonesty records (§四(二)) and the abuse limits of the
+// filing forms. Their defaults are domain's and public's.
+type publicFlags struct {
+	disclosureDays, repairWithdrawDays int
+	afterRepair                        string
+	perHour, perDay                    int
+	proxyHeader, questionKeyFile       string
+}
+
+// publicFlagNames are the flags of publicFlags, refused with -role county.
+var publicFlagNames = []string{"disclosure-days", "after-repair", "repair-withdraw-days", "intake-per-hour", "intake-per-day", "trusted-proxy-header", "question-key-file"}
+
+func addPublicFlags(fs *flag.FlagSet) *publicFlags {
+	f := &publicFlags{}
+	fs.IntVar(&f.disclosureDays, "disclosure-days", domain.DefaultDisclosureDays,
+		"municipal: days a dishonesty record is published, counted from the day it was recorded (§四(二))")
+	fs.StringVar(&f.afterRepair, "after-repair", string(domain.AfterRepairKeep),
+		"municipal: after credit repair a record is kept as 已修复 to the end of its period (keep) or taken off -repair-withdraw-days after the repair (withdraw)")
+	fs.IntVar(&f.repairWithdrawDays, "repair-withdraw-days", domain.DefaultRepairWithdrawDays,
+		"municipal: with -after-repair withdraw, days a repaired record stays published, the day of repair included")
+	fs.IntVar(&f.perHour, "intake-per-hour", public.DefaultIntakePerHour, "municipal: complaints and objections taken from one address per hour")
+	fs.IntVar(&f.perDay, "intake-per-day", public.DefaultIntakePerDay, "municipal: complaints and objections taken from one address per day")
+	fs.StringVar(&f.proxyHeader, "trusted-proxy-header", "",
+		"municipal: header a reverse proxy in front of the node sets to the client's address (X-Forwarded-For: its last address; or X-Real-IP); empty: the connection's address, every such header ignored")
+	fs.StringVar(&f.questionKeyFile, "question-key-file", "",
+		"municipal: file with the key, at least 32 bytes in hex, that signs the forms' questions; nodes behind one load balancer share it (default: a random key at each start)")
+	return f
+}
+
+// config checks the flags and makes the public page's settings from them.
+func (f *publicFlags) config() (public.Config, error) {
+	d := domain.Disclosure{Days: f.disclosureDays, AfterRepair: domain.AfterRepair(f.afterRepair), RepairWithdrawDays: f.repairWithdrawDays}
+	switch {
+	case !d.AfterRepair.Valid():
+		return public.Config{}, usagef("-after-repair %q: want keep or withdraw", f.afterRepair)
+	case f.disclosureDays < 1 || f.repairWithdrawDays < 1:
+		return public.Config{}, usagef("-disclosure-days and -repair-withdraw-days are whole numbers of days, at least 1")
+	case f.perHour < 1 || f.perDay < f.perHour:
+		return public.Config{}, usagef("-intake-per-hour (%d) is at least 1 and -intake-per-day (%d) at least as many", f.perHour, f.perDay)
+	case f.proxyHeader != "" && !headerName(f.proxyHeader):
+		return public.Config{}, usagef("-trusted-proxy-header %q is not a header name, e.g. X-Forwarded-For", f.proxyHeader)
+	}
+	cfg := public.Config{Disclosure: d, IntakePerHour: f.perHour, IntakePerDay: f.perDay, TrustedProxyHeader: f.proxyHeader}
+	if f.questionKeyFile != "" {
+		raw, err := os.ReadFile(f.questionKeyFile)
+		if err != nil {
+			return cfg, err
+		}
+		key, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+		if err != nil || len(key) < 32 {
+			return cfg, fmt.Errorf("%s: want at least 64 hex digits (32 bytes), e.g. from `openssl rand -hex 32`", f.questionKeyFile)
+		}
+		cfg.QuestionKey = key
+	}
+	return cfg, nil
+}
+
+// headerName reports whether s is a plausible HTTP header name: letters,
+// digits and hyphens.
+func headerName(s string) bool {
+	for _, r := range s {
+		if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// setFlags returns which of names were given on the command line.
+func setFlags(fs *flag.FlagSet, names []string) []string {
+	var out []string
+	fs.Visit(func(f *flag.Flag) {
+		if slices.Contains(names, f.Name) {
+			out = append(out, "-"+f.Name)
+		}
+	})
+	return out
+}
+
+func (c *cli) serveMunicipal(ctx context.Context, dir, httpAddr, opsAddr string, f *clusterFlags, pcfg public.Config) error {
 	ccfg, err := c.clusterConfig(f, dir)
 	if err != nil {
 		return err
@@ -229,7 +313,8 @@ func (c *cli) serveMunicipal(ctx context.Context, dir, httpAddr, opsAddr string,
 	cfg := municipal.DefaultConfig(dir)
 	cfg.HTTPAddr, cfg.OpsAddr, cfg.Cluster, cfg.Logger = httpAddr, opsAddr, ccfg, c.log
 	cfg.Public = func(n *municipal.Node) http.Handler {
-		return public.New(public.Config{Store: n.Store(), Logger: c.log, Intake: n, MaxStale: public.NodeMaxStale})
+		pcfg.Store, pcfg.Logger, pcfg.Intake, pcfg.MaxStale = n.Store(), c.log, n, public.NodeMaxStale
+		return public.New(pcfg)
 	}
 	n, err := municipal.New(cfg)
 	if err != nil {

@@ -87,6 +87,35 @@ func TestMunicipalRole(t *testing.T) {
 		t.Errorf("upstream list:\n%s", r.stdout)
 	}
 
+	shortKey, questionKey := filepath.Join(t.TempDir(), "short.key"), filepath.Join(t.TempDir(), "question.key")
+	os.WriteFile(shortKey, []byte("abcd\n"), 0o600)
+	os.WriteFile(questionKey, []byte(strings.Repeat("5a", 32)+"\n"), 0o600)
+	// The public page's settings are checked before anything starts, and
+	// belong to the municipal node only; the time limits of cases to the
+	// county.
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-after-repair", "forget"}, `-after-repair "forget": want keep or withdraw`},
+		{[]string{"-disclosure-days", "0"}, "at least 1"},
+		{[]string{"-repair-withdraw-days", "-3"}, "at least 1"},
+		{[]string{"-intake-per-hour", "6", "-intake-per-day", "5"}, "-intake-per-day (5) at least as many"},
+		{[]string{"-trusted-proxy-header", "X Forwarded"}, "not a header name"},
+		{[]string{"-case-ack-days", "2"}, "-case-ack-days: the county servers set"},
+	} {
+		args := append([]string{"serve", "-role", "municipal", "-dir", mdir, "-http", "127.0.0.1:0", "-ops", "127.0.0.1:0"}, bad.args...)
+		if r := h.must(2, args...); !strings.Contains(r.stderr, bad.want) {
+			t.Errorf("serve -role municipal %v: %s", bad.args, r.stderr)
+		}
+	}
+	if r := h.must(1, "serve", "-role", "municipal", "-dir", mdir, "-http", "127.0.0.1:0", "-ops", "127.0.0.1:0", "-question-key-file", shortKey); !strings.Contains(r.stderr, "want at least 64 hex digits") {
+		t.Errorf("serve -role municipal with a short question key: %s", r.stderr)
+	}
+	if r := h.must(2, "serve", "-dir", h.dir, "-addr", "127.0.0.1:0", "-intake-per-hour", "3"); !strings.Contains(r.stderr, "-intake-per-hour: settings of the municipal node") {
+		t.Errorf("serve -intake-per-hour on a county: %s", r.stderr)
+	}
+
 	// The municipal node, joined to the county.
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan net.Addr, 1)
@@ -96,7 +125,9 @@ func TestMunicipalRole(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- c.run([]string{"serve", "-role", "municipal", "-dir", mdir, "-http", "127.0.0.1:0", "-ops", "127.0.0.1:0",
-			"-cluster-addr", muniSerf, "-join", countySerf})
+			"-cluster-addr", muniSerf, "-join", countySerf, "-disclosure-days", "730", "-after-repair", "withdraw",
+			"-repair-withdraw-days", "20", "-intake-per-hour", "2", "-intake-per-day", "4", "-trusted-proxy-header", "X-Forwarded-For",
+			"-question-key-file", questionKey})
 	}()
 	var httpAddr string
 	select {
@@ -131,5 +162,15 @@ func TestMunicipalRole(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("public page: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	// The disclosure period given reaches the page.
+	resp, err = http.Get("http://" + httpAddr + "/d/" + string(id.County))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "公示 730 日") {
+		t.Errorf("the county's records page under -disclosure-days 730: %d\n%s", resp.StatusCode, body)
 	}
 }

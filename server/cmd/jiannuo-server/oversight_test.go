@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"jiannuo/auth"
 	"jiannuo/report"
 	"jiannuo/sync/countyapi"
 )
@@ -24,6 +25,7 @@ func (h *harness) serveStoppable() (string, func()) {
 	var errb lockedBuffer
 	c := newCLI(envOf(h.env), nil, io.Discard, &errb)
 	c.ctx = ctx
+	c.kdf = auth.TestParams() // for the admin passwords set while it runs
 	c.listening = func(a net.Addr) { addrc <- a }
 	done := make(chan int, 1)
 	go func() { done <- c.run([]string{"serve", "-dir", h.dir, "-addr", "127.0.0.1:0"}) }()

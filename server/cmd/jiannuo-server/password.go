@@ -9,20 +9,44 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
+
+	"jiannuo/auth"
+	"jiannuo/sync/countyapi"
 )
 
 // password returns the admin password: from JIANNUO_ADMIN_PASSWORD, else
 // typed at a prompt when stdin is a terminal (twice when confirm is set),
 // else a usage error saying how to provide it.
 func (c *cli) password(confirm bool) (string, error) {
-	if p := c.getenv(envPassword); p != "" {
+	return c.secret(envPassword, "admin password", "管理员密码 admin password: ", confirm)
+}
+
+// newPassword returns a new admin password: from
+// JIANNUO_NEW_ADMIN_PASSWORD, else typed twice at a prompt; it must pass
+// the password rules (countyapi.CheckAdminPassword).
+func (c *cli) newPassword() (string, error) {
+	p, err := c.secret(envNewPassword, "new admin password", "新密码 new password: ", true)
+	if err != nil {
+		return "", err
+	}
+	if err := countyapi.CheckAdminPassword(p); err != nil {
+		return "", fmt.Errorf("新密码不符合要求 the new password: %w (at least %d characters, not one repeated)", err, auth.MinPassphraseRunes)
+	}
+	return p, nil
+}
+
+// secret returns what the environment variable env holds, else what is
+// typed at a prompt labelled label (twice when confirm is set) when stdin
+// is a terminal, else a usage error naming what (and env).
+func (c *cli) secret(env, what, label string, confirm bool) (string, error) {
+	if p := c.getenv(env); p != "" {
 		return p, nil
 	}
 	f, ok := c.stdin.(*os.File)
 	if !ok || !isTerminal(f) {
-		return "", usagef("no admin password: set %s or run on a terminal to be asked for it", envPassword)
+		return "", usagef("no %s: set %s or run on a terminal to be asked for it", what, env)
 	}
-	p, err := c.prompt(f, "管理员密码 admin password: ")
+	p, err := c.prompt(f, label)
 	if err != nil {
 		return "", err
 	}

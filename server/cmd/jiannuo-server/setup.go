@@ -118,6 +118,10 @@ func (c *cli) fingerprintCmd(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// countyCaseFlags are serve's flags for the county's case time limits,
+// refused with -role municipal.
+var countyCaseFlags = []string{"case-ack-days", "case-answer-days", "objection-days"}
+
 func (c *cli) serveCmd(fs *flag.FlagSet, args []string) error {
 	dir := fs.String("dir", defaultDir, "data directory made by init")
 	addr := fs.String("addr", ":8443", "address to listen on, host:port")
@@ -130,6 +134,7 @@ func (c *cli) serveCmd(fs *flag.FlagSet, args []string) error {
 	ackDays := fs.Int("case-ack-days", def.CaseAckDays, "working days a township has to acknowledge (受理) a complaint filed by the public")
 	answerDays := fs.Int("case-answer-days", def.CaseAnswerDays, "working days a township has to answer (答复) a complaint filed by the public")
 	objectionDays := fs.Int("objection-days", def.ObjectionDays, "working days the county has to decide an objection (异议) filed by the public")
+	pf := addPublicFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -139,10 +144,20 @@ func (c *cli) serveCmd(fs *flag.FlagSet, args []string) error {
 	ctx, stop := c.signalContext()
 	defer stop()
 	if *role == roleMunicipal {
+		if given := setFlags(fs, countyCaseFlags); len(given) > 0 {
+			return usagef("%s: the county servers set their cases' time limits, not the municipal node", strings.Join(given, ", "))
+		}
+		pcfg, err := pf.config()
+		if err != nil {
+			return err
+		}
 		if cf.addr == "" {
 			cf.addr = ":" + strconv.Itoa(cluster.DefaultPort)
 		}
-		return c.serveMunicipal(ctx, dirFor(fs, *dir, *role), *httpAddr, *opsAddr, cf)
+		return c.serveMunicipal(ctx, dirFor(fs, *dir, *role), *httpAddr, *opsAddr, cf, pcfg)
+	}
+	if given := setFlags(fs, publicFlagNames); len(given) > 0 {
+		return usagef("%s: settings of the municipal node's public page (-role municipal)", strings.Join(given, ", "))
 	}
 	if *insecure {
 		if err := checkLoopback(*addr); err != nil {
@@ -161,7 +176,7 @@ func (c *cli) serveCmd(fs *flag.FlagSet, args []string) error {
 	cfg := county.DefaultConfig(*dir)
 	cfg.Insecure = *insecure
 	cfg.CaseAckDays, cfg.CaseAnswerDays, cfg.ObjectionDays = *ackDays, *answerDays, *objectionDays
-	cfg.Logger = c.log
+	cfg.Logger, cfg.KDF = c.log, c.kdf
 	srv, err := county.New(cfg)
 	if err != nil {
 		return err
