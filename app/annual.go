@@ -151,7 +151,7 @@ func (ad *annualDialog) partsBox() fyne.CanvasObject {
 	grid := container.NewGridWithColumns(3, heading(u.T("report.col_office")), heading(u.T("annual.col_status")), heading(u.T("annual.col_first")))
 	missing := 0
 	for _, p := range a.Parts {
-		st := para(u.T(statusKeyOf(p)))
+		st := para(u.T(p.Key()))
 		first := "—"
 		if p.Report != nil {
 			first = p.Report.FirstSubmitted().String()
@@ -170,19 +170,6 @@ func (ad *annualDialog) partsBox() fyne.CanvasObject {
 		remind.Disable()
 	}
 	return container.NewVBox(grid, container.NewHBox(remind))
-}
-
-// statusKeyOf is the translation key of where an office stands.
-func statusKeyOf(p report.ReportStatus) string {
-	switch {
-	case p.Report == nil && p.Late:
-		return "annual.status_missing"
-	case p.Report == nil:
-		return "annual.status_pending"
-	case p.Late:
-		return "annual.status_late"
-	}
-	return "annual.status_on_time"
 }
 
 // askRemind asks for the reminder's text and urges the late townships.
@@ -261,7 +248,7 @@ func (ad *annualDialog) showPreview() {
 	if len(d.Parts) > 0 {
 		objs = append(objs, heading(u.T("annual.section", u.T("annualui.four"), u.T("annual.part_parts"))))
 		for _, p := range d.Parts {
-			objs = append(objs, para(p.Unit.Name+"："+u.T(statusKeyOf(p))))
+			objs = append(objs, para(p.Unit.Name+"："+u.T(p.Key())))
 		}
 	}
 	scroll := container.NewVScroll(container.NewPadded(container.NewVBox(objs...)))

@@ -93,6 +93,11 @@ func (u *ui) commands() []command {
 		{label: u.T("app.notice_pdf"), icon: theme.DocumentPrintIcon(), run: u.showNotice},
 		{label: u.T("annualui.command"), icon: theme.DocumentIcon(), run: func() { u.showAnnualReport(0) }},
 	}
+	if !u.adminDevice() {
+		// The county's urges, read ones too (a county-admin device has
+		// its 催办 tab instead).
+		cmds = append(cmds, command{label: u.T("urgeui.command"), icon: theme.MailComposeIcon(), run: u.showUrges})
+	}
 	return append(cmds, u.syncFileCommands()...)
 }
 
@@ -169,6 +174,10 @@ func (u *ui) showMain() {
 	m.cases.load() // the tab's badge counts the cases awaiting the user
 	// What needs attention today, first thing at sign-in: the dashboard
 	// opens on it. Then checked every half hour, for the notifications.
+	// Working days count on the county's calendar (sync sets it too).
+	if st, ok := u.enrolled(); ok {
+		u.useCountyCalendar(st)
+	}
 	m.today.load()
 	if len(m.today.view.Items) > 0 {
 		m.tabs.SelectIndex(1)

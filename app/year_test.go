@@ -120,6 +120,16 @@ func TestTodayAtSignInAndInTheBackground(t *testing.T) {
 		t.Fatal("no read receipt queued for the county")
 	}
 	ud.d.Hide()
+	// The read urge stays listed under File → 县级催办….
+	for _, it := range u.win.MainMenu().Items[0].Items {
+		if it.Label == "县级催办…" {
+			it.Action()
+		}
+	}
+	if u.lastUrges == ud || len(u.lastUrges.read) != 0 || !showsText(u.lastUrges.box, "请于节前办结") || !showsText(u.lastUrges.box, "已阅") {
+		t.Fatalf("the urges from the menu: %q", visibleTexts(u.lastUrges.box))
+	}
+	u.lastUrges.d.Hide()
 	// A line opens its commitment.
 	for _, l := range hyperlinks(p.card) {
 		if strings.Contains(l.Text, "路灯报修三日内修复") {
@@ -260,5 +270,68 @@ func TestAnnualReportScreen(t *testing.T) {
 	su.showAnnualReport(2026)
 	if !su.lastReport.submit.Disabled() || !showsText(su.lastReport.body, "由本单位负责人签署报送") {
 		t.Fatal("a clerk may sign the report")
+	}
+}
+
+// TestAnnualReportsAtTheCountyAdminDevice: on 8 January 2027 the
+// county-admin device's today panel says one township has not submitted
+// the report of 2026; the line opens the report screen, which lists
+// 赤土店镇 as submitted on time and 合峪镇 as missing; 催报 urges 合峪镇
+// alone, and the reminder reaches its device unread.
+func TestAnnualReportsAtTheCountyAdminDevice(t *testing.T) {
+	town := newTownshipSession(t, "town.db")
+	st := openAdminTestStore(t, "other.db")
+	other, err := st.Setup(store.SetupConfig{Office: "410324102", DeviceName: "合峪镇-1", Name: "wangqiang", DisplayName: "王强",
+		Role: domain.RoleLeader, Passphrase: adminTestKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := newTownshipSessionAdmin(t)
+	introduceSessions(t, town, other, admin)
+	publishDue(t, town, "窗口午间值守", calendar.NewDate(2026, 10, 20))
+	publishDue(t, other, "农村道路养护", calendar.NewDate(2026, 11, 20))
+	if _, err := town.SubmitAnnualReport(store.ReportInput{Year: 2026, AsOf: calendar.NewDate(2026, 12, 31),
+		Narrative: "全年按期践诺。"}); err != nil {
+		t.Fatal(err)
+	}
+	exchangeSessions(t, town, other, admin)
+
+	u := uiFor(t, test.NewTempApp(t), admin)
+	u.bg.now = func() time.Time { return time.Date(2027, 1, 8, 10, 0, 0, 0, time.Local) }
+	u.main.today.load()
+	var line *widget.Hyperlink
+	for _, l := range hyperlinks(u.main.today.card) {
+		if strings.Contains(l.Text, "1 个乡镇尚未报送") {
+			line = l
+		}
+	}
+	if line == nil {
+		t.Fatalf("no reminder of the townships' reports: %q", visibleTexts(u.main.today.card))
+	}
+	line.OnTapped()
+	ad := u.lastReport
+	if ad == nil || ad.a.Year != 2026 || !ad.a.County {
+		t.Fatalf("the report screen: %+v", ad)
+	}
+	for _, want := range []string{"赤土店镇", "按时报送", "合峪镇", "逾期未报"} {
+		if !showsText(ad.body, want) {
+			t.Errorf("the county's screen lacks %q: %q", want, visibleTexts(ad.body))
+		}
+	}
+	remind := buttonIn(ad.body, "催报未报送单位（1）")
+	if remind == nil || remind.Disabled() {
+		t.Fatalf("no reminder button: %q", visibleTexts(ad.body))
+	}
+	test.Tap(remind)
+	test.Tap(u.lastAct.ok)
+	if u.lastAct.errLine.Text != "" {
+		t.Fatalf("reminder refused: %s", u.lastAct.errLine.Text)
+	}
+	exchangeSessions(t, town, other, admin)
+	if got, _ := other.Store().Urges(store.UrgeFilter{UnreadOnly: true, Year: 2026}); len(got) != 1 || !strings.Contains(got[0].Note, "2027-01-05") {
+		t.Fatalf("the reminder on 合峪镇: %+v", got)
+	}
+	if got, _ := town.Store().Urges(store.UrgeFilter{Office: adminTestTownship, Year: 2026}); len(got) != 0 {
+		t.Fatalf("赤土店镇, which submitted, was reminded: %+v", got)
 	}
 }

@@ -223,17 +223,7 @@ func (d *AnnualDoc) figuresTable(tr *assets.Translator) table {
 	return table{
 		sheet:    tr.T("annual.sheet_figures"),
 		preamble: []string{d.title(tr), tr.T("report.annual_asof", d.AsOf.String()), d.signedLine(tr)},
-		cols: []column{
-			{tr.T("report.col_category"), 18, colText},
-			{tr.T("report.col_count"), 12, colInt},
-			{tr.T("report.col_on_time"), 12, colInt},
-			{tr.T("report.col_late"), 12, colInt},
-			{tr.T("report.col_partly"), 12, colInt},
-			{tr.T("report.col_breached"), 12, colInt},
-			{tr.T("report.col_open"), 12, colInt},
-			{tr.T("report.col_overdue"), 12, colInt},
-			{tr.T("report.col_rate"), 12, colPercent},
-		},
+		cols:     figureColumns(tr),
 		rows: func(yield func([]any) bool) {
 			for _, f := range d.Figures {
 				if !yield(line(categoryName(f.Category, tr), f)) {
@@ -289,17 +279,17 @@ func (d *AnnualDoc) notableTable(tr *assets.Translator) table {
 	}
 }
 
-// statusText names where an office stands on its report.
-func statusText(p ReportStatus, tr *assets.Translator) string {
+// Key is the translation key of where the office stands on its report.
+func (p ReportStatus) Key() string {
 	switch {
 	case p.Report == nil && p.Late:
-		return tr.T("annual.status_missing")
+		return "annual.status_missing"
 	case p.Report == nil:
-		return tr.T("annual.status_pending")
+		return "annual.status_pending"
 	case p.Late:
-		return tr.T("annual.status_late")
+		return "annual.status_late"
 	}
-	return tr.T("annual.status_on_time")
+	return "annual.status_on_time"
 }
 
 // partsTable lists the offices' reports a compilation is made from.
@@ -318,7 +308,7 @@ func (d *AnnualDoc) partsTable(tr *assets.Translator) table {
 		},
 		rows: func(yield func([]any) bool) {
 			for _, p := range d.Parts {
-				row := []any{cmp.Or(p.Unit.Name, string(p.Unit.Code)), statusText(p, tr), nil, nil, nil, nil, nil}
+				row := []any{cmp.Or(p.Unit.Name, string(p.Unit.Code)), tr.T(p.Key()), nil, nil, nil, nil, nil}
 				if r := p.Report; r != nil {
 					rep := protocol.AnnualReport{Figures: r.Current.Figures}
 					t := rep.Totals()

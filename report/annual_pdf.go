@@ -145,7 +145,7 @@ func (d *AnnualDoc) pdfSections(tr *assets.Translator) []annualSection {
 			header: []string{tr.T("report.col_office"), tr.T("annual.col_status"), tr.T("annual.col_first"), tr.T("annual.col_version"),
 				tr.T("annual.pdf_count"), tr.T("report.col_rate")}}
 		for _, p := range d.Parts {
-			row := []string{cmp.Or(p.Unit.Name, string(p.Unit.Code)), statusText(p, tr), "—", "—", "—", "—"}
+			row := []string{cmp.Or(p.Unit.Name, string(p.Unit.Code)), tr.T(p.Key()), "—", "—", "—", "—"}
 			if r := p.Report; r != nil {
 				rep := protocol.AnnualReport{Figures: r.Current.Figures}
 				t := rep.Totals()

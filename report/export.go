@@ -263,17 +263,7 @@ func annualTable(cs []store.Commitment, o office.Unit, year int, today calendar.
 			tr.T("report.annual_title", cmp.Or(o.Name, string(o.Code)), year),
 			tr.T("report.annual_asof", asOf.String()),
 		},
-		cols: []column{
-			{tr.T("report.col_category"), 18, colText},
-			{tr.T("report.col_count"), 12, colInt},
-			{tr.T("report.col_on_time"), 12, colInt},
-			{tr.T("report.col_late"), 12, colInt},
-			{tr.T("report.col_partly"), 12, colInt},
-			{tr.T("report.col_breached"), 12, colInt},
-			{tr.T("report.col_open"), 12, colInt},
-			{tr.T("report.col_overdue"), 12, colInt},
-			{tr.T("report.col_rate"), 12, colPercent},
-		},
+		cols: figureColumns(tr),
 		rows: func(yield func([]any) bool) {
 			for _, c := range s.ByCategory {
 				if !yield(line(tr.T("category."+string(c.Category)), c.Tally)) {
@@ -586,4 +576,20 @@ func sheetName(s string) string {
 		s = "Sheet1"
 	}
 	return s
+}
+
+// figureColumns are the columns of a year's figures by category: the
+// annual export's and the annual report's.
+func figureColumns(tr *assets.Translator) []column {
+	return []column{
+		{tr.T("report.col_category"), 18, colText},
+		{tr.T("report.col_count"), 12, colInt},
+		{tr.T("report.col_on_time"), 12, colInt},
+		{tr.T("report.col_late"), 12, colInt},
+		{tr.T("report.col_partly"), 12, colInt},
+		{tr.T("report.col_breached"), 12, colInt},
+		{tr.T("report.col_open"), 12, colInt},
+		{tr.T("report.col_overdue"), 12, colInt},
+		{tr.T("report.col_rate"), 12, colPercent},
+	}
 }

@@ -483,7 +483,7 @@ func (h *handler) serveReport(w http.ResponseWriter, r *http.Request) {
 		rv.Sources = append(rv.Sources, reportLink{Title: h.place(s.Office), Href: v.Home + reportHref(s.Office, s.Year)})
 	}
 	for _, part := range d.Parts {
-		row := partRow{Place: part.Unit.Name, Status: h.tr.T(statusKey(part))}
+		row := partRow{Place: part.Unit.Name, Status: h.tr.T(part.Key())}
 		if part.Report != nil {
 			row.Submitted, row.Href = part.Report.FirstSubmitted().String(), v.Home+reportHref(part.Unit.Code, p.rep.Year)
 		}
@@ -491,20 +491,6 @@ func (h *handler) serveReport(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Report = rv
 	h.render(w, http.StatusOK, "report", v)
-}
-
-// statusKey is the translation key of where an office stands on its
-// report.
-func statusKey(p report.ReportStatus) string {
-	switch {
-	case p.Report == nil && p.Late:
-		return "annual.status_missing"
-	case p.Report == nil:
-		return "annual.status_pending"
-	case p.Late:
-		return "annual.status_late"
-	}
-	return "annual.status_on_time"
 }
 
 // serveReportFile is GET /r/{office}/{year}/{file}: report.pdf or
