@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"strconv"
 
 	"fyne.io/fyne/v2"
@@ -261,30 +260,21 @@ func (ad *annualDialog) showPreview() {
 func (ad *annualDialog) export(pdf bool) {
 	u := ad.u
 	d := ad.doc()
-	save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
-			return
-		}
-		u.goWork(func(context.Context) {
-			var err error
-			if pdf {
-				_, err = report.WriteAnnualReportPDF(w, d, u.tr)
-			} else {
-				err = report.WriteAnnualReportXLSX(w, d, u.tr)
-			}
-			u.closeExport(w, err, nil)
-		})
-	}, u.win)
-	save.SetTitleText(u.T("app.export.save_title"))
 	name := u.T("report.annual_title", d.Unit.Name, d.Year)
 	if pdf {
 		name += ".pdf"
 	} else {
 		name += ".xlsx"
 	}
-	save.SetFileName(name)
-	save.Resize(u.dialogSize(800, 560))
-	save.Show()
+	u.askSaveExport(name, func(w fyne.URIWriteCloser) {
+		var err error
+		if pdf {
+			_, err = report.WriteAnnualReportPDF(w, d, u.tr)
+		} else {
+			err = report.WriteAnnualReportXLSX(w, d, u.tr)
+		}
+		u.closeExport(w, err, nil)
+	})
 }
 
 // figuresGrid draws a report's figures as a table.

@@ -231,13 +231,6 @@ func (u *ui) exportChosen(annual, xlsx bool, yearText string) {
 // askExportFile asks where to save the export and writes it there off the
 // UI goroutine.
 func (u *ui) askExportFile(annual, xlsx bool, year int) {
-	save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
-			return
-		}
-		u.goWork(func(context.Context) { u.export(w, annual, xlsx, year) })
-	}, u.win)
-	save.SetTitleText(u.T("app.export.save_title"))
 	name := u.T("app.export.notice_file")
 	if annual {
 		name = u.T("app.export.annual_file", year)
@@ -247,6 +240,19 @@ func (u *ui) askExportFile(annual, xlsx bool, year int) {
 	} else {
 		name += ".csv"
 	}
+	u.askSaveExport(name, func(w fyne.URIWriteCloser) { u.export(w, annual, xlsx, year) })
+}
+
+// askSaveExport asks where to save an export, offering name, and runs
+// write on the file chosen off the UI goroutine.
+func (u *ui) askSaveExport(name string, write func(w fyne.URIWriteCloser)) {
+	save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		u.goWork(func(context.Context) { write(w) })
+	}, u.win)
+	save.SetTitleText(u.T("app.export.save_title"))
 	save.SetFileName(name)
 	save.Resize(u.dialogSize(800, 560))
 	save.Show()

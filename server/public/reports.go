@@ -440,18 +440,27 @@ func (h *handler) loadReport(r *http.Request) (*pubReport, error) {
 	return nil, nil
 }
 
-// serveReport is GET /r/{office}/{year}.
-func (h *handler) serveReport(w http.ResponseWriter, r *http.Request) {
+// reportOrAnswer returns the report of /r/{office}/{year}, or answers
+// the request itself (not modified, not found, an error) and returns nil.
+func (h *handler) reportOrAnswer(w http.ResponseWriter, r *http.Request) *pubReport {
 	if h.notModified(w, r) {
-		return
+		return nil
 	}
 	p, err := h.loadReport(r)
 	if err != nil {
 		h.internalError(w, r, err)
-		return
+		return nil
 	}
 	if p == nil {
 		h.serveNotFound(w, r)
+	}
+	return p
+}
+
+// serveReport is GET /r/{office}/{year}.
+func (h *handler) serveReport(w http.ResponseWriter, r *http.Request) {
+	p := h.reportOrAnswer(w, r)
+	if p == nil {
 		return
 	}
 	d := h.doc(p)
@@ -501,19 +510,12 @@ func (h *handler) serveReportFile(w http.ResponseWriter, r *http.Request) {
 		h.serveNotFound(w, r)
 		return
 	}
-	if h.notModified(w, r) {
-		return
-	}
-	p, err := h.loadReport(r)
-	if err != nil {
-		h.internalError(w, r, err)
-		return
-	}
+	p := h.reportOrAnswer(w, r)
 	if p == nil {
-		h.serveNotFound(w, r)
 		return
 	}
 	var buf bytes.Buffer
+	var err error
 	ctype := "application/pdf"
 	if file == "report.xlsx" {
 		ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
