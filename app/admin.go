@@ -50,6 +50,7 @@ type adminScreens struct {
 
 	admins *adminsTab     // 管理员账号 (admins.go)
 	breach *breachScreens // 失信记录 (dishonesty.go)
+	urges  *urgesScreen   // 催办 (urges.go)
 	ovx    overviewState  // where the overview shown came from, for its export (overview.go)
 
 	// onReturn, if set, takes an imported bundle's return file in place of
@@ -83,8 +84,9 @@ func (u *ui) addAdminTabs(tabs *container.AppTabs) *adminScreens {
 	a.tabIncidents = container.NewTabItemWithIcon(u.T("adminui.tab.incidents"), theme.ErrorIcon(), api(a.incidentsBox, a.loadIncidents))
 	a.tabOverview = container.NewTabItemWithIcon(u.T("adminui.tab.overview"), theme.GridIcon(), local(a.overviewBox, a.loadOverview))
 	a.breach = a.newBreachTab()
+	a.urges = newUrgesScreen(u)
 	a.admins = a.newAdminsTab()
-	for _, t := range []*container.TabItem{a.tabPending, a.tabDevices, a.tabConflicts, a.tabIncidents, a.tabOverview, a.breach.tab, a.admins.tab} {
+	for _, t := range []*container.TabItem{a.tabPending, a.tabDevices, a.tabConflicts, a.tabIncidents, a.tabOverview, a.breach.tab, a.urges.tab, a.admins.tab} {
 		tabs.Append(t)
 	}
 	prev := tabs.OnSelected
@@ -114,6 +116,8 @@ func (a *adminScreens) selected(t *container.TabItem) {
 		a.loadOverview()
 	case a.breach.tab:
 		a.breach.load()
+	case a.urges.tab:
+		a.urges.load()
 	case a.admins.tab:
 		a.admins.load()
 	}
@@ -128,6 +132,9 @@ func (a *adminScreens) reload() {
 	}
 	if a.u.main != nil && a.u.main.tabs.Selected() == a.breach.tab {
 		a.breach.load()
+	}
+	if a.u.main != nil && a.u.main.tabs.Selected() == a.urges.tab {
+		a.urges.load()
 	}
 }
 

@@ -130,7 +130,7 @@ func exchangeSessions(t *testing.T, ses ...*store.Session) {
 
 // TestAdminTabsOnlyForAdminDevices: a township device has no admin tabs
 // (its own cases and dishonesty records after the dashboard); a
-// county-admin device has the cases of the county and the seven.
+// county-admin device has the cases of the county and the eight.
 func TestAdminTabsOnlyForAdminDevices(t *testing.T) {
 	tabNames := func(items []*container.TabItem) string {
 		var names []string
@@ -143,10 +143,10 @@ func TestAdminTabsOnlyForAdminDevices(t *testing.T) {
 		t.Fatalf("township device: admin %v, tabs %q", u.main.admin != nil, tabNames(u.main.tabs.Items))
 	}
 	u := newAdminTestUI(t, nil)
-	if u.main.admin == nil || len(u.main.tabs.Items) != 10 || u.main.townBreach != nil {
+	if u.main.admin == nil || len(u.main.tabs.Items) != 11 || u.main.townBreach != nil {
 		t.Fatalf("admin device: %d tabs", len(u.main.tabs.Items))
 	}
-	if got := tabNames(u.main.tabs.Items[2:]); got != "投诉与异议 设备注册 终端 冲突核定 安全事件 辖区概况 失信记录 管理员账号" {
+	if got := tabNames(u.main.tabs.Items[2:]); got != "投诉与异议 设备注册 终端 冲突核定 安全事件 辖区概况 失信记录 催办 管理员账号" {
 		t.Fatalf("admin tabs %q", got)
 	}
 	// No county server set: the API tabs say so.

@@ -91,6 +91,8 @@ type ui struct {
 	// The backup and restore dialogs last opened, for tests.
 	lastBackup  *backupDialog
 	lastRestore *restoreDialog
+	lastUrges   *urgesDialog
+	lastReport  *annualDialog
 }
 
 // background is the window's work off the UI goroutine: the context it
@@ -164,12 +166,17 @@ func Run(opts Options) error {
 
 // newUI builds the application on fa (the real driver, or fyne's test
 // driver in widget tests) and shows its first screen.
-func newUI(fa fyne.App, opts Options) (*ui, error) {
+func newUI(fa fyne.App, opts Options) (*ui, error) { return newUIWith(fa, opts, newBackground()) }
+
+// newUIWith is newUI with its background work run by bg: widget tests of
+// the whole start-up run it in step with the test, as fyne's test driver
+// runs fyne.Do on the calling goroutine.
+func newUIWith(fa fyne.App, opts Options, bg background) (*ui, error) {
 	lang := opts.Lang
 	if lang == "" {
 		lang = fa.Preferences().StringWithFallback("lang", assets.ResolveLang(assets.LocaleFromEnv()))
 	}
-	u := &ui{opts: opts, fa: fa, tr: assets.NewTranslator(lang), cal: calendar.Default(), log: slog.Default(), bg: newBackground()}
+	u := &ui{opts: opts, fa: fa, tr: assets.NewTranslator(lang), cal: calendar.Default(), log: slog.Default(), bg: bg}
 	// Our texts come from u.tr; Fyne's own (Quit, Yes/No, the file
 	// dialog) are made to follow the same language.
 	useFyneLanguage(u.tr.Lang())

@@ -48,6 +48,9 @@ func (d *dashboardScreen) colour(name fyne.ThemeColorName) color.Color {
 func (d *dashboardScreen) refresh() {
 	u := d.u
 	today := u.today()
+	// Today's panel heads the dashboard: what was done since it was read
+	// (here or on the office's other devices) shows each time it opens.
+	u.main.today.load()
 	u.goWork(func(ctx context.Context) {
 		cs, err := u.st.AllCommitments()
 		if err != nil {
@@ -160,6 +163,7 @@ func (d *dashboardScreen) render(v vm.Dashboard) {
 	onReflow(charts, d.obj.Refresh)
 	onReflow(lists, d.obj.Refresh)
 	d.box.Objects = []fyne.CanvasObject{
+		u.main.today.card, // what needs attention today, first (today.go)
 		heading(u.T("app.dash.title", u.msg(v.Rate))),
 		charts,
 		widget.NewCard(u.T("app.dash.by_month"), "", byMonth),
@@ -227,13 +231,6 @@ func (u *ui) exportChosen(annual, xlsx bool, yearText string) {
 // askExportFile asks where to save the export and writes it there off the
 // UI goroutine.
 func (u *ui) askExportFile(annual, xlsx bool, year int) {
-	save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
-			return
-		}
-		u.goWork(func(context.Context) { u.export(w, annual, xlsx, year) })
-	}, u.win)
-	save.SetTitleText(u.T("app.export.save_title"))
 	name := u.T("app.export.notice_file")
 	if annual {
 		name = u.T("app.export.annual_file", year)
@@ -243,6 +240,19 @@ func (u *ui) askExportFile(annual, xlsx bool, year int) {
 	} else {
 		name += ".csv"
 	}
+	u.askSaveExport(name, func(w fyne.URIWriteCloser) { u.export(w, annual, xlsx, year) })
+}
+
+// askSaveExport asks where to save an export, offering name, and runs
+// write on the file chosen off the UI goroutine.
+func (u *ui) askSaveExport(name string, write func(w fyne.URIWriteCloser)) {
+	save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		u.goWork(func(context.Context) { write(w) })
+	}, u.win)
+	save.SetTitleText(u.T("app.export.save_title"))
 	save.SetFileName(name)
 	save.Resize(u.dialogSize(800, 560))
 	save.Show()

@@ -164,6 +164,7 @@ func (s *detailScreen) actions() fyne.CanvasObject {
 	add(a.PartlyFulfilled, "app.action.partly", func() { s.withReason("app.action.partly", domain.StatusPartlyFulfilled) })
 	add(a.Withdraw, "app.action.withdraw", func() { s.withReason("app.action.withdraw", domain.StatusWithdrawn) })
 	s.addBreachAction(box) // county-admin devices (breach.go)
+	s.addUrgeAction(box)   // county-admin devices (urges.go)
 	return box
 }
 

@@ -28,6 +28,9 @@ type mainScreens struct {
 	townBreach *townBreachScreen
 	tabs       *container.AppTabs
 	admin      *adminScreens // county-admin devices only
+	// today is the today panel, first on the dashboard, and the banner of
+	// the county's unread urges (today.go).
+	today *todayPanel
 }
 
 func (u *ui) today() calendar.Date { return calendar.DateOf(u.now()) }
@@ -89,6 +92,12 @@ func (u *ui) commands() []command {
 		{label: u.T("app.import"), icon: theme.UploadIcon(), run: u.showImport},
 		{label: u.T("app.notice_pdf"), icon: theme.DocumentPrintIcon(), run: u.showNotice},
 		{label: u.T("app.backup"), icon: theme.StorageIcon(), run: u.showBackup},
+		{label: u.T("annualui.command"), icon: theme.DocumentIcon(), run: func() { u.showAnnualReport(0) }},
+	}
+	if !u.adminDevice() {
+		// The county's urges, read ones too (a county-admin device has
+		// its 催办 tab instead).
+		cmds = append(cmds, command{label: u.T("urgeui.command"), icon: theme.MailComposeIcon(), run: u.showUrges})
 	}
 	return append(cmds, u.syncFileCommands()...)
 }
@@ -106,6 +115,7 @@ func (u *ui) showMain() {
 		m.commits.showDetail()
 	})
 	m.commits = newMasterDetail(m.list.obj, m.detail.obj, u.T("app.back_to_list"), m.list.list.UnselectAll)
+	m.today = newTodayPanel(u)
 	m.dash = newDashboardScreen(u)
 	m.cases = newCasesScreen(u)
 	if !u.adminDevice() {
@@ -148,7 +158,7 @@ func (u *ui) showMain() {
 	who.Truncation = fyne.TextTruncateEllipsis
 	who.Alignment = fyne.TextAlignTrailing
 	top := container.NewBorder(nil, nil, bar, nil, who)
-	content := container.NewBorder(top, u.status.obj, nil, nil, m.tabs)
+	content := container.NewBorder(container.NewVBox(top, m.today.banner), u.status.obj, nil, nil, m.tabs)
 	u.win.SetContent(container.New(atLeast{minWindow}, content))
 	u.win.SetMainMenu(u.menu(cmds))
 	u.win.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
@@ -164,6 +174,17 @@ func (u *ui) showMain() {
 	m.list.load()
 	m.cases.load() // the tab's badge counts the cases awaiting the user
 	u.status.refreshBackup()
+	// What needs attention today, first thing at sign-in: the dashboard
+	// opens on it. Then checked every half hour, for the notifications.
+	// Working days count on the county's calendar (sync sets it too).
+	if st, ok := u.enrolled(); ok {
+		u.useCountyCalendar(st)
+	}
+	m.today.load()
+	if len(m.today.view.Items) > 0 {
+		m.tabs.SelectIndex(1)
+	}
+	u.bg.later(todayCheckEvery, m.today.tick)
 	u.startSync()
 	if u.sync == nil {
 		u.status.offlineOnly()
@@ -245,6 +266,7 @@ func (u *ui) reload() {
 	}
 	u.main.list.load()
 	u.main.detail.reload()
+	u.main.today.load()
 	if u.main.tabs.Selected() != nil && u.main.tabs.Selected().Content == u.main.dash.obj {
 		u.main.dash.refresh()
 	}
@@ -281,6 +303,7 @@ func (u *ui) menu(cmds []command) *fyne.MainMenu {
 	settings := fyne.NewMenu(u.T("app.menu.settings"),
 		fyne.NewMenuItem(u.T("app.language"), u.showLanguage),
 		fyne.NewMenuItem(u.T("app.theme"), u.showTheme),
+		fyne.NewMenuItem(u.T("today.settings"), u.showTodaySettings),
 		fyne.NewMenuItem(u.T("app.enrol_later"), func() { u.showEnrolLater() }),
 		fyne.NewMenuItem(u.T("app.backup_settings"), u.showBackupSettings),
 	)

@@ -28,7 +28,11 @@ import (
 //	records    the township's 失信记录
 //	admin-cases  投诉与异议 on the county-admin device (the demo opens as
 //	           its county admin), a reply awaiting the county open
-var Scenes = []string{"main", "form", "dashboard", "small", "enrol", "cases", "case", "records", "admin-cases"}
+//	today      the dashboard as it opens at sign-in: today's panel first,
+//	           the banner of the county's unread urge above the tabs
+//	report     the annual report screen with a narrative written, the
+//	           notable commitments chosen, and its preview open
+var Scenes = []string{"main", "form", "dashboard", "small", "enrol", "cases", "case", "records", "admin-cases", "today", "report"}
 
 // AdminScene reports whether scene name is of the county-admin device: the
 // demo then opens as its county admin.
@@ -46,8 +50,10 @@ func (u *ui) scene(name string) error {
 		openFirst()
 	case "form":
 		u.showForm(nil)
-	case "dashboard":
+	case "dashboard", "today":
 		u.main.tabs.SelectIndex(1)
+	case "report":
+		return u.reportScene()
 	case "small":
 		u.win.Resize(minWindow)
 		openFirst()
@@ -69,6 +75,24 @@ func (u *ui) scene(name string) error {
 	default:
 		return fmt.Errorf("unknown scene %q (want one of %s)", name, strings.Join(Scenes, ", "))
 	}
+	return nil
+}
+
+// reportScene opens the annual report of the year due with a narrative
+// written and the first three commitments chosen, and previews it.
+func (u *ui) reportScene() error {
+	u.showAnnualReport(0)
+	ad := u.lastReport
+	if ad == nil {
+		return fmt.Errorf("scene report: the screen did not open")
+	}
+	ad.narrative.SetText(u.T("annualui.scene_narrative", ad.a.Year))
+	for i, c := range ad.a.Candidates {
+		if i < 3 {
+			ad.checks[c.Ref.String()].SetChecked(true)
+		}
+	}
+	ad.showPreview()
 	return nil
 }
 

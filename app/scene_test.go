@@ -11,7 +11,7 @@ import (
 
 // TestScenes: every scene `make screenshot` takes opens what it says.
 func TestScenes(t *testing.T) {
-	for _, name := range []string{"main", "form", "dashboard", "small"} {
+	for _, name := range []string{"main", "form", "dashboard", "small", "today", "report"} {
 		u := newTestUI(t)
 		runInPlace(u)
 		publishOne(t, u, "逾期未办结事项", calendar.NewDate(2026, 9, 20))
@@ -31,6 +31,14 @@ func TestScenes(t *testing.T) {
 		case "dashboard":
 			if u.main.tabs.SelectedIndex() != 1 || len(u.main.dash.charts) != 3 {
 				t.Errorf("dashboard: tab %d, %d charts", u.main.tabs.SelectedIndex(), len(u.main.dash.charts))
+			}
+		case "today":
+			if u.main.tabs.SelectedIndex() != 1 || !showsText(u.main.today.card, "逾期未办结事项") {
+				t.Errorf("today: tab %d, panel %q", u.main.tabs.SelectedIndex(), visibleTexts(u.main.today.card))
+			}
+		case "report":
+			if u.lastReport == nil || !showsText(topOverlay(u.win), "逾期未办结事项") || !showsText(topOverlay(u.win), "预览（尚未签署报送）") {
+				t.Errorf("report: %q", visibleTexts(topOverlay(u.win)))
 			}
 		}
 		if name == "small" && u.win.Canvas().Size() != minWindow {

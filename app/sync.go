@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"jiannuo/app/vm"
+	"jiannuo/store"
 	"jiannuo/sync/engine"
 )
 
@@ -24,13 +25,12 @@ func (s *syncer) wait() { <-s.done }
 // startSync starts background sync if this device is enrolled with a
 // county server; otherwise the status bar says the device works offline.
 func (u *ui) startSync() {
-	st, ok, err := u.st.SyncSettings()
-	if err != nil || !ok || !st.Enrolled {
+	st, ok := u.enrolled()
+	if !ok {
 		u.status.offlineOnly()
 		return
 	}
-	// The county may have sent a newer official holiday schedule.
-	u.cal = engine.Calendar(u.st, st.CountyKey)
+	u.useCountyCalendar(st)
 	ctx, cancel := context.WithCancel(u.bg.ctx)
 	u.cancel = cancel
 	// What the store knows (the last receipt, what waits) until the
@@ -52,6 +52,17 @@ func (u *ui) startSync() {
 		u.bg.runSync(ctx, eng)
 	}()
 }
+
+// enrolled returns the device's sync settings if it is enrolled with a
+// county server.
+func (u *ui) enrolled() (store.SyncSettings, bool) {
+	st, ok, err := u.st.SyncSettings()
+	return st, err == nil && ok && st.Enrolled
+}
+
+// useCountyCalendar counts working days on the county's official holiday
+// schedule, which may be newer than the one built in.
+func (u *ui) useCountyCalendar(st store.SyncSettings) { u.cal = engine.Calendar(u.st, st.CountyKey) }
 
 // syncReport takes one report of the sync engine (on the UI goroutine):
 // the status bar shows it, and the screens re-read what it changed: all

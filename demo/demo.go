@@ -197,6 +197,9 @@ func (d *Demo) seed() error {
 			break
 		}
 	}
+	if err := d.seedYear(admin); err != nil { // an urge (year.go)
+		return err
+	}
 	return d.exchange(leader, colleague, admin)
 }
 

@@ -263,17 +263,7 @@ func annualTable(cs []store.Commitment, o office.Unit, year int, today calendar.
 			tr.T("report.annual_title", cmp.Or(o.Name, string(o.Code)), year),
 			tr.T("report.annual_asof", asOf.String()),
 		},
-		cols: []column{
-			{tr.T("report.col_category"), 18, colText},
-			{tr.T("report.col_count"), 12, colInt},
-			{tr.T("report.col_on_time"), 12, colInt},
-			{tr.T("report.col_late"), 12, colInt},
-			{tr.T("report.col_partly"), 12, colInt},
-			{tr.T("report.col_breached"), 12, colInt},
-			{tr.T("report.col_open"), 12, colInt},
-			{tr.T("report.col_overdue"), 12, colInt},
-			{tr.T("report.col_rate"), 12, colPercent},
-		},
+		cols: figureColumns(tr),
 		rows: func(yield func([]any) bool) {
 			for _, c := range s.ByCategory {
 				if !yield(line(tr.T("category."+string(c.Category)), c.Tally)) {
@@ -452,21 +442,38 @@ func newStyles(f *excelize.File) (xlsxStyles, error) {
 	return st, errors.Join(errs...)
 }
 
-func writeXLSX(w io.Writer, t table) (err error) {
+// writeXLSX writes a workbook of one worksheet per table, in order.
+func writeXLSX(w io.Writer, tables ...table) (err error) {
 	f := excelize.NewFile()
 	defer func() {
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 	}()
-	sheet := sheetName(t.sheet)
-	if err := f.SetSheetName(f.GetSheetName(0), sheet); err != nil {
-		return err
-	}
 	st, err := newStyles(f)
 	if err != nil {
 		return err
 	}
+	for i, t := range tables {
+		sheet := sheetName(t.sheet)
+		if i == 0 {
+			err = f.SetSheetName(f.GetSheetName(0), sheet)
+		} else {
+			_, err = f.NewSheet(sheet)
+		}
+		if err != nil {
+			return err
+		}
+		if err := writeSheet(f, st, sheet, t); err != nil {
+			return err
+		}
+	}
+	_, err = f.WriteTo(w)
+	return err
+}
+
+// writeSheet writes table t to the worksheet sheet of f.
+func writeSheet(f *excelize.File, st xlsxStyles, sheet string, t table) (err error) {
 	sw, err := f.NewStreamWriter(sheet)
 	if err != nil {
 		return err
@@ -549,11 +556,7 @@ func writeXLSX(w io.Writer, t table) (err error) {
 			return err
 		}
 	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	_, err = f.WriteTo(w)
-	return err
+	return sw.Flush()
 }
 
 // sheetName makes s a valid worksheet name: at most 31 characters, none of
@@ -573,4 +576,20 @@ func sheetName(s string) string {
 		s = "Sheet1"
 	}
 	return s
+}
+
+// figureColumns are the columns of a year's figures by category: the
+// annual export's and the annual report's.
+func figureColumns(tr *assets.Translator) []column {
+	return []column{
+		{tr.T("report.col_category"), 18, colText},
+		{tr.T("report.col_count"), 12, colInt},
+		{tr.T("report.col_on_time"), 12, colInt},
+		{tr.T("report.col_late"), 12, colInt},
+		{tr.T("report.col_partly"), 12, colInt},
+		{tr.T("report.col_breached"), 12, colInt},
+		{tr.T("report.col_open"), 12, colInt},
+		{tr.T("report.col_overdue"), 12, colInt},
+		{tr.T("report.col_rate"), 12, colPercent},
+	}
 }

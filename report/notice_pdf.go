@@ -159,25 +159,10 @@ func WriteNoticePDF(w io.Writer, cs []store.Commitment, cfg NoticeConfig) (Notic
 			}
 		}
 	}
-	var runes []rune
-	seen := map[rune]bool{}
-	for _, s := range texts {
-		for _, r := range s {
-			if !seen[r] && !unicode.IsControl(r) {
-				seen[r] = true
-				runes = append(runes, r)
-			}
-		}
-	}
-	regular, missing, err := trueTypeSubset(assets.FontCJK(), runes)
+	fonts, missing, err := subsetFonts(texts)
 	if err != nil {
-		return NoticeResult{}, fmt.Errorf("notice font: %w", err)
+		return NoticeResult{}, err
 	}
-	bold, _, err := trueTypeSubset(assets.FontCJKBold(), runes)
-	if err != nil {
-		return NoticeResult{}, fmt.Errorf("notice font: %w", err)
-	}
-	fonts := noticeFonts{regular: regular, bold: bold}
 
 	// Two passes: the first counts the pages for "page n of m".
 	first := newNoticeWriter(cfg, tr, fonts, 0)
@@ -297,15 +282,42 @@ func noticeStatic(cfg NoticeConfig, n int) []string {
 // noticeFonts are the notice's fonts as TrueType (see trueTypeSubset).
 type noticeFonts struct{ regular, bold []byte }
 
+// subsetFonts returns the embedded fonts, regular and bold, holding the
+// characters of texts, and the characters they have no glyph for.
+func subsetFonts(texts []string) (noticeFonts, []rune, error) {
+	var runes []rune
+	seen := map[rune]bool{}
+	for _, s := range texts {
+		for _, r := range s {
+			if !seen[r] && !unicode.IsControl(r) {
+				seen[r] = true
+				runes = append(runes, r)
+			}
+		}
+	}
+	regular, missing, err := trueTypeSubset(assets.FontCJK(), runes)
+	if err != nil {
+		return noticeFonts{}, nil, fmt.Errorf("PDF font: %w", err)
+	}
+	bold, _, err := trueTypeSubset(assets.FontCJKBold(), runes)
+	if err != nil {
+		return noticeFonts{}, nil, fmt.Errorf("PDF font: %w", err)
+	}
+	return noticeFonts{regular: regular, bold: bold}, missing, nil
+}
+
 // noticeWriter lays the notice out page by page.
 type noticeWriter struct {
-	pdf   *fpdf.Fpdf
-	cfg   NoticeConfig
-	tr    *assets.Translator
-	name  string // the office's name, in the header and footer
-	total int    // pages, once known; 0 in the counting pass
-	y     float64
-	qrs   []NoticeQR
+	pdf  *fpdf.Fpdf
+	cfg  NoticeConfig
+	tr   *assets.Translator
+	name string // the office's name, in the header and footer
+	// title and headerDate are the running header's (the notice's title
+	// and date, or another document's).
+	title, headerDate string
+	total             int // pages, once known; 0 in the counting pass
+	y                 float64
+	qrs               []NoticeQR
 }
 
 func newNoticeWriter(cfg NoticeConfig, tr *assets.Translator, fonts noticeFonts, total int) *noticeWriter {
@@ -325,7 +337,8 @@ func newNoticeWriter(cfg NoticeConfig, tr *assets.Translator, fonts noticeFonts,
 	pdf.SetDrawColor(0, 0, 0)
 	pdf.SetTextColor(0, 0, 0)
 	pdf.SetFillColor(0, 0, 0)
-	nw := &noticeWriter{pdf: pdf, cfg: cfg, tr: tr, name: name, total: total}
+	nw := &noticeWriter{pdf: pdf, cfg: cfg, tr: tr, name: name, total: total,
+		title: tr.T("notice.title", name), headerDate: tr.T("notice.header_date", cfg.Today.String())}
 	pdf.SetFooterFunc(nw.footer)
 	return nw
 }
@@ -367,8 +380,8 @@ func (nw *noticeWriter) newPage(first bool) {
 	}
 	// A running header: the office and the date, over a thin rule.
 	nw.setFont("", 8.5)
-	nw.pdf.Text(marginX, nw.y+3, nw.tr.T("notice.title", nw.name))
-	d := nw.tr.T("notice.header_date", nw.cfg.Today.String())
+	nw.pdf.Text(marginX, nw.y+3, nw.title)
+	d := nw.headerDate
 	nw.pdf.Text(pageW-marginX-nw.pdf.GetStringWidth(d), nw.y+3, d)
 	nw.pdf.SetLineWidth(0.2)
 	nw.pdf.Line(marginX, nw.y+4.5, pageW-marginX, nw.y+4.5)

@@ -362,7 +362,7 @@ func TestDirectoryConvergence(t *testing.T) {
 }
 
 // migrateTestFile opens a copy of a file written by an older release (of
-// schema from) and checks that the migration leads to SchemaVersion (6),
+// schema from) and checks that the migration leads to SchemaVersion (7),
 // leaves the store whole, changes no byte but the schema number and adds no
 // bucket but those named. It returns the migrated store, open.
 func migrateTestFile(t *testing.T, file string, from byte, added ...string) *Store {
@@ -379,7 +379,7 @@ func migrateTestFile(t *testing.T, file string, from byte, added ...string) *Sto
 		return s
 	}
 	s := open()
-	if v, _ := s.Schema(); v != SchemaVersion || SchemaVersion != 6 {
+	if v, _ := s.Schema(); v != SchemaVersion || SchemaVersion != 7 {
 		t.Fatalf("schema %d after migration", v)
 	}
 	must(t, s.Check())
@@ -406,10 +406,11 @@ func migrateTestFile(t *testing.T, file string, from byte, added ...string) *Sto
 // TestMigrateSchema5 opens a township replica written by the release before
 // the account directory (schema 5: a leader and a clerk, an objection, a
 // pending draft), and checks that the migration adds the directory's
-// buckets, changes no other byte, and that the device works on: both sign
-// in, the leader's sign-in announces them, the clerk's draft seals.
+// buckets (and those of schema 7, the year), changes no other byte, and that
+// the device works on: both sign in, the leader's sign-in announces them,
+// the clerk's draft seals.
 func TestMigrateSchema5(t *testing.T) {
-	s := migrateTestFile(t, "testdata/schema5-township.db", 5, "account_dir", "account_log")
+	s := migrateTestFile(t, "testdata/schema5-township.db", 5, "account_dir", "account_log", "urges", "urge_log", "reports", "report_log")
 	defer s.Close()
 	clerk, err := s.SignIn("clerk", testPass+"-clerk")
 	must(t, err)

@@ -103,7 +103,7 @@ func (se *Session) actOne(tx *bolt.Tx, views *viewCache, op *protocol.Op) (proto
 	if err := op.Validate(se.acct.Role, se.rec.Admin); err != nil {
 		return protocol.OpID{}, err
 	}
-	if !se.inScope(op.Office) || (op.Kind == protocol.OpAccount && op.Office != se.rec.Office) {
+	if !se.inScope(op.Office) || (op.Kind.OwnOffice() && op.Office != se.rec.Office) {
 		return protocol.OpID{}, fmt.Errorf("%w: %s is not %s", protocol.ErrOutOfScope, op.Office, se.rec.Office)
 	}
 	if err := applyOp(tx, views, se.rec.ID, se.acct.Name, se.acct.Role, op); err != nil {

@@ -83,6 +83,12 @@ func applyOp(tx *bolt.Tx, views *viewCache, dev protocol.DeviceID, author string
 	if op.Kind == protocol.OpAccount {
 		return applyAccount(tx, dev, author, role, op)
 	}
+	if op.Kind == protocol.OpUrge || op.Kind == protocol.OpUrgeRead {
+		return applyUrge(tx, dev, author, role, op)
+	}
+	if op.Kind == protocol.OpAnnualReport {
+		return applyReport(tx, dev, author, role, op)
+	}
 	ref := Ref{Office: op.Office, ID: op.Target}
 	view, fresh, err := views.get(tx, ref)
 	if err != nil {

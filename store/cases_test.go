@@ -742,7 +742,7 @@ func TestCheckCatchesBrokenCase(t *testing.T) {
 // the case buckets (and those of the later schemas: the account directory)
 // and leaves every byte of the others as it was.
 func TestMigrateSchema4(t *testing.T) {
-	s := migrateTestFile(t, "testdata/schema4-township.db", 4, "cases", "case_log", "account_dir", "account_log")
+	s := migrateTestFile(t, "testdata/schema4-township.db", 4, "cases", "case_log", "account_dir", "account_log", "urges", "urge_log", "reports", "report_log")
 	// The replica works on: its leader signs in and files an objection to
 	// the dishonesty record it holds.
 	defer s.Close()

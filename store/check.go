@@ -71,8 +71,8 @@ func (s *Store) Dump() (map[string]string, error) {
 //   - operation numbers of this device continue without gaps from the log
 //     into the pending queue, and the next number follows the last;
 //   - every commitment view and conflict equals what its versions derive,
-//     and every dishonesty record, case and directory entry what its events
-//     derive.
+//     and every dishonesty record, case, directory entry, urge and annual
+//     report what its events derive.
 //
 // It reads the whole file; tests call it after every crash and at cleanup.
 func (s *Store) Check() error {
@@ -89,6 +89,7 @@ func (s *Store) Check() error {
 			func() error { return checkDishonesty(tx, c.bad) }, // records are what their events derive
 			func() error { return checkCases(tx, c.bad) },      // cases too
 			func() error { return checkDirectory(tx, c.bad) },  // and the account directory
+			func() error { return checkYear(tx, c.bad) },       // and the urges and annual reports
 			c.views,
 		} {
 			if err := step(); err != nil {
@@ -136,6 +137,8 @@ func (c *checker) addEffects(dev protocol.DeviceID, op *protocol.Op) {
 		c.expect[string(bCaseLog)+string(entryKey(caseKey(op), op.HLC, id))] = id
 	case protocol.OpAccount:
 		c.expect[string(bAccountLog)+string(entryKey(accountKey(op.Office, op.Account.Login), op.HLC, id))] = id
+	case protocol.OpUrge, protocol.OpUrgeRead, protocol.OpAnnualReport:
+		c.expect[yearEffect(op, id)] = id
 	default:
 		for _, w := range op.Writes {
 			c.expect[string(bVersions)+string(versionKey(ref, w.Field, id))] = id
@@ -255,7 +258,7 @@ func (c *checker) queue() error {
 // effects checks that every effect has its operation and every operation
 // its effects.
 func (c *checker) effects() error {
-	for _, name := range [][]byte{bVersions, bEntries, bEvidence, bAmendments, bDishonestyLog, bCaseLog, bAccountLog} {
+	for _, name := range [][]byte{bVersions, bEntries, bEvidence, bAmendments, bDishonestyLog, bCaseLog, bAccountLog, bUrgeLog, bReportLog} {
 		err := c.tx.Bucket(name).ForEach(func(k, _ []byte) error {
 			key := string(name) + string(k)
 			if _, ok := c.expect[key]; !ok {

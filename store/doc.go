@@ -20,7 +20,10 @@
 // the device's accounts (AddAccount, DisableAccount, ResetPassphrase,
 // SetAccountRole, RenameAccount; every user ChangePassphrase): each change
 // travels as an OpAccount, so every replica's directory (Directory, People)
-// tells the person behind an author login. Session.Seal turns
+// tells the person behind an author login. A county admin urges a
+// township (Urge, 催办), whose devices sign that they read it (ReadUrge);
+// an office's leader submits its annual report (SubmitAnnualReport), read
+// with Urges, FollowUps and AnnualReports. Session.Seal turns
 // what the users did into signed change sets; Apply takes change sets from
 // other replicas.
 //

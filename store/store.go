@@ -51,15 +51,21 @@ var (
 	// schema 6: the office's account directory (who a login is)
 	bAccountDir = []byte("account_dir") // office|account -> DirectoryEntry (derived)
 	bAccountLog = []byte("account_log") // office|account|hlc|op -> AccountEvent
+	// schema 7: the office's year (urges and their read receipts, annual reports)
+	bUrges     = []byte("urges")      // office|urge -> Urge (derived)
+	bUrgeLog   = []byte("urge_log")   // office|urge|hlc|op -> UrgeEvent
+	bReports   = []byte("reports")    // office|year -> AnnualReport (derived)
+	bReportLog = []byte("report_log") // office|year|hlc|op -> ReportVersion
 )
 
 // replicated lists the buckets Digest covers, in a fixed order.
 var replicated = [][]byte{bLog, bChains, bCommitments, bVersions, bConflicts, bAmendments, bEntries, bEvidence,
-	bDishonesty, bDishonestyLog, bCases, bCaseLog, bAccountDir, bAccountLog}
+	bDishonesty, bDishonestyLog, bCases, bCaseLog, bAccountDir, bAccountLog, bUrges, bUrgeLog, bReports, bReportLog}
 
 // allBuckets are the buckets of the current schema.
 var allBuckets = append(append([][]byte(nil), v1Buckets...), bFeed, bFeedIdx, bReceipts, bUploaded,
-	bDishonesty, bDishonestyLog, bForked, bPrevReceipts, bCases, bCaseLog, bAccountDir, bAccountLog)
+	bDishonesty, bDishonestyLog, bForked, bPrevReceipts, bCases, bCaseLog, bAccountDir, bAccountLog,
+	bUrges, bUrgeLog, bReports, bReportLog)
 
 // v1Buckets are the buckets of the first schema; later schemas add theirs
 // in their migration.
@@ -83,7 +89,7 @@ var (
 
 // SchemaVersion is the layout this build writes. Open migrates older files
 // step by step and refuses newer ones.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 // migrations[i] upgrades a file from schema i to i+1, inside one
 // transaction, so a crash mid-migration leaves the old schema intact.
@@ -135,6 +141,16 @@ var migrations = []func(tx *bolt.Tx) error{
 		// already on the device reach it when a leader next changes the
 		// accounts (Session.AnnounceAccounts).
 		for _, b := range [][]byte{bAccountDir, bAccountLog} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	6: func(tx *bolt.Tx) error { // the office's year: urges and annual reports
+		// Op kinds 13 to 15 are new: no log holds one, the buckets start
+		// empty and nothing is derived again.
+		for _, b := range [][]byte{bUrges, bUrgeLog, bReports, bReportLog} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -203,8 +203,11 @@ func (s *Server) listEnrolments(w http.ResponseWriter, r *http.Request, _ string
 // readBody decodes a JSON request body of at most 16 KiB into v: one
 // value with known fields and nothing after it; an empty body leaves v
 // as it is.
-func readBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 16<<10))
+func readBody(r *http.Request, v any) error { return readBodyUpTo(r, v, 16<<10) }
+
+// readBodyUpTo is readBody for a body of at most limit bytes.
+func readBodyUpTo(r *http.Request, v any, limit int64) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, limit))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if errors.Is(err, io.EOF) {

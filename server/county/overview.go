@@ -281,6 +281,7 @@ func (s *Server) adminRoutesMore(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/overview", s.admin(s.serveOverview))
 	mux.HandleFunc("GET /admin/dishonesty", s.admin(s.serveDishonesty))
 	s.caseRoutes(mux) // cases.go
+	s.yearRoutes(mux) // year.go
 }
 
 func (s *Server) serveOverview(w http.ResponseWriter, r *http.Request, _ string) {

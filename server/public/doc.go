@@ -27,6 +27,10 @@
 //	/api/v1/changes?since=N    JSON changes after feed position N
 //	/api/v1/cases              JSON: shown cases, public fields only
 //	/api/v1/dishonesty         JSON: published dishonesty records
+//	/r                         the annual reports, by year
+//	/r/{office}/{year}         one annual report (the city's code: the city's compilation)
+//	/r/{office}/{year}/report.pdf, report.xlsx  the same as a file
+//	/api/v1/reports            JSON: the annual reports
 //
 // The feed's schema and the rules are documented for the platform's
 // developers in docs/public-feed.md.

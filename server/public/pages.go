@@ -55,6 +55,8 @@ type view struct {
 	Track     *trackView
 	Record    *recordView
 	Records   *recordListView
+	Reports   *reportsView // reports.go
+	Report    *reportView
 }
 
 type crumb struct{ Name, Href string }

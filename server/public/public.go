@@ -184,6 +184,10 @@ func New(cfg Config) http.Handler {
 	h.mux.HandleFunc("GET /api/v1/changes", h.serveAPIChanges)
 	h.mux.HandleFunc("GET /api/v1/cases", h.serveAPICases)
 	h.mux.HandleFunc("GET /api/v1/dishonesty", h.serveAPIDishonesty)
+	h.mux.HandleFunc("GET /api/v1/reports", h.serveAPIReports)
+	h.mux.HandleFunc("GET /r", h.serveReports)
+	h.mux.HandleFunc("GET /r/{office}/{year}", h.serveReport)
+	h.mux.HandleFunc("GET /r/{office}/{year}/{file}", h.serveReportFile)
 	h.mux.HandleFunc("GET /api/", h.serveAPINotFound)
 	h.mux.HandleFunc("/", h.serveNotFound)
 	return h

@@ -165,6 +165,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if err != nil || out == nil {
 		return hdr, err
 	}
+	if file, ok := out.(*[]byte); ok {
+		// A file (a report's PDF), not JSON.
+		*file = raw
+		return hdr, nil
+	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return nil, fmt.Errorf("%w: the answer to %s %s: %v", protocol.ErrMalformed, method, path, err)
 	}

@@ -154,6 +154,7 @@ func appendOp(e *encoder, op *Op) {
 	}
 	appendCaseBodies(e, op) // cases only, like the dishonesty body
 	appendAccount(e, op)    // account changes only
+	appendYear(e, op)       // urges, read receipts and reports only
 }
 
 // Decode parses an encoded change set. It checks the form only (size,
@@ -275,6 +276,7 @@ func decodeOp(d *decoder, op *Op) {
 	}
 	decodeCaseBodies(d, op)
 	decodeAccount(d, op)
+	decodeYear(d, op)
 }
 
 // DeviceInfo is what a receiver knows of an enrolled device.
@@ -369,10 +371,11 @@ func Verify(raw []byte, reg Registry, chains Chains, from DeviceID) (*ChangeSet,
 		if !office.InScope(dev.Office, dev.Admin, op.Office) {
 			return nil, errorf(ErrOutOfScope, "op %d writes for %s, device enrolled for %s", op.Num, op.Office, dev.Office)
 		}
-		if op.Kind == OpAccount && op.Office != dev.Office {
-			// A device manages its own office's accounts only, even a
+		if op.Kind.OwnOffice() && op.Office != dev.Office {
+			// A device manages its own office's accounts only, reads the
+			// urges to its own office and reports for it alone, even a
 			// county-admin device whose scope is its whole county.
-			return nil, errorf(ErrOutOfScope, "op %d: accounts of %s changed by a device of %s", op.Num, op.Office, dev.Office)
+			return nil, errorf(ErrOutOfScope, "op %d: %s for %s by a device of %s", op.Num, op.Kind, op.Office, dev.Office)
 		}
 		if op.Office != cs.Ops[0].Office {
 			// One office per change set lets a server route it whole:

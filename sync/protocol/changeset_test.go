@@ -1115,14 +1115,15 @@ func TestCodes(t *testing.T) {
 
 func TestOpKindString(t *testing.T) {
 	want := map[protocol.OpKind]string{1: "create", 2: "edit", 3: "amend", 4: "transition", 5: "fulfil", 6: "evidence", 7: "resolve",
-		8: "dishonesty", 9: "dishonesty_step", 10: "case", 11: "case_step", 12: "account", 0: "unknown", 13: "unknown"}
+		8: "dishonesty", 9: "dishonesty_step", 10: "case", 11: "case_step", 12: "account",
+		13: "urge", 14: "urge_read", 15: "annual_report", 0: "unknown", 16: "unknown"}
 	for k, s := range want {
 		if k.String() != s {
 			t.Errorf("OpKind(%d).String() = %q, want %q", k, k.String(), s)
 		}
 		// Kind 9 is admin-only per step (the township submits two of them):
 		// its own rules decide, tested in dishonesty_test.go.
-		if k.AdminOnly() != (k == protocol.OpResolve || k == protocol.OpDishonesty) {
+		if k.AdminOnly() != (k == protocol.OpResolve || k == protocol.OpDishonesty || k == protocol.OpUrge) {
 			t.Errorf("OpKind(%d).AdminOnly() = %v", k, k.AdminOnly())
 		}
 	}

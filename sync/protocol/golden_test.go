@@ -184,6 +184,10 @@ type goldenOp struct {
 	Account *goldenAccount `json:"account,omitempty"`   // kind 12
 	// Dishonesty is the body of kinds 8 and 9.
 	Dishonesty *goldenDishonestyJS `json:"dishonesty,omitempty"`
+	// The bodies of kinds 13, 14 and 15.
+	Urge     *goldenUrge     `json:"urge,omitempty"`
+	UrgeRead *goldenUrgeRead `json:"urge_read,omitempty"`
+	Report   *goldenReport   `json:"annual_report,omitempty"`
 }
 
 type goldenWrite struct {
@@ -264,6 +268,7 @@ func describeSet(file string, cs *protocol.ChangeSet) goldenCSDoc {
 		}
 		g.Case, g.Step, g.Account = describeCase(op.Case), describeCaseStep(op.CaseStep), describeAccount(op.Account)
 		g.Dishonesty = describeDishonesty(op.Dishonesty)
+		g.Urge, g.UrgeRead, g.Report = describeUrge(op.Urge), describeUrgeRead(op.UrgeRead), describeReport(op.Report)
 		d.Ops = append(d.Ops, g)
 	}
 	return d
@@ -474,6 +479,9 @@ type specOp struct {
 	Step           *goldenStep
 	Dishonesty     *goldenDishonestyJS
 	Account        *goldenAccount
+	Urge           *goldenUrge
+	UrgeRead       *goldenUrgeRead
+	Report         *goldenReport
 }
 
 func specOpsOf(ops []goldenOp) []specOp {
@@ -488,6 +496,7 @@ func specOpsOf(ops []goldenOp) []specOp {
 			s.HasMeta, s.MetaHash, s.Name, s.MIME, s.Size = true, m.HashHex, m.Name, m.MIME, uint64(m.Size)
 		}
 		s.Case, s.Step, s.Dishonesty, s.Account = g.Case, g.Step, g.Dishonesty, g.Account
+		s.Urge, s.UrgeRead, s.Report = g.Urge, g.UrgeRead, g.Report
 		out = append(out, s)
 	}
 	return out
@@ -581,6 +590,8 @@ func specDecode(t *testing.T, b []byte) specCS {
 			op.Step = s
 		case 12: // the account body (no presence flag)
 			op.Account = &goldenAccount{Action: str(), Login: str(), DisplayName: str(), Role: str()}
+		case 13, 14, 15: // the year's bodies (golden_year_test.go)
+			specDecodeYear(r, &op)
 		}
 		cs.ops = append(cs.ops, op)
 	}

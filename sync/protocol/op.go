@@ -49,6 +49,15 @@ const (
 	// office: added, disabled, passphrase reset, role or name changed (see
 	// AccountChange). Its target is zero.
 	OpAccount OpKind = 12
+	// OpUrge is a county admin's urge (催办) to a township about a
+	// commitment, a case about it, or the township's annual report (see
+	// Urge).
+	OpUrge OpKind = 13
+	// OpUrgeRead is the township's read receipt of an urge (see UrgeRead).
+	OpUrgeRead OpKind = 14
+	// OpAnnualReport is an office's annual report on keeping its
+	// commitments, or a county's compilation (see AnnualReport).
+	OpAnnualReport OpKind = 15
 )
 
 // String names the kind for logs.
@@ -78,6 +87,12 @@ func (k OpKind) String() string {
 		return "case_step"
 	case OpAccount:
 		return "account"
+	case OpUrge:
+		return "urge"
+	case OpUrgeRead:
+		return "urge_read"
+	case OpAnnualReport:
+		return "annual_report"
 	}
 	return "unknown"
 }
@@ -86,7 +101,7 @@ func (k OpKind) String() string {
 // For OpDishonestyStep it depends on the step (the township submits its
 // explanation and rectification), for the case kinds on the source and
 // the step: their own rules decide.
-func (k OpKind) AdminOnly() bool { return k == OpResolve || k == OpDishonesty }
+func (k OpKind) AdminOnly() bool { return k == OpResolve || k == OpDishonesty || k == OpUrge }
 
 // Limits on operations, part of the verification rules.
 const (
@@ -147,6 +162,9 @@ type Op struct {
 	Case       *Case          // case
 	CaseStep   *CaseStep      // case step
 	Account    *AccountChange // account
+	Urge       *Urge          // urge
+	UrgeRead   *UrgeRead      // urge read
+	Report     *AnnualReport  // annual report
 }
 
 // ID returns the operation's ID given the device that made it.
@@ -180,6 +198,8 @@ func (op *Op) Validate(role domain.Role, admin bool) error {
 		return op.validateCaseOp(role, admin)
 	case OpAccount:
 		return op.validateAccount(role, admin)
+	case OpUrge, OpUrgeRead, OpAnnualReport:
+		return op.validateYear(role, admin)
 	}
 	return errorf(ErrInvalidOperation, "op %d: unknown kind %d", op.Num, op.Kind)
 }
@@ -197,9 +217,10 @@ func (op *Op) validateCommon(admin bool) error {
 	if op.Kind.AdminOnly() && !admin {
 		return errorf(ErrNotAuthorized, "op %d: %s needs a county-admin device", op.Num, op.Kind)
 	}
-	// Evidence may stand alone; an account change concerns no commitment
-	// (validateAccount wants its target zero).
-	if op.Kind != OpEvidence && op.Kind != OpAccount && op.Target.IsZero() {
+	// Evidence may stand alone; an account change, a read receipt and a
+	// report concern no commitment, nor does an urge about a report (their
+	// own rules want the target zero).
+	if op.Kind != OpEvidence && op.Kind != OpAccount && !op.Kind.year() && op.Target.IsZero() {
 		return errorf(ErrInvalidOperation, "op %d: no target commitment", op.Num)
 	}
 	if op.Kind != OpTransition && op.From != "" {
@@ -210,6 +231,9 @@ func (op *Op) validateCommon(admin bool) error {
 		return errorf(ErrInvalidOperation, "op %d: %s with wrong body", op.Num, op.Kind)
 	}
 	if err := op.checkCaseBodies(); err != nil {
+		return err
+	}
+	if err := op.checkYearBodies(); err != nil {
 		return err
 	}
 	if err := domain.CheckText("reason", op.Reason, domain.MaxShortBytes); err != nil {
