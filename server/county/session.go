@@ -39,8 +39,9 @@ var writeBuffers = &sync.Pool{}
 // feeder goroutine, as in gorilla's chat example, plus flow control.
 type session struct {
 	peer
-	dev protocol.DeviceID
-	rec store.DeviceRecord
+	dev  protocol.DeviceID
+	rec  store.DeviceRecord
+	info *protocol.DeviceInfo // rec, for the preparers (prepare.go)
 
 	upload upload // the evidence file being received
 }
@@ -128,7 +129,7 @@ func (se *session) handshake() (cursor uint64, welcome *protocol.Frame, err erro
 	if !protocol.VerifyChallenge(rec.Key, nonce, s.id.Fingerprint, hello.Sig) {
 		return 0, nil, se.refuse(hello.Device, fmt.Errorf("%w: session challenge", protocol.ErrBadSignature))
 	}
-	se.dev, se.rec = hello.Device, rec
+	se.dev, se.rec, se.info = hello.Device, rec, deviceInfo(rec)
 	// The session opens: when, and what the device says of itself (its
 	// version, what it has sealed), for the admin's device list. Recorded
 	// before the welcome, so a device that has its welcome is listed so.
@@ -209,9 +210,7 @@ func (se *session) readLoop() {
 				se.send(refused)
 				continue
 			}
-			select {
-			case s.ingest <- &pushReq{raw: f.Body, from: se}:
-			case <-se.done():
+			if !s.submit(&pushReq{raw: f.Body, hint: se.info, from: se}, se.done()) {
 				return
 			}
 		case protocol.FrameAck:
