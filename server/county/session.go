@@ -31,6 +31,10 @@ const ctrlQueue = 192
 // waits.
 var sessionQueues = wsconn.PumpConfig{ControlQueue: ctrlQueue, StreamQueue: 16, BulkQueue: 4}
 
+// sessionReadBuffer is a device session's read buffer: frame headers and
+// small frames (acknowledgements) go through it.
+const sessionReadBuffer = 512
+
 // writeBuffers are shared by all connections: a buffer is held only while a
 // frame is being written, so an idle device costs no write buffer.
 var writeBuffers = &sync.Pool{}
@@ -48,21 +52,34 @@ type session struct {
 
 func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 	conn, err := s.upgrade(w, r, websocket.Upgrader{
-		ReadBufferSize:  0, // reuse net/http's buffer: an idle device costs less
+		// A small buffer of its own: net/http's (4 KiB) goes with the
+		// handler. Large frames are read past it, straight into the
+		// message, so the size costs nothing in throughput.
+		ReadBufferSize:  sessionReadBuffer,
 		WriteBufferPool: writeBuffers,
 	})
 	if err != nil {
 		s.log.Info("websocket upgrade refused", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	se := &session{peer: s.newPeer(conn, r.RemoteAddr, sessionQueues)}
+	// The session runs on a goroutine of its own and the handler returns:
+	// net/http then lets go of what it holds for a request (its response
+	// writer's buffer, the request) and the handler's stack, grown by the
+	// TLS handshake, goes too. An idle device costs that much less.
+	go s.runSync(conn, r.RemoteAddr, guardOf(r))
+}
+
+// runSync runs a device session on conn, upgraded from a request of
+// remote that came on guard (nil if none).
+func (s *Server) runSync(conn *websocket.Conn, remote string, guard *guardedConn) {
+	se := &session{peer: s.newPeer(conn, remote, sessionQueues)}
 	cursor, welcome, err := se.handshake()
 	if err != nil {
 		conn.Close()
 		return
 	}
 	// It no longer counts against its address (conns.go).
-	authenticated(r)
+	guard.authenticated()
 	defer s.seen(se.dev, false, nil) // last seen (overview.go); the opening is recorded at the hello
 	// Before the session is registered: from then on others use it.
 	se.log = s.log.With("device", se.dev, "office", string(se.rec.Office), "remote", se.remote)
