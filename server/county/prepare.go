@@ -18,7 +18,10 @@ import (
 // receipts after the commit and every refusal stay exactly the writer's.
 //
 // Memory stays bounded: a pusher blocks while the preparers' queue
-// (prepQueue) or the writer's (4 × MaxBatch) is full, and since a push
+// (prepQueue) or the writer's (4 × MaxBatch) is full; only authenticated
+// sessions, sync files an admin imports and the server itself push, each
+// at most one change set (MaxChangeSetBytes) at a time per reader, and a
+// prepared push holds its decoded form and one copy of its bytes. Since a push
 // joins the writer's queue only once the preparers have taken it, at most
 // prepQueue plus one per preparer of the writer's queue are still to be
 // prepared: the writer never waits long for one.
@@ -61,6 +64,7 @@ func (s *Server) preparer() {
 			return
 		case r := <-s.prep:
 			r.prepared = protocol.Prepare(r.raw, r.hint)
+			r.raw = nil // the prepared change set holds what the writer needs
 			close(r.ready)
 		}
 	}

@@ -15,9 +15,8 @@ import (
 // changes a verdict: whatever was checked against a device record that
 // differs from the one the writer reads is checked again.
 type Prepared struct {
-	raw []byte
-	cs  *ChangeSet
-	err error // from Decode
+	cs  *ChangeSet // a copy of its bytes included
+	err error      // from Decode
 
 	// what was checked ahead, against the device record dev
 	checked bool
@@ -31,7 +30,7 @@ type Prepared struct {
 // author and operation rules against it. Safe to call from any goroutine;
 // it reads nothing but its arguments.
 func Prepare(raw []byte, dev *DeviceInfo) *Prepared {
-	p := &Prepared{raw: raw}
+	p := &Prepared{}
 	p.cs, p.err = Decode(raw)
 	if p.err != nil || dev == nil || dev.ID != p.cs.Device || DeviceIDFromKey(dev.Key) != p.cs.Device {
 		return p
@@ -43,9 +42,6 @@ func Prepare(raw []byte, dev *DeviceInfo) *Prepared {
 	}
 	return p
 }
-
-// Raw returns the bytes the change set arrived as.
-func (p *Prepared) Raw() []byte { return p.raw }
 
 // ChangeSet returns the decoded change set, nil if it could not be
 // decoded. It is not verified: VerifyPrepared says whether it is.
