@@ -326,7 +326,6 @@ func (p *Pump) run() {
 // or nil for a ping that is due. When nothing waits it marks the writer
 // ended and returns ok false, as it does when the pump closed.
 func (p *Pump) nextOnDemand(<-chan time.Time) (f *protocol.Frame, ok bool) {
-	ctrl, stream, bulk := p.queue[Control], p.queue[Stream], p.queue[Bulk]
 	for {
 		select {
 		case <-p.done:
@@ -334,25 +333,10 @@ func (p *Pump) nextOnDemand(<-chan time.Time) (f *protocol.Frame, ok bool) {
 			p.active = false
 			p.mu.Unlock()
 			return nil, false
-		case f = <-ctrl:
-			return f, true
 		default:
 		}
-		select {
-		case f = <-ctrl:
+		if f, ok := p.poll(); ok {
 			return f, true
-		case f = <-stream:
-			return f, true
-		default:
-		}
-		select {
-		case f = <-ctrl:
-			return f, true
-		case f = <-stream:
-			return f, true
-		case f = <-bulk:
-			return f, true
-		default:
 		}
 		// Nothing to send: end, unless a ping is due or a frame came
 		// meanwhile. Close marks the pump closed under p.mu.
@@ -372,7 +356,7 @@ func (p *Pump) nextOnDemand(<-chan time.Time) (f *protocol.Frame, ok bool) {
 			p.mu.Unlock()
 			return nil, false
 		}
-		// Queued since the selects looked: take it.
+		// Queued since poll looked: take it.
 		p.mu.Unlock()
 	}
 }
@@ -381,6 +365,24 @@ func (p *Pump) nextOnDemand(<-chan time.Time) (f *protocol.Frame, ok bool) {
 // else a stream frame, else whichever comes first of a control, stream or
 // bulk frame or a ping (f nil). ok is false when the pump closed.
 func (p *Pump) next(ping <-chan time.Time) (f *protocol.Frame, ok bool) {
+	if f, ok := p.poll(); ok {
+		return f, true
+	}
+	select {
+	case f = <-p.queue[Control]:
+	case f = <-p.queue[Stream]:
+	case f = <-p.queue[Bulk]:
+	case <-ping:
+	case <-p.done:
+		return nil, false
+	}
+	return f, true
+}
+
+// poll returns the frame to write next without waiting: a control frame
+// if one waits, else a stream frame, else a bulk frame; ok is false if
+// none waits.
+func (p *Pump) poll() (f *protocol.Frame, ok bool) {
 	ctrl, stream, bulk := p.queue[Control], p.queue[Stream], p.queue[Bulk]
 	select {
 	case f = <-ctrl:
@@ -396,11 +398,12 @@ func (p *Pump) next(ping <-chan time.Time) (f *protocol.Frame, ok bool) {
 	}
 	select {
 	case f = <-ctrl:
+		return f, true
 	case f = <-stream:
+		return f, true
 	case f = <-bulk:
-	case <-ping:
-	case <-p.done:
+		return f, true
+	default:
 		return nil, false
 	}
-	return f, true
 }
