@@ -345,7 +345,7 @@ func (s *Store) Apply(raws ...[]byte) ([]Result, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		views := newViewCache()
 		for i, raw := range raws {
-			r, err := s.applyRaw(tx, views, raw)
+			r, err := s.applyPrepared(tx, views, protocol.Prepare(raw, nil))
 			if err != nil {
 				return err
 			}
@@ -367,8 +367,10 @@ func (s *Store) Apply(raws ...[]byte) ([]Result, error) {
 	return results, nil
 }
 
-func (s *Store) applyRaw(tx *bolt.Tx, views *viewCache, raw []byte) (Result, error) {
-	cs, err := protocol.Verify(raw, txView{tx}, txView{tx}, protocol.DeviceID{})
+// applyPrepared verifies and applies one change set, decoded (and perhaps
+// checked ahead) by protocol.Prepare.
+func (s *Store) applyPrepared(tx *bolt.Tx, views *viewCache, p *protocol.Prepared) (Result, error) {
+	cs, err := protocol.VerifyPrepared(p, txView{tx}, txView{tx}, protocol.DeviceID{})
 	if self := selfTx(tx); err == nil && !self.IsZero() && cs.Device == self {
 		// A change set of this very device that this replica does not
 		// hold: the replica was restored from an old backup while the

@@ -28,11 +28,24 @@ type FeedEntry struct {
 // what must commit together with them. If fn fails nothing is stored.
 // Callers' own buckets must be named with the prefix "x-" (see Update).
 func (s *Store) ApplyBatch(raws [][]byte, fn func(tx *bolt.Tx, results []Result) error) ([]Result, error) {
-	results := make([]Result, len(raws))
+	ps := make([]*protocol.Prepared, len(raws))
+	for i, raw := range raws {
+		ps[i] = protocol.Prepare(raw, nil)
+	}
+	return s.ApplyPrepared(ps, fn)
+}
+
+// ApplyPrepared is ApplyBatch of change sets already decoded, and perhaps
+// checked ahead against their devices' records, by protocol.Prepare on
+// other goroutines: inside the transaction only what needs the replica's
+// state is checked (protocol.VerifyPrepared) before the apply. The
+// results are exactly ApplyBatch's for the same bytes.
+func (s *Store) ApplyPrepared(ps []*protocol.Prepared, fn func(tx *bolt.Tx, results []Result) error) ([]Result, error) {
+	results := make([]Result, len(ps))
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		views := newViewCache()
-		for i, raw := range raws {
-			r, err := s.applyRaw(tx, views, raw)
+		for i, p := range ps {
+			r, err := s.applyPrepared(tx, views, p)
 			if err != nil {
 				return err
 			}

@@ -130,8 +130,18 @@ func withConn(ctx context.Context, c net.Conn) context.Context {
 
 // authenticated stops counting the request's connection against its
 // address: it proved who it is.
-func authenticated(r *http.Request) {
-	if gc, ok := r.Context().Value(connCtxKey{}).(*guardedConn); ok {
-		gc.done()
+func authenticated(r *http.Request) { guardOf(r).authenticated() }
+
+// guardOf returns the guarded connection r came on, nil if none: a session
+// that outlives its handler keeps only this of the request.
+func guardOf(r *http.Request) *guardedConn {
+	gc, _ := r.Context().Value(connCtxKey{}).(*guardedConn)
+	return gc
+}
+
+// authenticated stops counting c against its address; c may be nil.
+func (c *guardedConn) authenticated() {
+	if c != nil {
+		c.done()
 	}
 }

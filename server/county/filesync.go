@@ -255,11 +255,10 @@ func (im *fileImport) push(ctx context.Context, raw []byte) error {
 		return err
 	}
 	ch := make(chan *protocol.Frame, 1)
-	select {
-	case s.ingest <- &pushReq{raw: raw, file: ch, dev: im.h.Device, src: im.remote}:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.done:
+	if !s.submit(&pushReq{raw: raw, hint: deviceInfo(im.rec), file: ch, dev: im.h.Device, src: im.remote}, ctx.Done()) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		return errors.New("server closing")
 	}
 	im.waiting = append(im.waiting, ch)

@@ -243,8 +243,9 @@ type Server struct {
 	pending   *pendingCount
 	conns     *connGuard
 
-	ingest  chan *pushReq
-	seenLog *seenLog // last-seen records not yet written (lastseen.go)
+	prep    chan *pushReq // pushes for the preparers (prepare.go)
+	ingest  chan *pushReq // the same pushes, in order, for the writer
+	seenLog *seenLog      // last-seen records not yet written (lastseen.go)
 	done    chan struct{}
 	wg      sync.WaitGroup
 
@@ -324,6 +325,7 @@ func New(cfg Config) (*Server, error) {
 		incidents:  incidents,
 		pending:    pending,
 		conns:      newConnGuard(cfg.MaxUnauthPerAddr),
+		prep:       make(chan *pushReq, prepQueue()),
 		ingest:     make(chan *pushReq, 4*cfg.MaxBatch),
 		seenLog:    newSeenLog(),
 		done:       make(chan struct{}),
@@ -336,9 +338,12 @@ func New(cfg Config) (*Server, error) {
 		backups:    make(chan struct{}, 1),
 		syncFiles:  make(chan struct{}, 1),
 	}
-	s.wg.Add(2)
+	s.wg.Add(2 + preparers())
 	go s.ingestLoop()
 	go s.seenWriter()
+	for range preparers() {
+		go s.preparer()
+	}
 	return s, nil
 }
 
@@ -468,7 +473,11 @@ func (s *Server) feedAdvanced() {
 // (filesync.go), or signed by the server's own device (serverdevice.go).
 type pushReq struct {
 	raw  []byte
-	from *session // the pushing session; nil for a file's or the server's own
+	hint *protocol.DeviceInfo // the pushing device as known when it arrived; nil: not known
+	// prepared is raw prepared (prepare.go), once ready is closed.
+	prepared *protocol.Prepared
+	ready    chan struct{}
+	from     *session // the pushing session; nil for a file's or the server's own
 	// relay marks a change set the session pushes for another device of
 	// its scope (session.relayable): its refusals for what a relay cannot
 	// know (the chain moved on, a device enrolled after the backup) are no
@@ -544,7 +553,8 @@ func relayMiss(code protocol.Code) bool {
 }
 
 // ingestLoop is the one writer: it takes pushes from every session, commits
-// as many as are waiting (up to MaxBatch) in one transaction, and only then
+// as many as are waiting (up to MaxBatch) in one transaction once the
+// preparers have decoded and checked them (prepare.go), and only then
 // answers each with a receipt. A receipt therefore always names a change set
 // that is on disk.
 func (s *Server) ingestLoop() {
@@ -566,20 +576,23 @@ func (s *Server) ingestLoop() {
 				break fill
 			}
 		}
+		if !s.awaitPrepared(batch) {
+			return
+		}
 		s.commit(batch)
 	}
 }
 
 func (s *Server) commit(batch []*pushReq) {
-	raws := make([][]byte, len(batch))
+	prepared := make([]*protocol.Prepared, len(batch))
 	for i, r := range batch {
-		raws[i] = r.raw
+		prepared[i] = r.prepared
 	}
 	now := s.cfg.Now()
 	// Verify returns no change set with a refusal; the device and sequence
 	// number one claims still tell the device and the admin which it was.
 	refused := make([]store.Result, len(batch))
-	results, err := s.st.ApplyBatch(raws, func(tx *bolt.Tx, results []store.Result) error {
+	results, err := s.st.ApplyPrepared(prepared, func(tx *bolt.Tx, results []store.Result) error {
 		if h := s.commitHook.Load(); h != nil {
 			(*h)()
 		}
@@ -593,7 +606,7 @@ func (s *Server) commit(batch []*pushReq) {
 				continue
 			}
 			if r.Device.IsZero() {
-				if cs, err := protocol.Decode(raws[i]); err == nil {
+				if cs := prepared[i].ChangeSet(); cs != nil {
 					r.Device, r.Seq = cs.Device, cs.Seq
 				}
 			}

@@ -118,9 +118,7 @@ func (s *Server) signOwn(author string, build func() ([]protocol.Op, error), onC
 		return store.Result{}, err
 	}
 	res := make(chan store.Result, 1)
-	select {
-	case s.ingest <- &pushReq{raw: cs.Bytes(), own: res, onCommit: onCommit}:
-	case <-s.done:
+	if !s.submit(&pushReq{raw: cs.Bytes(), own: res, onCommit: onCommit}, nil) {
 		return store.Result{}, errClosed
 	}
 	select {

@@ -31,6 +31,10 @@ const ctrlQueue = 192
 // waits.
 var sessionQueues = wsconn.PumpConfig{ControlQueue: ctrlQueue, StreamQueue: 16, BulkQueue: 4}
 
+// sessionReadBuffer is a device session's read buffer: frame headers and
+// small frames (acknowledgements) go through it.
+const sessionReadBuffer = 512
+
 // writeBuffers are shared by all connections: a buffer is held only while a
 // frame is being written, so an idle device costs no write buffer.
 var writeBuffers = &sync.Pool{}
@@ -39,8 +43,9 @@ var writeBuffers = &sync.Pool{}
 // feeder goroutine, as in gorilla's chat example, plus flow control.
 type session struct {
 	peer
-	dev protocol.DeviceID
-	rec store.DeviceRecord
+	dev  protocol.DeviceID
+	rec  store.DeviceRecord
+	info *protocol.DeviceInfo // rec, for the preparers (prepare.go)
 
 	upload upload // the evidence file being received
 	// relays is set for a device whose hello named a feed epoch: it may
@@ -52,21 +57,34 @@ type session struct {
 
 func (s *Server) serveSync(w http.ResponseWriter, r *http.Request) {
 	conn, err := s.upgrade(w, r, websocket.Upgrader{
-		ReadBufferSize:  0, // reuse net/http's buffer: an idle device costs less
+		// A small buffer of its own: net/http's (4 KiB) goes with the
+		// handler. Large frames are read past it, straight into the
+		// message, so the size costs nothing in throughput.
+		ReadBufferSize:  sessionReadBuffer,
 		WriteBufferPool: writeBuffers,
 	})
 	if err != nil {
 		s.log.Info("websocket upgrade refused", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	se := &session{peer: s.newPeer(conn, r.RemoteAddr, sessionQueues)}
+	// The session runs on a goroutine of its own and the handler returns:
+	// net/http then lets go of what it holds for a request (its response
+	// writer's buffer, the request) and the handler's stack, grown by the
+	// TLS handshake, goes too. An idle device costs that much less.
+	go s.runSync(conn, r.RemoteAddr, guardOf(r))
+}
+
+// runSync runs a device session on conn, upgraded from a request of
+// remote that came on guard (nil if none).
+func (s *Server) runSync(conn *websocket.Conn, remote string, guard *guardedConn) {
+	se := &session{peer: s.newPeer(conn, remote, sessionQueues)}
 	cursor, welcome, err := se.handshake()
 	if err != nil {
 		conn.Close()
 		return
 	}
 	// It no longer counts against its address (conns.go).
-	authenticated(r)
+	guard.authenticated()
 	defer s.seen(se.dev, false, nil) // last seen (overview.go); the opening is recorded at the hello
 	// Before the session is registered: from then on others use it.
 	se.log = s.log.With("device", se.dev, "office", string(se.rec.Office), "remote", se.remote)
@@ -133,7 +151,7 @@ func (se *session) handshake() (cursor uint64, welcome *protocol.Frame, err erro
 	if !protocol.VerifyChallenge(rec.Key, nonce, s.id.Fingerprint, hello.Sig) {
 		return 0, nil, se.refuse(hello.Device, fmt.Errorf("%w: session challenge", protocol.ErrBadSignature))
 	}
-	se.dev, se.rec, se.relays = hello.Device, rec, hello.Epoch != nil
+	se.dev, se.rec, se.info, se.relays = hello.Device, rec, deviceInfo(rec), hello.Epoch != nil
 	// The session opens: when, and what the device says of itself (its
 	// version, what it has sealed), for the admin's device list. Recorded
 	// before the welcome, so a device that has its welcome is listed so.
@@ -259,9 +277,7 @@ func (se *session) readLoop() {
 				}
 				relay = true
 			}
-			select {
-			case s.ingest <- &pushReq{raw: f.Body, from: se, relay: relay}:
-			case <-se.done():
+			if !s.submit(&pushReq{raw: f.Body, hint: se.info, from: se, relay: relay}, se.done()) {
 				return
 			}
 		case protocol.FrameAck:

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"jiannuo/domain"
@@ -320,77 +319,6 @@ type Chains interface {
 // county has checked the whole chain before serving any of it.
 type PartialChains interface {
 	Partial(dev DeviceInfo) bool
-}
-
-// Verify decodes raw and checks it completely against what the receiver
-// knows: the device is enrolled, not revoked and the one expected (from, if
-// not zero: the device that authenticated the session), the signature, the
-// office scope, the sequence and hash chain, and every operation. The error
-// wraps exactly one sentinel; CodeOf gives its stable code. ErrReplay comes
-// with the decoded change set so a receiver can acknowledge it again.
-func Verify(raw []byte, reg Registry, chains Chains, from DeviceID) (*ChangeSet, error) {
-	cs, err := Decode(raw)
-	if err != nil {
-		return nil, err
-	}
-	if !from.IsZero() && cs.Device != from {
-		return nil, errorf(ErrWrongDevice, "change set of %s sent by %s", cs.Device, from)
-	}
-	dev, err := reg.Device(cs.Device)
-	if err != nil {
-		return nil, err
-	}
-	if DeviceIDFromKey(dev.Key) != cs.Device {
-		return nil, errorf(ErrWrongDevice, "registered key does not match device %s", cs.Device)
-	}
-	if dev.Revoked {
-		return nil, errorf(ErrRevokedDevice, "device %s", cs.Device)
-	}
-	if !cs.VerifySignature(dev.Key) {
-		return nil, errorf(ErrBadSignature, "change set %s/%d", cs.Device.Short(), cs.Seq)
-	}
-	if cs.Office != dev.Office {
-		return nil, errorf(ErrOutOfScope, "device enrolled for %s wrote as %s", dev.Office, cs.Office)
-	}
-	pc, ok := chains.(PartialChains)
-	if err := checkChain(cs, chains, ok && pc.Partial(dev)); err != nil {
-		if errors.Is(err, ErrReplay) {
-			return cs, err
-		}
-		return nil, err
-	}
-	if !cs.AuthorRole.Valid() || !domain.NonBlank(cs.Author) || domain.CheckText("author", cs.Author, MaxNameBytes) != nil {
-		return nil, errorf(ErrInvalidOperation, "author %q with role %q", cs.Author, cs.AuthorRole)
-	}
-	if cs.AuthorRole == domain.RoleCountyAdmin && !dev.Admin {
-		return nil, errorf(ErrNotAuthorized, "county-admin author on a township device")
-	}
-	var lastHLC HLC
-	for i := range cs.Ops {
-		op := &cs.Ops[i]
-		if !office.InScope(dev.Office, dev.Admin, op.Office) {
-			return nil, errorf(ErrOutOfScope, "op %d writes for %s, device enrolled for %s", op.Num, op.Office, dev.Office)
-		}
-		if op.Kind.OwnOffice() && op.Office != dev.Office {
-			// A device manages its own office's accounts only, reads the
-			// urges to its own office and reports for it alone, even a
-			// county-admin device whose scope is its whole county.
-			return nil, errorf(ErrOutOfScope, "op %d: %s for %s by a device of %s", op.Num, op.Kind, op.Office, dev.Office)
-		}
-		if op.Office != cs.Ops[0].Office {
-			// One office per change set lets a server route it whole:
-			// a township never receives another township's records.
-			return nil, errorf(ErrInvalidOperation, "op %d writes for %s, the change set for %s", op.Num, op.Office, cs.Ops[0].Office)
-		}
-		if err := op.Validate(cs.AuthorRole, dev.Admin); err != nil {
-			return nil, err
-		}
-		if op.HLC <= lastHLC {
-			return nil, errorf(ErrInvalidOperation, "op %d: clock stamps not increasing", op.Num)
-		}
-		lastHLC = op.HLC
-	}
-	return cs, nil
 }
 
 func checkChain(cs *ChangeSet, chains Chains, partial bool) error {

@@ -39,7 +39,9 @@ type PumpConfig struct {
 	PingPeriod time.Duration
 	// ControlQueue, StreamQueue and BulkQueue are how many frames of each
 	// priority may wait for the writer; 0 (the default) means none: a
-	// Send waits until the writer takes the frame.
+	// Send waits until the writer takes the frame. When all three are
+	// above 0 the writer's goroutine runs only while there is something
+	// to send (a ping included): an idle connection costs no goroutine.
 	ControlQueue, StreamQueue, BulkQueue int
 	// ChunkBytes is the size of the evidence chunks StreamChunks sends
 	// (default DefaultChunkBytes, at most protocol.MaxChunkBytes).
@@ -61,8 +63,9 @@ const DefaultChunkBytes = 16 << 10
 // end of the connection: Close, Fail and Done.
 //
 // Its callers see only Send, Offer, StreamChunks, Close and Done, never the
-// writer's goroutine or queues, so the pump may later run its writer only
-// while something waits to be sent without any caller changing.
+// writer's goroutine or queues: with queues of every priority the writer
+// runs only while something waits to be sent (a server holds thousands of
+// idle connections), otherwise for the whole session.
 type Pump struct {
 	conn  *websocket.Conn
 	cfg   PumpConfig
@@ -71,6 +74,17 @@ type Pump struct {
 	done      chan struct{}
 	closeOnce sync.Once
 	writer    sync.WaitGroup
+
+	// onDemand: every queue has room, so a frame never waits for the
+	// writer to be there to take it and the writer may end while there
+	// is nothing to send; kick starts it again.
+	onDemand bool
+	mu       sync.Mutex // guards started, active and closed
+	started  bool       // Start was called
+	active   bool       // a writer goroutine runs
+	closed   bool       // no writer starts any more
+	pingDue  bool       // on demand: the ping timer fired and no ping went out since; under mu
+	pingT    *time.Timer
 
 	errMu sync.Mutex
 	err   error // why the session ended, if Fail said
@@ -85,9 +99,10 @@ func NewPump(conn *websocket.Conn, cfg PumpConfig) *Pump {
 	if cfg.ChunkBytes <= 0 || cfg.ChunkBytes > protocol.MaxChunkBytes {
 		cfg.ChunkBytes = DefaultChunkBytes
 	}
-	p := &Pump{conn: conn, cfg: cfg, done: make(chan struct{})}
+	p := &Pump{conn: conn, cfg: cfg, done: make(chan struct{}), onDemand: true}
 	for i, n := range []int{cfg.ControlQueue, cfg.StreamQueue, cfg.BulkQueue} {
 		p.queue[i] = make(chan *protocol.Frame, n)
+		p.onDemand = p.onDemand && n > 0
 	}
 	return p
 }
@@ -122,11 +137,61 @@ func CloseCode(c protocol.Code) int {
 // fails (Fail with its error) or after it wrote an error frame, which is
 // always the last frame of a session.
 func (p *Pump) Start() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.started || p.closed {
+		return
+	}
+	p.started = true
+	if !p.onDemand {
+		p.startWriter()
+		return
+	}
+	if p.cfg.PingPeriod > 0 {
+		// A timer, not a ticker: it costs no goroutine and is armed again
+		// only once its ping went out.
+		p.pingT = time.AfterFunc(p.cfg.PingPeriod, func() {
+			p.mu.Lock()
+			p.pingDue = true
+			p.mu.Unlock()
+			p.kick()
+		})
+	}
+	if p.pendingLocked() {
+		p.startWriter()
+	}
+}
+
+// startWriter starts a writer goroutine; p.mu is held. The WaitGroup's
+// Add happens under p.mu before Close marks the pump closed, so never
+// beside Wait (which callers call after Close).
+func (p *Pump) startWriter() {
+	p.active = true
 	p.writer.Add(1)
 	go func() {
 		defer p.writer.Done()
 		p.run()
 	}()
+}
+
+// kick starts the writer, on demand, if it is not running: every frame
+// queued is followed by a kick, and the writer ends only when it finds
+// nothing queued with p.mu held, so no frame is left without a writer.
+func (p *Pump) kick() {
+	if !p.onDemand {
+		return
+	}
+	p.mu.Lock()
+	if p.started && !p.closed && !p.active {
+		p.startWriter()
+	}
+	p.mu.Unlock()
+}
+
+// pendingLocked reports whether something waits to be written; p.mu is
+// held.
+func (p *Pump) pendingLocked() bool {
+	return p.pingDue || len(p.queue[Control]) > 0 || len(p.queue[Stream]) > 0 || len(p.queue[Bulk]) > 0
 }
 
 // Wait waits until the writer has ended; call Close first.
@@ -137,6 +202,7 @@ func (p *Pump) Wait() { p.writer.Wait() }
 func (p *Pump) Send(pri Priority, f *protocol.Frame) bool {
 	select {
 	case p.queue[pri] <- f:
+		p.kick()
 		return true
 	case <-p.done:
 		return false
@@ -149,6 +215,7 @@ func (p *Pump) Send(pri Priority, f *protocol.Frame) bool {
 func (p *Pump) Offer(pri Priority, f *protocol.Frame) bool {
 	select {
 	case p.queue[pri] <- f:
+		p.kick()
 	case <-p.done:
 	default:
 		return false
@@ -168,6 +235,7 @@ func (p *Pump) StreamChunks(h protocol.Hash, from int64, data []byte) (stop func
 			end := min(off+size, int64(len(data)))
 			select {
 			case p.queue[Bulk] <- &protocol.Frame{Type: protocol.FrameEvidenceChunk, Hash: h, Offset: off, Body: data[off:end]}:
+				p.kick()
 			case <-p.done:
 				return
 			case <-quit:
@@ -185,6 +253,12 @@ func (p *Pump) Done() <-chan struct{} { return p.done }
 // ends its reader too. Closing again does nothing.
 func (p *Pump) Close() {
 	p.closeOnce.Do(func() {
+		p.mu.Lock()
+		p.closed = true
+		if p.pingT != nil {
+			p.pingT.Stop()
+		}
+		p.mu.Unlock()
 		close(p.done)
 		p.conn.Close()
 	})
@@ -210,13 +284,17 @@ func (p *Pump) Err() error {
 
 func (p *Pump) run() {
 	var ping <-chan time.Time
-	if p.cfg.PingPeriod > 0 {
+	if p.cfg.PingPeriod > 0 && !p.onDemand {
 		t := time.NewTicker(p.cfg.PingPeriod)
 		defer t.Stop()
 		ping = t.C
 	}
+	next := p.next
+	if p.onDemand {
+		next = p.nextOnDemand
+	}
 	for {
-		f, ok := p.next(ping)
+		f, ok := next(ping)
 		if !ok {
 			return
 		}
@@ -244,10 +322,67 @@ func (p *Pump) run() {
 	}
 }
 
+// nextOnDemand returns the frame to write next, in the order next would,
+// or nil for a ping that is due. When nothing waits it marks the writer
+// ended and returns ok false, as it does when the pump closed.
+func (p *Pump) nextOnDemand(<-chan time.Time) (f *protocol.Frame, ok bool) {
+	for {
+		select {
+		case <-p.done:
+			p.mu.Lock()
+			p.active = false
+			p.mu.Unlock()
+			return nil, false
+		default:
+		}
+		if f, ok := p.poll(); ok {
+			return f, true
+		}
+		// Nothing to send: end, unless a ping is due or a frame came
+		// meanwhile. Close marks the pump closed under p.mu.
+		p.mu.Lock()
+		switch {
+		case p.closed:
+			p.active = false
+			p.mu.Unlock()
+			return nil, false
+		case p.pingDue:
+			p.pingDue = false
+			p.pingT.Reset(p.cfg.PingPeriod)
+			p.mu.Unlock()
+			return nil, true
+		case !p.pendingLocked():
+			p.active = false
+			p.mu.Unlock()
+			return nil, false
+		}
+		// Queued since poll looked: take it.
+		p.mu.Unlock()
+	}
+}
+
 // next waits for the frame to write next: a control frame if one waits,
 // else a stream frame, else whichever comes first of a control, stream or
 // bulk frame or a ping (f nil). ok is false when the pump closed.
 func (p *Pump) next(ping <-chan time.Time) (f *protocol.Frame, ok bool) {
+	if f, ok := p.poll(); ok {
+		return f, true
+	}
+	select {
+	case f = <-p.queue[Control]:
+	case f = <-p.queue[Stream]:
+	case f = <-p.queue[Bulk]:
+	case <-ping:
+	case <-p.done:
+		return nil, false
+	}
+	return f, true
+}
+
+// poll returns the frame to write next without waiting: a control frame
+// if one waits, else a stream frame, else a bulk frame; ok is false if
+// none waits.
+func (p *Pump) poll() (f *protocol.Frame, ok bool) {
 	ctrl, stream, bulk := p.queue[Control], p.queue[Stream], p.queue[Bulk]
 	select {
 	case f = <-ctrl:
@@ -263,11 +398,12 @@ func (p *Pump) next(ping <-chan time.Time) (f *protocol.Frame, ok bool) {
 	}
 	select {
 	case f = <-ctrl:
+		return f, true
 	case f = <-stream:
+		return f, true
 	case f = <-bulk:
-	case <-ping:
-	case <-p.done:
+		return f, true
+	default:
 		return nil, false
 	}
-	return f, true
 }

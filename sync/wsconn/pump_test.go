@@ -177,9 +177,18 @@ func TestPumpWriteFailure(t *testing.T) {
 }
 
 // TestPumpPings: with a PingPeriod the idle writer pings; without, it
-// never does.
+// never does. Alike with a writer for the whole session and on demand.
 func TestPumpPings(t *testing.T) {
-	for _, period := range []time.Duration{0, time.Millisecond} {
+	for _, c := range []struct {
+		period time.Duration
+		queues PumpConfig
+	}{
+		{0, PumpConfig{StreamQueue: 1}},
+		{time.Millisecond, PumpConfig{StreamQueue: 1}},
+		{0, PumpConfig{ControlQueue: 1, StreamQueue: 1, BulkQueue: 1}},
+		{time.Millisecond, PumpConfig{ControlQueue: 1, StreamQueue: 1, BulkQueue: 1}},
+	} {
+		period, cfg := c.period, c.queues
 		server, client := pair(t)
 		pinged := make(chan struct{}, 1)
 		client.SetPingHandler(func(string) error {
@@ -189,7 +198,8 @@ func TestPumpPings(t *testing.T) {
 			}
 			return nil
 		})
-		p := NewPump(server, PumpConfig{PingPeriod: period, StreamQueue: 1})
+		cfg.PingPeriod = period
+		p := NewPump(server, cfg)
 		p.Start()
 		// The client's reader handles pings; a frame sent after the pump
 		// would have pinged many times shows whether it did.
@@ -221,13 +231,18 @@ func TestPumpPings(t *testing.T) {
 // ChunkBytes (DefaultChunkBytes unless set), the last one shorter, which
 // put together are the file from there.
 func TestPumpStreamChunks(t *testing.T) {
-	for _, size := range []int{0, 7000} {
+	for _, c := range []struct {
+		size   int
+		queues PumpConfig
+	}{{0, PumpConfig{BulkQueue: 2}}, {7000, PumpConfig{BulkQueue: 2}}, {7000, PumpConfig{ControlQueue: 1, StreamQueue: 1, BulkQueue: 2}}} {
+		size, cfg := c.size, c.queues
 		want := size
 		if want == 0 {
 			want = DefaultChunkBytes
 		}
 		server, client := pair(t)
-		p := NewPump(server, PumpConfig{BulkQueue: 2, ChunkBytes: size})
+		cfg.ChunkBytes = size
+		p := NewPump(server, cfg)
 		p.Start()
 		data := bytes.Repeat([]byte("证据"), protocol.MaxChunkBytes) // 6 full chunks' worth
 		h := protocol.Hash{1}
@@ -246,5 +261,81 @@ func TestPumpStreamChunks(t *testing.T) {
 			t.Fatal("the chunks are not the file from the offset")
 		}
 		p.Close()
+	}
+}
+
+// TestPumpWriterOnDemand: with queues of every priority, the writer's
+// goroutine ends once it has sent everything and starts again for the
+// next frame, from Send, Offer or StreamChunks; frames queued before Start
+// wait for it; none is lost or reordered.
+func TestPumpWriterOnDemand(t *testing.T) {
+	server, client := pair(t)
+	p := NewPump(server, PumpConfig{ControlQueue: 2, StreamQueue: 2, BulkQueue: 2})
+	defer p.Close()
+	writerEnded := func() {
+		t.Helper()
+		p.writer.Wait() // returns once no writer runs: the idle writer ended
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.active || p.pendingLocked() {
+			t.Fatalf("the writer ended with active %v, pending %v", p.active, p.pendingLocked())
+		}
+	}
+	expect := func(pos ...uint64) {
+		t.Helper()
+		for _, want := range pos {
+			if f := readFrame(t, client); f.Pos != want {
+				t.Fatalf("got frame %d, want %d", f.Pos, want)
+			}
+		}
+	}
+	p.Send(Stream, &protocol.Frame{Type: protocol.FrameAck, Pos: 2})
+	p.Send(Control, &protocol.Frame{Type: protocol.FrameAck, Pos: 1})
+	p.mu.Lock()
+	if p.active {
+		t.Fatal("a writer runs before Start")
+	}
+	p.mu.Unlock()
+	p.Start()
+	expect(1, 2)
+	writerEnded()
+	for round := uint64(0); round < 50; round++ {
+		if round%2 == 0 {
+			p.Send(Stream, &protocol.Frame{Type: protocol.FrameAck, Pos: 10 + round})
+		} else if !p.Offer(Control, &protocol.Frame{Type: protocol.FrameAck, Pos: 10 + round}) {
+			t.Fatal("Offer found no room with nothing queued")
+		}
+		expect(10 + round)
+		writerEnded()
+	}
+	p.StreamChunks(protocol.Hash{1}, 0, bytes.Repeat([]byte{7}, 3*DefaultChunkBytes))
+	for off := int64(0); off < 3*DefaultChunkBytes; off += DefaultChunkBytes {
+		if f := readFrame(t, client); f.Type != protocol.FrameEvidenceChunk || f.Offset != off {
+			t.Fatalf("chunk: %s at %d, want %d", f.Type, f.Offset, off)
+		}
+	}
+	writerEnded()
+	// Many senders at once, each frame followed by its own kick: every
+	// frame arrives.
+	var senders sync.WaitGroup
+	for i := range uint64(8) {
+		senders.Go(func() { p.Send(Stream, &protocol.Frame{Type: protocol.FrameAck, Pos: 100 + i}) })
+	}
+	seen := map[uint64]bool{}
+	for range 8 {
+		seen[readFrame(t, client).Pos] = true
+	}
+	senders.Wait()
+	if len(seen) != 8 {
+		t.Fatalf("frames seen: %v", seen)
+	}
+	p.Close()
+	p.Wait()
+	// A frame queued after Close starts no writer.
+	p.Offer(Control, &protocol.Frame{Type: protocol.FrameAck})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.active {
+		t.Fatal("a writer started after Close")
 	}
 }
