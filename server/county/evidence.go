@@ -12,6 +12,7 @@ import (
 	"jiannuo/store"
 	"jiannuo/sync/countyapi"
 	"jiannuo/sync/protocol"
+	"jiannuo/sync/wsconn"
 )
 
 // Evidence files travel in chunks beside the change sets that cite them.
@@ -144,6 +145,7 @@ func (se *session) evidenceChunk(f *protocol.Frame) {
 			se.fail(protocol.CodeInternal, "evidence store unavailable")
 			return
 		}
+		s.evidenceArrived(f.Hash)
 		se.upload = upload{}
 		se.send(&protocol.Frame{Type: protocol.FrameEvidenceStored, Hash: f.Hash})
 	case u.have != at:
@@ -191,7 +193,9 @@ func (se *session) saveUpload() {
 	}
 	whole, err := se.writeUpload()
 	if err == nil && whole != nil && sha256.Sum256(whole) == se.upload.hash {
-		err = se.srv.st.PutEvidenceContent(se.upload.hash, whole)
+		if err = se.srv.st.PutEvidenceContent(se.upload.hash, whole); err == nil {
+			se.srv.evidenceArrived(se.upload.hash)
+		}
 	}
 	if err != nil && !errors.Is(err, bolt.ErrDatabaseNotOpen) {
 		se.log.Error("saving an evidence upload", "hash", se.upload.hash, "err", err)
@@ -237,4 +241,25 @@ func dropPartial(tx *bolt.Tx, h protocol.Hash) error {
 		return err
 	}
 	return tx.Bucket(bPartialSize).Delete(h[:])
+}
+
+// evidenceArrived tells the municipal nodes that the content of an
+// evidence file is here now. A node that asked for it before it arrived
+// was refused not_found and would not ask again while its session lasts:
+// an open upstream session gets evidence_stored for it, and the cluster
+// announcement (through feedAdvanced; device feeds find nothing new and
+// sleep again) brings a node whose session has ended back to fetch it.
+func (s *Server) evidenceArrived(h protocol.Hash) {
+	s.mu.Lock()
+	list := make([]*upstreamSession, 0, len(s.upstreams))
+	for us := range s.upstreams {
+		list = append(list, us)
+	}
+	s.mu.Unlock()
+	for _, us := range list {
+		// Advisory: a node too slow to take it fetches the file at its
+		// next session.
+		us.pump.Offer(wsconn.Control, &protocol.Frame{Type: protocol.FrameEvidenceStored, Hash: h})
+	}
+	s.feedAdvanced()
 }

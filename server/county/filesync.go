@@ -326,6 +326,7 @@ func (im *fileImport) evidence(h protocol.Hash, data []byte) error {
 	if err := s.st.PutEvidenceContent(h, data); err != nil {
 		return err
 	}
+	s.evidenceArrived(h)
 	im.sum.EvidenceIn++
 	// What a session had gathered of it before is of no use now.
 	return s.st.Update(func(tx *bolt.Tx) error { return dropPartial(tx, h) })

@@ -384,7 +384,7 @@ func (c *countyNode) device(o office.Code, role domain.Role) *device {
 		t.Fatalf("enrolment: %+v %v", en, err)
 	}
 	d := &device{t: t, c: c, st: st, se: se}
-	d.eng = engine.New(se, engine.Config{URL: base.SyncURL(), Fingerprint: c.fp, CountyKey: en.CountyKey,
+	d.eng = engine.New(se, engine.Config{URL: base.SyncURL(), Fingerprint: c.fp, CountyKey: en.CountyKey, County: en.County,
 		Logger: quiet(), MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
 	return d
 }

@@ -216,8 +216,26 @@ func (p *puller) nextMissing() (store.Evidence, bool, error) {
 	return p.n.st.MissingEvidenceIn(p.t.code, func(h protocol.Hash) bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		return p.skip[h]
+		return p.skip[h] || p.notYet[h]
 	})
+}
+
+// evidenceStored takes the county's word that it holds a file: one it
+// refused as not there yet is asked for again.
+func (p *puller) evidenceStored(h protocol.Hash) {
+	p.mu.Lock()
+	retry := p.notYet[h]
+	if retry {
+		delete(p.notYet, h)
+		if p.fetch == nil {
+			p.fetchDone = false
+		}
+	}
+	p.mu.Unlock()
+	p.n.log.Debug("the county holds an evidence file", "county", string(p.t.code), "hash", h, "asked_before", retry)
+	if retry {
+		p.wakeSender()
+	}
 }
 
 // endFetch ends the fetch in progress, if any, and frees its slot; skip
@@ -297,14 +315,25 @@ func (p *puller) badEvidence(h protocol.Hash, msg string) {
 }
 
 // evidenceRefused takes the county's refusal of a file: one it does not
-// hold yet (not_found) is asked for again in a later session; the
+// hold yet (not_found) is asked for again when the county says it holds it
+// (evidence_stored) or its feed moves on; the
 // refusal of a chunk of an intake's file is the county's to act on.
 func (p *puller) evidenceRefused(f *protocol.Frame) {
 	p.mu.Lock()
 	fetching := p.fetch != nil && p.fetch.Hash == f.Hash
 	p.mu.Unlock()
 	p.n.log.Info("the county refused an evidence transfer", "county", string(p.t.code), "hash", f.Hash, "code", string(f.Code), "message", f.Message)
-	if fetching {
-		p.endFetch(f.Hash)
+	if !fetching {
+		return
 	}
+	if f.Code == protocol.CodeNotFound {
+		// Not there yet: the device's upload may still be on its way.
+		p.mu.Lock()
+		p.notYet[f.Hash] = true
+		p.mu.Unlock()
+		p.endFetch()
+		p.n.update(p.c, func(c *county) { c.notYet++ })
+		return
+	}
+	p.endFetch(f.Hash)
 }

@@ -229,6 +229,7 @@ type county struct {
 	problem  *Incident // why it is tampered, wrong_key or behind
 	session  *puller   // the upstream session open with it, if any
 	fetched  int       // evidence files fetched from it since the node started
+	notYet   int       // evidence asks it answered not_found since the node started
 	restored int       // times the county's feed was seen restored (a new epoch) since the node started
 	plain    bool      // it refused a hello with the feed epoch: a county server older than epochs (pull.go)
 }
@@ -635,6 +636,11 @@ type CountyStatus struct {
 	// evidence files fetched from it since the node started (link.go).
 	IntakesPending  int `json:"intakes_pending"`
 	EvidenceFetched int `json:"evidence_fetched"`
+	// EvidenceNotYet counts the files the node asked the county for
+	// before the county held them (the device's upload still on its way),
+	// since the node started; each is asked for again once the county
+	// says it holds it or its feed moves on.
+	EvidenceNotYet int `json:"evidence_not_yet"`
 	// Restored counts the times since the node started that the county
 	// served a feed of another epoch (restored from a backup), and the
 	// node pulled it again from the start.
@@ -661,7 +667,7 @@ func (n *Node) Status() Status {
 	for _, c := range n.counties {
 		cs := CountyStatus{County: c.code, Trusted: c.key != nil, Member: c.status, MemberName: c.member, Upstream: c.addr,
 			Head: c.head, Applied: c.applied, State: c.state, LastOK: c.lastOK, LastError: c.lastErr, Incident: c.problem,
-			EvidenceFetched: c.fetched, Restored: c.restored}
+			EvidenceFetched: c.fetched, EvidenceNotYet: c.notYet, Restored: c.restored}
 		if c.head > c.applied {
 			cs.Lag = c.head - c.applied
 		}

@@ -82,15 +82,19 @@ type puller struct {
 	fetch     *store.Evidence                 // the evidence file being fetched
 	fetchDone bool                            // nothing more to fetch since the last caught_up
 	skip      map[protocol.Hash]bool          // evidence files not to ask for again this session
-	wake      chan struct{}                   // the sender has something to look at
-	lingering bool                            // the read deadline is the linger: the session ends when it passes
+	// notYet are files the county did not hold yet when asked (not_found):
+	// asked for again when the county says it holds one (evidence_stored)
+	// or its feed moves on (caught_up).
+	notYet    map[protocol.Hash]bool
+	wake      chan struct{} // the sender has something to look at
+	lingering bool          // the read deadline is the linger: the session ends when it passes
 }
 
 // pull runs one upstream session with a county until it has caught up (and
 // lingered), failed, or ctx ends.
 func (n *Node) pull(ctx context.Context, c *county, t pullTarget) error {
 	n.update(c, func(c *county) { c.state = StatePulling })
-	p := &puller{n: n, c: c, t: t, sent: map[protocol.EntityID]outIntake{}, skip: map[protocol.Hash]bool{}, wake: make(chan struct{}, 1)}
+	p := &puller{n: n, c: c, t: t, sent: map[protocol.EntityID]outIntake{}, skip: map[protocol.Hash]bool{}, notYet: map[protocol.Hash]bool{}, wake: make(chan struct{}, 1)}
 	n.mu.Lock()
 	c.session = p
 	n.mu.Unlock()
@@ -186,7 +190,9 @@ func (p *puller) run(ctx context.Context) error {
 		case protocol.FrameEvidenceWant:
 			p.evidenceWant(f)
 		case protocol.FrameEvidenceStored:
-			p.n.log.Debug("the county holds an intake file", "county", string(p.t.code), "hash", f.Hash)
+			// An intake file the county took, or a file it was asked for
+			// before it held it, which arrived since.
+			p.evidenceStored(f.Hash)
 		case protocol.FrameEvidenceChunk:
 			err = p.evidenceChunk(f)
 		case protocol.FrameRefused:
@@ -518,6 +524,7 @@ func (p *puller) caughtUp(pos uint64) error {
 	if p.fetch == nil {
 		p.fetchDone = false // what arrived may cite files not held yet
 	}
+	clear(p.notYet) // and the county may hold files it lacked before
 	p.mu.Unlock()
 	p.wakeSender()
 	return nil
