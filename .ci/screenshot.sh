@@ -41,7 +41,8 @@
 #                   frame (default: 60)
 #   MIN_COLOURS     (default: 64)   MIN_INK  percent (default: 1)
 #   SCENES          scenes to picture (default: main form dashboard enrol
-#                   small cases case records admin-cases today report;
+#                   small cases case records admin-cases today report
+#                   syncfile admin-urges admin-admins;
 #                   empty: none)
 #   DOCS_DIR        where the scene pictures go (default: docs/screenshots)
 set -euo pipefail
@@ -58,7 +59,7 @@ WINDOW_TIMEOUT="${WINDOW_TIMEOUT:-120}"
 PAINT_TIMEOUT="${PAINT_TIMEOUT:-60}"
 MIN_COLOURS="${MIN_COLOURS:-64}"
 MIN_INK="${MIN_INK:-1}"
-SCENES="${SCENES-main form dashboard enrol small cases case records admin-cases today report}"
+SCENES="${SCENES-main form dashboard enrol small cases case records admin-cases today report syncfile admin-urges admin-admins}"
 DOCS_DIR="${DOCS_DIR:-docs/screenshots}"
 POLL=0.25 # seconds between polls
 

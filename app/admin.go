@@ -167,11 +167,25 @@ func (a *adminScreens) showLogin() {
 	for _, box := range []*fyne.Container{a.pendingBox, a.devicesBox, a.incidentsBox} {
 		f := a.newLoginForm(st)
 		a.logins = append(a.logins, f)
-		box.Objects = []fyne.CanvasObject{heading(u.T("adminui.login.title")), para(u.T("adminui.login.hint")),
-			widget.NewForm(widget.NewFormItem(u.T("adminui.login.name"), f.name), widget.NewFormItem(u.T("adminui.login.password"), f.pass)),
-			f.errLine, container.NewHBox(f.button)}
+		box.Objects = a.loginObjects(f)
 		box.Refresh()
 	}
+	if a.admins != nil {
+		// The admin accounts tab signs in the same way, below what it
+		// needs the session for.
+		f := a.newLoginForm(st)
+		a.logins = append(a.logins, f)
+		a.admins.box.Objects = append(a.admins.box.Objects, a.loginObjects(f)...)
+		a.admins.box.Refresh()
+	}
+}
+
+// loginObjects lays out a sign-in form.
+func (a *adminScreens) loginObjects(f *loginForm) []fyne.CanvasObject {
+	u := a.u
+	return []fyne.CanvasObject{heading(u.T("adminui.login.title")), para(u.T("adminui.login.hint")),
+		widget.NewForm(widget.NewFormItem(u.T("adminui.login.name"), f.name), widget.NewFormItem(u.T("adminui.login.password"), f.pass)),
+		f.errLine, container.NewHBox(f.button)}
 }
 
 func (a *adminScreens) newLoginForm(st store.SyncSettings) *loginForm {

@@ -261,7 +261,8 @@ func TestAdminApprovePendingScreen(t *testing.T) {
 
 	u := newAdminTestUI(t, &store.SyncSettings{BaseURL: base.BaseURL, Fingerprint: base.Fingerprint, County: adminTestCounty})
 	adm := u.main.admin
-	if len(adm.logins) != 3 || adm.client != nil {
+	// One on each tab that needs the API: 设备注册, 终端, 安全事件, 管理员账号.
+	if len(adm.logins) != 4 || adm.client != nil {
 		t.Fatalf("%d credential prompts", len(adm.logins))
 	}
 	f := adm.logins[0]

@@ -22,13 +22,14 @@ import (
 
 // adminsTab is the 管理员账号 tab's state.
 type adminsTab struct {
-	a    *adminScreens
-	vm   *vm.AdminAccounts
-	tab  *container.TabItem
-	box  *fyne.Container
-	rows map[string]*adminRowView
-	form *accountForm  // the form last opened, for tests
-	last *reasonDialog // the disable dialog last opened, for tests
+	a          *adminScreens
+	vm         *vm.AdminAccounts
+	tab        *container.TabItem
+	box        *fyne.Container
+	rows       map[string]*adminRowView
+	signOutBtn *widget.Button // shown while signed in
+	form       *accountForm   // the form last opened, for tests
+	last       *reasonDialog  // the disable dialog last opened, for tests
 }
 
 // adminRowView is one account's line and its buttons.
@@ -39,8 +40,8 @@ type adminRowView struct {
 
 func (a *adminScreens) newAdminsTab() *adminsTab {
 	t := &adminsTab{a: a, box: container.NewVBox()}
-	bar := container.NewBorder(nil, nil, nil, container.NewHBox(
-		widget.NewButtonWithIcon(a.u.T("adminui.admins.sign_out"), theme.LogoutIcon(), t.signOut),
+	t.signOutBtn = widget.NewButtonWithIcon(a.u.T("adminui.admins.sign_out"), theme.LogoutIcon(), t.signOut)
+	bar := container.NewBorder(nil, nil, nil, container.NewHBox(t.signOutBtn,
 		widget.NewButtonWithIcon(a.u.T("adminui.refresh"), theme.ViewRefreshIcon(), t.load)), a.status)
 	t.tab = container.NewTabItemWithIcon(a.u.T("adminui.tab.admins"), theme.AccountIcon(),
 		container.NewBorder(bar, nil, nil, nil, container.NewVScroll(container.NewPadded(t.box))))
@@ -48,9 +49,11 @@ func (a *adminScreens) newAdminsTab() *adminsTab {
 	return t
 }
 
-// signedOut shows that the tab needs the session the other tabs sign in.
+// signedOut shows that the tab needs the session the other tabs sign in
+// (showLogin then adds its sign-in form), with no sign-out to offer.
 func (t *adminsTab) signedOut() {
 	t.vm, t.rows = nil, nil
+	t.signOutBtn.Hide()
 	t.box.Objects = []fyne.CanvasObject{para(t.a.u.T("adminui.login.needed"))}
 	t.box.Refresh()
 }
@@ -59,9 +62,9 @@ func (t *adminsTab) signedOut() {
 func (t *adminsTab) load() {
 	a := t.a
 	if a.client == nil {
-		t.signedOut()
-		return
+		return // signed out: the tab shows the sign-in form
 	}
+	t.signOutBtn.Show()
 	if t.vm == nil {
 		t.vm = vm.NewAdminAccounts(a.client)
 	}

@@ -20,10 +20,14 @@ func TestAdminAccountsTab(t *testing.T) {
 	u := newAdminTestUI(t, &store.SyncSettings{BaseURL: base.BaseURL, Fingerprint: base.Fingerprint, County: adminTestCounty})
 	adm := u.main.admin
 	u.main.tabs.Select(adm.admins.tab)
-	if !containsText(adm.admins.box, u.T("adminui.login.needed")) {
+	if !containsText(adm.admins.box, u.T("adminui.login.needed")) || !containsText(adm.admins.box, u.T("adminui.login.title")) {
 		t.Fatal("the admins tab does not ask for the sign-in")
 	}
-	f := adm.logins[0]
+	if adm.admins.signOutBtn.Visible() {
+		t.Error("signed out, the tab offers to sign out")
+	}
+	// The tab's own form signs every tab in.
+	f := adm.logins[len(adm.logins)-1]
 	test.Type(f.pass, adminTestPass)
 	test.Tap(f.button)
 	if adm.client == nil {
@@ -67,7 +71,8 @@ func TestAdminAccountsTab(t *testing.T) {
 	}
 
 	adm.signOut()
-	if adm.client != nil || !containsText(adm.admins.box, u.T("adminui.login.needed")) || !containsText(adm.pendingBox, u.T("adminui.login.title")) {
+	if adm.client != nil || !containsText(adm.admins.box, u.T("adminui.login.needed")) || !containsText(adm.pendingBox, u.T("adminui.login.title")) ||
+		!containsText(adm.admins.box, u.T("adminui.login.title")) || adm.admins.signOutBtn.Visible() {
 		t.Fatal("signed out, the tabs do not ask for the sign-in again")
 	}
 	list, err := srv.Admins()

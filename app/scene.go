@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 
 	"jiannuo/app/vm"
+	"jiannuo/demo"
 	"jiannuo/domain/office"
 )
 
@@ -32,7 +33,12 @@ import (
 //	           the banner of the county's unread urge above the tabs
 //	report     the annual report screen with a narrative written, the
 //	           notable commitments chosen, and its preview open
-var Scenes = []string{"main", "form", "dashboard", "small", "enrol", "cases", "case", "records", "admin-cases", "today", "report"}
+//	syncfile   File → 导出同步包: what the USB-stick package will hold
+//	admin-urges  催办 on the county-admin device: the urges sent, read
+//	           or not, and what was done after
+//	admin-admins  管理员账号 on the county-admin device
+var Scenes = []string{"main", "form", "dashboard", "small", "enrol", "cases", "case", "records", "admin-cases", "today", "report",
+	"syncfile", "admin-urges", "admin-admins"}
 
 // AdminScene reports whether scene name is of the county-admin device: the
 // demo then opens as its county admin.
@@ -72,6 +78,27 @@ func (u *ui) scene(name string) error {
 				u.main.tabs.SelectIndex(i)
 			}
 		}
+	case "syncfile":
+		u.showSyncExport()
+	case "admin-urges", "admin-admins":
+		a := u.main.admin
+		if a == nil {
+			return fmt.Errorf("scene %s needs the county-admin device", name)
+		}
+		if name == "admin-urges" {
+			u.main.tabs.Select(a.urges.tab)
+			return nil
+		}
+		u.main.tabs.Select(a.admins.tab)
+		// Signed in as the demo county's admin, with the tab's own form.
+		st, ok, err := u.st.SyncSettings()
+		if err != nil || !ok || len(a.logins) == 0 {
+			return fmt.Errorf("scene %s: no county server to sign in to (%v)", name, err)
+		}
+		f := a.logins[len(a.logins)-1]
+		f.name.SetText(demo.Admin)
+		f.pass.SetText(demo.Passphrase)
+		a.login(st, f)
 	default:
 		return fmt.Errorf("unknown scene %q (want one of %s)", name, strings.Join(Scenes, ", "))
 	}
