@@ -281,13 +281,18 @@ func (ad *annualDialog) export(pdf bool) {
 func figuresGrid(u *ui, d report.AnnualDoc) fyne.CanvasObject {
 	cols := []string{"report.col_category", "report.col_count", "report.col_on_time", "report.col_late", "report.col_partly",
 		"report.col_breached", "report.col_open", "report.col_overdue", "report.col_rate"}
-	grid := container.NewGridWithColumns(len(cols))
+	// The headings have a grid of their own, with the same columns: they
+	// wrap rather than lose their words in a narrow window (按期践诺率 cut
+	// to 按期践… says nothing), and a grid gives every cell the height of
+	// its tallest, which the figures' rows need not take.
+	head := container.NewGridWithColumns(len(cols))
 	for _, k := range cols {
 		l := widget.NewLabel(u.T(k))
 		l.TextStyle = fyne.TextStyle{Bold: true}
-		l.Truncation = fyne.TextTruncateEllipsis
-		grid.Add(l)
+		l.Wrapping = fyne.TextWrapBreak
+		head.Add(l)
 	}
+	grid := container.NewGridWithColumns(len(cols))
 	for _, row := range vm.FigureRows(d, func(k string) string { return u.T(k) }) {
 		for i, cell := range row.Cells {
 			l := widget.NewLabel(cell)
@@ -300,7 +305,7 @@ func figuresGrid(u *ui, d report.AnnualDoc) fyne.CanvasObject {
 		}
 	}
 	if len(d.Figures) == 0 {
-		return container.NewVBox(grid, para(u.T("annualui.no_figures")))
+		return container.NewVBox(head, grid, para(u.T("annualui.no_figures")))
 	}
-	return grid
+	return container.NewVBox(head, grid)
 }
