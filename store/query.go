@@ -61,8 +61,8 @@ func (s *Store) History(ref Ref) ([]Version, error) {
 		prefix := refKey(ref)
 		c := tx.Bucket(bVersions).Cursor()
 		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-			var ver Version
-			if err := unmarshal(v, &ver); err != nil {
+			ver, err := decodeVersion(k, v)
+			if err != nil {
 				return err
 			}
 			out = append(out, ver)

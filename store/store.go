@@ -34,7 +34,7 @@ var (
 	bLog         = []byte("log")         // device|seq -> change set bytes
 	bChains      = []byte("chains")      // device -> chainHead
 	bCommitments = []byte("commitments") // ref -> Commitment (derived view)
-	bVersions    = []byte("versions")    // ref|field|op -> Version (every value ever written)
+	bVersions    = []byte("versions")    // ref|field|op -> Version (every value ever written; binary since schema 8, versioncodec.go)
 	bConflicts   = []byte("conflicts")   // ref|field -> Conflict (derived)
 	bAmendments  = []byte("amendments")  // ref|op -> Amendment
 	bEntries     = []byte("entries")     // ref|hlc|op -> Entry
@@ -89,7 +89,7 @@ var (
 
 // SchemaVersion is the layout this build writes. Open migrates older files
 // step by step and refuses newer ones.
-const SchemaVersion = 7
+const SchemaVersion = 8
 
 // migrations[i] upgrades a file from schema i to i+1, inside one
 // transaction, so a crash mid-migration leaves the old schema intact.
@@ -157,6 +157,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	7: versionsToBinary, // versions in a compact binary encoding (versioncodec.go)
 }
 
 // Options configure a Store. The zero value (or nil) gives the defaults.
