@@ -363,10 +363,10 @@ func TestDirectoryConvergence(t *testing.T) {
 
 // migrateTestFile opens a copy of a file written by an older release (of
 // schema from) and checks that the migration leads to SchemaVersion (8),
-// leaves the store whole, changes no byte but the schema number and the
-// version records (which schema 8 re-encodes: each must decode to what its
-// JSON said) and adds no bucket but those named. It returns the migrated
-// store, open.
+// leaves the store whole, changes no byte but the schema number, the
+// version records and the commitment views (which schema 8 re-encodes: each
+// must decode to what its JSON said) and adds no bucket but those named.
+// It returns the migrated store, open.
 func migrateTestFile(t *testing.T, file string, from byte, added ...string) *Store {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "replica.db")
@@ -390,6 +390,10 @@ func migrateTestFile(t *testing.T, file string, from byte, added ...string) *Sto
 	for k, v := range before {
 		if vk, ok := strings.CutPrefix(k, string(bVersions)+"/"); ok {
 			sameVersion(t, []byte(vk), []byte(v), []byte(after[k]))
+			continue
+		}
+		if ck, ok := strings.CutPrefix(k, string(bCommitments)+"/"); ok {
+			sameCommitment(t, []byte(ck), []byte(v), []byte(after[k]))
 			continue
 		}
 		if k != "meta/"+string(kSchema) && after[k] != v {

@@ -58,7 +58,7 @@ func (vc *viewCache) touched(ref Ref) { vc.fresh[string(refKey(ref))] = false }
 func (vc *viewCache) flush(tx *bolt.Tx) error {
 	b := tx.Bucket(bCommitments)
 	for _, k := range vc.order {
-		if err := b.Put([]byte(k), marshal(vc.views[k])); err != nil {
+		if err := b.Put([]byte(k), encodeCommitment(vc.views[k])); err != nil {
 			return err
 		}
 	}
@@ -225,8 +225,8 @@ func loadView(tx *bolt.Tx, ref Ref) (*Commitment, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%w: commitment %s", ErrNotFound, ref)
 	}
-	var c Commitment
-	if err := unmarshal(v, &c); err != nil {
+	c, err := decodeCommitment(refKey(ref), v)
+	if err != nil {
 		return nil, err
 	}
 	return &c, nil

@@ -70,7 +70,8 @@ func (s *Store) Dump() (map[string]string, error) {
 //     head matches;
 //   - operation numbers of this device continue without gaps from the log
 //     into the pending queue, and the next number follows the last;
-//   - every version record decodes, in the binary encoding of schema 8;
+//   - every version record and commitment view decodes, in the binary
+//     encodings of schema 8;
 //   - every commitment view and conflict equals what its versions derive,
 //     and every dishonesty record, case, directory entry, urge and annual
 //     report what its events derive.
@@ -287,8 +288,8 @@ func (c *checker) effects() error {
 func (c *checker) views() error {
 	tx := c.tx
 	return tx.Bucket(bCommitments).ForEach(func(k, v []byte) error {
-		var cm Commitment
-		if err := unmarshal(v, &cm); err != nil {
+		cm, err := decodeCommitment(k, v)
+		if err != nil {
 			return err
 		}
 		var conflicted []domain.Field

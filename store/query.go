@@ -30,9 +30,9 @@ func (s *Store) Commitment(ref Ref) (Commitment, error) {
 // a copy fn may keep.
 func (s *Store) Commitments(fn func(Commitment) bool) error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bCommitments).ForEach(func(_, v []byte) error {
-			var c Commitment
-			if err := unmarshal(v, &c); err != nil {
+		return tx.Bucket(bCommitments).ForEach(func(k, v []byte) error {
+			c, err := decodeCommitment(k, v)
+			if err != nil {
 				return err
 			}
 			if c.Created && !fn(c) {

@@ -33,7 +33,7 @@ var (
 	// replicated
 	bLog         = []byte("log")         // device|seq -> change set bytes
 	bChains      = []byte("chains")      // device -> chainHead
-	bCommitments = []byte("commitments") // ref -> Commitment (derived view)
+	bCommitments = []byte("commitments") // ref -> Commitment (derived view; binary since schema 8, commitcodec.go)
 	bVersions    = []byte("versions")    // ref|field|op -> Version (every value ever written; binary since schema 8, versioncodec.go)
 	bConflicts   = []byte("conflicts")   // ref|field -> Conflict (derived)
 	bAmendments  = []byte("amendments")  // ref|op -> Amendment
@@ -157,7 +157,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
-	7: versionsToBinary, // versions in a compact binary encoding (versioncodec.go)
+	7: recordsToBinary, // versions and commitment views in compact binary encodings (versioncodec.go, commitcodec.go)
 }
 
 // Options configure a Store. The zero value (or nil) gives the defaults.

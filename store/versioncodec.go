@@ -158,20 +158,48 @@ func scanVersions(tx *bolt.Tx, prefix []byte) ([]Version, error) {
 	return out, nil
 }
 
-// migrateChunk is how many records versionsToBinary converts between two
+// migrateChunk is how many records rewriteBucket converts between two
 // seeks; a variable so a test can make a small file take several chunks.
 var migrateChunk = 4096
 
-// versionsToBinary is the migration from schema 7: it rewrites every
-// version record, JSON until then, in the binary encoding, in place and in
-// the migration's one transaction. A record whose JSON names another field
-// or operation than its key is an invariant broken before the migration:
-// it fails, and the file stays at schema 7.
-func versionsToBinary(tx *bolt.Tx) error {
-	b := tx.Bucket(bVersions)
-	// bbolt forbids changing a bucket under a live cursor's ForEach, so
-	// the records are converted a chunk at a time, seeking past the last
-	// key rewritten: memory stays bounded on a file of millions.
+// recordsToBinary is the migration from schema 7: it rewrites every
+// version record and every commitment view, JSON until then, in the binary
+// encodings, in place and in the migration's one transaction. A record
+// that does not decode, or a version whose JSON names another field or
+// operation than its key, is an invariant broken before the migration: it
+// fails, and the file stays at schema 7.
+func recordsToBinary(tx *bolt.Tx) error {
+	err := rewriteBucket(tx.Bucket(bVersions), func(k, v []byte) ([]byte, error) {
+		var old Version
+		if err := json.Unmarshal(v, &old); err != nil {
+			return nil, fmt.Errorf("%w: version record %x: %v", ErrInvariant, k, err)
+		}
+		ref, _, ok := parseRefKey(k)
+		if !ok || string(versionKey(ref, old.Field, old.Op)) != string(k) {
+			return nil, fmt.Errorf("%w: version record %x names field %q, operation %s", ErrInvariant, k, old.Field, old.Op)
+		}
+		return encodeVersion(&old), nil
+	})
+	if err != nil {
+		return err
+	}
+	return rewriteBucket(tx.Bucket(bCommitments), func(k, v []byte) ([]byte, error) {
+		var old Commitment
+		if err := json.Unmarshal(v, &old); err != nil {
+			return nil, fmt.Errorf("%w: commitment record %x: %v", ErrInvariant, k, err)
+		}
+		if string(refKey(old.Ref)) != string(k) {
+			return nil, fmt.Errorf("%w: commitment record %x names %s", ErrInvariant, k, old.Ref)
+		}
+		return encodeCommitment(&old), nil
+	})
+}
+
+// rewriteBucket replaces every value of b by convert's. bbolt forbids
+// changing a bucket under a live cursor, so the records are converted a
+// chunk at a time, seeking past the last key rewritten: memory stays
+// bounded on a file of millions.
+func rewriteBucket(b *bolt.Bucket, convert func(k, v []byte) ([]byte, error)) error {
 	type rec struct{ k, v []byte }
 	var from []byte
 	for {
@@ -185,15 +213,11 @@ func versionsToBinary(tx *bolt.Tx) error {
 			}
 		}
 		for ; k != nil && len(batch) < migrateChunk; k, v = c.Next() {
-			var old Version
-			if err := json.Unmarshal(v, &old); err != nil {
-				return fmt.Errorf("%w: version record %x: %v", ErrInvariant, k, err)
+			nv, err := convert(k, v)
+			if err != nil {
+				return err
 			}
-			ref, _, ok := parseRefKey(k)
-			if !ok || string(versionKey(ref, old.Field, old.Op)) != string(k) {
-				return fmt.Errorf("%w: version record %x names field %q, operation %s", ErrInvariant, k, old.Field, old.Op)
-			}
-			batch = append(batch, rec{append([]byte(nil), k...), encodeVersion(&old)})
+			batch = append(batch, rec{append([]byte(nil), k...), nv})
 		}
 		if len(batch) == 0 {
 			return nil
