@@ -151,6 +151,14 @@ func TestMigrateSchema7(t *testing.T) {
 	migrateChunk = 3
 	s := migrateTestFile(t, file, 7)
 	defer s.Close()
+	// Compacted after the migration: no bigger than before, and nothing
+	// left beside it.
+	if size, was := s.Size(), int64(len(mustRead(t, file))); size == 0 || size > was {
+		t.Fatalf("the file after migration is %d bytes, before %d", size, was)
+	}
+	if _, err := os.Stat(s.Path() + ".compact"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("compaction left its file: %v", err)
+	}
 	se, err := s.SignIn("user", testPass)
 	must(t, err)
 	cs, err := s.Conflicts()
