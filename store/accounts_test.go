@@ -389,11 +389,11 @@ func migrateTestFile(t *testing.T, file string, from byte, added ...string) *Sto
 	after := dumpAll(t, path)
 	for k, v := range before {
 		if vk, ok := strings.CutPrefix(k, string(bVersions)+"/"); ok {
-			sameVersion(t, []byte(vk), []byte(v), []byte(after[k]))
+			sameRecord(t, []byte(vk), []byte(v), []byte(after[k]), decodeVersion)
 			continue
 		}
 		if ck, ok := strings.CutPrefix(k, string(bCommitments)+"/"); ok {
-			sameCommitment(t, []byte(ck), []byte(v), []byte(after[k]))
+			sameRecord(t, []byte(ck), []byte(v), []byte(after[k]), decodeCommitment)
 			continue
 		}
 		if k != "meta/"+string(kSchema) && after[k] != v {

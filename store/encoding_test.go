@@ -97,35 +97,19 @@ func TestWriteSchema7File(t *testing.T) {
 	must(t, os.WriteFile("testdata/schema7-township.db", data, 0o644))
 }
 
-// sameVersion fails the test unless the binary version record after, under
-// key k, decodes to what the JSON record before said.
-func sameVersion(t *testing.T, k, before, after []byte) {
+// sameRecord fails the test unless the binary record after, under key k,
+// decodes to what the JSON record before said.
+func sameRecord[T any](t *testing.T, k, before, after []byte, decode func(k, b []byte) (T, error)) {
 	t.Helper()
-	var want Version
+	var want T
 	must(t, json.Unmarshal(before, &want))
-	got, err := decodeVersion(k, after)
+	got, err := decode(k, after)
 	if err != nil {
-		t.Errorf("version %x after the migration: %v", k, err)
+		t.Errorf("%T %x after the migration: %v", want, k, err)
 		return
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("version %x after the migration:\n got %+v\nwant %+v", k, got, want)
-	}
-}
-
-// sameCommitment fails the test unless the binary commitment view after,
-// under key k, decodes to what the JSON view before said.
-func sameCommitment(t *testing.T, k, before, after []byte) {
-	t.Helper()
-	var want Commitment
-	must(t, json.Unmarshal(before, &want))
-	got, err := decodeCommitment(k, after)
-	if err != nil {
-		t.Errorf("commitment %x after the migration: %v", k, err)
-		return
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("commitment %x after the migration:\n got %+v\nwant %+v", k, got, want)
+		t.Errorf("%T %x after the migration:\n got %+v\nwant %+v", want, k, got, want)
 	}
 }
 
@@ -191,6 +175,25 @@ func TestMigrateSchema7(t *testing.T) {
 	must(t, s.Check())
 }
 
+// strictRoundTrip checks that record b under key k decodes to want, and
+// that b cut short anywhere or lengthened by a byte does not decode.
+func strictRoundTrip[T any](t *testing.T, k, b []byte, want T, decode func(k, b []byte) (T, error)) {
+	t.Helper()
+	got, err := decode(k, b)
+	must(t, err)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
+	}
+	for n := range len(b) {
+		if _, err := decode(k, b[:n]); !errors.Is(err, ErrInvariant) {
+			t.Fatalf("%d of %d bytes decode: %v", n, len(b), err)
+		}
+	}
+	if _, err := decode(k, append(b, 0)); !errors.Is(err, ErrInvariant) {
+		t.Fatalf("a trailing byte decodes: %v", err)
+	}
+}
+
 // TestVersionEncodingRoundTrip: every shape of version reads back equal,
 // and a record cut short or lengthened anywhere does not decode.
 func TestVersionEncodingRoundTrip(t *testing.T) {
@@ -204,19 +207,7 @@ func TestVersionEncodingRoundTrip(t *testing.T) {
 	} {
 		k := versionKey(ref, v.Field, v.Op)
 		b := encodeVersion(&v)
-		got, err := decodeVersion(k, b)
-		must(t, err)
-		if !reflect.DeepEqual(got, v) {
-			t.Fatalf("round trip:\n got %+v\nwant %+v", got, v)
-		}
-		for n := range len(b) {
-			if _, err := decodeVersion(k, b[:n]); !errors.Is(err, ErrInvariant) {
-				t.Fatalf("%d of %d bytes decode: %v", n, len(b), err)
-			}
-		}
-		if _, err := decodeVersion(k, append(b, 0)); !errors.Is(err, ErrInvariant) {
-			t.Fatalf("a trailing byte decodes: %v", err)
-		}
+		strictRoundTrip(t, k, b, v, decodeVersion)
 		if _, err := decodeVersion(k[:len(k)-1], b); !errors.Is(err, ErrInvariant) {
 			t.Fatalf("a short key decodes: %v", err)
 		}
@@ -258,19 +249,7 @@ func TestCommitmentEncodingRoundTrip(t *testing.T) {
 	for _, c := range []Commitment{full, {Ref: Ref{Office: county, ID: [16]byte{0xff}}, Status: domain.StatusDraft}, {}} {
 		k := refKey(c.Ref)
 		b := encodeCommitment(&c)
-		got, err := decodeCommitment(k, b)
-		must(t, err)
-		if !reflect.DeepEqual(got, c) {
-			t.Fatalf("round trip:\n got %+v\nwant %+v", got, c)
-		}
-		for n := range len(b) {
-			if _, err := decodeCommitment(k, b[:n]); !errors.Is(err, ErrInvariant) {
-				t.Fatalf("%d of %d bytes decode: %v", n, len(b), err)
-			}
-		}
-		if _, err := decodeCommitment(k, append(b, 0)); !errors.Is(err, ErrInvariant) {
-			t.Fatalf("a trailing byte decodes: %v", err)
-		}
+		strictRoundTrip(t, k, b, c, decodeCommitment)
 		if _, err := decodeCommitment(append(k, 0), b); !errors.Is(err, ErrInvariant) {
 			t.Fatalf("a long key decodes: %v", err)
 		}
