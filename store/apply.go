@@ -58,7 +58,7 @@ func (vc *viewCache) touched(ref Ref) { vc.fresh[string(refKey(ref))] = false }
 func (vc *viewCache) flush(tx *bolt.Tx) error {
 	b := tx.Bucket(bCommitments)
 	for _, k := range vc.order {
-		if err := b.Put([]byte(k), marshal(vc.views[k])); err != nil {
+		if err := b.Put([]byte(k), encodeCommitment(vc.views[k])); err != nil {
 			return err
 		}
 	}
@@ -105,7 +105,7 @@ func applyOp(tx *bolt.Tx, views *viewCache, dev protocol.DeviceID, author string
 		for _, w := range op.Writes {
 			v := Version{Field: w.Field, Op: id, HLC: op.HLC, Kind: op.Kind.String(), Value: w.Value,
 				Base: w.Base, Author: author, Role: role, Reason: op.Reason}
-			if err := versions.Put(versionKey(ref, w.Field, id), marshal(v)); err != nil {
+			if err := versions.Put(versionKey(ref, w.Field, id), encodeVersion(&v)); err != nil {
 				return err
 			}
 			if firstCreate {
@@ -217,7 +217,7 @@ func currentVersions(all []Version) []Version {
 }
 
 func fieldVersions(tx *bolt.Tx, ref Ref, f domain.Field) ([]Version, error) {
-	return scanPrefix[Version](tx, bVersions, fieldKey(ref, f))
+	return scanVersions(tx, fieldKey(ref, f))
 }
 
 func loadView(tx *bolt.Tx, ref Ref) (*Commitment, error) {
@@ -225,8 +225,8 @@ func loadView(tx *bolt.Tx, ref Ref) (*Commitment, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%w: commitment %s", ErrNotFound, ref)
 	}
-	var c Commitment
-	if err := unmarshal(v, &c); err != nil {
+	c, err := decodeCommitment(refKey(ref), v)
+	if err != nil {
 		return nil, err
 	}
 	return &c, nil

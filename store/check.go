@@ -70,6 +70,8 @@ func (s *Store) Dump() (map[string]string, error) {
 //     head matches;
 //   - operation numbers of this device continue without gaps from the log
 //     into the pending queue, and the next number follows the last;
+//   - every version record and commitment view decodes, in the binary
+//     encodings of schema 8;
 //   - every commitment view and conflict equals what its versions derive,
 //     and every dishonesty record, case, directory entry, urge and annual
 //     report what its events derive.
@@ -259,8 +261,13 @@ func (c *checker) queue() error {
 // its effects.
 func (c *checker) effects() error {
 	for _, name := range [][]byte{bVersions, bEntries, bEvidence, bAmendments, bDishonestyLog, bCaseLog, bAccountLog, bUrgeLog, bReportLog} {
-		err := c.tx.Bucket(name).ForEach(func(k, _ []byte) error {
+		err := c.tx.Bucket(name).ForEach(func(k, v []byte) error {
 			key := string(name) + string(k)
+			if string(name) == string(bVersions) {
+				if _, err := decodeVersion(k, v); err != nil {
+					c.bad("%v", err)
+				}
+			}
 			if _, ok := c.expect[key]; !ok {
 				c.bad("%s record %x has no operation in the log or outbox", name, k)
 			}
@@ -281,8 +288,8 @@ func (c *checker) effects() error {
 func (c *checker) views() error {
 	tx := c.tx
 	return tx.Bucket(bCommitments).ForEach(func(k, v []byte) error {
-		var cm Commitment
-		if err := unmarshal(v, &cm); err != nil {
+		cm, err := decodeCommitment(k, v)
+		if err != nil {
 			return err
 		}
 		var conflicted []domain.Field

@@ -30,9 +30,9 @@ func (s *Store) Commitment(ref Ref) (Commitment, error) {
 // a copy fn may keep.
 func (s *Store) Commitments(fn func(Commitment) bool) error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bCommitments).ForEach(func(_, v []byte) error {
-			var c Commitment
-			if err := unmarshal(v, &c); err != nil {
+		return tx.Bucket(bCommitments).ForEach(func(k, v []byte) error {
+			c, err := decodeCommitment(k, v)
+			if err != nil {
 				return err
 			}
 			if c.Created && !fn(c) {
@@ -61,8 +61,8 @@ func (s *Store) History(ref Ref) ([]Version, error) {
 		prefix := refKey(ref)
 		c := tx.Bucket(bVersions).Cursor()
 		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-			var ver Version
-			if err := unmarshal(v, &ver); err != nil {
+			ver, err := decodeVersion(k, v)
+			if err != nil {
 				return err
 			}
 			out = append(out, ver)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -33,8 +34,8 @@ var (
 	// replicated
 	bLog         = []byte("log")         // device|seq -> change set bytes
 	bChains      = []byte("chains")      // device -> chainHead
-	bCommitments = []byte("commitments") // ref -> Commitment (derived view)
-	bVersions    = []byte("versions")    // ref|field|op -> Version (every value ever written)
+	bCommitments = []byte("commitments") // ref -> Commitment (derived view; binary since schema 8, commitcodec.go)
+	bVersions    = []byte("versions")    // ref|field|op -> Version (every value ever written; binary since schema 8, versioncodec.go)
 	bConflicts   = []byte("conflicts")   // ref|field -> Conflict (derived)
 	bAmendments  = []byte("amendments")  // ref|op -> Amendment
 	bEntries     = []byte("entries")     // ref|hlc|op -> Entry
@@ -89,7 +90,7 @@ var (
 
 // SchemaVersion is the layout this build writes. Open migrates older files
 // step by step and refuses newer ones.
-const SchemaVersion = 7
+const SchemaVersion = 8
 
 // migrations[i] upgrades a file from schema i to i+1, inside one
 // transaction, so a crash mid-migration leaves the old schema intact.
@@ -157,6 +158,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	7: recordsToBinary, // versions and commitment views in compact binary encodings (versioncodec.go, commitcodec.go)
 }
 
 // Options configure a Store. The zero value (or nil) gives the defaults.
@@ -232,9 +234,10 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	s := &Store{db: db, opts: o, log: o.Logger.With("store", path)}
 	if err := s.migrate(); err != nil {
-		db.Close()
+		s.db.Close()
 		return nil, err
 	}
+	db = s.db // a migration may have compacted the file into a new one
 	var last protocol.HLC
 	err = db.View(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bMeta)
@@ -267,6 +270,10 @@ func (s *Store) migrate() error {
 	if have > SchemaVersion {
 		return fmt.Errorf("%w: file has schema %d, this build knows %d", ErrSchemaTooNew, have, SchemaVersion)
 	}
+	// The schema-8 migration rewrites most of the file in one transaction,
+	// which bbolt cannot do in the pages it frees: the file would grow by
+	// what it rewrote. Compacting it afterwards gives the space back.
+	compact := have > 0 && have < 8
 	for v := have; v < SchemaVersion; v++ {
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			if err := migrations[v](tx); err != nil {
@@ -285,6 +292,54 @@ func (s *Store) migrate() error {
 		}
 		s.opts.Logger.Info("store migrated", "from", v, "to", v+1)
 	}
+	if compact {
+		return s.compactFile()
+	}
+	return nil
+}
+
+// compactFile rewrites the file, migrated and committed, into a fresh one
+// with full pages and swaps it in by a rename: a crash before the rename
+// leaves the migrated file as it was (and a stale ".compact" file, which
+// the next compaction overwrites), after it the compact one.
+func (s *Store) compactFile() error {
+	path := s.db.Path()
+	tmp := path + ".compact"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("compacting %s: %w", path, err)
+	}
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: s.opts.LockTimeout, NoSync: s.opts.NoSync})
+	if err != nil {
+		return fmt.Errorf("compacting %s: %w", path, err)
+	}
+	before := s.Size()
+	if err := bolt.Compact(dst, s.db, 64<<20); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("compacting %s: %w", path, err)
+	}
+	if err := dst.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("compacting %s: %w", path, err)
+	}
+	if err := s.db.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("compacting %s: %w", path, err)
+	}
+	if !s.opts.NoSync {
+		if d, err := os.Open(filepath.Dir(path)); err == nil {
+			d.Sync() // the rename is durable: best effort where directories cannot be synced
+			d.Close()
+		}
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: s.opts.LockTimeout, NoSync: s.opts.NoSync})
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	s.db = db
+	s.opts.Logger.Info("store compacted", "before", before, "after", s.Size())
 	return nil
 }
 

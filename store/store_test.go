@@ -433,12 +433,12 @@ func TestCheckDetectsBrokenInvariants(t *testing.T) {
 		"view edited behind the history's back": func(tx *bolt.Tx) error {
 			c := tx.Bucket(bCommitments).Cursor()
 			k, v := c.First()
-			var view Commitment
-			if err := unmarshal(v, &view); err != nil {
+			view, err := decodeCommitment(k, v)
+			if err != nil {
 				return err
 			}
 			view.Title = "悄悄改过的标题"
-			return tx.Bucket(bCommitments).Put(k, marshal(view))
+			return tx.Bucket(bCommitments).Put(k, encodeCommitment(&view))
 		},
 	}
 	for name, breakIt := range cases {

@@ -214,7 +214,7 @@ func (s *Store) FollowUps(u *Urge) ([]FollowUp, error) {
 					out = append(out, FollowUp{HLC: e.HLC, Author: e.Author, Kind: protocol.OpFulfil.String(), Progress: e.Progress, Note: e.Note})
 				}
 			}
-			versions, err := scanPrefix[Version](tx, bVersions, refKey(*u.Commitment))
+			versions, err := scanVersions(tx, refKey(*u.Commitment))
 			if err != nil {
 				return err
 			}

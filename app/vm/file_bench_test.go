@@ -49,6 +49,14 @@ func townshipFile(tb testing.TB) string {
 		if s, townshipErr = buildBigAt(townshipPath, bigSize()); townshipErr == nil {
 			townshipErr = s.Close()
 		}
+		// A copy to keep, for BenchmarkMigrateFile on a file of an
+		// older build.
+		if keep := os.Getenv("JIANNUO_KEEP_TOWNSHIP_FILE"); keep != "" && townshipErr == nil {
+			var data []byte
+			if data, townshipErr = os.ReadFile(townshipPath); townshipErr == nil {
+				townshipErr = os.WriteFile(keep, data, 0o600)
+			}
+		}
 	})
 	if townshipErr != nil {
 		tb.Fatal(townshipErr)
@@ -313,4 +321,58 @@ func BenchmarkOpenToList(b *testing.B) {
 	b.ReportMetric(float64(full)/float64(scan), "x-raw-scan")
 	b.ReportMetric(ms(full)/1000, "x-of-1s-goal")
 	b.ReportMetric(float64(rows), "rows")
+}
+
+// BenchmarkMigrateFile measures opening a township file written by an
+// older build, which migrates it in place (ms/op, the first Open; the
+// schema-8 migration rewrites every version and commitment view in one
+// transaction), then the whole-file Check on the result (check-ms), and
+// the file's size before and after (file-B/op, after-B/op: bbolt keeps the
+// pages it freed for reuse, it does not shrink the file). The older file
+// comes from JIANNUO_SCHEMA7_FILE; docs/benchmarks-app.md says how it is
+// made with the schema-7 build. Without the variable it is skipped.
+func BenchmarkMigrateFile(b *testing.B) {
+	src := os.Getenv("JIANNUO_SCHEMA7_FILE")
+	if src == "" {
+		b.Skip("set JIANNUO_SCHEMA7_FILE to a township file of an older build")
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	before := census(b, src)
+	path := filepath.Join(b.TempDir(), "township.db")
+	opts := &store.Options{KDF: auth.TestParams(), Logger: quiet()}
+	var migrate, check time.Duration
+	b.StopTimer()
+	for range b.N {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		s, err := store.Open(path, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		migrate += time.Since(t0)
+		b.StopTimer()
+		t0 = time.Now()
+		if err := s.Check(); err != nil {
+			b.Fatal(err)
+		}
+		check += time.Since(t0)
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	after := census(b, path)
+	ops := float64(before.ops)
+	b.ReportMetric(float64(check)/float64(time.Millisecond)/float64(b.N), "check-ms")
+	b.ReportMetric(float64(migrate)/float64(check), "x-check")
+	b.ReportMetric(float64(before.size)/ops, "file-B/op")
+	b.ReportMetric(float64(after.size)/ops, "after-B/op")
+	b.ReportMetric(float64(after.free)/1e6, "after-free-MB")
+	b.Logf("%d operations: %.1f MB before, %.1f MB after (%.1f MB of it free pages)", before.ops,
+		float64(before.size)/1e6, float64(after.size)/1e6, float64(after.free)/1e6)
 }
