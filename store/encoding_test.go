@@ -289,3 +289,30 @@ func bool2int(b bool) int {
 	}
 	return 0
 }
+
+// TestMigrateWithoutRoomToCompact: when the compaction after the upgrade
+// cannot be made (here its temporary file's name is taken by a directory
+// that cannot be removed; on a device, a disk without room for a second
+// copy), the upgraded file opens all the same, whole and checked: an
+// office is never kept from its work by a file only larger than it need be.
+func TestMigrateWithoutRoomToCompact(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "replica.db")
+	must(t, os.WriteFile(path, mustRead(t, "testdata/schema7-township.db"), 0o600))
+	must(t, os.MkdirAll(filepath.Join(path+".compact", "in-the-way"), 0o700))
+	s, err := Open(path, &Options{Now: newStepClock().Now, KDF: auth.TestParams(), Logger: quietLogger(), NoSync: true})
+	if err != nil {
+		t.Fatalf("the upgrade failed for want of a compaction: %v", err)
+	}
+	defer s.Close()
+	if v, _ := s.Schema(); v != SchemaVersion {
+		t.Fatalf("schema %d after the upgrade", v)
+	}
+	must(t, s.Check())
+	se, err := s.SignIn("user", testPass)
+	must(t, err)
+	n := 0
+	must(t, s.Commitments(func(Commitment) bool { n++; return true }))
+	if n != 5 || se == nil {
+		t.Fatalf("%d commitments after the upgrade", n)
+	}
+}

@@ -234,7 +234,9 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	s := &Store{db: db, opts: o, log: o.Logger.With("store", path)}
 	if err := s.migrate(); err != nil {
-		s.db.Close()
+		if s.db != nil {
+			s.db.Close()
+		}
 		return nil, err
 	}
 	db = s.db // a migration may have compacted the file into a new one
@@ -293,7 +295,15 @@ func (s *Store) migrate() error {
 		s.opts.Logger.Info("store migrated", "from", v, "to", v+1)
 	}
 	if compact {
-		return s.compactFile()
+		if err := s.compactFile(); err != nil {
+			if s.db == nil {
+				return err // the file could not be opened again
+			}
+			// The migrated file is whole, only larger than it need be: a
+			// disk without room for a second copy must not keep the office
+			// from its work.
+			s.opts.Logger.Warn("store not compacted after the upgrade; it keeps working, only larger", "err", err)
+		}
 	}
 	return nil
 }
@@ -323,9 +333,18 @@ func (s *Store) compactFile() error {
 		return fmt.Errorf("compacting %s: %w", path, err)
 	}
 	if err := s.db.Close(); err != nil {
+		s.db = nil
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		// Back to the migrated file, which the rename left in place.
+		db, oerr := bolt.Open(path, 0o600, &bolt.Options{Timeout: s.opts.LockTimeout, NoSync: s.opts.NoSync})
+		if oerr != nil {
+			s.db = nil
+			return fmt.Errorf("open %s: %w", path, oerr)
+		}
+		s.db = db
 		return fmt.Errorf("compacting %s: %w", path, err)
 	}
 	if !s.opts.NoSync {
@@ -336,6 +355,7 @@ func (s *Store) compactFile() error {
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: s.opts.LockTimeout, NoSync: s.opts.NoSync})
 	if err != nil {
+		s.db = nil
 		return fmt.Errorf("open %s: %w", path, err)
 	}
 	s.db = db
