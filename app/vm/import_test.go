@@ -298,7 +298,7 @@ func TestImportRowErrors(t *testing.T) {
 
 // badFiles are files an import must refuse as a whole, each with its
 // reason.
-func badFiles(t *testing.T) []struct {
+func badFiles(t testing.TB) []struct {
 	name string
 	data []byte
 	want error
@@ -356,7 +356,7 @@ func badFiles(t *testing.T) []struct {
 	}
 }
 
-func write(t *testing.T, f *excelize.File) []byte {
+func write(t testing.TB, f *excelize.File) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	must(t, f.Write(&buf))
@@ -365,7 +365,7 @@ func write(t *testing.T, f *excelize.File) []byte {
 
 // zipBomb is a workbook-looking zip whose sheet unpacks to 128 MiB of
 // zeros from about 128 KiB.
-func zipBomb(t *testing.T) []byte {
+func zipBomb(t testing.TB) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
