@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"jiannuo/domain"
+	"jiannuo/server/county"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -99,4 +101,69 @@ func TestLiveSyncAndRevocation(t *testing.T) {
 	if !found {
 		t.Fatal("the revoked device's attempt was not recorded as an incident")
 	}
+}
+
+// TestIdleFeedParksAndWakes: a connected device that has everything costs
+// the county no feed goroutine (its feed parks), the next advance of the
+// feed wakes it and delivers, it parks again once the delivery is
+// acknowledged, and a session that ends leaves nothing parked.
+func TestIdleFeedParksAndWakes(t *testing.T) {
+	h := newHarness(t)
+	changed := make(chan struct{}, 1)
+	county.SetParkHook(h.srv, func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	})
+	waitParked := func(what string, n int) {
+		t.Helper()
+		limit := time.After(time.Minute) // a bound for a failing test, not a timing
+		for county.ParkedFeeds(h.srv) != n {
+			select {
+			case <-changed:
+			case <-limit:
+				t.Fatalf("%s: %d feeds parked, want %d", what, county.ParkedFeeds(h.srv), n)
+			}
+		}
+	}
+	a := h.device(townA, domain.RoleLeader)
+	b := h.device(townA, domain.RoleLeader)
+	status := map[*device]chan engine.Status{}
+	for _, d := range []*device{a, b} {
+		ch := make(chan engine.Status, 256)
+		status[d] = ch
+		d.eng = engine.New(d.se, engine.Config{URL: h.base.SyncURL(), Fingerprint: h.base.Fingerprint, CountyKey: h.key, Logger: quiet(),
+			OnStatus: func(s engine.Status) {
+				select {
+				case ch <- s:
+				default:
+				}
+			}})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runA, runB := make(chan error, 1), make(chan error, 1)
+	go func() { runA <- a.eng.Run(ctx) }()
+	go func() { runB <- b.eng.Run(ctx) }()
+	waitStatus(t, status[a], func(s engine.Status) bool { return s.State == engine.StateIdle })
+	waitStatus(t, status[b], func(s engine.Status) bool { return s.State == engine.StateIdle })
+	waitParked("both caught up", 2)
+
+	ref := a.create("路灯维修三日内答复")
+	a.eng.SyncNow()
+	waitStatus(t, status[a], func(s engine.Status) bool { return s.LastReceiptSeq >= 1 && s.PendingChangeSets == 0 })
+	waitStatus(t, status[b], func(s engine.Status) bool { return s.ReceivedChangeSets >= 1 })
+	if c, err := b.st.Commitment(ref); err != nil || c.Title != "路灯维修三日内答复" {
+		t.Fatalf("the parked feed did not deliver to b once woken: %v", err)
+	}
+	waitParked("both idle again", 2)
+
+	cancel()
+	if err := <-runA; err != nil {
+		t.Fatalf("a stopped with %v", err)
+	}
+	if err := <-runB; err != nil {
+		t.Fatalf("b stopped with %v", err)
+	}
+	waitParked("sessions ended", 0)
 }
