@@ -25,6 +25,20 @@ func waitStatus(t *testing.T, ch <-chan engine.Status, ok func(engine.Status) bo
 	return engine.Status{}
 }
 
+// liveEngine gives d an engine that syncs continuously with the harness's
+// county and returns the channel of its status reports.
+func (h *harness) liveEngine(d *device) <-chan engine.Status {
+	ch := make(chan engine.Status, 256)
+	d.eng = engine.New(d.se, engine.Config{URL: h.base.SyncURL(), Fingerprint: h.base.Fingerprint, CountyKey: h.key, Logger: quiet(),
+		OnStatus: func(s engine.Status) {
+			select {
+			case ch <- s:
+			default:
+			}
+		}})
+	return ch
+}
+
 // TestLiveSyncAndRevocation runs two devices' engines continuously: work
 // done on one reaches the other without anyone asking; then the county
 // revokes one while it is offline: on reconnect it stops with
@@ -34,22 +48,8 @@ func TestLiveSyncAndRevocation(t *testing.T) {
 	a := h.device(townA, domain.RoleLeader)
 	b := h.device(townA, domain.RoleLeader)
 
-	statusB := make(chan engine.Status, 256)
-	b.eng = engine.New(b.se, engine.Config{URL: h.base.SyncURL(), Fingerprint: h.base.Fingerprint, CountyKey: h.key, Logger: quiet(),
-		OnStatus: func(s engine.Status) {
-			select {
-			case statusB <- s:
-			default:
-			}
-		}})
-	statusA := make(chan engine.Status, 256)
-	a.eng = engine.New(a.se, engine.Config{URL: h.base.SyncURL(), Fingerprint: h.base.Fingerprint, CountyKey: h.key, Logger: quiet(),
-		OnStatus: func(s engine.Status) {
-			select {
-			case statusA <- s:
-			default:
-			}
-		}})
+	statusB := h.liveEngine(b)
+	statusA := h.liveEngine(a)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	runA, runB := make(chan error, 1), make(chan error, 1)
@@ -129,18 +129,7 @@ func TestIdleFeedParksAndWakes(t *testing.T) {
 	}
 	a := h.device(townA, domain.RoleLeader)
 	b := h.device(townA, domain.RoleLeader)
-	status := map[*device]chan engine.Status{}
-	for _, d := range []*device{a, b} {
-		ch := make(chan engine.Status, 256)
-		status[d] = ch
-		d.eng = engine.New(d.se, engine.Config{URL: h.base.SyncURL(), Fingerprint: h.base.Fingerprint, CountyKey: h.key, Logger: quiet(),
-			OnStatus: func(s engine.Status) {
-				select {
-				case ch <- s:
-				default:
-				}
-			}})
-	}
+	status := map[*device]<-chan engine.Status{a: h.liveEngine(a), b: h.liveEngine(b)}
 	ctx, cancel := context.WithCancel(context.Background())
 	runA, runB := make(chan error, 1), make(chan error, 1)
 	go func() { runA <- a.eng.Run(ctx) }()
