@@ -135,10 +135,17 @@ func (f *feedStream) run() {
 }
 
 // park sets f aside until the feed advances past wait; false if it has
-// already.
+// already, or if the session has ended: its unpark may have run already
+// (a woken stream can come back here after it), and nothing would take f
+// out again.
 func (s *Server) park(f *feedStream, wait <-chan struct{}) bool {
 	s.mu.Lock()
 	ok := s.feedCh == wait
+	select {
+	case <-f.p.done(): // closed before the session unparks (peer.run)
+		ok = false
+	default:
+	}
 	if ok {
 		s.parked[f] = struct{}{}
 	}

@@ -155,6 +155,6 @@ func (p *peer) run(v feedView, cursor uint64, read func()) {
 	read()
 	p.close()
 	p.pump.Wait()
-	p.srv.unpark(f)
+	p.srv.unpark(f) // after close: from then on the stream never parks again
 	feed.Wait()
 }
