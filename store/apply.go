@@ -269,7 +269,7 @@ func (t txView) Device(id protocol.DeviceID) (protocol.DeviceInfo, error) {
 	if err := unmarshal(v, &d); err != nil {
 		return protocol.DeviceInfo{}, err
 	}
-	return d.info(), nil
+	return d.Info(), nil
 }
 
 // Partial implements protocol.PartialChains: a township replica holds of a

@@ -127,7 +127,7 @@ func ContactRecipientsTx(tx *bolt.Tx, o office.Code) ([]protocol.DeviceInfo, err
 			return err
 		}
 		if !d.Admin && !d.Revoked && d.Office == o {
-			out = append(out, d.info())
+			out = append(out, d.Info())
 		}
 		return nil
 	})

@@ -23,7 +23,9 @@ type DeviceRecord struct {
 	Reason  string            `json:"reason,omitempty"` // why it was revoked
 }
 
-func (d DeviceRecord) info() protocol.DeviceInfo {
+// Info is what protocol.Verify and protocol.Prepare check a change set
+// against: the record's identity, office, rights and revocation.
+func (d DeviceRecord) Info() protocol.DeviceInfo {
 	return protocol.DeviceInfo{ID: d.ID, Key: d.Key, Office: d.Office, Admin: d.Admin, Revoked: d.Revoked}
 }
 

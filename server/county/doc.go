@@ -23,11 +23,13 @@
 // its key; the server checks version, enrolment, revocation and signature,
 // then sends its view of the device's chain head. Nothing between the hello
 // and the welcome waits for the single writer: the session's opening is
-// noted in memory and written later (lastseen.go). From then on three
+// noted in memory and written later (lastseen.go). From then on up to three
 // goroutines serve the connection: a reader (pushes, acks, evidence), a
-// writer (a wsconn.Pump: control frames before feed frames before evidence
-// chunks) and a feeder (streamFeed: the office's change sets from the
-// device's cursor, never more than Window ahead of its acknowledgements).
+// writer (a wsconn.Pump, only while it has something to send: control
+// frames before feed frames before evidence chunks) and a feeder
+// (feedStream: the office's change sets from the device's cursor, never
+// more than Window ahead of its acknowledgements; parked, with no
+// goroutine, while the device has everything, until the feed advances).
 // A municipal node's /upstream session runs the same writer and feeder
 // over the whole feed (upstream.go); its reader takes the cases filed on
 // the node's page and their files (intake.go) and its requests for

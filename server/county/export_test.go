@@ -16,3 +16,15 @@ func SetCommitHook(s *Server, f func()) {
 func AddAdminForTest(s *Server, name, password string) error {
 	return addAdmin(s.st, name, password, s.cfg.KDF, false)
 }
+
+// SetParkHook makes s call f whenever its parked feeds change (a session's
+// feed parks while idle, the feed's advance wakes it, a session ends).
+func SetParkHook(s *Server, f func()) { s.parkHook.Store(&f) }
+
+// ParkedFeeds returns how many sessions' feeds are parked: idle, with no
+// goroutine.
+func ParkedFeeds(s *Server) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.parked)
+}

@@ -1,6 +1,8 @@
 package county
 
 import (
+	"sync"
+
 	bolt "go.etcd.io/bbolt"
 
 	"jiannuo/store"
@@ -16,7 +18,7 @@ const feedBatch = 64
 // feedView is what differs between the feed a device gets (its scope's
 // change sets from other devices, then the county's decisions) and the one
 // a municipal node gets (everything, with receipts, revocations at their
-// positions). streamFeed does the rest for both.
+// positions). feedStream does the rest for both.
 type feedView interface {
 	// begin is called before each read of the feed, to read what
 	// interleave needs, outside the feed's read transaction.
@@ -53,49 +55,75 @@ func (b *feedFrames) cert(dev protocol.DeviceID) {
 
 func (b *feedFrames) add(f *protocol.Frame) { b.frames = append(b.frames, f) }
 
-// streamFeed streams the feed from the peer's cursor as v shows it: each
-// kept entry preceded by its device's certificate the first time, then
-// what v has settled, then "caught up", then live as the feed advances,
-// never more than Window kept entries ahead of the peer's acks.
-func (p *peer) streamFeed(v feedView, cursor uint64) {
-	s := p.srv
-	b := feedFrames{certSent: map[protocol.DeviceID]bool{}}
-	var inflight []uint64 // positions delivered and not yet acknowledged
-	sent := cursor
-	caughtUp, haveCaughtUp := uint64(0), false
+// feedStream is the feed streamed to one peer: each kept entry preceded
+// by its device's certificate the first time, then what the view has
+// settled, then "caught up", then live as the feed advances, never more
+// than Window kept entries ahead of the peer's acks.
+//
+// An idle peer costs no goroutine: once everything sent is acknowledged
+// and the peer has caught up, the stream parks with the server (park)
+// and its goroutine ends; the next advance of the feed starts it again
+// (feedAdvanced) with the state kept here. Only one goroutine runs a
+// stream at a time: it is started by the session (peer.run) or by the
+// advance that unparks it, and wg, the session's, counts it.
+type feedStream struct {
+	p  *peer
+	v  feedView
+	wg *sync.WaitGroup
+
+	b            feedFrames
+	inflight     []uint64 // positions delivered and not yet acknowledged
+	sent         uint64
+	caughtUp     uint64
+	haveCaughtUp bool
+}
+
+func (p *peer) newFeedStream(v feedView, cursor uint64, wg *sync.WaitGroup) *feedStream {
+	return &feedStream{p: p, v: v, wg: wg, b: feedFrames{certSent: map[protocol.DeviceID]bool{}}, sent: cursor}
+}
+
+// run streams until the session ends or the stream parks.
+func (f *feedStream) run() {
+	p, v, s := f.p, f.v, f.p.srv
 	for {
 		wait := s.feedWaiter() // before reading, so no advance is missed
 		acked := p.acked.Load()
-		for len(inflight) > 0 && inflight[0] <= acked {
-			inflight = inflight[1:]
+		for len(f.inflight) > 0 && f.inflight[0] <= acked {
+			f.inflight = f.inflight[1:]
 		}
-		b.frames = nil
+		f.b.frames = nil
 		var limited bool
 		var visited int
 		var err error
-		sent, visited, limited, err = s.readFeed(v, &b, sent, func(store.FeedEntry) bool { return len(inflight) < s.cfg.Window },
-			func(e store.FeedEntry) { inflight = append(inflight, e.Pos) })
+		f.sent, visited, limited, err = s.readFeed(v, &f.b, f.sent, func(store.FeedEntry) bool { return len(f.inflight) < s.cfg.Window },
+			func(e store.FeedEntry) { f.inflight = append(f.inflight, e.Pos) })
 		if err != nil {
 			p.log.Error("reading feed", "err", err)
 			p.fail(protocol.CodeInternal, "feed unavailable")
 			return
 		}
-		if !p.queue(s.fillCertificates(b.frames)) {
+		if !p.queue(s.fillCertificates(f.b.frames)) {
 			return
 		}
+		f.b.frames = nil
 		if visited == feedBatch {
 			continue // there may be more right away
 		}
 		if !limited && !p.queue(v.settled()) {
 			return
 		}
-		if !limited && (!haveCaughtUp || caughtUp != sent) {
+		if !limited && (!f.haveCaughtUp || f.caughtUp != f.sent) {
 			// Everything up to sent is delivered or not for this peer:
 			// it may move its cursor there.
-			if !p.pump.Send(wsconn.Stream, &protocol.Frame{Type: protocol.FrameCaughtUp, Pos: sent}) {
+			if !p.pump.Send(wsconn.Stream, &protocol.Frame{Type: protocol.FrameCaughtUp, Pos: f.sent}) {
 				return
 			}
-			caughtUp, haveCaughtUp = sent, true
+			f.caughtUp, f.haveCaughtUp = f.sent, true
+		}
+		if len(f.inflight) == 0 && s.park(f, wait) {
+			// Nothing awaits an ack: only an advance of the feed (or the
+			// session's end, which unparks) can give it more to do.
+			return
 		}
 		select {
 		case <-wait:
@@ -103,6 +131,46 @@ func (p *peer) streamFeed(v feedView, cursor uint64) {
 		case <-p.done():
 			return
 		}
+	}
+}
+
+// park sets f aside until the feed advances past wait; false if it has
+// already, or if the session has ended: its unpark may have run already
+// (a woken stream can come back here after it), and nothing would take f
+// out again.
+func (s *Server) park(f *feedStream, wait <-chan struct{}) bool {
+	s.mu.Lock()
+	ok := s.feedCh == wait
+	select {
+	case <-f.p.done(): // closed before the session unparks (peer.run)
+		ok = false
+	default:
+	}
+	if ok {
+		s.parked[f] = struct{}{}
+	}
+	s.mu.Unlock()
+	if ok {
+		s.parkedChanged()
+	}
+	return ok
+}
+
+// unpark takes f out of the parked streams, for a session that ends; once
+// it returns, no advance starts f again, so waiting on f.wg is safe.
+func (s *Server) unpark(f *feedStream) {
+	s.mu.Lock()
+	_, was := s.parked[f]
+	delete(s.parked, f)
+	s.mu.Unlock()
+	if was {
+		s.parkedChanged()
+	}
+}
+
+func (s *Server) parkedChanged() {
+	if h := s.parkHook.Load(); h != nil {
+		(*h)()
 	}
 }
 

@@ -30,7 +30,7 @@ import (
 // verification, refusal codes, incidents, group commit and receipts), its
 // evidence through the checks of an upload. The return file holds what the
 // session would send back: the receipts and refusals, then the office's
-// feed from the device's cursor exactly as streamFeed reads it
+// feed from the device's cursor exactly as feedStream reads it
 // (certificates, deliveries, the county's decisions, caught_up), then the
 // evidence the county confirms and the files the device lacks, as far as
 // the size limit allows.

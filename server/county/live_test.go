@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"jiannuo/domain"
+	"jiannuo/server/county"
 	"jiannuo/sync/engine"
 	"jiannuo/sync/protocol"
 )
@@ -23,6 +25,20 @@ func waitStatus(t *testing.T, ch <-chan engine.Status, ok func(engine.Status) bo
 	return engine.Status{}
 }
 
+// liveEngine gives d an engine that syncs continuously with the harness's
+// county and returns the channel of its status reports.
+func (h *harness) liveEngine(d *device) <-chan engine.Status {
+	ch := make(chan engine.Status, 256)
+	d.eng = engine.New(d.se, engine.Config{URL: h.base.SyncURL(), Fingerprint: h.base.Fingerprint, CountyKey: h.key, Logger: quiet(),
+		OnStatus: func(s engine.Status) {
+			select {
+			case ch <- s:
+			default:
+			}
+		}})
+	return ch
+}
+
 // TestLiveSyncAndRevocation runs two devices' engines continuously: work
 // done on one reaches the other without anyone asking; then the county
 // revokes one while it is offline: on reconnect it stops with
@@ -32,22 +48,8 @@ func TestLiveSyncAndRevocation(t *testing.T) {
 	a := h.device(townA, domain.RoleLeader)
 	b := h.device(townA, domain.RoleLeader)
 
-	statusB := make(chan engine.Status, 256)
-	b.eng = engine.New(b.se, engine.Config{URL: h.base.SyncURL(), Fingerprint: h.base.Fingerprint, CountyKey: h.key, Logger: quiet(),
-		OnStatus: func(s engine.Status) {
-			select {
-			case statusB <- s:
-			default:
-			}
-		}})
-	statusA := make(chan engine.Status, 256)
-	a.eng = engine.New(a.se, engine.Config{URL: h.base.SyncURL(), Fingerprint: h.base.Fingerprint, CountyKey: h.key, Logger: quiet(),
-		OnStatus: func(s engine.Status) {
-			select {
-			case statusA <- s:
-			default:
-			}
-		}})
+	statusB := h.liveEngine(b)
+	statusA := h.liveEngine(a)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	runA, runB := make(chan error, 1), make(chan error, 1)
@@ -99,4 +101,58 @@ func TestLiveSyncAndRevocation(t *testing.T) {
 	if !found {
 		t.Fatal("the revoked device's attempt was not recorded as an incident")
 	}
+}
+
+// TestIdleFeedParksAndWakes: a connected device that has everything costs
+// the county no feed goroutine (its feed parks), the next advance of the
+// feed wakes it and delivers, it parks again once the delivery is
+// acknowledged, and a session that ends leaves nothing parked.
+func TestIdleFeedParksAndWakes(t *testing.T) {
+	h := newHarness(t)
+	changed := make(chan struct{}, 1)
+	county.SetParkHook(h.srv, func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	})
+	waitParked := func(what string, n int) {
+		t.Helper()
+		limit := time.After(time.Minute) // a bound for a failing test, not a timing
+		for county.ParkedFeeds(h.srv) != n {
+			select {
+			case <-changed:
+			case <-limit:
+				t.Fatalf("%s: %d feeds parked, want %d", what, county.ParkedFeeds(h.srv), n)
+			}
+		}
+	}
+	a := h.device(townA, domain.RoleLeader)
+	b := h.device(townA, domain.RoleLeader)
+	status := map[*device]<-chan engine.Status{a: h.liveEngine(a), b: h.liveEngine(b)}
+	ctx, cancel := context.WithCancel(context.Background())
+	runA, runB := make(chan error, 1), make(chan error, 1)
+	go func() { runA <- a.eng.Run(ctx) }()
+	go func() { runB <- b.eng.Run(ctx) }()
+	waitStatus(t, status[a], func(s engine.Status) bool { return s.State == engine.StateIdle })
+	waitStatus(t, status[b], func(s engine.Status) bool { return s.State == engine.StateIdle })
+	waitParked("both caught up", 2)
+
+	ref := a.create("路灯维修三日内答复")
+	a.eng.SyncNow()
+	waitStatus(t, status[a], func(s engine.Status) bool { return s.LastReceiptSeq >= 1 && s.PendingChangeSets == 0 })
+	waitStatus(t, status[b], func(s engine.Status) bool { return s.ReceivedChangeSets >= 1 })
+	if c, err := b.st.Commitment(ref); err != nil || c.Title != "路灯维修三日内答复" {
+		t.Fatalf("the parked feed did not deliver to b once woken: %v", err)
+	}
+	waitParked("both idle again", 2)
+
+	cancel()
+	if err := <-runA; err != nil {
+		t.Fatalf("a stopped with %v", err)
+	}
+	if err := <-runB; err != nil {
+		t.Fatalf("b stopped with %v", err)
+	}
+	waitParked("sessions ended", 0)
 }

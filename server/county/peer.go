@@ -144,14 +144,17 @@ func (p *peer) close() { p.pump.Close() }
 func (p *peer) done() <-chan struct{} { return p.pump.Done() }
 
 // run runs a session after its handshake: the writer, the feed from
-// cursor as v shows it, and read, the session's reader, on this
+// cursor as v shows it (on a goroutine of its own while it has something
+// to do, see feedStream), and read, the session's reader, on this
 // goroutine. It returns when all three have ended.
 func (p *peer) run(v feedView, cursor uint64, read func()) {
 	p.pump.Start()
 	var feed sync.WaitGroup
-	feed.Go(func() { p.streamFeed(v, cursor) })
+	f := p.newFeedStream(v, cursor, &feed)
+	feed.Go(f.run)
 	read()
 	p.close()
 	p.pump.Wait()
+	p.srv.unpark(f) // after close: from then on the stream never parks again
 	feed.Wait()
 }

@@ -87,5 +87,6 @@ func (s *Server) awaitPrepared(batch []*pushReq) bool {
 // record as read when its session opened or its file arrived. The writer
 // checks again whatever a later record changed (protocol.VerifyPrepared).
 func deviceInfo(rec store.DeviceRecord) *protocol.DeviceInfo {
-	return &protocol.DeviceInfo{ID: rec.ID, Key: rec.Key, Office: rec.Office, Admin: rec.Admin, Revoked: rec.Revoked}
+	info := rec.Info()
+	return &info
 }

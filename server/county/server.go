@@ -252,6 +252,9 @@ type Server struct {
 	// commitHook, if set, runs inside every group commit's write
 	// transaction: tests hold the writer busy with it (export_test.go).
 	commitHook atomic.Pointer[func()]
+	// parkHook, if set, runs whenever the parked feeds change (feed.go),
+	// outside mu: a test waits on it to see idle feeds park and wake.
+	parkHook atomic.Pointer[func()]
 
 	// signer signs the change sets of the server's own device
 	// (serverdevice.go); signMu makes one at a time: each continues the
@@ -272,6 +275,7 @@ type Server struct {
 	feedCh    chan struct{} // closed and replaced whenever the feed advances
 	sessions  map[protocol.DeviceID]*session
 	upstreams map[*upstreamSession]struct{} // municipal nodes pulling the feed (upstream.go)
+	parked    map[*feedStream]struct{}      // idle feeds, started again by the next advance (feed.go)
 	closed    bool
 }
 
@@ -330,6 +334,7 @@ func New(cfg Config) (*Server, error) {
 		seenLog:    newSeenLog(),
 		done:       make(chan struct{}),
 		feedCh:     make(chan struct{}),
+		parked:     map[*feedStream]struct{}{},
 		sessions:   make(map[protocol.DeviceID]*session),
 		upstreams:  make(map[*upstreamSession]struct{}),
 		signer:     signer,
@@ -465,7 +470,22 @@ func (s *Server) feedAdvanced() {
 	s.mu.Lock()
 	close(s.feedCh)
 	s.feedCh = make(chan struct{})
+	woken := make([]*feedStream, 0, len(s.parked))
+	for f := range s.parked {
+		f.wg.Add(1) // under mu, so a session that unparks next waits for it
+		woken = append(woken, f)
+	}
+	clear(s.parked)
 	s.mu.Unlock()
+	if len(woken) > 0 {
+		s.parkedChanged()
+	}
+	for _, f := range woken {
+		go func() {
+			defer f.wg.Done()
+			f.run()
+		}()
+	}
 }
 
 // pushReq is one change set waiting for the ingest loop: pushed by a

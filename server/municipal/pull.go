@@ -32,8 +32,10 @@ import (
 //   - each change set comes with the county's receipt, which must verify
 //     with the county key and name exactly that change set (hash, device,
 //     sequence number, feed position);
-//   - each change set then goes through store.ApplyBatch, which checks the
-//     device's signature, the sequence and hash chain and the scope;
+//   - each change set then goes through store.ApplyPrepared, which checks the
+//     device's signature, the sequence and hash chain and the scope (the
+//     signature and operation rules on the pull's goroutine, ahead of the
+//     writer, unless the device's record changes in between);
 //   - each revocation verifies with the county key, as does the feed
 //     position it took effect at, and is applied there.
 //
@@ -46,9 +48,16 @@ import (
 // fix: tampering, a wrong county key, a feed behind the cursor.
 var errStuck = errors.New("county needs attention")
 
+// pendingEntry is a change set received and checked against its receipt,
+// waiting to be applied with the next batch. It is prepared on the
+// county's own pull goroutine (protocol.PrepareDecoded: its signature and
+// operation rules checked against the device's record as read then), so
+// the node's writer, which all counties' pulls share, only checks what
+// needs the replica (protocol.VerifyPrepared, through
+// store.ApplyPrepared) and applies.
 type pendingEntry struct {
 	pos     uint64
-	raw     []byte
+	prep    *protocol.Prepared
 	receipt []byte
 	dev     protocol.DeviceID
 	seq     uint64
@@ -469,12 +478,27 @@ func (p *puller) entry(f *protocol.Frame) error {
 	if in.Code != "" {
 		return p.refuseAfter(in, StateTampered)
 	}
-	p.pending = append(p.pending, pendingEntry{pos: f.Pos, raw: f.Body, receipt: f.Receipt, dev: cs.Device, seq: cs.Seq})
+	prep := protocol.PrepareDecoded(cs, p.deviceHint(cs.Device))
+	p.pending = append(p.pending, pendingEntry{pos: f.Pos, prep: prep, receipt: f.Receipt, dev: cs.Device, seq: cs.Seq})
 	p.last = f.Pos
 	if len(p.pending) >= p.n.cfg.ApplyBatch {
 		return p.flush(nil)
 	}
 	return nil
+}
+
+// deviceHint is the device's record as the replica holds it now, for
+// preparing its change sets ahead of the writer; nil (nothing checked
+// ahead) if there is none or it cannot be read. The writer checks again
+// whatever differs in the record it reads (a certificate or revocation
+// applied since), so the hint changes no verdict.
+func (p *puller) deviceHint(id protocol.DeviceID) *protocol.DeviceInfo {
+	rec, err := p.n.st.DeviceRecord(id)
+	if err != nil {
+		return nil
+	}
+	info := rec.Info()
+	return &info
 }
 
 func (p *puller) revocation(f *protocol.Frame) error {
@@ -573,16 +597,17 @@ func (p *puller) setApplied(pos uint64) {
 var errRefusedInBatch = errors.New("a change set of the batch was refused")
 
 // commit applies entries through the store (which verifies each change
-// set's signature, chain and scope) and, in the same transaction, their
+// set's signature, chain and scope; the signature and operation rules only
+// if the device's record changed since the entry was prepared) and, in the same transaction, their
 // receipts, a revocation and the county's cursor. If one is refused nothing
 // is stored and its index and result are returned.
 func (n *Node) commit(code office.Code, entries []pendingEntry, rev *verifiedRevocation, cursor uint64) (int, store.Result, error) {
-	raws := make([][]byte, len(entries))
+	ps := make([]*protocol.Prepared, len(entries))
 	for i, e := range entries {
-		raws[i] = e.raw
+		ps[i] = e.prep
 	}
 	bad, badRes := -1, store.Result{}
-	_, err := n.st.ApplyBatch(raws, func(tx *bolt.Tx, results []store.Result) error {
+	_, err := n.st.ApplyPrepared(ps, func(tx *bolt.Tx, results []store.Result) error {
 		for i, r := range results {
 			if !r.Applied() {
 				bad, badRes = i, r

@@ -30,9 +30,21 @@ type Prepared struct {
 // author and operation rules against it. Safe to call from any goroutine;
 // it reads nothing but its arguments.
 func Prepare(raw []byte, dev *DeviceInfo) *Prepared {
-	p := &Prepared{}
-	p.cs, p.err = Decode(raw)
-	if p.err != nil || dev == nil || dev.ID != p.cs.Device || DeviceIDFromKey(dev.Key) != p.cs.Device {
+	cs, err := Decode(raw)
+	if err != nil {
+		return &Prepared{err: err}
+	}
+	return PrepareDecoded(cs, dev)
+}
+
+// PrepareDecoded is Prepare of a change set the receiver decoded already
+// (Decode), for one that must look at it before it knows which device
+// record to check it against: the municipal node reads the device from the
+// change set, checks the county's receipt for it, then prepares it
+// without decoding it again.
+func PrepareDecoded(cs *ChangeSet, dev *DeviceInfo) *Prepared {
+	p := &Prepared{cs: cs}
+	if dev == nil || dev.ID != p.cs.Device || DeviceIDFromKey(dev.Key) != p.cs.Device {
 		return p
 	}
 	p.checked, p.dev = true, *dev
