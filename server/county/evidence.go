@@ -247,8 +247,8 @@ func dropPartial(tx *bolt.Tx, h protocol.Hash) error {
 // evidence file is here now. A node that asked for it before it arrived
 // was refused not_found and would not ask again while its session lasts:
 // an open upstream session gets evidence_stored for it, and the cluster
-// announcement (through feedAdvanced; device feeds find nothing new and
-// sleep again) brings a node whose session has ended back to fetch it.
+// announcement brings a node whose session has ended back to fetch it.
+// Idle device feeds stay parked: the feed did not move.
 func (s *Server) evidenceArrived(h protocol.Hash) {
 	s.mu.Lock()
 	list := make([]*upstreamSession, 0, len(s.upstreams))
@@ -261,5 +261,5 @@ func (s *Server) evidenceArrived(h protocol.Hash) {
 		// next session.
 		us.pump.Offer(wsconn.Control, &protocol.Frame{Type: protocol.FrameEvidenceStored, Hash: h})
 	}
-	s.feedAdvanced()
+	s.announce()
 }

@@ -466,6 +466,19 @@ func (s *Server) feedWaiter() <-chan struct{} {
 	return s.feedCh
 }
 
+// announce wakes what waits on the feed without starting the parked
+// feeds again: the cluster announcement (FeedWaiter) and the feed loops
+// still running, which find nothing new and wait again. It is for news
+// that is no position in the feed (evidence.go: a file's content arrived).
+func (s *Server) announce() {
+	s.mu.Lock()
+	close(s.feedCh)
+	s.feedCh = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// feedAdvanced wakes everything that waits on the feed, the parked feeds
+// too (feed.go): it advanced, or a revocation or decision is to be sent.
 func (s *Server) feedAdvanced() {
 	s.mu.Lock()
 	close(s.feedCh)
