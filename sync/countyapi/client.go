@@ -204,18 +204,52 @@ func (c *Client) prepare(method, path string, query url.Values, body any) (*requ
 // sendAdmin sends an admin call with the session token, signing in when
 // there is none or the server ended it.
 func (c *Client) sendAdmin(ctx context.Context, rq *request) (http.Header, []byte, error) {
+	type answer struct {
+		hdr http.Header
+		raw []byte
+	}
+	a, err := withSession(ctx, c, nil, func(tok string) (answer, error) {
+		hdr, raw, err := c.send(ctx, rq, tok)
+		return answer{hdr, raw}, err
+	})
+	return a.hdr, a.raw, err
+}
+
+// withSession makes an admin call with the session token (signing in when
+// there is none) and, when the server ended that session, signs in again
+// and makes it once more — if rewind, for a call whose body is a stream,
+// says the body can be read again from its start (nil: it always can).
+func withSession[T any](ctx context.Context, c *Client, rewind func() (bool, error), call func(tok string) (T, error)) (T, error) {
+	var zero T
 	tok, err := c.sessionToken(ctx, "")
 	if err != nil {
-		return nil, nil, err
+		return zero, err
 	}
-	hdr, raw, err := c.send(ctx, rq, tok)
+	out, err := call(tok)
 	if tok == "" || !errors.Is(err, protocol.ErrSessionExpired) || !c.holdsPassword() {
-		return hdr, raw, err
+		return out, err
+	}
+	if rewind != nil {
+		if ok, rerr := rewind(); rerr != nil {
+			return zero, rerr
+		} else if !ok {
+			return out, err
+		}
 	}
 	if tok, err = c.sessionToken(ctx, tok); err != nil {
-		return nil, nil, err
+		return zero, err
 	}
-	return c.send(ctx, rq, tok)
+	return call(tok)
+}
+
+// authorize signs an admin request: with the session token tok, or else
+// the basic credential.
+func (c *Client) authorize(req *http.Request, tok string) {
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	} else {
+		req.SetBasicAuth(c.credential())
+	}
 }
 
 // send sends rq once: with the session token tok, or else (an admin call
@@ -233,12 +267,7 @@ func (c *Client) send(ctx context.Context, rq *request, tok string) (http.Header
 		req.Header.Set("Content-Type", rq.contentType)
 	}
 	if rq.admin {
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-		} else {
-			name, pass := c.credential()
-			req.SetBasicAuth(name, pass)
-		}
+		c.authorize(req, tok)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -639,23 +668,20 @@ func (c *Client) ImportSyncFile(ctx context.Context, bundle io.Reader, size int6
 	// The call's own deadline is the context's: Timeout is for small
 	// calls.
 	hc := &http.Client{Transport: c.hc.Transport}
-	// Signed in as every admin call is (sendAdmin); the session is asked
-	// for again once if the server ended it, when the bundle can be read
-	// again from its start.
-	tok, err := c.sessionToken(ctx, "")
-	if err != nil {
-		return sum, err
-	}
-	resp, err := c.importRequest(ctx, hc, bundle, size, tok)
-	if seeker, ok := bundle.(io.Seeker); ok && tok != "" && errors.Is(err, protocol.ErrSessionExpired) && c.holdsPassword() {
-		if _, err = seeker.Seek(0, io.SeekStart); err != nil {
-			return sum, err
+	// Signed in as every admin call is; the session is asked for again
+	// once if the server ended it, when the bundle can be read again from
+	// its start.
+	rewind := func() (bool, error) {
+		seeker, ok := bundle.(io.Seeker)
+		if !ok {
+			return false, nil
 		}
-		if tok, err = c.sessionToken(ctx, tok); err != nil {
-			return sum, err
-		}
-		resp, err = c.importRequest(ctx, hc, bundle, size, tok)
+		_, err := seeker.Seek(0, io.SeekStart)
+		return err == nil, err
 	}
+	resp, err := withSession(ctx, c, rewind, func(tok string) (*http.Response, error) {
+		return c.stream(ctx, hc, http.MethodPost, SyncImportPath, io.NopCloser(bundle), size, tok)
+	})
 	if err != nil {
 		return sum, err
 	}
@@ -675,38 +701,6 @@ func (c *Client) ImportSyncFile(ctx context.Context, bundle io.Reader, size int6
 		return sum, fmt.Errorf("%w: the return file came with %d of its %d bytes", protocol.ErrMalformed, n, sum.ReturnBytes)
 	}
 	return sum, nil
-}
-
-// importRequest posts a bundle once, with the session token tok or else
-// the basic credential; a refusal is an *APIError.
-func (c *Client) importRequest(ctx context.Context, hc *http.Client, bundle io.Reader, size int64, tok string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+SyncImportPath, io.NopCloser(bundle))
-	if err != nil {
-		return nil, err
-	}
-	req.ContentLength = size
-	req.Header.Set("Content-Type", "application/octet-stream")
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	} else {
-		req.SetBasicAuth(c.credential())
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 300 {
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(io.LimitReader(resp.Body, maxEnrolAnswer))
-		if err != nil {
-			return nil, err
-		}
-		if c.cfg.RawAnswer != nil {
-			c.cfg.RawAnswer(raw)
-		}
-		return nil, refusalOf(resp, raw)
-	}
-	return resp, nil
 }
 
 // BackupStall is how long a backup download may go without a byte before
@@ -729,19 +723,11 @@ func (c *Client) Backup(ctx context.Context, consume func(io.Reader) error) erro
 	tr.ResponseHeaderTimeout = 30 * time.Minute
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
-	// Signed in as every admin call is (sendAdmin); the session is asked
-	// for again once if the server ended it before the answer began.
-	tok, err := c.sessionToken(ctx, "")
-	if err != nil {
-		return err
-	}
-	resp, err := c.backupRequest(ctx, hc, tok)
-	if tok != "" && errors.Is(err, protocol.ErrSessionExpired) && c.holdsPassword() {
-		if tok, err = c.sessionToken(ctx, tok); err != nil {
-			return err
-		}
-		resp, err = c.backupRequest(ctx, hc, tok)
-	}
+	// Signed in as every admin call is; the session is asked for again
+	// once if the server ended it before the answer began.
+	resp, err := withSession(ctx, c, nil, func(tok string) (*http.Response, error) {
+		return c.stream(ctx, hc, http.MethodGet, "/admin/backup", nil, 0, tok)
+	})
 	if err != nil {
 		return err
 	}
@@ -751,26 +737,33 @@ func (c *Client) Backup(ctx context.Context, consume func(io.Reader) error) erro
 	return consume(&stallReader{r: resp.Body, watch: watch})
 }
 
-// backupRequest sends GET /admin/backup with the session token tok, or
-// the basic credential when there is none, and returns the answer once it
-// begins; a refusal is an *APIError.
-func (c *Client) backupRequest(ctx context.Context, hc *http.Client, tok string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/admin/backup", nil)
+// stream makes an admin call whose body (if any, size bytes, -1 if not
+// known) and answer are streams, with the session token tok or else the
+// basic credential, and returns the answer once it begins; a refusal is an
+// *APIError, its body given to Config.RawAnswer.
+func (c *Client) stream(ctx context.Context, hc *http.Client, method, path string, body io.Reader, size int64, tok string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return nil, err
 	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	} else {
-		req.SetBasicAuth(c.credential())
+	if body != nil {
+		req.ContentLength = size
+		req.Header.Set("Content-Type", "application/octet-stream")
 	}
+	c.authorize(req, tok)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxEnrolAnswer))
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, maxEnrolAnswer))
+		if err != nil {
+			return nil, err
+		}
+		if c.cfg.RawAnswer != nil {
+			c.cfg.RawAnswer(raw)
+		}
 		return nil, refusalOf(resp, raw)
 	}
 	return resp, nil
