@@ -177,53 +177,36 @@ func (c *Config) fill() {
 		c.Now = time.Now
 	}
 	c.KDF = kdfOrDefault(c.KDF)
-	if c.PingPeriod <= 0 {
-		c.PingPeriod = d.PingPeriod
-	}
+	positive(&c.PingPeriod, d.PingPeriod)
 	if c.PongWait <= c.PingPeriod {
 		c.PongWait = max(d.PongWait, 2*c.PingPeriod)
 	}
-	if c.WriteWait <= 0 {
-		c.WriteWait = d.WriteWait
-	}
-	if c.HandshakeTimeout <= 0 {
-		c.HandshakeTimeout = d.HandshakeTimeout
-	}
-	if c.MaxBatch <= 0 {
-		c.MaxBatch = d.MaxBatch
-	}
-	if c.Window <= 0 {
-		c.Window = d.Window
-	}
-	if c.CaseAckDays <= 0 {
-		c.CaseAckDays = d.CaseAckDays
-	}
-	if c.CaseAnswerDays <= 0 {
-		c.CaseAnswerDays = d.CaseAnswerDays
-	}
-	if c.ObjectionDays <= 0 {
-		c.ObjectionDays = d.ObjectionDays
-	}
-	if c.PasswordMemory <= 0 {
-		c.PasswordMemory = d.PasswordMemory
-	}
-	c.AdminBackoff.fill()
-	if c.MaxSyncFileBytes <= 0 || c.MaxSyncFileBytes > protocol.MaxSyncFileBytes {
-		c.MaxSyncFileBytes = d.MaxSyncFileBytes
-	}
-	for _, v := range []struct{ p, d *time.Duration }{{&c.PasswordWait, &d.PasswordWait}, {&c.ReadTimeout, &d.ReadTimeout},
+	for _, v := range []struct{ p, d *time.Duration }{{&c.WriteWait, &d.WriteWait}, {&c.HandshakeTimeout, &d.HandshakeTimeout},
+		{&c.PasswordWait, &d.PasswordWait}, {&c.ReadTimeout, &d.ReadTimeout},
 		{&c.WriteTimeout, &d.WriteTimeout}, {&c.IdleTimeout, &d.IdleTimeout}, {&c.IncidentWindow, &d.IncidentWindow},
 		{&c.IncidentFlush, &d.IncidentFlush}, {&c.AdminIdleTimeout, &d.AdminIdleTimeout}, {&c.AdminSessionMax, &d.AdminSessionMax},
 		{&c.SyncFileTimeout, &d.SyncFileTimeout}} {
-		if *v.p <= 0 {
-			*v.p = *v.d
-		}
+		positive(v.p, *v.d)
 	}
-	for _, v := range []struct{ p, d *int }{{&c.MaxUnauthPerAddr, &d.MaxUnauthPerAddr}, {&c.MaxPendingPerOffice, &d.MaxPendingPerOffice},
+	for _, v := range []struct{ p, d *int }{{&c.MaxBatch, &d.MaxBatch}, {&c.Window, &d.Window},
+		{&c.CaseAckDays, &d.CaseAckDays}, {&c.CaseAnswerDays, &d.CaseAnswerDays}, {&c.ObjectionDays, &d.ObjectionDays},
+		{&c.MaxUnauthPerAddr, &d.MaxUnauthPerAddr}, {&c.MaxPendingPerOffice, &d.MaxPendingPerOffice},
 		{&c.MaxPending, &d.MaxPending}, {&c.IncidentSources, &d.IncidentSources}} {
-		if *v.p <= 0 {
-			*v.p = *v.d
-		}
+		positive(v.p, *v.d)
+	}
+	positive(&c.PasswordMemory, d.PasswordMemory)
+	c.AdminBackoff.fill()
+	if c.MaxSyncFileBytes > protocol.MaxSyncFileBytes {
+		c.MaxSyncFileBytes = 0
+	}
+	positive(&c.MaxSyncFileBytes, d.MaxSyncFileBytes)
+}
+
+// positive sets *p to d unless it is above zero: a Config field left
+// zero (or set below) takes its default.
+func positive[T ~int | ~int64 | ~uint32](p *T, d T) {
+	if *p <= 0 {
+		*p = d
 	}
 }
 
