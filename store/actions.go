@@ -62,7 +62,7 @@ func (se *Session) actAll(build func(tx *bolt.Tx) ([]*protocol.Op, error)) ([]pr
 		if err != nil {
 			return err
 		}
-		views := newViewCache()
+		views := newViewCache(tx)
 		for _, op := range ops {
 			id, err := se.actOne(tx, views, op)
 			if err != nil {
@@ -127,7 +127,7 @@ func (se *Session) actIn(tx *bolt.Tx, build func(tx *bolt.Tx) (*protocol.Op, err
 	if err != nil {
 		return protocol.OpID{}, err
 	}
-	views := newViewCache()
+	views := newViewCache(tx)
 	id, err := se.actOne(tx, views, op)
 	if err != nil {
 		return protocol.OpID{}, err
@@ -152,7 +152,7 @@ type pendingOp struct {
 
 // Create records a new draft commitment of this device's office.
 func (se *Session) Create(d Draft) (Ref, error) {
-	ref := Ref{Office: se.rec.Office, ID: protocol.NewEntityID()}
+	ref := Ref{Office: se.rec.Office, ID: protocol.NewOrderedEntityID()}
 	build, err := createOp(ref, d)
 	if err != nil {
 		return Ref{}, err

@@ -29,8 +29,30 @@ type viewCache struct {
 	order []string        // first-touch order, so writes are deterministic
 }
 
-func newViewCache() *viewCache {
+func newViewCache(tx *bolt.Tx) *viewCache {
+	appendMostly(tx)
 	return &viewCache{views: make(map[string]*Commitment), fresh: make(map[string]bool)}
+}
+
+// appendFill is how full bbolt fills a page of an append-mostly bucket
+// before it splits (its default is half). Most keys of these buckets
+// arrive in order: the log's and the feed's by sequence, a new
+// commitment's view and versions by its time-ordered ID
+// (protocol.NewOrderedEntityID). A page that splits at the end of a
+// range is then left nearly full instead of half empty, and nothing
+// inserted later lands in it. Keys that do arrive out of order (an edit
+// of an old commitment) still work; they only split a full page sooner.
+const appendFill = 0.9
+
+// appendMostly sets appendFill on the append-mostly buckets for the rest
+// of the write transaction tx (bbolt keeps the setting on the bucket's
+// handle, which a transaction caches).
+func appendMostly(tx *bolt.Tx) {
+	for _, name := range [][]byte{bVersions, bCommitments, bEntries, bLog, bFeed, bFeedIdx} {
+		if b := tx.Bucket(name); b != nil {
+			b.FillPercent = appendFill
+		}
+	}
 }
 
 func (vc *viewCache) get(tx *bolt.Tx, ref Ref) (view *Commitment, fresh bool, err error) {
@@ -125,7 +147,7 @@ func applyOp(tx *bolt.Tx, views *viewCache, dev protocol.DeviceID, author string
 				a.Fields = append(a.Fields, w.Field)
 			}
 			b := tx.Bucket(bAmendments)
-			if err := b.Put(opKey(refKey(ref), id), marshal(a)); err != nil {
+			if err := b.Put(opKey(refKey(ref), id), encodeAmendment(&a)); err != nil {
 				return err
 			}
 			view.Version = 1 + countPrefix(b, refKey(ref))
@@ -138,7 +160,7 @@ func applyOp(tx *bolt.Tx, views *viewCache, dev protocol.DeviceID, author string
 		if b.Get(k) == nil {
 			view.Entries++
 		}
-		if err := b.Put(k, marshal(e)); err != nil {
+		if err := b.Put(k, encodeEntry(&e)); err != nil {
 			return err
 		}
 		p := &EntryPointer{Date: e.Date, HLC: e.HLC, Op: id}
@@ -343,7 +365,7 @@ func (r Result) Applied() bool { return r.Code == protocol.CodeOK || r.Code == p
 func (s *Store) Apply(raws ...[]byte) ([]Result, error) {
 	results := make([]Result, len(raws))
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		views := newViewCache()
+		views := newViewCache(tx)
 		for i, raw := range raws {
 			r, err := s.applyPrepared(tx, views, protocol.Prepare(raw, nil))
 			if err != nil {

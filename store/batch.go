@@ -50,7 +50,7 @@ func (se *Session) CreateBatch(items []BatchItem) ([]Ref, error) {
 	refs := make([]Ref, len(items))
 	err := se.s.db.Update(func(tx *bolt.Tx) error {
 		for i, it := range items {
-			ref := Ref{Office: se.rec.Office, ID: protocol.NewEntityID()}
+			ref := Ref{Office: se.rec.Office, ID: protocol.NewOrderedEntityID()}
 			build, err := createOp(ref, it.Draft)
 			if err == nil {
 				_, err = se.actIn(tx, build)

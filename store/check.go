@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -88,6 +89,7 @@ func (s *Store) Check() error {
 			c.chainHeads,
 			c.queue,
 			c.effects,
+			c.feed,
 			func() error { return checkDishonesty(tx, c.bad) }, // records are what their events derive
 			func() error { return checkCases(tx, c.bad) },      // cases too
 			func() error { return checkDirectory(tx, c.bad) },  // and the account directory
@@ -257,14 +259,46 @@ func (c *checker) queue() error {
 	return nil
 }
 
+// feed checks a serving replica's feed: every entry decodes, names a
+// change set the log holds, with its hash, and the index finds it at its
+// position. (A device's feed is empty.)
+func (c *checker) feed() error {
+	log, idx := c.tx.Bucket(bLog), c.tx.Bucket(bFeedIdx)
+	return c.tx.Bucket(bFeed).ForEach(func(k, v []byte) error {
+		e, err := decodeFeedEntry(k, v)
+		if err != nil {
+			c.bad("%v", err)
+			return nil
+		}
+		raw := log.Get(logKey(e.Device, e.Seq))
+		switch {
+		case raw == nil || len(raw) < ed25519.SignatureSize:
+			c.bad("feed %d names change set %s/%d, which the log does not hold", e.Pos, e.Device.Short(), e.Seq)
+		case protocol.Hash(sha256.Sum256(raw[:len(raw)-ed25519.SignatureSize])) != e.Hash:
+			c.bad("feed %d names change set %s/%d with another hash", e.Pos, e.Device.Short(), e.Seq)
+		}
+		if p := idx.Get(logKey(e.Device, e.Seq)); string(p) != string(k) {
+			c.bad("feed index of %s/%d does not point at position %d", e.Device.Short(), e.Seq, e.Pos)
+		}
+		return nil
+	})
+}
+
+// recordDecoders decode the binary records of a bucket, for Check.
+var recordDecoders = map[string]func(k, v []byte) error{
+	string(bVersions):   func(k, v []byte) error { _, err := decodeVersion(k, v); return err },
+	string(bEntries):    func(k, v []byte) error { _, err := decodeEntry(k, v); return err },
+	string(bAmendments): func(k, v []byte) error { _, err := decodeAmendment(k, v); return err },
+}
+
 // effects checks that every effect has its operation and every operation
 // its effects.
 func (c *checker) effects() error {
 	for _, name := range [][]byte{bVersions, bEntries, bEvidence, bAmendments, bDishonestyLog, bCaseLog, bAccountLog, bUrgeLog, bReportLog} {
 		err := c.tx.Bucket(name).ForEach(func(k, v []byte) error {
 			key := string(name) + string(k)
-			if string(name) == string(bVersions) {
-				if _, err := decodeVersion(k, v); err != nil {
+			if decode := recordDecoders[string(name)]; decode != nil {
+				if err := decode(k, v); err != nil {
 					c.bad("%v", err)
 				}
 			}

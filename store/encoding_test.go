@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,22 +16,30 @@ import (
 	"jiannuo/sync/protocol"
 )
 
-// TestWriteSchema7File writes testdata/schema7-township.db, the file the
-// binary-records migration is tested on, with the build of schema 7 (the
-// last to keep versions as JSON). It runs only when asked:
+// TestWriteMigrationFiles writes the files the migrations are tested on,
+// with the build that runs it: testdata/schema<N>-township.db, a township
+// replica through a commitment's whole life (edits, publication, an
+// amendment, entries, a conflict resolved by the county and one left open,
+// a withdrawal, a pending draft), and testdata/schema<N>-county.db, a
+// server's replica (with a feed) holding every change set of the three
+// devices, for N the build's SchemaVersion. It runs only when asked:
 //
-//	JIANNUO_WRITE_SCHEMA7=1 go test -run TestWriteSchema7File ./store/
+//	JIANNUO_WRITE_SCHEMA_FILES=1 go test -run TestWriteMigrationFiles ./store/
 //
-// and was run once, before the binary encoding existed; running it again
-// with a later build would write a file of that build's schema.
-func TestWriteSchema7File(t *testing.T) {
-	if os.Getenv("JIANNUO_WRITE_SCHEMA7") == "" {
-		t.Skip("writes testdata/schema7-township.db only when JIANNUO_WRITE_SCHEMA7 is set")
+// schema7-township.db was written this way by the last build to keep
+// versions and views as JSON; schema8-*.db by the last to keep entries,
+// amendments and feed entries as JSON. Each is written once, before the
+// next schema exists.
+func TestWriteMigrationFiles(t *testing.T) {
+	if os.Getenv("JIANNUO_WRITE_SCHEMA_FILES") == "" {
+		t.Skip("writes testdata/schema<N>-*.db only when JIANNUO_WRITE_SCHEMA_FILES is set")
 	}
 	dir := t.TempDir()
 	clock := newStepClock()
-	open := func(name string) *Store {
-		s, err := Open(filepath.Join(dir, name), &Options{Now: clock.Now, KDF: auth.TestParams(), Logger: quietLogger(), NoSync: true})
+	open := func(name string, feed bool) *Store {
+		// MmapReserve -1: a server's file grows in steps of 16 MB
+		// otherwise, too large for testdata.
+		s, err := Open(filepath.Join(dir, name), &Options{Now: clock.Now, KDF: auth.TestParams(), Logger: quietLogger(), NoSync: true, Feed: feed, MmapReserve: -1})
 		must(t, err)
 		return s
 	}
@@ -43,12 +52,16 @@ func TestWriteSchema7File(t *testing.T) {
 		must(t, err)
 		return &replica{Store: s, se: se}
 	}
-	a := setup(open("township.db"), false, domain.RoleLeader)
-	b := setup(open("colleague.db"), false, domain.RoleLeader)
-	admin := setup(open("county.db"), true, domain.RoleCountyAdmin)
+	a := setup(open("township.db", false), false, domain.RoleLeader)
+	b := setup(open("colleague.db", false), false, domain.RoleLeader)
+	admin := setup(open("county.db", false), true, domain.RoleCountyAdmin)
+	server := &replica{Store: open("server.db", true)}
 	defer b.Close()
 	defer admin.Close()
 	introduce(t, a, b, admin)
+	for _, r := range []*replica{a, b, admin} {
+		must(t, server.PutDevice(r.se.Device()))
+	}
 
 	// A commitment through its life: an edit, publication, an amendment
 	// with a reason, entries, a late close.
@@ -82,19 +95,24 @@ func TestWriteSchema7File(t *testing.T) {
 	deliver(t, a, fromB...)
 	deliver(t, admin, append(fromA, fromB...)...)
 	must(t, admin.se.Resolve(resolved, domain.FieldTitle, "便民服务窗口周末及中午延时", "两项合并"))
-	deliver(t, a, admin.seal(t, 0)...)
+	fromAdmin := admin.seal(t, 0)
+	deliver(t, a, fromAdmin...)
+	deliver(t, server, append(append(append([][]byte(nil), base...), fromA...), append(fromB, fromAdmin...)...)...)
 	// A draft still pending on the device.
 	_, err = a.se.Create(sampleDraft("尚未同步的草稿"))
 	must(t, err)
 	must(t, a.Check())
+	must(t, server.Check())
 	if cs, _ := a.Conflicts(); len(cs) != 1 {
 		t.Fatalf("conflicts: %+v", cs)
 	}
-	path := a.Path()
-	must(t, a.Close())
-	data, err := os.ReadFile(path)
-	must(t, err)
-	must(t, os.WriteFile("testdata/schema7-township.db", data, 0o644))
+	for name, r := range map[string]*replica{"township": a, "county": server} {
+		path := r.Path()
+		must(t, r.Close())
+		data, err := os.ReadFile(path)
+		must(t, err)
+		must(t, os.WriteFile(fmt.Sprintf("testdata/schema%d-%s.db", SchemaVersion, name), data, 0o644))
+	}
 }
 
 // sameRecord fails the test unless the binary record after, under key k,

@@ -95,8 +95,8 @@ func (s *Store) Amendments(ref Ref) ([]Amendment, error) {
 		prefix := refKey(ref)
 		c := tx.Bucket(bAmendments).Cursor()
 		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-			var a Amendment
-			if err := unmarshal(v, &a); err != nil {
+			a, err := decodeAmendment(k, v)
+			if err != nil {
 				return err
 			}
 			out = append(out, a)
@@ -130,16 +130,9 @@ func cmpHLC(a, b protocol.HLC) int {
 func (s *Store) Entries(ref Ref) ([]Entry, error) {
 	var out []Entry
 	err := s.db.View(func(tx *bolt.Tx) error {
-		prefix := refKey(ref)
-		c := tx.Bucket(bEntries).Cursor()
-		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-			var e Entry
-			if err := unmarshal(v, &e); err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		return nil
+		var err error
+		out, err = scanEntries(tx, refKey(ref))
+		return err
 	})
 	return out, err
 }

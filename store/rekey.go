@@ -338,7 +338,7 @@ func rebuildDerived(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	views := newViewCache()
+	views := newViewCache(tx)
 	err := tx.Bucket(bLog).ForEach(func(_, raw []byte) error {
 		cs, err := protocol.Decode(raw)
 		if err != nil {
@@ -366,7 +366,7 @@ func reissue(tx *bolt.Tx, old, dev protocol.DeviceID, admin bool, carried []carr
 	for i, c := range carried {
 		renum[c.op.Num] = uint64(i) + 1
 	}
-	views := newViewCache()
+	views := newViewCache(tx)
 	pending := tx.Bucket(bPending)
 	for i := range carried {
 		c := &carried[i]

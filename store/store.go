@@ -26,7 +26,7 @@ var (
 	bOutbox   = []byte("outbox")   // seq -> empty: sealed, not yet acknowledged by the county
 	bAccounts = []byte("accounts") // name -> account
 	bBlobs    = []byte("blobs")    // evidence hash -> content
-	bFeed     = []byte("feed")     // position -> FeedEntry: accepted change sets in arrival order (servers)
+	bFeed     = []byte("feed")     // position -> FeedEntry: accepted change sets in arrival order (servers; binary since schema 9, recordcodec.go)
 	bFeedIdx  = []byte("feedidx")  // device|seq -> position in the feed
 	bReceipts = []byte("receipts") // seq -> the county's signed receipt for our change set
 	bUploaded = []byte("uploaded") // evidence hash -> empty: the county has the content
@@ -37,8 +37,8 @@ var (
 	bCommitments = []byte("commitments") // ref -> Commitment (derived view; binary since schema 8, commitcodec.go)
 	bVersions    = []byte("versions")    // ref|field|op -> Version (every value ever written; binary since schema 8, versioncodec.go)
 	bConflicts   = []byte("conflicts")   // ref|field -> Conflict (derived)
-	bAmendments  = []byte("amendments")  // ref|op -> Amendment
-	bEntries     = []byte("entries")     // ref|hlc|op -> Entry
+	bAmendments  = []byte("amendments")  // ref|op -> Amendment (binary since schema 9)
+	bEntries     = []byte("entries")     // ref|hlc|op -> Entry (binary since schema 9)
 	bEvidence    = []byte("evidence")    // hash|op -> EvidenceMeta
 	// schema 3: government dishonesty records
 	bDishonesty    = []byte("dishonesty")     // office|record -> DishonestyRecord (derived)
@@ -90,7 +90,7 @@ var (
 
 // SchemaVersion is the layout this build writes. Open migrates older files
 // step by step and refuses newer ones.
-const SchemaVersion = 8
+const SchemaVersion = 9
 
 // migrations[i] upgrades a file from schema i to i+1, inside one
 // transaction, so a crash mid-migration leaves the old schema intact.
@@ -158,7 +158,8 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
-	7: recordsToBinary, // versions and commitment views in compact binary encodings (versioncodec.go, commitcodec.go)
+	7: recordsToBinary,     // versions and commitment views in compact binary encodings (versioncodec.go, commitcodec.go)
+	8: moreRecordsToBinary, // entries, amendments and feed entries too (recordcodec.go)
 }
 
 // Options configure a Store. The zero value (or nil) gives the defaults.
@@ -194,6 +195,26 @@ type Options struct {
 	// intake no municipal node it knows signed (a step on a case it has
 	// not seen opened it keeps, as every replica does).
 	Admit func(tx *bolt.Tx, cs *protocol.ChangeSet) error
+	// MmapReserve is the address space bbolt maps for the file from the
+	// start (bolt.Options.InitialMmapSize). While the file fits in it,
+	// growing the file needs no new mapping; a new mapping waits for
+	// every read transaction to end, so on a server it would stall
+	// ingest behind a feed read or a backup being downloaded. It is
+	// address space, not memory: pages are read in as they are used.
+	// Zero means ServerMmapReserve for a serving replica (Feed) and
+	// bbolt's default (grow as needed) for a device; negative means
+	// bbolt's default.
+	MmapReserve int
+}
+
+// ServerMmapReserve is the default MmapReserve of a serving replica:
+// 4 GiB covers a county's first years (about two million operations a
+// gigabyte, docs/benchmarks-sync.md) without one re-mapping.
+const ServerMmapReserve = 4 << 30
+
+// boltOptions are the bbolt options of a file opened with o.
+func (o *Options) boltOptions() *bolt.Options {
+	return &bolt.Options{Timeout: o.LockTimeout, NoSync: o.NoSync, InitialMmapSize: max(o.MmapReserve, 0)}
 }
 
 // Store is one replica's bbolt file: this device's commitments and their
@@ -228,7 +249,10 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.LockTimeout == 0 {
 		o.LockTimeout = 2 * time.Second
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, NoSync: o.NoSync})
+	if o.MmapReserve == 0 && o.Feed {
+		o.MmapReserve = ServerMmapReserve
+	}
+	db, err := bolt.Open(path, 0o600, o.boltOptions())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -272,10 +296,11 @@ func (s *Store) migrate() error {
 	if have > SchemaVersion {
 		return fmt.Errorf("%w: file has schema %d, this build knows %d", ErrSchemaTooNew, have, SchemaVersion)
 	}
-	// The schema-8 migration rewrites most of the file in one transaction,
-	// which bbolt cannot do in the pages it frees: the file would grow by
-	// what it rewrote. Compacting it afterwards gives the space back.
-	compact := have > 0 && have < 8
+	// The migrations to schemas 8 and 9 rewrite most of the file in one
+	// transaction, which bbolt cannot do in the pages it frees: the file
+	// would grow by what it rewrote. Compacting it afterwards gives the
+	// space back.
+	compact := have > 0 && have < 9
 	for v := have; v < SchemaVersion; v++ {
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			if err := migrations[v](tx); err != nil {
@@ -339,7 +364,7 @@ func (s *Store) compactFile() error {
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		// Back to the migrated file, which the rename left in place.
-		db, oerr := bolt.Open(path, 0o600, &bolt.Options{Timeout: s.opts.LockTimeout, NoSync: s.opts.NoSync})
+		db, oerr := bolt.Open(path, 0o600, s.opts.boltOptions())
 		if oerr != nil {
 			s.db = nil
 			return fmt.Errorf("open %s: %w", path, oerr)
@@ -353,7 +378,7 @@ func (s *Store) compactFile() error {
 			d.Close()
 		}
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: s.opts.LockTimeout, NoSync: s.opts.NoSync})
+	db, err := bolt.Open(path, 0o600, s.opts.boltOptions())
 	if err != nil {
 		s.db = nil
 		return fmt.Errorf("open %s: %w", path, err)

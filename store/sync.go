@@ -43,7 +43,7 @@ func (s *Store) ApplyBatch(raws [][]byte, fn func(tx *bolt.Tx, results []Result)
 func (s *Store) ApplyPrepared(ps []*protocol.Prepared, fn func(tx *bolt.Tx, results []Result) error) ([]Result, error) {
 	results := make([]Result, len(ps))
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		views := newViewCache()
+		views := newViewCache(tx)
 		for i, p := range ps {
 			r, err := s.applyPrepared(tx, views, p)
 			if err != nil {
@@ -103,7 +103,7 @@ func (s *Store) recordFeed(tx *bolt.Tx, cs *protocol.ChangeSet, r *Result) error
 	m := tx.Bucket(bMeta)
 	pos := getU64(m, kFeed) + 1
 	e := FeedEntry{Pos: pos, Device: cs.Device, Seq: cs.Seq, Hash: cs.Hash(), Office: cs.TargetOffice(), Time: s.opts.Now().UnixMilli()}
-	if err := tx.Bucket(bFeed).Put(seqKey(pos), marshal(e)); err != nil {
+	if err := tx.Bucket(bFeed).Put(seqKey(pos), encodeFeedEntry(&e)); err != nil {
 		return err
 	}
 	if err := tx.Bucket(bFeedIdx).Put(logKey(cs.Device, cs.Seq), seqKey(pos)); err != nil {
@@ -143,8 +143,8 @@ func (s *Store) FeedSelect(after uint64, limit int, keep func(FeedEntry) bool, f
 		c := tx.Bucket(bFeed).Cursor()
 		n := 0
 		for k, v := c.Seek(seqKey(after + 1)); k != nil; k, v = c.Next() {
-			var e FeedEntry
-			if err := unmarshal(v, &e); err != nil {
+			e, err := decodeFeedEntry(k, v)
+			if err != nil {
 				return err
 			}
 			var raw []byte
@@ -176,12 +176,15 @@ func (s *Store) FeedEntryOf(dev protocol.DeviceID, seq uint64) (FeedEntry, bool,
 		if v == nil {
 			return nil
 		}
-		k := tx.Bucket(bFeed).Get(seqKey(binary.BigEndian.Uint64(v)))
-		if k == nil {
+		k := seqKey(binary.BigEndian.Uint64(v))
+		b := tx.Bucket(bFeed).Get(k)
+		if b == nil {
 			return nil
 		}
-		found = true
-		return unmarshal(k, &out)
+		var err error
+		out, err = decodeFeedEntry(k, b)
+		found = err == nil
+		return err
 	})
 	return out, found, err
 }

@@ -205,7 +205,7 @@ func (s *Store) FollowUps(u *Urge) ([]FollowUp, error) {
 	var out []FollowUp
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if u.Commitment != nil {
-			entries, err := scanPrefix[Entry](tx, bEntries, refKey(*u.Commitment))
+			entries, err := scanEntries(tx, refKey(*u.Commitment))
 			if err != nil {
 				return err
 			}

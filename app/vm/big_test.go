@@ -195,7 +195,7 @@ func buildBigAt(path string, n int) (*store.Store, error) {
 			domain.FieldStartDate: c.StartDate.String(), domain.FieldDeadline: c.Deadline.String(),
 			domain.FieldPublic: "true", domain.FieldStatus: string(domain.StatusDraft),
 		}
-		id := protocol.NewEntityID()
+		id := protocol.NewOrderedEntityID()
 		create := protocol.Op{Kind: protocol.OpCreate, Target: id}
 		for _, f := range domain.Fields() {
 			create.Writes = append(create.Writes, protocol.FieldWrite{Field: f, Value: values[f]})

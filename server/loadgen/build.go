@@ -189,7 +189,7 @@ func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time, 
 			case 0:
 				svc := services[creates%len(services)]
 				creates++
-				op.Kind, op.Target = protocol.OpCreate, protocol.NewEntityID()
+				op.Kind, op.Target = protocol.OpCreate, protocol.NewOrderedEntityID()
 				values := map[domain.Field]string{
 					domain.FieldCategory: string(svc.cat), domain.FieldTitle: tx.title(svc.title, creates),
 					domain.FieldText: tx.commitment(svc.title, creates), domain.FieldLegalBasis: legalBasis,
