@@ -143,18 +143,27 @@ func (p *peer) close() { p.pump.Close() }
 // done is closed when the session ends.
 func (p *peer) done() <-chan struct{} { return p.pump.Done() }
 
-// run runs a session after its handshake: the writer, the feed from
-// cursor as v shows it (on a goroutine of its own while it has something
-// to do, see feedStream), and read, the session's reader, on this
-// goroutine. It returns when all three have ended.
-func (p *peer) run(v feedView, cursor uint64, read func()) {
+// start runs a session after its handshake and returns: the writer, the
+// feed from cursor as v shows it (on a goroutine of its own while it has
+// something to do, see feedStream), and read, the session's reader, on a
+// goroutine of its own that calls ended once all three have ended.
+//
+// The reader starts on a fresh goroutine rather than the one that ran the
+// handshake: the TLS handshake and the hello's checks grow a goroutine's
+// stack to 16 KiB, which it keeps while it waits for the next frame (the
+// runtime halves a stack only when a quarter of it is enough), and an idle
+// connected device is mostly that wait (docs/benchmarks-sync.md).
+func (p *peer) start(v feedView, cursor uint64, read func(), ended func()) {
 	p.pump.Start()
 	var feed sync.WaitGroup
 	f := p.newFeedStream(v, cursor, &feed)
 	feed.Go(f.run)
-	read()
-	p.close()
-	p.pump.Wait()
-	p.srv.unpark(f) // after close: from then on the stream never parks again
-	feed.Wait()
+	go func() {
+		read()
+		p.close()
+		p.pump.Wait()
+		p.srv.unpark(f) // after close: from then on the stream never parks again
+		feed.Wait()
+		ended()
+	}()
 }

@@ -85,7 +85,6 @@ func (s *Server) runSync(conn *websocket.Conn, remote string, guard *guardedConn
 	}
 	// It no longer counts against its address (conns.go).
 	guard.authenticated()
-	defer s.seen(se.dev, false, nil) // last seen (overview.go); the opening is recorded at the hello
 	// Before the session is registered: from then on others use it.
 	se.log = s.log.With("device", se.dev, "office", string(se.rec.Office), "remote", se.remote)
 	s.mu.Lock()
@@ -94,13 +93,16 @@ func (s *Server) runSync(conn *websocket.Conn, remote string, guard *guardedConn
 	}
 	s.sessions[se.dev] = se
 	s.mu.Unlock()
-	defer func() {
+	// When the session ends, however it ends: out of the register, and
+	// last seen (overview.go; the opening is recorded at the hello).
+	ended := func() {
 		s.mu.Lock()
 		if s.sessions[se.dev] == se {
 			delete(s.sessions, se.dev)
 		}
 		s.mu.Unlock()
-	}()
+		s.seen(se.dev, false, nil)
+	}
 	// Revoke tells the session it finds registered; one committed between
 	// the hello check and the registration above found none: look again.
 	if rec, err := s.st.DeviceRecord(se.dev); err != nil || rec.Revoked {
@@ -108,17 +110,21 @@ func (s *Server) runSync(conn *websocket.Conn, remote string, guard *guardedConn
 			se.refuse(se.dev, fmt.Errorf("%w: %s", protocol.ErrRevokedDevice, rec.Reason))
 		}
 		se.close()
+		ended()
 		return
 	}
 	// The welcome goes out once the session is registered, so a device
 	// that has its welcome is online in the admin's device list.
 	if err := se.pump.Write(welcome); err != nil {
 		se.close()
+		ended()
 		return
 	}
 	se.log.Info("session opened", "cursor", cursor)
-	se.run(s.deviceFeed(se.dev, se.rec), cursor, se.readLoop)
-	se.log.Info("session closed")
+	se.start(s.deviceFeed(se.dev, se.rec), cursor, se.readLoop, func() {
+		ended()
+		se.log.Info("session closed")
+	})
 }
 
 // handshake sends the challenge and checks the hello: protocol version,

@@ -275,11 +275,12 @@ func (s *Server) serveUpstream(w http.ResponseWriter, r *http.Request) {
 	s.upstreams[us] = struct{}{}
 	s.mu.Unlock()
 	us.log.Info("upstream session opened", "cursor", cursor)
-	us.run(&upstreamFeed{srv: s, cursor: cursor, revSent: map[protocol.DeviceID]bool{}}, cursor, us.readLoop)
-	s.mu.Lock()
-	delete(s.upstreams, us)
-	s.mu.Unlock()
-	us.log.Info("upstream session closed", "acked", us.acked.Load())
+	us.start(&upstreamFeed{srv: s, cursor: cursor, revSent: map[protocol.DeviceID]bool{}}, cursor, us.readLoop, func() {
+		s.mu.Lock()
+		delete(s.upstreams, us)
+		s.mu.Unlock()
+		us.log.Info("upstream session closed", "acked", us.acked.Load())
+	})
 }
 
 // closeUpstreams drops every upstream session (Close, end of Serve).
