@@ -221,6 +221,14 @@ var fields = []Field{
 // Fields returns every field in display order.
 func Fields() []Field { return slices.Clone(fields) }
 
+// NumFields is len(Fields()), without the copy.
+func NumFields() int { return len(fields) }
+
+// FieldIndex returns f's place in Fields (the canonical order of a
+// change set's writes), or -1 for an unknown field. The verification of
+// every received operation asks it, so it copies nothing.
+func FieldIndex(f Field) int { return slices.Index(fields, f) }
+
 // Valid reports whether f is a known field.
 func (f Field) Valid() bool { return slices.Contains(fields, f) }
 

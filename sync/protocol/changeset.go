@@ -203,7 +203,7 @@ func Decode(raw []byte) (*ChangeSet, error) {
 	// Belt and braces: the decoder refuses every non-canonical form it
 	// knows of; re-encoding proves there is none it missed, so equal
 	// content always means equal hash.
-	if !bytes.Equal(cs.appendBody(nil), body) {
+	if !bytes.Equal(cs.appendBody(make([]byte, 0, len(body))), body) {
 		return nil, errorf(ErrMalformed, "not in canonical form")
 	}
 	return cs, nil
@@ -219,7 +219,7 @@ func decodeOp(d *decoder, op *Op) {
 	op.Kind = OpKind(d.byte())
 	op.Office = office.Code(d.str(16))
 	d.raw(op.Target[:])
-	nw := d.count(len(domain.Fields()), 3)
+	nw := d.count(domain.NumFields(), 3)
 	if nw > 0 {
 		op.Writes = make([]FieldWrite, nw)
 	}

@@ -323,12 +323,11 @@ func (op *Op) validateResolve(role domain.Role) error {
 }
 
 func (op *Op) validateWrites() error {
-	order := domain.Fields()
 	last := -1
 	for _, w := range op.Writes {
 		// Writes come in domain.Fields order, each field once: one
 		// encoding per content.
-		i := slices.Index(order, w.Field)
+		i := domain.FieldIndex(w.Field)
 		if i <= last {
 			return errorf(ErrInvalidOperation, "op %d: field %q unknown, repeated or out of order", op.Num, w.Field)
 		}
@@ -339,16 +338,19 @@ func (op *Op) validateWrites() error {
 		if len(w.Base) > MaxBase {
 			return errorf(ErrInvalidOperation, "op %d: %s supersedes %d versions", op.Num, w.Field, len(w.Base))
 		}
-		// Bases are sets; the canonical form is sorted without repeats.
-		if !slices.IsSortedFunc(w.Base, OpID.Compare) || len(slices.CompactFunc(slices.Clone(w.Base), func(a, b OpID) bool { return a == b })) != len(w.Base) {
-			return errorf(ErrInvalidOperation, "op %d: %s base not sorted and distinct", op.Num, w.Field)
+		// Bases are sets; the canonical form is sorted without repeats:
+		// each after the one before.
+		for j := 1; j < len(w.Base); j++ {
+			if w.Base[j-1].Compare(w.Base[j]) >= 0 {
+				return errorf(ErrInvalidOperation, "op %d: %s base not sorted and distinct", op.Num, w.Field)
+			}
 		}
 	}
 	return nil
 }
 
 func (op *Op) validateCreate() error {
-	if op.Reason != "" || len(op.Writes) != len(domain.Fields()) {
+	if op.Reason != "" || len(op.Writes) != domain.NumFields() {
 		return errorf(ErrInvalidOperation, "op %d: create must write every field once", op.Num)
 	}
 	for _, w := range op.Writes {
@@ -364,8 +366,7 @@ func (op *Op) validateCreate() error {
 
 // SortWrites puts writes in their canonical order (domain.Fields order).
 func SortWrites(ws []FieldWrite) {
-	order := domain.Fields()
-	slices.SortFunc(ws, func(a, b FieldWrite) int { return slices.Index(order, a.Field) - slices.Index(order, b.Field) })
+	slices.SortFunc(ws, func(a, b FieldWrite) int { return domain.FieldIndex(a.Field) - domain.FieldIndex(b.Field) })
 }
 
 // SortHashes returns hashes in their canonical order (sorted, no repeats).
