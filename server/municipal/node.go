@@ -74,8 +74,11 @@ type Config struct {
 	// once.
 	MinBackoff, MaxBackoff time.Duration
 	// ApplyBatch is how many change sets are applied per transaction
-	// (default 128). It must not exceed the county's Window (default 256),
-	// or a pull stalls.
+	// (default 32). It must not exceed the county's Window (default 256),
+	// or a pull stalls. Larger is not faster: bbolt splits a page's node
+	// only at commit, so the nodes a transaction inserts into grow with it
+	// and every insert in the middle of one moves what follows it; at 128
+	// the node converged 1.4x slower than at 32 (docs/benchmarks-municipal.md).
 	ApplyBatch int
 	// NetDial, if set, dials the TCP connections to counties (tests cut
 	// them this way).
@@ -120,7 +123,7 @@ func DefaultConfig(dir string) Config {
 		Linger:            5 * time.Second,
 		MinBackoff:        time.Second,
 		MaxBackoff:        time.Minute,
-		ApplyBatch:        128,
+		ApplyBatch:        32,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       time.Minute,
