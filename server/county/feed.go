@@ -64,7 +64,7 @@ func (b *feedFrames) add(f *protocol.Frame) { b.frames = append(b.frames, f) }
 // and the peer has caught up, the stream parks with the server (park)
 // and its goroutine ends; the next advance of the feed starts it again
 // (feedAdvanced) with the state kept here. Only one goroutine runs a
-// stream at a time: it is started by the session (peer.run) or by the
+// stream at a time: it is started by the session (peer.start) or by the
 // advance that unparks it, and wg, the session's, counts it.
 type feedStream struct {
 	p  *peer
@@ -142,7 +142,7 @@ func (s *Server) park(f *feedStream, wait <-chan struct{}) bool {
 	s.mu.Lock()
 	ok := s.feedCh == wait
 	select {
-	case <-f.p.done(): // closed before the session unparks (peer.run)
+	case <-f.p.done(): // closed before the session unparks (peer.start)
 		ok = false
 	default:
 	}
