@@ -92,16 +92,9 @@ func (s *Store) FieldHistory(ref Ref, f domain.Field) ([]Version, error) {
 func (s *Store) Amendments(ref Ref) ([]Amendment, error) {
 	var out []Amendment
 	err := s.db.View(func(tx *bolt.Tx) error {
-		prefix := refKey(ref)
-		c := tx.Bucket(bAmendments).Cursor()
-		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-			a, err := decodeAmendment(k, v)
-			if err != nil {
-				return err
-			}
-			out = append(out, a)
-		}
-		return nil
+		var err error
+		out, err = scanDecoded(tx.Bucket(bAmendments), refKey(ref), decodeAmendment)
+		return err
 	})
 	slices.SortFunc(out, func(a, b Amendment) int {
 		if a.HLC != b.HLC {

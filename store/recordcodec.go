@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -201,16 +200,7 @@ func decodeFeedEntry(k, b []byte) (FeedEntry, error) {
 // scanEntries returns the entries whose keys begin with prefix, in key
 // order.
 func scanEntries(tx *bolt.Tx, prefix []byte) ([]Entry, error) {
-	var out []Entry
-	c := tx.Bucket(bEntries).Cursor()
-	for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-		e, err := decodeEntry(k, v)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	return scanDecoded(tx.Bucket(bEntries), prefix, decodeEntry)
 }
 
 // moreRecordsToBinary is the migration from schema 8: it rewrites every
@@ -220,42 +210,19 @@ func scanEntries(tx *bolt.Tx, prefix []byte) ([]Entry, error) {
 // stamp or position than its key, is an invariant broken before the
 // migration: it fails, and the file stays at schema 8.
 func moreRecordsToBinary(tx *bolt.Tx) error {
-	err := rewriteBucket(tx.Bucket(bEntries), func(k, v []byte) ([]byte, error) {
-		var old Entry
-		if err := json.Unmarshal(v, &old); err != nil {
-			return nil, fmt.Errorf("%w: entry record %x: %v", ErrInvariant, k, err)
-		}
-		ref, _, ok := parseRefKey(k)
-		if !ok || string(entryKey(ref, old.HLC, old.Op)) != string(k) {
-			return nil, fmt.Errorf("%w: entry record %x names stamp %d, operation %s", ErrInvariant, k, old.HLC, old.Op)
-		}
-		return encodeEntry(&old), nil
-	})
+	err := jsonToBinary(tx.Bucket(bEntries), "entry", func(k []byte, e *Entry) []byte {
+		ref, _, _ := parseRefKey(k)
+		return entryKey(ref, e.HLC, e.Op)
+	}, encodeEntry)
 	if err != nil {
 		return err
 	}
-	err = rewriteBucket(tx.Bucket(bAmendments), func(k, v []byte) ([]byte, error) {
-		var old Amendment
-		if err := json.Unmarshal(v, &old); err != nil {
-			return nil, fmt.Errorf("%w: amendment record %x: %v", ErrInvariant, k, err)
-		}
-		ref, _, ok := parseRefKey(k)
-		if !ok || string(opKey(refKey(ref), old.Op)) != string(k) {
-			return nil, fmt.Errorf("%w: amendment record %x names operation %s", ErrInvariant, k, old.Op)
-		}
-		return encodeAmendment(&old), nil
-	})
+	err = jsonToBinary(tx.Bucket(bAmendments), "amendment", func(k []byte, a *Amendment) []byte {
+		ref, _, _ := parseRefKey(k)
+		return opKey(refKey(ref), a.Op)
+	}, encodeAmendment)
 	if err != nil {
 		return err
 	}
-	return rewriteBucket(tx.Bucket(bFeed), func(k, v []byte) ([]byte, error) {
-		var old FeedEntry
-		if err := json.Unmarshal(v, &old); err != nil {
-			return nil, fmt.Errorf("%w: feed record %x: %v", ErrInvariant, k, err)
-		}
-		if string(seqKey(old.Pos)) != string(k) {
-			return nil, fmt.Errorf("%w: feed record %x names position %d", ErrInvariant, k, old.Pos)
-		}
-		return encodeFeedEntry(&old), nil
-	})
+	return jsonToBinary(tx.Bucket(bFeed), "feed", func(_ []byte, e *FeedEntry) []byte { return seqKey(e.Pos) }, encodeFeedEntry)
 }

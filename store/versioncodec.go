@@ -146,14 +146,20 @@ func (d *decoder) string() string {
 // scanVersions returns the versions whose keys begin with prefix, in key
 // order.
 func scanVersions(tx *bolt.Tx, prefix []byte) ([]Version, error) {
-	var out []Version
-	c := tx.Bucket(bVersions).Cursor()
+	return scanDecoded(tx.Bucket(bVersions), prefix, decodeVersion)
+}
+
+// scanDecoded returns the binary records of b whose keys begin with
+// prefix, in key order, each decoded from its key and value.
+func scanDecoded[T any](b *bolt.Bucket, prefix []byte, decode func(k, v []byte) (T, error)) ([]T, error) {
+	var out []T
+	c := b.Cursor()
 	for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-		ver, err := decodeVersion(k, v)
+		r, err := decode(k, v)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ver)
+		out = append(out, r)
 	}
 	return out, nil
 }
@@ -169,29 +175,31 @@ var migrateChunk = 4096
 // operation than its key, is an invariant broken before the migration: it
 // fails, and the file stays at schema 7.
 func recordsToBinary(tx *bolt.Tx) error {
-	err := rewriteBucket(tx.Bucket(bVersions), func(k, v []byte) ([]byte, error) {
-		var old Version
-		if err := json.Unmarshal(v, &old); err != nil {
-			return nil, fmt.Errorf("%w: version record %x: %v", ErrInvariant, k, err)
-		}
-		ref, _, ok := parseRefKey(k)
-		if !ok || string(versionKey(ref, old.Field, old.Op)) != string(k) {
-			return nil, fmt.Errorf("%w: version record %x names field %q, operation %s", ErrInvariant, k, old.Field, old.Op)
-		}
-		return encodeVersion(&old), nil
-	})
+	err := jsonToBinary(tx.Bucket(bVersions), "version", func(k []byte, v *Version) []byte {
+		ref, _, _ := parseRefKey(k)
+		return versionKey(ref, v.Field, v.Op)
+	}, encodeVersion)
 	if err != nil {
 		return err
 	}
-	return rewriteBucket(tx.Bucket(bCommitments), func(k, v []byte) ([]byte, error) {
-		var old Commitment
+	return jsonToBinary(tx.Bucket(bCommitments), "commitment", func(_ []byte, c *Commitment) []byte { return refKey(c.Ref) }, encodeCommitment)
+}
+
+// jsonToBinary is a migration's conversion of the records of b, named
+// what in errors, from JSON to a binary encoding (encode). A record that
+// does not decode, or whose JSON names another record than its key says
+// (keyOf gives the key its content names), is an invariant broken before
+// the migration: it fails, and nothing of it is stored.
+func jsonToBinary[T any](b *bolt.Bucket, what string, keyOf func(k []byte, v *T) []byte, encode func(*T) []byte) error {
+	return rewriteBucket(b, func(k, v []byte) ([]byte, error) {
+		var old T
 		if err := json.Unmarshal(v, &old); err != nil {
-			return nil, fmt.Errorf("%w: commitment record %x: %v", ErrInvariant, k, err)
+			return nil, fmt.Errorf("%w: %s record %x: %v", ErrInvariant, what, k, err)
 		}
-		if string(refKey(old.Ref)) != string(k) {
-			return nil, fmt.Errorf("%w: commitment record %x names %s", ErrInvariant, k, old.Ref)
+		if named := keyOf(k, &old); string(named) != string(k) {
+			return nil, fmt.Errorf("%w: %s record %x names another record (%x)", ErrInvariant, what, k, named)
 		}
-		return encodeCommitment(&old), nil
+		return encode(&old), nil
 	})
 }
 
