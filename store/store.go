@@ -208,8 +208,9 @@ type Options struct {
 }
 
 // ServerMmapReserve is the default MmapReserve of a serving replica:
-// 4 GiB covers a county's first years (about two million operations a
-// gigabyte, docs/benchmarks-sync.md) without one re-mapping.
+// 4 GiB holds about three million operations (a county's server writes
+// about 1.3 KB for each, docs/benchmarks-sync.md), years of a county's
+// work, before the first re-mapping.
 const ServerMmapReserve = 4 << 30
 
 // boltOptions are the bbolt options of a file opened with o.
