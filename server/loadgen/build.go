@@ -160,8 +160,9 @@ func newTexts(mode TextMode, seed uint64) texts {
 // the hash of the one before. One operation in five creates a commitment,
 // the next publishes it, the other three log fulfilment entries on recent
 // published commitments. Each change set is checked with protocol.Verify
-// exactly as the server will check it.
-func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time, tx texts) ([]pushSet, error) {
+// exactly as the server will check it. New commitments' IDs come from
+// newID.
+func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time, tx texts, newID func() protocol.EntityID) ([]pushSet, error) {
 	pub := key.Public().(ed25519.PublicKey)
 	dev := protocol.DeviceIDFromKey(pub)
 	reg := oneDevice{protocol.DeviceInfo{ID: dev, Key: pub, Office: o}}
@@ -189,7 +190,7 @@ func buildChain(key ed25519.PrivateKey, o office.Code, k, m int, now time.Time, 
 			case 0:
 				svc := services[creates%len(services)]
 				creates++
-				op.Kind, op.Target = protocol.OpCreate, protocol.NewOrderedEntityID()
+				op.Kind, op.Target = protocol.OpCreate, newID()
 				values := map[domain.Field]string{
 					domain.FieldCategory: string(svc.cat), domain.FieldTitle: tx.title(svc.title, creates),
 					domain.FieldText: tx.commitment(svc.title, creates), domain.FieldLegalBasis: legalBasis,

@@ -69,6 +69,10 @@ type Config struct {
 	// NoCompression turns off permessage-deflate, which devices negotiate
 	// by default (as the sync engine does).
 	NoCompression bool
+	// RandomIDs gives new commitments random IDs, as builds before the
+	// time-ordered IDs (protocol.NewOrderedEntityID) made them: to measure
+	// what the order saves a county that still receives them.
+	RandomIDs bool
 
 	// Admin and Password are a county-admin credential for approving
 	// enrolments through the admin API. Not needed when Approve is set.

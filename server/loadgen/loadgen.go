@@ -171,9 +171,13 @@ func (lg *Loadgen) Prepare(ctx context.Context) error {
 	}
 	start := time.Now()
 	devs := lg.devices[:lg.cfg.Devices]
+	newID := protocol.NewOrderedEntityID
+	if lg.cfg.RandomIDs {
+		newID = protocol.NewEntityID
+	}
 	err := parallel(ctx, len(devs), runtime.GOMAXPROCS(0), func(i int) error {
 		sets, err := buildChain(devs[i].key, devs[i].office, lg.cfg.ChangeSets, lg.cfg.Ops, lg.epoch,
-			newTexts(lg.cfg.Text, deviceSeed(lg.cfg.Seed, devs[i].i)))
+			newTexts(lg.cfg.Text, deviceSeed(lg.cfg.Seed, devs[i].i)), newID)
 		devs[i].sets = sets
 		return err
 	})
