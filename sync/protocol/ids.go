@@ -118,7 +118,8 @@ func luhn32(s string) byte {
 }
 
 // EntityID names a commitment (or another replicated record) across every
-// replica. Devices make them at random; 128 bits make collisions a non-issue.
+// replica. Devices make them at random (128 bits make collisions a
+// non-issue), or, for commitments, in time order (NewOrderedEntityID).
 type EntityID [16]byte
 
 // NewOrderedEntityID returns an ID that starts with the time it was made
@@ -128,10 +129,11 @@ type EntityID [16]byte
 // they sort, so their inserts land at the end of each office's range
 // instead of all over the file, and bbolt fills pages instead of
 // splitting them half full (see docs/benchmarks-app.md). 80 random bits
-// keep collisions as unlikely as ever at any rate a county makes
-// records. The time is not a secret: a commitment's creation stamp is
-// published with it. Records whose ID must reveal nothing or feeds a
-// number (cases: CaseNumber) keep NewEntityID.
+// within each millisecond keep collisions out of reach at any rate an
+// office makes records. The time is not a secret: a commitment's
+// creation stamp is published with it. Records whose ID must reveal
+// nothing, or whose number is drawn from the ID (cases: CaseNumber), keep
+// NewEntityID.
 //
 // IDs made by one process only ever increase, even many in one
 // millisecond or when the clock steps back: such an ID is the last one
