@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -202,7 +203,8 @@ type Options struct {
 	// ingest behind a feed read or a backup being downloaded. It is
 	// address space, not memory: pages are read in as they are used.
 	// Zero means ServerMmapReserve for a serving replica (Feed) and
-	// bbolt's default (grow as needed) for a device; negative means
+	// bbolt's default (grow as needed) for a device and on Windows (where
+	// bbolt makes the file as large as the mapping); negative means
 	// bbolt's default.
 	MmapReserve int
 }
@@ -250,7 +252,8 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.LockTimeout == 0 {
 		o.LockTimeout = 2 * time.Second
 	}
-	if o.MmapReserve == 0 && o.Feed {
+	// Not on Windows: there bbolt makes the file as large as its mapping.
+	if o.MmapReserve == 0 && o.Feed && runtime.GOOS != "windows" {
 		o.MmapReserve = ServerMmapReserve
 	}
 	db, err := bolt.Open(path, 0o600, o.boltOptions())
