@@ -348,17 +348,54 @@ func (s *Store) Case(o office.Code, id protocol.EntityID) (Case, error) {
 
 // CaseByNumber returns the opened case with the given number (the public's
 // handle on it), or ErrNotFound.
+//
+// The public's tracking page asks it for whatever number anyone types, so
+// it reads no more than a few keys per office: a number carries the first
+// five bytes of its case's ID (protocol.CaseNumber), and cases are keyed by
+// office and ID, so each office's cases with that prefix are one seek
+// away. A case whose number was not made by CaseNumber is not found by it.
 func (s *Store) CaseByNumber(number string) (Case, error) {
-	cases, err := s.Cases(CaseFilter{})
+	prefix, ok := protocol.CaseNumberIDPrefix(number)
+	if !ok {
+		return Case{}, fmt.Errorf("%w: case %q", ErrNotFound, number)
+	}
+	var out Case
+	found := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		cur := tx.Bucket(bCases).Cursor()
+		for k, _ := cur.First(); k != nil; {
+			ref, _, ok := parseRefKey(k)
+			if !ok {
+				return fmt.Errorf("%w: case key %x", ErrInvariant, k)
+			}
+			office := refKey(Ref{Office: ref.Office})[:1+len(ref.Office)]
+			seek := append(slices.Clip(office), prefix[:]...)
+			for k, v := cur.Seek(seek); k != nil && hasPrefix(k, seek); k, v = cur.Next() {
+				var c Case
+				if err := unmarshal(v, &c); err != nil {
+					return err
+				}
+				if c.Number == number && c.Opened {
+					found = true
+					return loadCase(tx, c.Ref(), &out)
+				}
+			}
+			// The next office's first case: past the last key this
+			// office can have.
+			last := append(slices.Clip(office), bytes.Repeat([]byte{0xff}, 16)...)
+			if k, _ = cur.Seek(last); k != nil && bytes.Equal(k, last) {
+				k, _ = cur.Next()
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return Case{}, err
 	}
-	for _, c := range cases {
-		if c.Number == number {
-			return c, nil
-		}
+	if !found {
+		return Case{}, fmt.Errorf("%w: case %q", ErrNotFound, number)
 	}
-	return Case{}, fmt.Errorf("%w: case %q", ErrNotFound, number)
+	return out, nil
 }
 
 func loadCase(tx *bolt.Tx, ck Ref, c *Case) error {

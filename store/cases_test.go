@@ -38,7 +38,7 @@ type countyServer struct {
 	sets [][]byte // every change set of the server device, in order
 }
 
-func newCountyServer(t *testing.T) *countyServer {
+func newCountyServer(t testing.TB) *countyServer {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "county.db")
 	s, err := Open(path, &Options{Now: newStepClock().Now, KDF: auth.TestParams(), Logger: quietLogger(), NoSync: true, Feed: true})
@@ -66,7 +66,7 @@ func newCountyServer(t *testing.T) *countyServer {
 
 // knows registers the replicas' devices with the server and the server's
 // device, and the county key, with the replicas.
-func (cs *countyServer) knows(t *testing.T, rs ...*replica) {
+func (cs *countyServer) knows(t testing.TB, rs ...*replica) {
 	t.Helper()
 	for _, r := range rs {
 		if err := cs.PutDevice(r.se.Device()); err != nil {
@@ -83,7 +83,7 @@ func (cs *countyServer) knows(t *testing.T, rs ...*replica) {
 
 // sign has the server device sign ops, applies the change set to the
 // server's replica through ApplyBatch and returns it.
-func (cs *countyServer) sign(t *testing.T, ops ...protocol.Op) []byte {
+func (cs *countyServer) sign(t testing.TB, ops ...protocol.Op) []byte {
 	t.Helper()
 	c, err := cs.sg.Next(cs.Store, ServerAuthor, ops)
 	if err != nil {
@@ -100,7 +100,7 @@ func (cs *countyServer) sign(t *testing.T, ops ...protocol.Op) []byte {
 // fileComplaint does what the county server does with an intake the
 // public filed about commitment ref: the case, sealed for the county and
 // the office's devices, assigned with the default deadlines.
-func (cs *countyServer) fileComplaint(t *testing.T, ref Ref, text string, contact protocol.Contact) (protocol.EntityID, string, []byte) {
+func (cs *countyServer) fileComplaint(t testing.TB, ref Ref, text string, contact protocol.Contact) (protocol.EntityID, string, []byte) {
 	t.Helper()
 	id := protocol.NewEntityID()
 	code := protocol.NewTrackingCode()
@@ -145,7 +145,7 @@ type caseWorld struct {
 	sent map[*replica][][]byte
 }
 
-func newCaseWorld(t *testing.T) *caseWorld {
+func newCaseWorld(t testing.TB) *caseWorld {
 	t.Helper()
 	w := &caseWorld{leader: newReplica(t, township, domain.RoleLeader), staff: newReplica(t, township, domain.RoleStaff),
 		admin: newReplica(t, county, domain.RoleCountyAdmin), server: newCountyServer(t), sent: map[*replica][][]byte{}}
@@ -165,7 +165,7 @@ func newCaseWorld(t *testing.T) *caseWorld {
 
 // send seals r's pending work and delivers it to every other replica and
 // the server.
-func (w *caseWorld) send(t *testing.T, r *replica) [][]byte {
+func (w *caseWorld) send(t testing.TB, r *replica) [][]byte {
 	t.Helper()
 	sets := r.seal(t, uint64(len(w.sent[r])))
 	w.sent[r] = append(w.sent[r], sets...)
@@ -816,4 +816,101 @@ func TestRekeyCarriesCaseApproval(t *testing.T) {
 		t.Fatal(err)
 	}
 	must(t, r.Check())
+}
+
+// TestCaseByNumberAcrossOffices: the tracking page's lookup finds every
+// case by its number whatever office it belongs to, and finds nothing for
+// a number no case has — one with another case's ID part but another
+// date, one of the right form made up, or one not of that form.
+func TestCaseByNumberAcrossOffices(t *testing.T) {
+	w := newCaseWorld(t)
+	neigh := newReplica(t, township2, domain.RoleLeader)
+	introduce(t, neigh, w.admin)
+	w.server.knows(t, neigh)
+	ref2, err := neigh.se.Create(sampleDraft("村道路灯维修"))
+	must(t, err)
+	must(t, neigh.se.Publish(ref2))
+	deliver(t, &replica{Store: w.server.Store}, neigh.seal(t, 0)...)
+
+	var refs []Ref // the cases'
+	for i := range 6 {
+		ref := w.ref
+		if i%2 == 1 {
+			ref = ref2
+		}
+		id, _, _ := w.server.fileComplaint(t, ref, fmt.Sprintf("第%d件投诉。", i), protocol.Contact{})
+		refs = append(refs, Ref{Office: ref.Office, ID: id})
+	}
+	var numbers []string
+	for _, r := range refs {
+		want, err := w.server.Case(r.Office, r.ID)
+		must(t, err)
+		got, err := w.server.CaseByNumber(want.Number)
+		if err != nil || got.ID != r.ID || got.Office != r.Office || len(got.History) == 0 {
+			t.Fatalf("CaseByNumber(%s): %+v, %v", want.Number, got, err)
+		}
+		numbers = append(numbers, want.Number)
+	}
+	number := numbers[1] // a case of the second office
+	for _, wrong := range []string{
+		"TS19990101" + number[len(number)-9:],                                // the ID part of a case, another date
+		protocol.CaseNumber(domain.CaseComplaint, 1, protocol.NewEntityID()), // made up
+		"YY" + number[2:],      // an objection's prefix
+		number[:len(number)-1], // cut short
+		"",
+	} {
+		if c, err := w.server.CaseByNumber(wrong); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("CaseByNumber(%q): %+v, %v", wrong, c, err)
+		}
+	}
+}
+
+// BenchmarkCaseByNumber measures the tracking page's lookup on a county
+// replica holding 2,000 cases of two offices (ns/op, a lookup of a case
+// that exists), against the same run's baseline: finding it by reading
+// every case, as the lookup did before (scan-ns, x-of-scan).
+func BenchmarkCaseByNumber(b *testing.B) {
+	w := newCaseWorld(b)
+	neigh := newReplica(b, township2, domain.RoleLeader)
+	introduce(b, neigh, w.admin)
+	w.server.knows(b, neigh)
+	ref2, err := neigh.se.Create(sampleDraft("村道路灯维修"))
+	must(b, err)
+	must(b, neigh.se.Publish(ref2))
+	deliver(b, &replica{Store: w.server.Store}, neigh.seal(b, 0)...)
+	var numbers []string
+	for i := range 2000 {
+		ref := w.ref
+		if i%2 == 1 {
+			ref = ref2
+		}
+		id, _, _ := w.server.fileComplaint(b, ref, fmt.Sprintf("第%d件投诉。", i), protocol.Contact{})
+		c, err := w.server.Case(ref.Office, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		numbers = append(numbers, c.Number)
+	}
+	var scan time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		n := numbers[i%len(numbers)]
+		if _, err := w.server.CaseByNumber(n); err != nil {
+			b.Fatal(err)
+		}
+		if i%100 == 0 { // the baseline is slow: every hundredth lookup
+			b.StopTimer()
+			t0 := time.Now()
+			all, err := w.server.Cases(CaseFilter{})
+			if err != nil || !slices.ContainsFunc(all, func(c Case) bool { return c.Number == n }) {
+				b.Fatal("the scan did not find the case")
+			}
+			scan += time.Since(t0)
+			b.StartTimer()
+		}
+	}
+	b.StopTimer()
+	scanNs := float64(scan.Nanoseconds()) / float64((b.N+99)/100)
+	b.ReportMetric(scanNs, "scan-ns")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/scanNs, "x-of-scan")
 }

@@ -243,6 +243,28 @@ func CaseNumber(kind domain.CaseKind, filed int64, id EntityID) string {
 	return prefix + date + "-" + crockfordOf(v, 8)
 }
 
+// CaseNumberIDPrefix returns the first five bytes of the ID a case number
+// was made from (CaseNumber writes them as its last 8 characters), so a
+// replica can find the case by number without reading every case. ok is
+// false for a string that does not end in a dash and 8 Crockford
+// characters.
+func CaseNumberIDPrefix(number string) (prefix [5]byte, ok bool) {
+	if len(number) < 9 || number[len(number)-9] != '-' {
+		return prefix, false
+	}
+	var v uint64
+	for _, c := range []byte(number[len(number)-8:]) {
+		i := strings.IndexByte(crockford, c)
+		if i < 0 {
+			return prefix, false
+		}
+		v = v<<5 | uint64(i)
+	}
+	prefix[0] = byte(v >> 32)
+	binary.BigEndian.PutUint32(prefix[1:], uint32(v))
+	return prefix, true
+}
+
 // TrackingCodeLen is the length of a tracking code: 12 characters, 60 bits.
 const TrackingCodeLen = 12
 
