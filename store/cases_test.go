@@ -818,19 +818,27 @@ func TestRekeyCarriesCaseApproval(t *testing.T) {
 	must(t, r.Check())
 }
 
+// secondOffice gives the county server a second township, township2,
+// with a published commitment of its own, and returns it.
+func (w *caseWorld) secondOffice(tb testing.TB) Ref {
+	tb.Helper()
+	neigh := newReplica(tb, township2, domain.RoleLeader)
+	introduce(tb, neigh, w.admin)
+	w.server.knows(tb, neigh)
+	ref, err := neigh.se.Create(sampleDraft("村道路灯维修"))
+	must(tb, err)
+	must(tb, neigh.se.Publish(ref))
+	deliver(tb, &replica{Store: w.server.Store}, neigh.seal(tb, 0)...)
+	return ref
+}
+
 // TestCaseByNumberAcrossOffices: the tracking page's lookup finds every
 // case by its number whatever office it belongs to, and finds nothing for
 // a number no case has — one with another case's ID part but another
 // date, one of the right form made up, or one not of that form.
 func TestCaseByNumberAcrossOffices(t *testing.T) {
 	w := newCaseWorld(t)
-	neigh := newReplica(t, township2, domain.RoleLeader)
-	introduce(t, neigh, w.admin)
-	w.server.knows(t, neigh)
-	ref2, err := neigh.se.Create(sampleDraft("村道路灯维修"))
-	must(t, err)
-	must(t, neigh.se.Publish(ref2))
-	deliver(t, &replica{Store: w.server.Store}, neigh.seal(t, 0)...)
+	ref2 := w.secondOffice(t)
 
 	var refs []Ref // the cases'
 	for i := range 6 {
@@ -871,13 +879,7 @@ func TestCaseByNumberAcrossOffices(t *testing.T) {
 // every case, as the lookup did before (scan-ns, x-of-scan).
 func BenchmarkCaseByNumber(b *testing.B) {
 	w := newCaseWorld(b)
-	neigh := newReplica(b, township2, domain.RoleLeader)
-	introduce(b, neigh, w.admin)
-	w.server.knows(b, neigh)
-	ref2, err := neigh.se.Create(sampleDraft("村道路灯维修"))
-	must(b, err)
-	must(b, neigh.se.Publish(ref2))
-	deliver(b, &replica{Store: w.server.Store}, neigh.seal(b, 0)...)
+	ref2 := w.secondOffice(b)
 	var numbers []string
 	for i := range 2000 {
 		ref := w.ref
