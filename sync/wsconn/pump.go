@@ -88,6 +88,11 @@ type Pump struct {
 
 	errMu sync.Mutex
 	err   error // why the session ended, if Fail said
+
+	// chunksDone, if set before StreamChunks, is called when its
+	// goroutine ends, after its last kick: a test's way to know that no
+	// kick is still under way when it waits for the writer.
+	chunksDone func()
 }
 
 // NewPump returns the pump of conn. Until Start, the caller may Write to
@@ -230,7 +235,11 @@ func (p *Pump) Offer(pri Priority, f *protocol.Frame) bool {
 func (p *Pump) StreamChunks(h protocol.Hash, from int64, data []byte) (stop func()) {
 	size := int64(p.cfg.ChunkBytes)
 	quit := make(chan struct{})
+	done := p.chunksDone
 	go func() {
+		if done != nil {
+			defer done()
+		}
 		for off := from; off < int64(len(data)); off += size {
 			end := min(off+size, int64(len(data)))
 			select {

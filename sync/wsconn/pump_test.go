@@ -308,12 +308,18 @@ func TestPumpWriterOnDemand(t *testing.T) {
 		expect(10 + round)
 		writerEnded()
 	}
+	// The chunks' goroutine kicks after each chunk, perhaps after the
+	// writer sent the last: wait for it to end before waiting for the
+	// writer (a kick may start one, which ends again).
+	chunksDone := make(chan struct{})
+	p.chunksDone = func() { close(chunksDone) }
 	p.StreamChunks(protocol.Hash{1}, 0, bytes.Repeat([]byte{7}, 3*DefaultChunkBytes))
 	for off := int64(0); off < 3*DefaultChunkBytes; off += DefaultChunkBytes {
 		if f := readFrame(t, client); f.Type != protocol.FrameEvidenceChunk || f.Offset != off {
 			t.Fatalf("chunk: %s at %d, want %d", f.Type, f.Offset, off)
 		}
 	}
+	<-chunksDone
 	writerEnded()
 	// Many senders at once, each frame followed by its own kick: every
 	// frame arrives.
