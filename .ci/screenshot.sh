@@ -40,6 +40,8 @@
 #   PAINT_TIMEOUT   seconds to wait, once mapped, for a non-blank, settled
 #                   frame (default: 60)
 #   MIN_COLOURS     (default: 64)   MIN_INK  percent (default: 1)
+#   QUIT_TIMEOUT    seconds the app has to quit after SIGTERM once its
+#                   picture is taken, before it is killed (default: 15)
 #   SCENES          scenes to picture (default: main form dashboard enrol
 #                   small cases case records admin-cases today report
 #                   syncfile admin-urges admin-admins;
@@ -143,9 +145,27 @@ capture() {
   [ -n "$passed" ] || { tail -n 40 "$log" >&2 || true; [ ! -f "$shot" ] || cp "$shot" "$SCREENSHOT_DIR/failed-$(basename "$log" .log).png"; fail "blank window after ${PAINT_TIMEOUT}s: $why"; }
   [ -n "$settled" ] || say "note: the window kept changing for ${PAINT_TIMEOUT}s; keeping the last good frame"
   say "ok after $((SECONDS - start))s: $passed"
-  kill "$app" 2>/dev/null || true
-  wait "$app" 2>/dev/null || true
+  stop_app
   trap - EXIT
+}
+
+# stop_app asks the app to quit (SIGTERM, as a desktop session does) and
+# waits for it, QUIT_TIMEOUT seconds at most: Fyne 2.7.1's shutdown can
+# deadlock when a lifecycle event is queued just as its main loop ends
+# (the event waits for the main thread, the main thread for the event
+# queue). The screenshot is taken by then, so a hung app is killed, said
+# so, and the run goes on.
+stop_app() {
+  kill "$app" 2>/dev/null || true
+  local until=$((SECONDS + ${QUIT_TIMEOUT:-15}))
+  while kill -0 "$app" 2>/dev/null && [ "$SECONDS" -lt "$until" ]; do
+    sleep "$POLL"
+  done
+  if kill -0 "$app" 2>/dev/null; then
+    say "note: the app did not quit within ${QUIT_TIMEOUT:-15}s of SIGTERM (Fyne's shutdown); killed"
+    kill -9 "$app" 2>/dev/null || true
+  fi
+  wait "$app" 2>/dev/null || true
 }
 
 if [ "${1:-}" = "--inside" ]; then
