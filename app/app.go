@@ -160,7 +160,13 @@ func Run(opts Options) error {
 			}
 		})
 	}
+	// Once asked to quit, the app ends even if Fyne's shutdown does not
+	// (quit.go).
+	returned := make(chan struct{})
+	arm := armQuitWatchdog(returned, u.log)
+	u.win.SetOnClosed(func() { u.bg.stop(); arm() })
 	u.win.ShowAndRun()
+	close(returned)
 	return nil
 }
 
