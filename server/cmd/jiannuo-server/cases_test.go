@@ -65,6 +65,30 @@ func (h *harness) device(base engine.Server, o office.Code, role domain.Role, ad
 	return &cmdDevice{t: t, st: st, se: se, eng: eng}
 }
 
+// adminArgs returns a function that adds to an admin command's arguments
+// the county's directory, the running server's address and the admin's
+// name.
+func (h *harness) adminArgs(base engine.Server) func(...string) []string {
+	return func(args ...string) []string {
+		return append(args, "-dir", h.dir, "-url", base.BaseURL, "-admin", "zhangwei")
+	}
+}
+
+// publish creates and publishes a commitment of the device's office and
+// returns it (not yet synced).
+func (d *cmdDevice) publish() store.Ref {
+	d.t.Helper()
+	ref, err := d.se.Create(store.Draft{Category: domain.CatConvenience, Title: "窗口午间值守", Text: "工作日中午安排值守",
+		Responsible: "王建国", StartDate: calendar.NewDate(2026, 11, 2), Deadline: domain.WorkdaysDeadline(10), Public: true})
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	if err := d.se.Publish(ref); err != nil {
+		d.t.Fatal(err)
+	}
+	return ref
+}
+
 func (d *cmdDevice) sync() {
 	d.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -86,19 +110,10 @@ func TestCaseCommands(t *testing.T) {
 	h.must(2, "serve", "-dir", h.dir, "-addr", "127.0.0.1:0", "-case-ack-days", "20", "-case-answer-days", "10")
 	addr := h.serve("-case-ack-days", "2", "-case-answer-days", "10", "-objection-days", "20")
 	base := engine.Server{BaseURL: "https://" + addr, Fingerprint: id.Fingerprint}
-	admin := func(args ...string) []string {
-		return append(args, "-dir", h.dir, "-url", base.BaseURL, "-admin", "zhangwei")
-	}
+	admin := h.adminArgs(base)
 	town := h.device(base, "410324101", domain.RoleLeader, admin)
 	adm := h.device(base, "410324", domain.RoleCountyAdmin, admin)
-	ref, err := town.se.Create(store.Draft{Category: domain.CatConvenience, Title: "窗口午间值守", Text: "工作日中午安排值守",
-		Responsible: "王建国", StartDate: calendar.NewDate(2026, 11, 2), Deadline: domain.WorkdaysDeadline(10), Public: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := town.se.Publish(ref); err != nil {
-		t.Fatal(err)
-	}
+	ref := town.publish()
 	town.sync()
 	adm.sync()
 	contact := protocol.Contact{Name: "赵德胜", Phone: "0379-66012345"}

@@ -27,19 +27,10 @@ func TestYearCommands(t *testing.T) {
 	id := h.init()
 	addr := h.serve()
 	base := engine.Server{BaseURL: "https://" + addr, Fingerprint: id.Fingerprint}
-	admin := func(args ...string) []string {
-		return append(args, "-dir", h.dir, "-url", base.BaseURL, "-admin", "zhangwei")
-	}
+	admin := h.adminArgs(base)
 	town := h.device(base, "410324101", domain.RoleLeader, admin)
 	late := h.device(base, "410324102", domain.RoleLeader, admin)
-	ref, err := town.se.Create(store.Draft{Category: domain.CatConvenience, Title: "窗口午间值守", Text: "工作日中午安排值守",
-		Responsible: "王建国", StartDate: calendar.NewDate(2026, 11, 2), Deadline: domain.WorkdaysDeadline(10), Public: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := town.se.Publish(ref); err != nil {
-		t.Fatal(err)
-	}
+	ref := town.publish()
 	town.sync()
 	late.sync()
 
