@@ -250,13 +250,7 @@ func dropPartial(tx *bolt.Tx, h protocol.Hash) error {
 // announcement brings a node whose session has ended back to fetch it.
 // Idle device feeds stay parked: the feed did not move.
 func (s *Server) evidenceArrived(h protocol.Hash) {
-	s.mu.Lock()
-	list := make([]*upstreamSession, 0, len(s.upstreams))
-	for us := range s.upstreams {
-		list = append(list, us)
-	}
-	s.mu.Unlock()
-	for _, us := range list {
+	for _, us := range s.upstreamSessions() {
 		// Advisory: a node too slow to take it fetches the file at its
 		// next session.
 		us.pump.Offer(wsconn.Control, &protocol.Frame{Type: protocol.FrameEvidenceStored, Hash: h})

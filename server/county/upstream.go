@@ -283,15 +283,21 @@ func (s *Server) serveUpstream(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// closeUpstreams drops every upstream session (Close, end of Serve).
-func (s *Server) closeUpstreams() {
+// upstreamSessions returns the open upstream sessions, to act on each
+// without holding s.mu (closing one takes it again).
+func (s *Server) upstreamSessions() []*upstreamSession {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	list := make([]*upstreamSession, 0, len(s.upstreams))
 	for us := range s.upstreams {
 		list = append(list, us)
 	}
-	s.mu.Unlock()
-	for _, us := range list {
+	return list
+}
+
+// closeUpstreams drops every upstream session (Close, end of Serve).
+func (s *Server) closeUpstreams() {
+	for _, us := range s.upstreamSessions() {
 		us.close()
 	}
 }
